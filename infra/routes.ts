@@ -1,0 +1,58 @@
+/**
+ * The one route table. The CDK stack creates a function, an integration and a route for each
+ * entry; the local gateways route requests with the same entries to the same handler files.
+ * `fn` names a file in functions/ (without `.ts`).
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * `jwt`: end-user token checked by the HTTP API's JWT authorizer.
+ * `none`: open (health only).
+ */
+export type HttpAuth = 'jwt' | 'none';
+
+export interface HttpRoute {
+  method: HttpMethod;
+  /** API Gateway path template, e.g. `/rooms/{roomId}/messages`. */
+  path: string;
+  fn: string;
+  auth: HttpAuth;
+}
+
+export interface WsRoute {
+  /** `$connect`, `$disconnect`, `$default`, or a frame `type` (route selection on `$request.body.type`). */
+  routeKey: string;
+  fn: string;
+}
+
+export const httpRoutes: readonly HttpRoute[] = [
+  { method: 'GET', path: '/health', fn: 'http-health', auth: 'none' },
+  { method: 'GET', path: '/me', fn: 'http-me', auth: 'jwt' },
+  { method: 'GET', path: '/rooms', fn: 'http-list-rooms', auth: 'jwt' },
+  { method: 'POST', path: '/rooms', fn: 'http-create-room', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}', fn: 'http-get-room', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/messages', fn: 'http-list-messages', auth: 'jwt' },
+  { method: 'POST', path: '/rooms/{roomId}/messages', fn: 'http-send-message', auth: 'jwt' },
+];
+
+export const wsRoutes: readonly WsRoute[] = [
+  { routeKey: '$connect', fn: 'ws-connect' },
+  { routeKey: '$disconnect', fn: 'ws-disconnect' },
+  { routeKey: '$default', fn: 'ws-default' },
+  { routeKey: 'ping', fn: 'ws-ping' },
+  { routeKey: 'message_send', fn: 'ws-message-send' },
+];
+
+/** The WebSocket API's `$connect` REQUEST authorizer. */
+export const wsAuthorizerFn = 'ws-authorizer';
+/** The DynamoDB Streams consumer that fans stored changes out to connections. */
+export const streamFn = 'stream-fanout';
+
+/** Route selection expression of the WebSocket API. */
+export const WS_ROUTE_SELECTION = '$request.body.type';
+
+export const httpRouteKey = (r: Pick<HttpRoute, 'method' | 'path'>): string => `${r.method} ${r.path}`;
+
+/** Every function file the stack deploys, in a stable order. */
+export const allFunctions = (): string[] =>
+  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn])];

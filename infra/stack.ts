@@ -1,0 +1,234 @@
+import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { AccessLogFormat, CfnAccount } from 'aws-cdk-lib/aws-apigateway';
+import {
+  CorsHttpMethod,
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketStage,
+  type HttpStage,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { ENV } from '../shared/env.ts';
+import { createFunctions } from './constructs/functions.ts';
+import { StreamFanout } from './constructs/fanout.ts';
+import { findingId } from './constructs/nag.ts';
+import { Identity } from './constructs/identity.ts';
+import { readSettings, type Settings } from './constructs/settings.ts';
+import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
+import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
+
+const WS_STAGE = 'prod';
+const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+
+/**
+ * Parley in one stack: the table, the attachments bucket, the identity provider, one function per
+ * entry of the route table, the HTTP and WebSocket APIs in front of them, and the stream fan-out.
+ */
+export class ParleyStack extends Stack {
+  readonly table: Table;
+  /** Not granted to any function yet: attachment routes will ask for it. */
+  readonly bucket: Bucket;
+  readonly identity: Identity;
+  readonly functions: ReadonlyMap<string, NodejsFunction>;
+  readonly httpStage: HttpStage;
+  readonly webSocketStage: WebSocketStage;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const settings = readSettings(this.node);
+
+    this.table = createTable(this);
+    this.bucket = createAttachmentsBucket(this, settings.corsOrigins);
+    this.identity = new Identity(this, 'Identity', settings);
+
+    const webSocketApi = new WebSocketApi(this, 'WebSocketApi', { routeSelectionExpression: WS_ROUTE_SELECTION });
+    this.webSocketStage = new WebSocketStage(this, 'WebSocketStage', {
+      webSocketApi,
+      stageName: WS_STAGE,
+      autoDeploy: true,
+      throttle: settings.wsThrottle,
+      accessLogSettings: { destination: new LogGroupLogDestination(this.accessLogGroup('WebSocketAccessLogs')) },
+    });
+    this.webSocketStage.node.addDependency(this.apiGatewayLogsRole());
+
+    this.functions = createFunctions(this, {
+      [ENV.tableName]: this.table.tableName,
+      [ENV.bucketName]: this.bucket.bucketName,
+      [ENV.wsCallbackUrl]: this.webSocketStage.callbackUrl,
+      [ENV.jwtIssuer]: this.identity.issuer,
+      [ENV.jwtAudience]: this.identity.audience,
+      [ENV.serviceName]: 'parley',
+      [ENV.logLevel]: 'INFO',
+    });
+
+    this.httpStage = this.httpApi(settings);
+    this.webSocketRoutes(webSocketApi);
+    this.grantData();
+    new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
+
+    new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
+    new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
+    if (this.identity.userPool && this.identity.userPoolClient) {
+      new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.identity.userPoolClient.userPoolClientId });
+    }
+  }
+
+  private fn(name: string): NodejsFunction {
+    const handler = this.functions.get(name);
+    if (!handler) throw new Error(`No function ${name}: is it in allFunctions()?`);
+    return handler;
+  }
+
+  /**
+   * WebSocket stages (unlike HTTP APIs) log through API Gateway's account-wide CloudWatch role; a
+   * fresh account has none and the stage would fail to deploy. Retained: other stacks may rely on it.
+   */
+  private apiGatewayLogsRole(): CfnAccount {
+    const role = new Role(this, 'ApiGatewayLogsRole', {
+      assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
+      managedPolicies: [PUSH_TO_CLOUDWATCH],
+    });
+    role.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    Validations.of(role).acknowledge({
+      id: findingId(role, 'AwsSolutions-IAM4', 'Policy', PUSH_TO_CLOUDWATCH.managedPolicyArn),
+      reason: 'The AWS managed policy made for API Gateway\'s account logging role: CloudWatch Logs writes only.',
+    });
+    return new CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: role.roleArn });
+  }
+
+  private accessLogGroup(id: string): LogGroup {
+    return new LogGroup(this, id, { retention: RetentionDays.THREE_MONTHS });
+  }
+
+  private httpApi(settings: Settings): HttpStage {
+    const api = new HttpApi(this, 'HttpApi', {
+      createDefaultStage: false,
+      corsPreflight: {
+        allowOrigins: settings.corsOrigins,
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowMethods: [
+          CorsHttpMethod.GET,
+          CorsHttpMethod.POST,
+          CorsHttpMethod.PUT,
+          CorsHttpMethod.PATCH,
+          CorsHttpMethod.DELETE,
+        ],
+      },
+    });
+    const stage = api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: settings.httpThrottle,
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogGroup('HttpAccessLogs')),
+        format: AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            ip: '$context.identity.sourceIp',
+            requestTime: '$context.requestTime',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            authorizerError: '$context.authorizer.error',
+            integrationError: '$context.integrationErrorMessage',
+          }),
+        ),
+      },
+    });
+
+    const jwt = new HttpJwtAuthorizer('JwtAuthorizer', this.identity.issuer, { jwtAudience: [this.identity.audience] });
+    const none = new HttpNoneAuthorizer();
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    for (const route of httpRoutes) {
+      let integration = integrations.get(route.fn);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${this.fn(route.fn).node.id}Integration`, this.fn(route.fn));
+        integrations.set(route.fn, integration);
+      }
+      const [added] = api.addRoutes({
+        path: route.path,
+        methods: [HttpMethod[route.method]],
+        integration,
+        authorizer: route.auth === 'jwt' ? jwt : none,
+      });
+      if (route.auth === 'none' && added) {
+        Validations.of(added).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'The route table marks this route public (the health probe); it reads no user data.',
+        });
+      }
+    }
+    return stage;
+  }
+
+  private webSocketRoutes(api: WebSocketApi): void {
+    // API Gateway answers 401 without calling the authorizer when a listed identity source is
+    // missing; tokens come from `?token=` or the Authorization header, so list none and let the
+    // function decide.
+    const authorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', this.fn(wsAuthorizerFn), {
+      identitySource: [],
+    });
+    for (const { routeKey, fn } of wsRoutes) {
+      const isLifecycle = routeKey === '$connect' || routeKey === '$disconnect';
+      const route = api.addRoute(routeKey, {
+        integration: new WebSocketLambdaIntegration(`${this.fn(fn).node.id}Integration`, this.fn(fn)),
+        authorizer: routeKey === '$connect' ? authorizer : undefined,
+        // The handler's return value is the reply frame (ack or error).
+        returnResponse: !isLifecycle,
+      });
+      if (routeKey !== '$connect') {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: 'WebSocket APIs authorize once, on $connect; later frames arrive on the already authorized connection.',
+        });
+      }
+    }
+  }
+
+  /** Least privilege: GET routes read, other routes and WebSocket routes write, fan-out reads and deletes. */
+  private grantData(): void {
+    const tableUsers = new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), streamFn]);
+    const writers = new Set([
+      ...httpRoutes.filter((r) => r.method !== 'GET').map((r) => r.fn),
+      ...wsRoutes.map((r) => r.fn),
+    ]);
+    const connectionPosters = new Set([...wsRoutes.map((r) => r.fn), streamFn]);
+    // The ARN grantManagementApiAccess allows: every connection id of this stage.
+    const connections = `${this.formatArn({ service: 'execute-api', resource: this.webSocketStage.api.apiId })}/${WS_STAGE}/*/@connections/*`;
+
+    for (const fn of tableUsers) {
+      const handler = this.fn(fn);
+      if (writers.has(fn)) this.table.grantReadWriteData(handler);
+      else this.table.grantReadData(handler);
+      Validations.of(handler).acknowledge({
+        id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', `${this.table.tableArn}/index/*`),
+        reason: 'Covers this table\'s own indexes (GSI1), which the data access patterns query.',
+      });
+    }
+    // Fan-out removes the connections API Gateway reports gone (410); it writes nothing else.
+    this.table.grant(this.fn(streamFn), 'dynamodb:DeleteItem');
+
+    for (const fn of connectionPosters) {
+      const handler = this.fn(fn);
+      this.webSocketStage.grantManagementApiAccess(handler);
+      Validations.of(handler).acknowledge({
+        id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', connections),
+        reason: 'Connection ids exist only at runtime; the grant is limited to the @connections API of this stage.',
+      });
+    }
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The single place that defines the table: attribute names, indexes, TTL, and the key of every
+ * entity. The CDK stack, the local runtime's table creation and the adapters all import it.
+ *
+ * Entities (PK / SK):
+ *   room        ROOM#<roomId>   / ROOM
+ *   member      ROOM#<roomId>   / MEMBER#<userId>     GSI1: USER#<userId> / ROOM#<roomId>
+ *   message     ROOM#<roomId>   / MSG#<seq, 12 digits>
+ *   send claim  ROOM#<roomId>   / CLAIM#<userId>#<clientMessageId>   (idempotent sends, expires)
+ *   connection  CONN#<connId>   / CONN                GSI1: USER#<userId> / CONN#<connId>
+ */
+export const TABLE = {
+  defaultName: 'parley',
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  ttlAttribute: 'ttl',
+  /** Entity type, kept apart from the physical keys; the stream filter matches on it. */
+  entityAttribute: 'et',
+  gsi1: { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+} as const;
+
+export const ENTITY = {
+  room: 'room',
+  member: 'member',
+  message: 'message',
+  claim: 'claim',
+  connection: 'connection',
+} as const;
+export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
+
+/** Entities whose stream records produce events; the fan-out function wakes for nothing else. */
+export const STREAMED_ENTITIES: readonly EntityType[] = [ENTITY.message, ENTITY.connection];
+
+const SEQ_DIGITS = 12;
+
+export const padSeq = (seq: number): string => String(seq).padStart(SEQ_DIGITS, '0');
+
+export type Key = {
+  PK: string;
+  SK: string;
+};
+
+export const keys = {
+  room: (roomId: string): Key => ({ PK: `ROOM#${roomId}`, SK: 'ROOM' }),
+  member: (roomId: string, userId: string): Key => ({ PK: `ROOM#${roomId}`, SK: `MEMBER#${userId}` }),
+  memberPrefix: (roomId: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: 'MEMBER#' }),
+  memberGsi1: (roomId: string, userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SK: `ROOM#${roomId}` }),
+  userRoomsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'ROOM#' }),
+  message: (roomId: string, seq: number): Key => ({ PK: `ROOM#${roomId}`, SK: `MSG#${padSeq(seq)}` }),
+  messagePrefix: (roomId: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: 'MSG#' }),
+  claim: (roomId: string, userId: string, clientMessageId: string): Key => ({
+    PK: `ROOM#${roomId}`,
+    SK: `CLAIM#${userId}#${clientMessageId}`,
+  }),
+  connection: (connectionId: string): Key => ({ PK: `CONN#${connectionId}`, SK: 'CONN' }),
+  connectionGsi1: (userId: string, connectionId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SK: `CONN#${connectionId}` }),
+  userConnectionsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'CONN#' }),
+};
+
+/** Inverse of `keys.message`: the seq in a message sort key. */
+export function seqFromMessageSk(sk: string): number {
+  if (!sk.startsWith('MSG#')) throw new Error(`Not a message sort key: ${sk}`);
+  return Number(sk.slice(4));
+}
+
+/** Attribute definitions for CreateTable (local) and the CDK table: both come from here. */
+export const tableSchema = {
+  attributeDefinitions: [
+    { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+    { AttributeName: TABLE.sortKey, AttributeType: 'S' },
+    { AttributeName: TABLE.gsi1.partitionKey, AttributeType: 'S' },
+    { AttributeName: TABLE.gsi1.sortKey, AttributeType: 'S' },
+  ],
+  keySchema: [
+    { AttributeName: TABLE.partitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE.sortKey, KeyType: 'RANGE' },
+  ],
+  globalSecondaryIndexes: [
+    {
+      IndexName: TABLE.gsi1.name,
+      KeySchema: [
+        { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+  streamViewType: 'NEW_AND_OLD_IMAGES',
+} as const;
+
+/**
+ * Lambda event filter patterns (EventBridge pattern syntax) for the fan-out function. CDK passes
+ * them to the event source mapping; the local stream poller applies the very same patterns.
+ */
+export const streamFilterPatterns: readonly Record<string, unknown>[] = [
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
+];

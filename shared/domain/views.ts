@@ -1,0 +1,80 @@
+import type { MemberRecord, MessageRecord, RoomRecord } from '../ports.ts';
+
+/** The public message object of CONTRACT §2. */
+export interface MessageView {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  sender: { id: string; displayName: string };
+  type: string;
+  content: string;
+  replyTo?: { id: string; seq: number; senderId: string; excerpt: string };
+  mentions: string[];
+  metadata?: Record<string, unknown>;
+  attachments: { id: string; name: string; size: number; contentType: string; url: string }[];
+  reactions: { emoji: string; count: number; me: boolean }[];
+  createdAt: string;
+  editedAt?: string;
+  deletedAt?: string;
+  clientMessageId?: string;
+}
+
+export function messageView(m: MessageRecord): MessageView {
+  return {
+    id: m.id,
+    roomId: m.roomId,
+    seq: m.seq,
+    senderId: m.senderId,
+    sender: { id: m.senderId, displayName: m.senderName },
+    type: m.type,
+    content: m.deletedAt ? '' : m.content,
+    ...(m.replyTo && { replyTo: m.replyTo }),
+    mentions: m.mentions,
+    ...(m.metadata && !m.deletedAt && { metadata: m.metadata }),
+    attachments: [],
+    reactions: [],
+    createdAt: m.createdAt,
+    ...(m.editedAt && { editedAt: m.editedAt }),
+    ...(m.deletedAt && { deletedAt: m.deletedAt }),
+    ...(m.clientMessageId && { clientMessageId: m.clientMessageId }),
+  };
+}
+
+export interface RoomView {
+  id: string;
+  type: RoomRecord['type'];
+  name?: string;
+  description?: string;
+  visibility: RoomRecord['visibility'];
+  maxMembers: number;
+  memberCount: number;
+  context?: { kind: string; id: string };
+  createdBy: string;
+  createdAt: string;
+  lastActivityAt: string;
+  lastSeq: number;
+  archivedAt?: string;
+}
+
+export function roomView(r: RoomRecord): RoomView {
+  return {
+    id: r.roomId,
+    type: r.type,
+    ...(r.name !== undefined && { name: r.name }),
+    ...(r.description !== undefined && { description: r.description }),
+    visibility: r.visibility,
+    maxMembers: r.maxMembers,
+    memberCount: r.memberCount,
+    ...(r.context && { context: r.context }),
+    createdBy: r.createdBy,
+    createdAt: r.createdAt,
+    lastActivityAt: r.lastActivityAt,
+    lastSeq: r.lastSeq,
+    ...(r.archivedAt && { archivedAt: r.archivedAt }),
+  };
+}
+
+export function memberView(m: MemberRecord) {
+  return { userId: m.userId, displayName: m.displayName, role: m.role, joinedAt: m.joinedAt, lastReadSeq: m.lastReadSeq };
+}

@@ -1,0 +1,37 @@
+/**
+ * Environment variable names shared by the CDK stack (which sets them on every function) and the
+ * local runtime (which sets them on its own process before loading the handlers).
+ */
+export const ENV = {
+  tableName: 'PARLEY_TABLE_NAME',
+  bucketName: 'PARLEY_BUCKET_NAME',
+  /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}` in AWS; the emulator's URL locally. */
+  wsCallbackUrl: 'PARLEY_WS_CALLBACK_URL',
+  jwtIssuer: 'PARLEY_JWT_ISSUER',
+  jwtAudience: 'PARLEY_JWT_AUDIENCE',
+  /** Local only: the dev issuer's JWKS, handed to aws-jwt-verify directly (it fetches over https only). */
+  devJwks: 'PARLEY_DEV_JWKS',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+/** Reads a required variable; a missing one is a deployment error, so it throws at first use. */
+export function requireEnv(name: EnvName): string {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`Missing environment variable ${name}`);
+  return value;
+}
+
+/** Environment knobs of `npm start` (CONTRACT §4 and the emulator's timeouts). */
+export const LOCAL_ENV = {
+  httpPort: 'PARLEY_HTTP_PORT',
+  wsPort: 'PARLEY_WS_PORT',
+  dataDir: 'PARLEY_DATA_DIR',
+  inMemory: 'PARLEY_IN_MEMORY',
+  wsIdleTimeoutSeconds: 'PARLEY_WS_IDLE_TIMEOUT_SECONDS',
+  wsMaxConnectionSeconds: 'PARLEY_WS_MAX_CONNECTION_SECONDS',
+  streamPollMs: 'PARLEY_STREAM_POLL_MS',
+  ttlSweepSeconds: 'PARLEY_TTL_SWEEP_SECONDS',
+} as const;

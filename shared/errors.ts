@@ -1,0 +1,47 @@
+/**
+ * The one error family. Use-cases throw `AppError`; each transport has one mapper
+ * (HTTP status + `{error}` body, or a WebSocket `error` frame). Anything else is `internal`
+ * and reaches the client without its message or stack.
+ */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+export const forbidden = (message: string) => new AppError('forbidden', message);
+export const validationFailed = (message: string, details?: unknown) => new AppError('validation_failed', message, details);
+export const conflict = (message: string) => new AppError('conflict', message);
+
+/** What a client may see of any thrown value. */
+export function toPublicError(err: unknown): { code: ErrorCode; message: string; details?: unknown } {
+  if (err instanceof AppError) {
+    return err.details === undefined
+      ? { code: err.code, message: err.message }
+      : { code: err.code, message: err.message, details: err.details };
+  }
+  return { code: 'internal', message: 'Internal error' };
+}

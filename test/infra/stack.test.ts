@@ -1,0 +1,466 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Stack, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  allFunctions,
+  httpRouteKey,
+  httpRoutes,
+  streamFn,
+  WS_ROUTE_SELECTION,
+  wsAuthorizerFn,
+  wsRoutes,
+} from '../../infra/routes.ts';
+import { ParleyStack } from '../../infra/stack.ts';
+import { streamFilterPatterns, TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { ENV } from '../../shared/env.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+// The feature flags `cdk synth` runs with.
+const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context;
+/** Synthesizes without running esbuild: for variants whose bundles the main stack already covers. */
+const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
+const BUNDLE_LIMIT_BYTES = 250 * 1024;
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+
+function synth(context: Record<string, unknown> = {}) {
+  const app = new App({ context: { ...cdkContext, ...context } });
+  const stack = new ParleyStack(app, 'Parley');
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+const logicalId = (construct: IConstruct): string =>
+  Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+
+function resource(template: Template, id: string): Resource {
+  const found = template.toJSON().Resources[id] as Resource | undefined;
+  if (!found) throw new Error(`No resource ${id}`);
+  return found;
+}
+
+describe('ParleyStack', () => {
+  let app: App;
+  let stack: ParleyStack;
+  let template: Template;
+  let resources: Record<string, Resource>;
+  const fnId = (fn: string) => logicalId(stack.functions.get(fn)!);
+
+  /** Actions granted to a function's role, with the resources of each statement. */
+  function grants(fn: string): { actions: string[]; resources: string }[] {
+    const role = stack.functions.get(fn)!.role!;
+    return Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(role) }]))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .map((s: { Action: string | string[]; Resource: unknown }) => ({
+        actions: [s.Action].flat(),
+        resources: JSON.stringify(s.Resource),
+      }));
+  }
+  const actionsOf = (fn: string) => grants(fn).flatMap((g) => g.actions);
+  /** What Cognito puts in `iss`: https://cognito-idp.{region}.amazonaws.com/{userPoolId}. */
+  const cognitoIssuer = () => ({
+    'Fn::Join': [
+      '',
+      [
+        'https://cognito-idp.',
+        { Ref: 'AWS::Region' },
+        '.',
+        { Ref: 'AWS::URLSuffix' },
+        '/',
+        { Ref: logicalId(stack.identity.userPool!) },
+      ],
+    ],
+  });
+
+  /** The function a route of the given API invokes, following route → integration → function. */
+  function routeFunction(apiId: string, routeKey: string): { route: Resource; fn: string } {
+    const routes = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.RouteKey === routeKey && r.Properties.ApiId.Ref === apiId,
+    );
+    expect(routes, `route ${routeKey}`).toHaveLength(1);
+    const route = routes[0]!;
+    const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref as string;
+    const uri = JSON.stringify(resource(template, integrationId).Properties.IntegrationUri);
+    const fn = allFunctions().find((f) => uri.includes(`"${fnId(f)}"`));
+    if (!fn) throw new Error(`Route ${routeKey} integrates no known function`);
+    return { route, fn };
+  }
+
+  beforeAll(() => {
+    ({ app, stack, template } = synth());
+    resources = template.toJSON().Resources;
+  });
+
+  it('builds the table from the shared schema: keys, GSI1, TTL, stream, PITR, on demand, retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: tableSchema.keySchema,
+        AttributeDefinitions: Match.arrayWith([...tableSchema.attributeDefinitions]),
+        GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes,
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+        DeletionProtectionEnabled: true,
+      },
+    });
+  });
+
+  it('deploys one Node.js 22 arm64 function per function of the route table', () => {
+    template.resourceCountIs('AWS::Lambda::Function', allFunctions().length);
+    for (const fn of allFunctions()) {
+      const props = resource(template, fnId(fn)).Properties;
+      expect(props, fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512 });
+    }
+  });
+
+  it('bundles each function as minified ESM under the size budget, AWS SDK left external', () => {
+    const assembly = app.synth();
+    let importsSdk = false;
+    for (const fn of allFunctions()) {
+      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
+      const bundle = path.join(assembly.directory, `asset.${hash}`, 'index.mjs');
+      expect(statSync(bundle).size, `${fn} bundle bytes`).toBeLessThan(BUNDLE_LIMIT_BYTES);
+      const code = readFileSync(bundle, 'utf8');
+      expect(code.startsWith('import { createRequire'), `${fn} banner`).toBe(true);
+      importsSdk ||= /from\s*"@aws-sdk\//.test(code);
+      expect(existsSync(`${bundle}.map`), `${fn} source map`).toBe(true);
+    }
+    expect(importsSdk).toBe(true);
+  });
+
+  it('gives every function its configuration through the shared environment names', () => {
+    for (const fn of allFunctions()) {
+      const variables = resource(template, fnId(fn)).Properties.Environment.Variables;
+      expect(variables, fn).toMatchObject({
+        [ENV.tableName]: { Ref: logicalId(stack.table) },
+        [ENV.bucketName]: { Ref: logicalId(stack.bucket) },
+        [ENV.jwtAudience]: { Ref: logicalId(stack.identity.userPoolClient!) },
+        [ENV.serviceName]: 'parley',
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+      expect(variables[ENV.jwtIssuer]).toEqual(cognitoIssuer());
+      const callback = JSON.stringify(variables[ENV.wsCallbackUrl]);
+      expect(callback).toContain('"https://"');
+      expect(callback).toContain(`{"Ref":"${logicalId(stack.webSocketStage.api)}"}`);
+      expect(callback).toContain('/prod');
+    }
+  });
+
+  describe('least privilege', () => {
+    const httpFns = [...new Set(httpRoutes.map((r) => r.fn))];
+    const wsFns = wsRoutes.map((r) => r.fn);
+
+    it('lets GET routes read the table but not write it', () => {
+      for (const fn of httpRoutes.filter((r) => r.method === 'GET').map((r) => r.fn)) {
+        expect(actionsOf(fn), fn).toContain('dynamodb:Query');
+        expect(actionsOf(fn), fn).not.toContain('dynamodb:PutItem');
+        expect(actionsOf(fn), fn).not.toContain('dynamodb:UpdateItem');
+      }
+    });
+
+    it('lets other HTTP routes and WebSocket routes write the table', () => {
+      for (const fn of [...httpRoutes.filter((r) => r.method !== 'GET').map((r) => r.fn), ...wsFns]) {
+        expect(actionsOf(fn), fn).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
+      }
+    });
+
+    it('lets WebSocket routes and the fan-out post to connections, and HTTP routes not', () => {
+      for (const fn of [...wsFns, streamFn]) expect(actionsOf(fn), fn).toContain('execute-api:ManageConnections');
+      for (const fn of httpFns) expect(actionsOf(fn), fn).not.toContain('execute-api:ManageConnections');
+    });
+
+    it('lets the fan-out read the table and delete gone connections, but not put or update items', () => {
+      expect(actionsOf(streamFn)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:DeleteItem']));
+      expect(actionsOf(streamFn)).not.toContain('dynamodb:PutItem');
+      expect(actionsOf(streamFn)).not.toContain('dynamodb:UpdateItem');
+    });
+
+    it('gives the $connect authorizer no data access at all', () => {
+      expect(grants(wsAuthorizerFn)).toEqual([]);
+    });
+
+    it('grants the attachments bucket to no function yet', () => {
+      for (const fn of allFunctions()) {
+        expect(actionsOf(fn).filter((a) => a.startsWith('s3:')), fn).toEqual([]);
+      }
+    });
+  });
+
+  describe('HTTP API', () => {
+    const apiId = () => logicalId(stack.httpStage.api);
+
+    it('routes every entry of the route table to its function with its authorizer', () => {
+      const authorizerId = Object.entries(resources).find(
+        ([, r]) => r.Type === 'AWS::ApiGatewayV2::Authorizer' && r.Properties.AuthorizerType === 'JWT',
+      )![0];
+      for (const entry of httpRoutes) {
+        const { route, fn } = routeFunction(apiId(), httpRouteKey(entry));
+        expect(fn).toBe(entry.fn);
+        if (entry.auth === 'jwt') {
+          expect(route.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+        } else {
+          expect(route.Properties.AuthorizationType).toBe('NONE');
+          expect(route.Properties.AuthorizerId).toBeUndefined();
+        }
+      }
+      const httpRouteCount = Object.values(resources).filter(
+        (r) => r.Type === 'AWS::ApiGatewayV2::Route' && r.Properties.ApiId.Ref === apiId(),
+      ).length;
+      expect(httpRouteCount).toBe(httpRoutes.length);
+    });
+
+    it('checks JWTs from the user pool, for the app client', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+        ApiId: { Ref: apiId() },
+        AuthorizerType: 'JWT',
+        IdentitySource: ['$request.header.Authorization'],
+        JwtConfiguration: {
+          Issuer: cognitoIssuer(),
+          Audience: [{ Ref: logicalId(stack.identity.userPoolClient!) }],
+        },
+      });
+    });
+
+    it('answers CORS preflights and throttles and logs its default stage', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'HTTP',
+        CorsConfiguration: {
+          AllowOrigins: ['*'],
+          AllowHeaders: ['Authorization', 'Content-Type'],
+          AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        },
+      });
+      template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        ApiId: { Ref: apiId() },
+        StageName: '$default',
+        AutoDeploy: true,
+        DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+        AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+      });
+    });
+  });
+
+  describe('WebSocket API', () => {
+    const apiId = () => logicalId(stack.webSocketStage.api);
+    const lifecycle = (routeKey: string) => routeKey === '$connect' || routeKey === '$disconnect';
+
+    it('selects routes on the frame type', () => {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+        ProtocolType: 'WEBSOCKET',
+        RouteSelectionExpression: WS_ROUTE_SELECTION,
+      });
+    });
+
+    it('routes every entry of the route table to its function, two-way except $connect/$disconnect', () => {
+      for (const entry of wsRoutes) {
+        const { route, fn } = routeFunction(apiId(), entry.routeKey);
+        expect(fn).toBe(entry.fn);
+        expect(route.Properties.RouteResponseSelectionExpression, entry.routeKey).toBe(
+          lifecycle(entry.routeKey) ? undefined : '$default',
+        );
+      }
+      const responses = template.findResources('AWS::ApiGatewayV2::RouteResponse', {
+        Properties: { ApiId: { Ref: apiId() }, RouteResponseKey: '$default' },
+      });
+      expect(Object.keys(responses)).toHaveLength(wsRoutes.filter((r) => !lifecycle(r.routeKey)).length);
+    });
+
+    it('authorizes $connect with the authorizer function, requiring no identity source', () => {
+      const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer', {
+        Properties: { ApiId: { Ref: apiId() } },
+      });
+      expect(Object.keys(authorizers)).toHaveLength(1);
+      const [authorizerId, authorizer] = Object.entries(authorizers)[0] as [string, Resource];
+      expect(authorizer.Properties.AuthorizerType).toBe('REQUEST');
+      // Absent or empty: API Gateway must call the function whether the token is in the query or a header.
+      expect(authorizer.Properties.IdentitySource ?? []).toEqual([]);
+      expect(JSON.stringify(authorizer.Properties.AuthorizerUri)).toContain(`"${fnId(wsAuthorizerFn)}"`);
+
+      for (const entry of wsRoutes) {
+        const { route } = routeFunction(apiId(), entry.routeKey);
+        if (entry.routeKey === '$connect') {
+          expect(route.Properties).toMatchObject({ AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } });
+        } else {
+          expect(route.Properties.AuthorizationType ?? 'NONE', entry.routeKey).toBe('NONE');
+        }
+      }
+    });
+
+    it('deploys a throttled stage, logged through the API Gateway account logging role', () => {
+      const [accountId] = Object.keys(template.findResources('AWS::ApiGateway::Account'));
+      template.hasResource('AWS::ApiGatewayV2::Stage', {
+        DependsOn: Match.arrayWith([accountId]),
+        Properties: {
+          ApiId: { Ref: apiId() },
+          StageName: 'prod',
+          AutoDeploy: true,
+          DefaultRouteSettings: { ThrottlingBurstLimit: 500, ThrottlingRateLimit: 250 },
+          AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] } },
+        },
+      });
+      const roleId = resource(template, accountId!).Properties.CloudWatchRoleArn['Fn::GetAtt'][0];
+      expect(resource(template, roleId)).toMatchObject({
+        DeletionPolicy: 'Retain',
+        Properties: { AssumeRolePolicyDocument: { Statement: [{ Principal: { Service: 'apigateway.amazonaws.com' } }] } },
+      });
+    });
+  });
+
+  describe('stream fan-out', () => {
+    it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries and a DLQ', () => {
+      const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+      expect(Object.keys(mappings)).toHaveLength(1);
+      const props = (Object.values(mappings)[0] as Resource).Properties;
+      expect(props).toMatchObject({
+        FunctionName: { Ref: fnId(streamFn) },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] },
+        StartingPosition: 'LATEST',
+        BatchSize: 100,
+        ParallelizationFactor: 1,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 5,
+        MaximumRecordAgeInSeconds: expect.any(Number),
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
+      });
+      expect(props.MaximumBatchingWindowInSeconds).toBeUndefined();
+      const patterns = props.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern));
+      expect(patterns).toEqual(streamFilterPatterns);
+
+      const queueId = props.DestinationConfig.OnFailure.Destination['Fn::GetAtt'][0];
+      expect(resource(template, queueId)).toMatchObject({ Type: 'AWS::SQS::Queue', Properties: { SqsManagedSseEnabled: true } });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it('alarms on given-up records, iterator age and fan-out errors', () => {
+      const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
+      const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
+      expect(metrics).toEqual(['AWS/Lambda/Errors', 'AWS/Lambda/IteratorAge', 'AWS/SQS/ApproximateNumberOfMessagesVisible']);
+      for (const alarm of alarms.filter((a) => a.Properties.Namespace === 'AWS/Lambda')) {
+        expect(alarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnId(streamFn) } }]);
+      }
+    });
+  });
+
+  it('keeps attachments private, encrypted, TLS-only, browser-uploadable and retained', () => {
+    expect(resource(template, logicalId(stack.bucket))).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        CorsConfiguration: {
+          CorsRules: [expect.objectContaining({ AllowedMethods: ['PUT', 'GET'], AllowedOrigins: ['*'] })],
+        },
+        LifecycleConfiguration: {
+          Rules: [expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+        },
+        LoggingConfiguration: { DestinationBucketName: { Ref: expect.any(String) } },
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalId(stack.bucket) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('creates a user pool signing in by email and a secretless SRP app client', () => {
+    template.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        UsernameAttributes: ['email'],
+        Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireSymbols: true, RequireUppercase: true }) },
+      },
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      GenerateSecret: false,
+      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    });
+  });
+
+  it('outputs the endpoints and names clients and operators need', () => {
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      ['BucketName', 'HttpUrl', 'TableName', 'UserPoolClientId', 'UserPoolId', 'WebSocketUrl'],
+    );
+    template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://'])] } });
+  });
+});
+
+describe('ParleyStack with an existing OpenID Connect issuer and deployment context', () => {
+  const issuer = 'https://issuer.example.com/';
+  const audience = 'parley-web';
+  let stack: ParleyStack;
+  let template: Template;
+
+  beforeAll(() => {
+    ({ stack, template } = synth({
+      ...SKIP_BUNDLING,
+      'parley:jwtIssuer': issuer,
+      'parley:jwtAudience': audience,
+      'parley:corsOrigins': 'https://app.example.com, https://admin.example.com',
+      'parley:httpThrottleBurst': '20',
+      'parley:httpThrottleRate': '10',
+      'parley:wsThrottleBurst': 30,
+      'parley:wsThrottleRate': 15,
+    }));
+  });
+
+  it('creates no user pool and checks tokens against the given issuer and audience', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 0);
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 0);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: issuer, Audience: [audience] },
+    });
+    const authorizerFn = logicalId(stack.functions.get(wsAuthorizerFn)!);
+    expect(template.toJSON().Resources[authorizerFn].Properties.Environment.Variables).toMatchObject({
+      [ENV.jwtIssuer]: issuer,
+      [ENV.jwtAudience]: audience,
+    });
+    expect(Object.keys(template.toJSON().Outputs)).not.toContain('UserPoolId');
+  });
+
+  it('takes CORS origins and throttling from context', () => {
+    const origins = ['https://app.example.com', 'https://admin.example.com'];
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: origins }) });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: { CorsRules: [Match.objectLike({ AllowedOrigins: origins })] },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 20, ThrottlingRateLimit: 10 },
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: 'prod',
+      DefaultRouteSettings: { ThrottlingBurstLimit: 30, ThrottlingRateLimit: 15 },
+    });
+  });
+
+  it('refuses an issuer without an audience', () => {
+    const app = new App({ context: { ...cdkContext, ...SKIP_BUNDLING, 'parley:jwtIssuer': issuer } });
+    expect(() => new ParleyStack(app, 'Parley')).toThrow(/jwtIssuer and parley:jwtAudience/);
+  });
+});
