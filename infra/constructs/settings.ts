@@ -8,6 +8,7 @@ export interface Settings {
   wsThrottle: { burstLimit: number; rateLimit: number };
   /** An existing OpenID Connect issuer; when absent the stack creates a Cognito user pool. */
   externalIssuer?: { issuer: string; audience: string };
+  /** Whether anyone may create an account in the created user pool (`false`: admins invite). */
   selfSignUp: boolean;
 }
 

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { userIdSchema } from '../../shared/schemas/common.ts';
 import type { DevIssuer } from './dev-issuer.ts';
 import type { LocalRoute } from './http-gateway.ts';

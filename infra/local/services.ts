@@ -62,6 +62,13 @@ export async function startDynamoDbLocal(opts: { port: number; dbDir?: string })
       await client.send(new ListTablesCommand({ Limit: 1 }));
       break;
     } catch (err) {
+      // Up, but failing every request: its SQLite file is unreadable.
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 500 || /SQLiteException/.test(output)) {
+        child.kill('SIGKILL');
+        throw new StartupError(
+          `DynamoDB Local cannot read its data in ${opts.dbDir ?? 'memory'} (corrupt?): move that folder away or set PARLEY_DATA_DIR to a new one`,
+        );
+      }
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         throw new StartupError(`DynamoDB Local did not answer within 30 s (${lastLine(output) || String(err)})`);

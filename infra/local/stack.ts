@@ -22,6 +22,8 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 /** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
 const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
+const STOP_STEP_MS = 5_000;
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface LocalConfig {
@@ -85,8 +87,14 @@ export interface LocalStack {
  */
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
   const stops: (() => Promise<void>)[] = [];
+  // Each part gets a few seconds to stop; one that hangs must not keep Ctrl-C from ending the rest.
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((err: unknown) => console.error('[local] stop failed', err));
+    for (const s of stops.reverse()) {
+      await Promise.race([
+        s().catch((err: unknown) => console.error('[local] stop failed', err)),
+        new Promise((resolve) => setTimeout(resolve, STOP_STEP_MS).unref()),
+      ]);
+    }
   };
   try {
     // Ports first: a taken one should fail before anything slow starts.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { roomIdSchema } from './common.ts';
 import { sendMessageFields, requireContent, contentIssue } from './messages.ts';
 

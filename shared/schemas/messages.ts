@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { idSchema, messageIdSchema } from './common.ts';
 
 export const MESSAGE_LIMITS = {
