@@ -22,6 +22,8 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
+          // Stopping the runtime closes every socket and the JVM: give it time.
+          teardownTimeout: 30_000,
           testTimeout: 30_000,
           hookTimeout: 60_000,
           // One shared runtime; files run in parallel against it, with unique users and rooms.

@@ -11,7 +11,8 @@ const logger = new Logger({ serviceName: 'parley' });
  * answer 401; the context reaches every route of the connection.
  */
 export async function handler(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  const header = event.headers?.Authorization ?? event.headers?.authorization;
+  // API Gateway keeps the client's spelling of header names.
+  const header = Object.entries(event.headers ?? {}).find(([name]) => name.toLowerCase() === 'authorization')?.[1];
   const token = event.queryStringParameters?.token ?? header?.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) throw new Error('Unauthorized');
   let user;

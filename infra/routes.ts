@@ -33,6 +33,15 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/rooms/{roomId}', fn: 'http-get-room', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/messages', fn: 'http-list-messages', auth: 'jwt' },
   { method: 'POST', path: '/rooms/{roomId}/messages', fn: 'http-send-message', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/messages/{messageId}', fn: 'http-get-message', auth: 'jwt' },
+  { method: 'PATCH', path: '/rooms/{roomId}/messages/{messageId}', fn: 'http-edit-message', auth: 'jwt' },
+  { method: 'DELETE', path: '/rooms/{roomId}/messages/{messageId}', fn: 'http-delete-message', auth: 'jwt' },
+  { method: 'PUT', path: '/rooms/{roomId}/messages/{messageId}/reactions/{emoji}', fn: 'http-add-reaction', auth: 'jwt' },
+  { method: 'DELETE', path: '/rooms/{roomId}/messages/{messageId}/reactions/{emoji}', fn: 'http-remove-reaction', auth: 'jwt' },
+  { method: 'POST', path: '/rooms/{roomId}/read', fn: 'http-mark-read', auth: 'jwt' },
+  { method: 'GET', path: '/unread', fn: 'http-unread', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
 ];
 
 export const wsRoutes: readonly WsRoute[] = [
@@ -41,6 +50,12 @@ export const wsRoutes: readonly WsRoute[] = [
   { routeKey: '$default', fn: 'ws-default' },
   { routeKey: 'ping', fn: 'ws-ping' },
   { routeKey: 'message_send', fn: 'ws-message-send' },
+  { routeKey: 'message_edit', fn: 'ws-message-edit' },
+  { routeKey: 'message_delete', fn: 'ws-message-delete' },
+  { routeKey: 'reaction_add', fn: 'ws-reaction-add' },
+  { routeKey: 'reaction_remove', fn: 'ws-reaction-remove' },
+  { routeKey: 'typing', fn: 'ws-typing' },
+  { routeKey: 'read', fn: 'ws-read' },
 ];
 
 /** The WebSocket API's `$connect` REQUEST authorizer. */

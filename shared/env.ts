@@ -11,6 +11,10 @@ export const ENV = {
   jwtAudience: 'PARLEY_JWT_AUDIENCE',
   /** Local only: the dev issuer's JWKS, handed to aws-jwt-verify directly (it fetches over https only). */
   devJwks: 'PARLEY_DEV_JWKS',
+  /** Longest message content, in characters (default 4,000). */
+  maxMessageLength: 'PARLEY_MAX_MESSAGE_LENGTH',
+  /** How long after sending a message may be edited, in seconds (default 900; 0 = no limit). */
+  editWindowSeconds: 'PARLEY_EDIT_WINDOW_SECONDS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -35,3 +39,12 @@ export const LOCAL_ENV = {
   streamPollMs: 'PARLEY_STREAM_POLL_MS',
   ttlSweepSeconds: 'PARLEY_TTL_SWEEP_SECONDS',
 } as const;
+
+/** A non-negative integer setting, or its default; a malformed value is a deployment error. */
+export function intSetting(name: EnvName, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);
+  return n;
+}

@@ -35,6 +35,10 @@ export interface MemberRecord {
   role: Role;
   joinedAt: string;
   lastReadSeq: number;
+  lastReadAt?: string;
+  lastReadMessageId?: string;
+  /** The member's recent sends: clientMessageId → ISO time it was claimed (bounded, newest kept). */
+  sent?: Record<string, string>;
 }
 
 export interface MessageRecord {
@@ -69,8 +73,43 @@ export interface Page<T> {
   cursor?: string;
 }
 
-/** A claim that makes a `clientMessageId` send happen once. */
-export type SendClaim = { state: 'claimed' } | { state: 'exists'; seq?: number; claimedAt: string };
+export interface ReactionRecord {
+  roomId: string;
+  messageId: string;
+  seq: number;
+  emoji: string;
+  userId: string;
+  createdAt: string;
+}
+
+/** One entry of a room's catch-up log: message `seq` was edited, deleted or reacted to `at`. */
+export interface ChangeRecord {
+  roomId: string;
+  seq: number;
+  messageId: string;
+  kind: 'edited' | 'deleted' | 'reactions';
+  at: string;
+}
+
+export interface TypingRecord {
+  roomId: string;
+  userId: string;
+  displayName: string;
+  /** ISO time after which the indicator no longer counts. */
+  until: string;
+}
+
+/** What a send writes on the sender's member item: the read mark, and the clientMessageId claim. */
+export interface SendMark {
+  roomId: string;
+  userId: string;
+  /** Moves the read mark forward to here (never back). */
+  readSeq: number;
+  at: string;
+  claim?: { clientMessageId: string; drop: string[] };
+}
+
+export type EditOutcome = 'done' | 'missing' | 'refused';
 
 export interface RoomStore {
   /** Writes the room and its members; fails with `conflict` if the room id exists. */
@@ -80,10 +119,22 @@ export interface RoomStore {
   /** The room and the caller's membership in one read. */
   getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
   listMemberIds(roomId: string): Promise<string[]>;
-  listMemberships(userId: string, limit: number, cursor?: string): Promise<Page<MemberRecord>>;
-  getRooms(roomIds: string[]): Promise<RoomRecord[]>;
-  /** Moves the member's read mark forward only. */
-  markRead(roomId: string, userId: string, seq: number): Promise<void>;
+  listMembers(roomId: string): Promise<MemberRecord[]>;
+  /** The members among `userIds` (others are left out). */
+  getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;
+  /** The room ids the user belongs to (from the user index: no room or message is read). */
+  listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** Each room with the user's membership in it, in one batch read. */
+  getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
+  /** Moves the member's read mark forward only; false when it was already there or beyond. */
+  markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean>;
+  /**
+   * The write a send makes on the sender's member item: read mark forward, and with a
+   * clientMessageId, its claim (false when that clientMessageId is already claimed).
+   */
+  markSent(mark: SendMark): Promise<boolean>;
+  /** Takes over a claim whose send seems to have died before storing its message. */
+  retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean>;
 }
 
 export interface MessageStore {
@@ -94,10 +145,30 @@ export interface MessageStore {
   /** Newest first below `beforeSeq`, or ascending above `afterSeq`. */
   listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }): Promise<MessageRecord[]>;
   latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>>;
-  claimSend(roomId: string, userId: string, clientMessageId: string, at: string, ttlSeconds: number): Promise<SendClaim>;
-  /** Takes over a claim whose sender seems to have died before storing the message. */
-  retakeStaleClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean>;
-  completeClaim(roomId: string, userId: string, clientMessageId: string, seq: number): Promise<void>;
+  getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]>;
+  /** The sender's message with this clientMessageId among the room's newest `window` messages. */
+  findByClientMessageId(roomId: string, senderId: string, clientMessageId: string, window: number): Promise<MessageRecord | undefined>;
+  /** Sets new content if the message exists, is the editor's, is not deleted and was created after `notBefore`. */
+  editMessage(roomId: string, seq: number, edit: { editorId: string; content: string; mentions: string[]; at: string; notBefore?: string }): Promise<EditOutcome>;
+  /** Turns the message into a tombstone (keeps id and seq); `missing` if absent or already deleted. */
+  deleteMessage(roomId: string, seq: number, at: string): Promise<EditOutcome>;
+
+  /** False when this user already reacted with this emoji. */
+  addReaction(r: ReactionRecord): Promise<boolean>;
+  /** False when there was no such reaction. */
+  removeReaction(roomId: string, seq: number, emoji: string, userId: string): Promise<boolean>;
+  /** The distinct emoji already on a message. */
+  reactionEmoji(roomId: string, seq: number): Promise<Set<string>>;
+  countReactions(roomId: string, seq: number, emoji: string): Promise<number>;
+  /** Every reaction of the messages `fromSeq`..`toSeq`. */
+  reactionsBetween(roomId: string, fromSeq: number, toSeq: number): Promise<ReactionRecord[]>;
+
+  recordChange(change: ChangeRecord, ttlSeconds: number): Promise<void>;
+  changesSince(roomId: string, since: string, limit: number): Promise<ChangeRecord[]>;
+
+  putTyping(t: TypingRecord): Promise<void>;
+  clearTyping(roomId: string, userId: string): Promise<void>;
+  listTyping(roomId: string): Promise<TypingRecord[]>;
 }
 
 export interface ConnectionStore {
@@ -105,6 +176,14 @@ export interface ConnectionStore {
   deleteConnection(connectionId: string): Promise<void>;
   /** The open connections of each user: one Query per user, nothing read for anyone else. */
   connectionsOf(userIds: string[]): Promise<ConnectionRecord[]>;
+}
+
+/** Limits and windows an operator may change (environment in AWS and locally). */
+export interface Settings {
+  maxContentLength: number;
+  /** How long after sending a message may be edited, in seconds; 0 = no limit. */
+  editWindowSeconds: number;
+  maxReactionsPerMessage: number;
 }
 
 /** Sends frames over API Gateway's @connections API. */
@@ -129,4 +208,5 @@ export interface Deps {
   broadcaster: Broadcaster;
   clock: Clock;
   ids: Ids;
+  settings: Settings;
 }

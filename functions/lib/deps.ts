@@ -3,9 +3,11 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { ulid } from 'ulid';
 import type { Deps } from '#shared/ports.ts';
 import { DynamoStore } from '#shared/adapters/dynamodb/store.ts';
+import { capacitySink, meterCapacity } from '#shared/adapters/dynamodb/capacity.ts';
 import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
 import { createJwtVerifier, type ClaimsVerifier } from '#shared/adapters/jwt.ts';
-import { ENV, requireEnv } from '#shared/env.ts';
+import { ENV, intSetting, requireEnv } from '#shared/env.ts';
+import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
 
 /**
  * The composition root of every Lambda function: clients are built on first use from the
@@ -14,7 +16,7 @@ import { ENV, requireEnv } from '#shared/env.ts';
 let deps: Deps | undefined;
 export function getDeps(): Deps {
   if (!deps) {
-    const store = new DynamoStore(new DynamoDBClient({}), requireEnv(ENV.tableName));
+    const store = new DynamoStore(meterCapacity(new DynamoDBClient({})), requireEnv(ENV.tableName), capacitySink);
     deps = {
       rooms: store,
       messages: store,
@@ -22,6 +24,11 @@ export function getDeps(): Deps {
       broadcaster: new ApiGatewayBroadcaster(new ApiGatewayManagementApiClient({ endpoint: requireEnv(ENV.wsCallbackUrl) })),
       clock: { now: () => new Date() },
       ids: { newId: () => ulid() },
+      settings: {
+        maxContentLength: intSetting(ENV.maxMessageLength, MESSAGE_LIMITS.contentLength),
+        editWindowSeconds: intSetting(ENV.editWindowSeconds, MESSAGE_LIMITS.editWindowSeconds),
+        maxReactionsPerMessage: MESSAGE_LIMITS.reactionsPerMessage,
+      },
     };
   }
   return deps;

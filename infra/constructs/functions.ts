@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { allFunctions, streamFn } from '../routes.ts';
@@ -19,6 +19,20 @@ const BASIC_EXECUTION = ManagedPolicy.fromAwsManagedPolicyName('service-role/AWS
 const constructId = (fn: string): string =>
   fn.replace(/(^|-)([a-z0-9])/g, (_, _dash: string, c: string) => c.toUpperCase());
 
+export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
+
+/** How every function is bundled; `npm run bench` builds its bundles with these very options. */
+export const FUNCTION_BUNDLING = {
+  format: OutputFormat.ESM,
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  // The Node 22 runtime ships SDK v3 and its @smithy dependencies; bundling them only adds weight.
+  externalModules: ['@aws-sdk/*', '@smithy/*'],
+  // CommonJS dependencies inside an ESM bundle still call require().
+  banner: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);",
+} satisfies BundlingOptions;
+
 /**
  * One function per file in functions/ named by the route table, all bundled the same way: ESM for
  * Node 22 on arm64, minified with source maps, AWS SDK v3 left to the runtime.
@@ -31,23 +45,14 @@ export function createFunctions(scope: Construct, environment: Record<string, st
       entry: path.join(repoRoot, 'functions', `${fn}.ts`),
       projectRoot: repoRoot,
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+      runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: 512,
       // The stream consumer posts a whole batch to many connections; API handlers answer in time.
       timeout: fn === streamFn ? Duration.seconds(60) : Duration.seconds(10),
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
-      bundling: {
-        format: OutputFormat.ESM,
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        // The Node 22 runtime ships SDK v3 and its @smithy dependencies; bundling them only adds weight.
-        externalModules: ['@aws-sdk/*', '@smithy/*'],
-        // CommonJS dependencies inside an ESM bundle still call require().
-        banner: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);",
-      },
+      bundling: FUNCTION_BUNDLING,
     });
     Validations.of(handler).acknowledge(
       {

@@ -45,6 +45,7 @@ export function createTable(scope: Construct): Table {
       indexName: index.IndexName,
       ...keys(index.KeySchema),
       projectionType: ProjectionType[index.Projection.ProjectionType],
+      nonKeyAttributes: [...index.Projection.NonKeyAttributes],
     });
   }
   return table;

@@ -3,24 +3,32 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
 
-/** Creates the table from the same definition the CDK stack uses, if it does not exist yet. */
+/** CreateTable input from the same definition the CDK stack uses. */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [...tableSchema.attributeDefinitions],
+    KeySchema: [...tableSchema.keySchema],
+    GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((g) => ({
+      ...g,
+      KeySchema: [...g.KeySchema],
+      Projection: { ...g.Projection, NonKeyAttributes: [...g.Projection.NonKeyAttributes] },
+    })),
+    StreamSpecification: { StreamEnabled: true, StreamViewType: tableSchema.streamViewType },
+  };
+}
+
+/** Creates the table if it does not exist yet, and turns its TTL on. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [...tableSchema.attributeDefinitions],
-        KeySchema: [...tableSchema.keySchema],
-        GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((g) => ({ ...g, KeySchema: [...g.KeySchema] })),
-        StreamSpecification: { StreamEnabled: true, StreamViewType: tableSchema.streamViewType },
-      }),
-    );
+    await client.send(new CreateTableCommand(createTableInput(tableName)));
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }

@@ -86,14 +86,16 @@ export interface LocalStack {
  * in front of the handlers of functions/ — the files Lambda runs.
  */
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
-  const stops: (() => Promise<void>)[] = [];
+  const stops: [string, () => Promise<void>][] = [];
   // Each part gets a few seconds to stop; one that hangs must not keep Ctrl-C from ending the rest.
   const stop = async () => {
-    for (const s of stops.reverse()) {
-      await Promise.race([
-        s().catch((err: unknown) => console.error('[local] stop failed', err)),
-        new Promise((resolve) => setTimeout(resolve, STOP_STEP_MS).unref()),
-      ]);
+    for (const [name, stopPart] of stops.reverse()) {
+      const done = stopPart().then(
+        () => true,
+        (err: unknown) => (console.error(`[local] stopping ${name} failed`, err), true),
+      );
+      const inTime = await Promise.race([done, new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_STEP_MS).unref())]);
+      if (!inTime) console.error(`[local] ${name} did not stop within ${STOP_STEP_MS / 1000} s; going on`);
     }
   };
   try {
@@ -121,10 +123,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
             ...(config.dataDir && { dir: path.join(config.dataDir, 's3') }),
           }),
     ]);
-    stops.push(dynamo.stop, s3.stop);
+    stops.push(['DynamoDB', dynamo.stop], ['S3', s3.stop]);
 
     const dynamoClient = new DynamoDBClient({ endpoint: dynamo.endpoint });
-    stops.push(async () => dynamoClient.destroy());
+    stops.push(['DynamoDB client', async () => dynamoClient.destroy()]);
     await Promise.all([
       ensureTable(dynamoClient, config.tableName),
       // The embedded store was given its bucket at start: s3rver mis-verifies the SDK's signature
@@ -161,9 +163,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       idleTimeoutMs: config.idleTimeoutMs,
       maxConnectionMs: config.maxConnectionMs,
     });
-    stops.push(ws.stop);
+    stops.push(['WebSocket gateway', ws.stop]);
     const httpGateway = await startHttpGateway({ port: httpPort, routes: httpRoutes, invoke, verify, local: devRoutes(issuer) });
-    stops.push(httpGateway.stop);
+    stops.push(['HTTP gateway', httpGateway.stop]);
 
     const sweeper = startTtlSweeper({
       client: dynamoClient,
@@ -171,7 +173,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       ttlAttribute: TABLE.ttlAttribute,
       intervalMs: config.ttlSweepMs,
     });
-    stops.push(sweeper.stop);
+    stops.push(['TTL sweeper', sweeper.stop]);
     const poller = await startStreamPoller({
       endpoint: dynamo.endpoint,
       region,
@@ -184,7 +186,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       onFailure: ({ records, error }) =>
         console.error(`[stream] ${records.length} record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
     });
-    stops.push(poller.stop);
+    stops.push(['stream poller', poller.stop]);
 
     return {
       httpUrl: httpGateway.url,

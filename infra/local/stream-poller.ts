@@ -240,9 +240,11 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
       userIdentity: ttlDeleted ? TTL_IDENTITY : identity,
     };
     // Lambda hands the function JSON: binary attributes become base64 strings, absent fields vanish.
-    return JSON.parse(
+    const json = JSON.parse(
       JSON.stringify(record, (_, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value)),
     ) as DynamoDBRecord;
+    for (const image of [json.dynamodb?.Keys, json.dynamodb?.NewImage, json.dynamodb?.OldImage]) if (image) restoreEmptyMaps(image);
+    return json;
   }
 
   async function deliver(shard: ShardState): Promise<void> {
@@ -355,4 +357,18 @@ function firstFailure(result: unknown, batch: readonly DynamoDBRecord[]): number
     if (first === -1 || index < first) first = index;
   }
   return first;
+}
+
+/**
+ * The SDK's Streams client reads an empty map attribute (`{"M":{}}`) as `{}`; Lambda receives the
+ * service's JSON, where it stays `{"M":{}}`. No other attribute value reads as `{}`.
+ */
+function restoreEmptyMaps(values: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== 'object' || value === null) continue;
+    const av = value as { M?: Record<string, unknown>; L?: unknown[] };
+    if (Object.keys(av).length === 0) values[name] = { M: {} };
+    else if (av.M) restoreEmptyMaps(av.M);
+    else if (av.L) restoreEmptyMaps(av.L as unknown as Record<string, unknown>);
+  }
 }

@@ -103,7 +103,7 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
   const admitted = new WeakMap<http.IncomingMessage, ConnectionInfo>();
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: opts.maxFrameBytes ?? 33 * 1024,
+    maxPayload: opts.maxFrameBytes ?? 32 * 1024,
     // API Gateway does not negotiate permessage-deflate.
     perMessageDeflate: false,
     // Called once ws has validated the handshake, so a malformed upgrade reaches no handler.

@@ -1,5 +1,5 @@
 import type { Deps, User } from '../ports.ts';
-import { requireMembership } from './rooms.ts';
+import { requireMembership } from './access.ts';
 
 /** Connections outlive API Gateway's 2-hour limit by a margin, then expire if $disconnect was lost. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 10 * 60;

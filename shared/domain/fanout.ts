@@ -1,10 +1,13 @@
-import type { ConnectionRecord, Deps, MessageRecord } from '../ports.ts';
+import type { ConnectionRecord, Deps, MemberRecord, MessageRecord, ReactionRecord } from '../ports.ts';
 import type { ServerFrame } from '../schemas/frames.ts';
 import { messageView } from './views.ts';
 
 /** A stored change that produces events, decoded from a stream record by the DynamoDB adapter. */
 export type Change =
-  | { kind: 'message_created'; message: MessageRecord }
+  | { kind: 'message_created' | 'message_edited'; message: MessageRecord }
+  | { kind: 'message_deleted'; message: MessageRecord }
+  | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
+  | { kind: 'messages_read'; member: MemberRecord }
   | { kind: 'connection_opened'; connection: ConnectionRecord };
 
 export interface Delivery {
@@ -12,38 +15,70 @@ export interface Delivery {
   gone: number;
 }
 
+type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
+
 export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
   switch (change.kind) {
     case 'message_created':
-      return deliverToRoom(deps, change.message.roomId, { type: 'message_new', message: messageView(change.message) });
+      // A mentioned user hears of it even on a connection scoped to another room.
+      return deliverToRoom(deps, change.message.roomId, () => ({ type: 'message_new', message: messageView(change.message) }), change.message.mentions);
+    case 'message_edited': {
+      const m = change.message;
+      const reactions = await deps.messages.reactionsBetween(m.roomId, m.seq, m.seq);
+      return deliverToRoom(deps, m.roomId, (userId) => ({ type: 'message_edited', message: messageView(m, reactions, userId) }), m.mentions);
+    }
+    case 'message_deleted': {
+      const { roomId, id, seq } = change.message;
+      return deliverToRoom(deps, roomId, () => ({ type: 'message_deleted', roomId, messageId: id, seq }));
+    }
+    case 'reaction_added':
+    case 'reaction_removed': {
+      const { roomId, messageId, seq, emoji, userId } = change.reaction;
+      const count = await deps.messages.countReactions(roomId, seq, emoji);
+      return deliverToRoom(deps, roomId, () => ({ type: change.kind, roomId, messageId, emoji, userId, count }));
+    }
+    case 'messages_read': {
+      const { roomId, userId, lastReadSeq, lastReadMessageId, lastReadAt } = change.member;
+      if (!lastReadMessageId || !lastReadAt) return { sent: 0, gone: 0 };
+      return deliverToRoom(deps, roomId, () => ({ type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt }));
+    }
     case 'connection_opened': {
       const { connectionId, userId } = change.connection;
       const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
-      return deliver(deps, [change.connection], frame);
+      return deliver(deps, [change.connection], () => frame);
     }
   }
 }
 
 /**
- * Sends `frame` to every connection of every member of the room: one query for the member ids,
- * one per member for their connections. Users outside the room are never read, and a
- * connection scoped to another room is skipped.
+ * Sends a frame to every connection of every member of the room: one query for the member ids,
+ * one per member for their connections. Users outside the room are never read. A connection
+ * scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
  */
-export async function deliverToRoom(deps: Deps, roomId: string, frame: ServerFrame): Promise<Delivery> {
-  const memberIds = await deps.rooms.listMemberIds(roomId);
+export async function deliverToRoom(
+  deps: Deps,
+  roomId: string,
+  frameFor: FrameFor,
+  alsoScoped: string[] = [],
+  except?: { userId: string },
+): Promise<Delivery> {
+  const memberIds = (await deps.rooms.listMemberIds(roomId)).filter((id) => id !== except?.userId);
   const connections = await deps.connections.connectionsOf(memberIds);
   return deliver(
     deps,
-    connections.filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === roomId),
-    frame,
+    connections.filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId)),
+    frameFor,
   );
 }
 
 /** One PostToConnection per connection; a connection API Gateway no longer knows (410) is removed. */
-async function deliver(deps: Deps, connections: ConnectionRecord[], frame: ServerFrame): Promise<Delivery> {
+async function deliver(deps: Deps, connections: ConnectionRecord[], frameFor: FrameFor): Promise<Delivery> {
+  const frames = new Map<string, Promise<ServerFrame>>();
   const results = await Promise.all(
     connections.map(async (c) => {
-      const outcome = await deps.broadcaster.send(c.connectionId, frame);
+      let frame = frames.get(c.userId);
+      if (!frame) frames.set(c.userId, (frame = Promise.resolve(frameFor(c.userId))));
+      const outcome = await deps.broadcaster.send(c.connectionId, await frame);
       if (outcome === 'gone') await deps.connections.deleteConnection(c.connectionId);
       return outcome;
     }),

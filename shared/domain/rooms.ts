@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Deps, MemberRecord, RoomRecord, User } from '../ports.ts';
-import { AppError, forbidden, notFound, validationFailed } from '../errors.ts';
+import { AppError, validationFailed } from '../errors.ts';
+import { requireMembership } from './access.ts';
 import { ROOM_LIMITS, type CreateRoomInput } from '../schemas/rooms.ts';
-import { messageView, roomView, type MessageView, type RoomView } from './views.ts';
-
-/**
- * The room and the caller's membership, or the reason they may not touch it:
- * `not_found` for no such room, `forbidden` for a non-member.
- */
-export async function requireMembership(deps: Deps, roomId: string, userId: string): Promise<{ room: RoomRecord; member: MemberRecord }> {
-  const { room, member } = await deps.rooms.getRoomAndMember(roomId, userId);
-  if (!room) throw notFound('Room');
-  if (!member) throw forbidden('You are not a member of this room');
-  return { room, member };
-}
+import { roomView, type MessageView, type RoomView } from './views.ts';
+import { viewOf } from './messages.ts';
 
 /** Direct rooms have one id per pair of users, so creating one twice finds the first. */
 export function directRoomId(a: string, b: string): string {
@@ -88,33 +79,51 @@ export interface MyRoom {
  * the rooms, one single-item query per room for its last message; none depends on message counts.
  */
 export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: MyRoom[]; nextCursor?: string }> {
-  const memberships: MemberRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.rooms.listMemberships(actor.userId, 100, cursor);
-    memberships.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor);
-  const rooms = new Map((await deps.rooms.getRooms(memberships.map((m) => m.roomId))).map((r) => [r.roomId, r]));
-  const ordered = memberships
-    .filter((m) => rooms.has(m.roomId))
-    .map((m) => ({ m, r: rooms.get(m.roomId)! }))
-    .sort((a, b) => b.r.lastActivityAt.localeCompare(a.r.lastActivityAt) || a.r.roomId.localeCompare(b.r.roomId));
+  const roomIds = await myRoomIds(deps, actor.userId);
+  const ordered = (await deps.rooms.getRoomsWithMember(roomIds, actor.userId)).sort(
+    (a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId),
+  );
   const start = q.cursor ? decodeOffset(q.cursor) : 0;
   const page = ordered.slice(start, start + q.limit);
-  const latest = await deps.messages.latestMessages(page.filter((p) => p.r.lastSeq > 0).map((p) => p.r.roomId));
-  const items = page.map(({ m, r }): MyRoom => {
-    const last = latest.get(r.roomId);
-    return {
-      room: roomView(r),
-      role: m.role,
-      unreadCount: Math.max(0, r.lastSeq - m.lastReadSeq),
-      lastReadSeq: m.lastReadSeq,
-      ...(last && { lastMessage: messageView(last) }),
-    };
-  });
+  const latest = await deps.messages.latestMessages(page.filter((p) => p.room.lastSeq > 0).map((p) => p.room.roomId));
+  const items = await Promise.all(
+    page.map(async ({ room, member }): Promise<MyRoom> => {
+      const last = latest.get(room.roomId);
+      return {
+        room: roomView(room),
+        role: member.role,
+        unreadCount: unreadCount(room, member),
+        lastReadSeq: member.lastReadSeq,
+        ...(last && { lastMessage: await viewOf(deps, last, actor.userId) }),
+      };
+    }),
+  );
   const next = start + q.limit;
   return next < ordered.length ? { items, nextCursor: encodeOffset(next) } : { items };
+}
+
+/** Every room the user belongs to, page by page through the user index. */
+async function myRoomIds(deps: Deps, userId: string): Promise<string[]> {
+  const roomIds: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.rooms.listMembershipRoomIds(userId, 100, cursor);
+    roomIds.push(...page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  return roomIds;
+}
+
+/** Messages after my read mark; my own sends move the mark, so they never count. */
+export const unreadCount = (room: RoomRecord, member: MemberRecord): number => Math.max(0, room.lastSeq - member.lastReadSeq);
+
+/** `GET /unread`: the total and each room with something unread. */
+export async function listUnread(deps: Deps, actor: User): Promise<{ total: number; rooms: { roomId: string; unreadCount: number }[] }> {
+  const roomIds = await myRoomIds(deps, actor.userId);
+  const rooms = (await deps.rooms.getRoomsWithMember(roomIds, actor.userId))
+    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(room, member) }))
+    .filter((r) => r.unreadCount > 0);
+  return { total: rooms.reduce((sum, r) => sum + r.unreadCount, 0), rooms };
 }
 
 const encodeOffset = (n: number) => Buffer.from(JSON.stringify({ o: n })).toString('base64url');

@@ -1,4 +1,4 @@
-import type { MemberRecord, MessageRecord, RoomRecord } from '../ports.ts';
+import type { MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '../ports.ts';
 
 /** The public message object of CONTRACT §2. */
 export interface MessageView {
@@ -20,7 +20,23 @@ export interface MessageView {
   clientMessageId?: string;
 }
 
-export function messageView(m: MessageRecord): MessageView {
+export type ReactionView = MessageView['reactions'][number];
+
+/** `[{emoji, count, me}]` in the order each emoji was first used. */
+export function reactionSummary(reactions: ReactionRecord[], viewerId?: string): ReactionView[] {
+  const byEmoji = new Map<string, ReactionView & { first: string }>();
+  for (const r of reactions) {
+    const entry = byEmoji.get(r.emoji) ?? { emoji: r.emoji, count: 0, me: false, first: r.createdAt };
+    entry.count++;
+    entry.me ||= r.userId === viewerId;
+    if (r.createdAt < entry.first) entry.first = r.createdAt;
+    byEmoji.set(r.emoji, entry);
+  }
+  return [...byEmoji.values()].sort((a, b) => a.first.localeCompare(b.first)).map(({ emoji, count, me }) => ({ emoji, count, me }));
+}
+
+/** The public message; `reactions` are this message's reaction records, `viewerId` decides `me`. */
+export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], viewerId?: string): MessageView {
   return {
     id: m.id,
     roomId: m.roomId,
@@ -33,7 +49,7 @@ export function messageView(m: MessageRecord): MessageView {
     mentions: m.mentions,
     ...(m.metadata && !m.deletedAt && { metadata: m.metadata }),
     attachments: [],
-    reactions: [],
+    reactions: m.deletedAt ? [] : reactionSummary(reactions, viewerId),
     createdAt: m.createdAt,
     ...(m.editedAt && { editedAt: m.editedAt }),
     ...(m.deletedAt && { deletedAt: m.deletedAt }),

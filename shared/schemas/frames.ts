@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { roomIdSchema } from './common.ts';
-import { sendMessageFields, requireContent, contentIssue } from './messages.ts';
+import { messageIdSchema, roomIdSchema } from './common.ts';
+import { MESSAGE_LIMITS, contentIssue, emojiSchema, requireContent, sendMessageFields } from './messages.ts';
 
 /** Every client frame may carry a `requestId`, echoed on the `ack` or `error` that answers it. */
 const requestId = z.string().min(1).max(64).optional();
@@ -11,6 +11,24 @@ export const messageSendFrame = z
   .strictObject({ type: z.literal('message_send'), requestId, roomId: roomIdSchema, ...sendMessageFields })
   .refine(requireContent, contentIssue);
 export type MessageSendFrame = z.infer<typeof messageSendFrame>;
+
+export const messageEditFrame = z.strictObject({
+  type: z.literal('message_edit'),
+  requestId,
+  roomId: roomIdSchema,
+  messageId: messageIdSchema,
+  content: z.string().max(MESSAGE_LIMITS.contentHardLimit),
+});
+
+export const messageDeleteFrame = z.strictObject({ type: z.literal('message_delete'), requestId, roomId: roomIdSchema, messageId: messageIdSchema });
+
+const reactionFields = { requestId, roomId: roomIdSchema, messageId: messageIdSchema, emoji: emojiSchema };
+export const reactionAddFrame = z.strictObject({ type: z.literal('reaction_add'), ...reactionFields });
+export const reactionRemoveFrame = z.strictObject({ type: z.literal('reaction_remove'), ...reactionFields });
+
+export const typingFrame = z.strictObject({ type: z.literal('typing'), requestId, roomId: roomIdSchema, isTyping: z.boolean() });
+
+export const readFrame = z.strictObject({ type: z.literal('read'), requestId, roomId: roomIdSchema, messageId: messageIdSchema });
 
 /** The only thing read from a frame before it is validated: its `requestId`, if it is a string. */
 export function requestIdOf(frame: unknown): string | undefined {
@@ -27,4 +45,8 @@ export type ServerFrame =
   | { type: 'pong'; requestId?: string }
   | { type: 'ack'; requestId: string; result: unknown }
   | { type: 'error'; code: string; message: string; requestId?: string; details?: unknown }
-  | { type: 'message_new'; message: unknown };
+  | { type: 'message_new' | 'message_edited'; message: unknown }
+  | { type: 'message_deleted'; roomId: string; messageId: string; seq: number }
+  | { type: 'reaction_added' | 'reaction_removed'; roomId: string; messageId: string; emoji: string; userId: string; count: number }
+  | { type: 'user_typing'; roomId: string; userId: string; displayName: string; isTyping: boolean }
+  | { type: 'messages_read'; roomId: string; userId: string; messageId: string; seq: number; readAt: string };

@@ -2,7 +2,12 @@ import * as z from 'zod';
 import { idSchema, messageIdSchema } from './common.ts';
 
 export const MESSAGE_LIMITS = {
+  /** Default; the deployment may set another (ENV.maxMessageLength), checked by the domain. */
   contentLength: 4000,
+  /** What a frame can carry at all (API Gateway refuses frames over 32 KB). */
+  contentHardLimit: 32_000,
+  editWindowSeconds: 15 * 60,
+  reactionsPerMessage: 50,
   metadataBytes: 8 * 1024,
   historyPageDefault: 50,
   historyPageMax: 100,
@@ -16,7 +21,7 @@ const metadataSchema = z
 
 /** The body of `POST /rooms/{roomId}/messages`, and of a `message_send` frame without `type`/`roomId`. */
 export const sendMessageFields = {
-  content: z.string().max(MESSAGE_LIMITS.contentLength).optional(),
+  content: z.string().max(MESSAGE_LIMITS.contentHardLimit).optional(),
   messageType: z.enum(['text', 'image', 'file']).default('text'),
   replyTo: messageIdSchema.optional(),
   metadata: metadataSchema.optional(),
@@ -43,3 +48,17 @@ export const historyQuery = z
 export type HistoryQuery = z.infer<typeof historyQuery>;
 
 export { requireContent, contentIssue };
+
+/** Exactly one RGI emoji (skin tones, ZWJ sequences, flags and keycaps included). */
+const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
+export const emojiSchema = z.string().max(64).refine((e) => RGI_EMOJI.test(e), { message: 'must be a single emoji' });
+
+export const editMessageBody = z.strictObject({ content: z.string().max(MESSAGE_LIMITS.contentHardLimit) });
+
+export const readBody = z.strictObject({ messageId: messageIdSchema });
+
+export const changesQuery = z.strictObject({
+  since: z.iso.datetime({ offset: true }),
+  limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageMax),
+});
+export type ChangesQuery = z.infer<typeof changesQuery>;

@@ -16,7 +16,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { startStreamPoller, type StreamFailure, type StreamPoller, type StreamPollerOptions } from '../../infra/local/stream-poller.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { ENTITY, TABLE, keys, streamFilterPatterns, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE, keys, streamFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
+import { createTableInput } from '../../infra/local/provision.ts';
 
 const aws = { endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 const client = new DynamoDBClient(aws);
@@ -39,14 +40,7 @@ afterAll(async () => {
 async function createTable(): Promise<string> {
   const TableName = `stream-poller-${randomUUID()}`;
   await client.send(
-    new CreateTableCommand({
-      TableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...tableSchema.attributeDefinitions],
-      KeySchema: [...tableSchema.keySchema],
-      GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((gsi) => ({ ...gsi, KeySchema: [...gsi.KeySchema] })),
-      StreamSpecification: { StreamEnabled: true, StreamViewType: tableSchema.streamViewType },
-    }),
+    new CreateTableCommand(createTableInput(TableName)),
   );
   tables.push(TableName);
   return TableName;
@@ -124,7 +118,8 @@ describe('stream poller', () => {
     const poller = await poll(table, { handler });
     const before = Math.floor(Date.now() / 1000);
 
-    await put(table, 'a', { n: { N: '1' }, bin: { B: new Uint8Array([1, 2, 3]) }, tags: { SS: ['x'] } });
+    const empties = { none: { M: {} }, nested: { M: { inner: { M: {} } } }, list: { L: [{ M: {} }] } };
+    await put(table, 'a', { n: { N: '1' }, bin: { B: new Uint8Array([1, 2, 3]) }, tags: { SS: ['x'] }, ...empties });
     await client.send(
       new UpdateItemCommand({
         TableName: table,
@@ -140,7 +135,8 @@ describe('stream poller', () => {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
     expect(records.map((r) => r.eventName)).toEqual(['INSERT', 'MODIFY', 'REMOVE']);
     const key = { PK: { S: 'a' }, SK: { S: 'ITEM' } };
-    const image = (n: string) => ({ ...key, n: { N: n }, bin: { B: 'AQID' }, tags: { SS: ['x'] } });
+    // Empty maps stay `{"M":{}}`, as Lambda receives them (the SDK's Streams client reads them as `{}`).
+    const image = (n: string) => ({ ...key, n: { N: n }, bin: { B: 'AQID' }, tags: { SS: ['x'] }, ...empties });
     const [insert, modify, remove] = records;
     expect(insert?.dynamodb).toMatchObject({ Keys: key, NewImage: image('1') });
     expect(insert?.dynamodb).not.toHaveProperty('OldImage');
@@ -195,18 +191,18 @@ describe('stream poller', () => {
     const poller = await poll(table, { handler, filterPatterns: streamFilterPatterns });
     const et = (entity: string) => ({ [TABLE.entityAttribute]: { S: entity } });
     const message = keys.message('r1', 1);
-    const claim = keys.claim('r1', 'u1', 'c1');
+    const typing = keys.typing('r1', 'u1');
     const connection = keys.connection('c1');
-    await client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: claim.PK }, SK: { S: claim.SK }, ...et(ENTITY.claim) } }));
+    await client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: typing.PK }, SK: { S: typing.SK }, ...et(ENTITY.typing) } }));
     await client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: message.PK }, SK: { S: message.SK }, ...et(ENTITY.message) } }));
     await client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: 'ROOM#r1' }, SK: { S: 'MEMBER#u1' }, ...et(ENTITY.member) } }));
     await client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: connection.PK }, SK: { S: connection.SK }, ...et(ENTITY.connection) } }));
-    await client.send(new DeleteItemCommand({ TableName: table, Key: { PK: { S: claim.PK }, SK: { S: claim.SK } } }));
+    await client.send(new DeleteItemCommand({ TableName: table, Key: { PK: { S: typing.PK }, SK: { S: typing.SK } } }));
     await client.send(new DeleteItemCommand({ TableName: table, Key: { PK: { S: connection.PK }, SK: { S: connection.SK } } }));
     await poller.drained();
 
     const delivered = calls.flat().map((r) => `${r.eventName} ${r.dynamodb?.Keys?.SK?.S}`);
-    expect(delivered).toEqual([`INSERT ${message.SK}`, 'INSERT CONN', 'REMOVE CONN']);
+    expect(delivered).toEqual([`INSERT ${message.SK}`, 'INSERT MEMBER#u1', 'INSERT CONN', 'REMOVE CONN']);
   });
 
   it('reads only what is written after start with LATEST, and everything with TRIM_HORIZON', async () => {

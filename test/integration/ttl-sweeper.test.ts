@@ -15,7 +15,8 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { createTtlDeletions, startTtlSweeper, type TtlSweeper } from '../../infra/local/ttl-sweeper.ts';
 import { startStreamPoller } from '../../infra/local/stream-poller.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { TABLE } from '../../shared/adapters/dynamodb/table.ts';
+import { createTableInput } from '../../infra/local/provision.ts';
 
 const aws = { endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 const client = new DynamoDBClient(aws);
@@ -26,14 +27,7 @@ const key = (pk: string) => ({ PK: { S: pk }, SK: { S: 'ITEM' } });
 
 beforeAll(async () => {
   await client.send(
-    new CreateTableCommand({
-      TableName: table,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [...tableSchema.attributeDefinitions],
-      KeySchema: [...tableSchema.keySchema],
-      GlobalSecondaryIndexes: tableSchema.globalSecondaryIndexes.map((gsi) => ({ ...gsi, KeySchema: [...gsi.KeySchema] })),
-      StreamSpecification: { StreamEnabled: true, StreamViewType: tableSchema.streamViewType },
-    }),
+    new CreateTableCommand(createTableInput(table)),
   );
 });
 

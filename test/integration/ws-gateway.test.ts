@@ -549,7 +549,7 @@ describe('WebSocket gateway', () => {
       await api.send(new DeleteConnectionCommand({ ConnectionId: id }));
       const gone = { name: 'GoneException', $metadata: { httpStatusCode: 410 } };
       // Gone at once, while the close handshake is still under way.
-      await expect(api.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'x' }))).rejects.toMatchObject(gone);
+      await expect(api.send(new GetConnectionCommand({ ConnectionId: id }))).rejects.toMatchObject(gone);
       expect(await client.closed).toEqual({ code: 1000, reason: 'Connection Closed Normally' });
       expect((await disconnectOf(id)).requestContext).toMatchObject({
         disconnectStatusCode: 1000,

@@ -92,7 +92,7 @@ export class TestSocket {
   }
 
   /** The first received frame (past or future) matching `match`. */
-  async next(match: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
+  async next(match: (f: Frame) => boolean, timeoutMs = 15_000): Promise<Frame> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.frames.find(match);
@@ -110,7 +110,7 @@ export class TestSocket {
   }
 
   /** Sends a frame with a fresh requestId and waits for the `ack` or `error` answering it. */
-  async request(frame: Record<string, unknown>, timeoutMs = 5000): Promise<Frame> {
+  async request(frame: Record<string, unknown>, timeoutMs = 15_000): Promise<Frame> {
     const requestId = randomUUID();
     this.send({ ...frame, requestId });
     return this.next((f) => (f.type === 'ack' || f.type === 'error' || f.type === 'pong') && f.requestId === requestId, timeoutMs);

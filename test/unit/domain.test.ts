@@ -5,7 +5,7 @@ import { directRoomId } from '../../shared/domain/rooms.ts';
 import { AppError, toPublicError } from '../../shared/errors.ts';
 import { parseOrThrow } from '../../shared/schemas/common.ts';
 import { createRoomBody } from '../../shared/schemas/rooms.ts';
-import { historyQuery, sendMessageBody } from '../../shared/schemas/messages.ts';
+import { emojiSchema, historyQuery, sendMessageBody } from '../../shared/schemas/messages.ts';
 import { messageSendFrame, requestIdOf } from '../../shared/schemas/frames.ts';
 
 describe('identity from claims', () => {
@@ -47,11 +47,16 @@ describe('direct room ids', () => {
 });
 
 describe('schemas', () => {
-  it('refuse a message without content or attachments, and one over 4,000 characters', () => {
+  it('refuse a message without content or attachments, and content no frame could carry', () => {
     expect(() => parseOrThrow(sendMessageBody, {})).toThrow(AppError);
     expect(() => parseOrThrow(sendMessageBody, { content: '   ' })).toThrow(AppError);
-    expect(() => parseOrThrow(sendMessageBody, { content: 'x'.repeat(4001) })).toThrow(AppError);
+    expect(() => parseOrThrow(sendMessageBody, { content: 'x'.repeat(32_001) })).toThrow(AppError);
     expect(parseOrThrow(sendMessageBody, { content: 'x'.repeat(4000) }).messageType).toBe('text');
+  });
+
+  it('accept exactly one RGI emoji as a reaction', () => {
+    for (const ok of ['👍', '👍🏽', '👩‍💻', '🏳️‍🌈', '#️⃣', '🇫🇷', '❤️']) expect(parseOrThrow(emojiSchema, ok)).toBe(ok);
+    for (const bad of ['a', '👍👍', ':)', '❤', '', '1', '👍 ']) expect(() => parseOrThrow(emojiSchema, bad)).toThrow(AppError);
   });
 
   it('refuse user-sent system messages, unknown fields and oversize metadata', () => {

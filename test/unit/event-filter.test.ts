@@ -25,7 +25,7 @@ const item = (key: { PK: string; SK: string }, et?: string, extra: Image = {}): 
 });
 
 const message = item(keys.message('r1', 1), ENTITY.message, { body: { S: 'hi' }, tags: { SS: ['a', 'b'] } });
-const claim = item(keys.claim('r1', 'u1', 'c1'), ENTITY.claim, { ttl: { N: '1700000000' } });
+const typing = item(keys.typing('r1', 'u1'), ENTITY.typing, { ttl: { N: '1700000000' } });
 const connection = item(keys.connection('c1'), ENTITY.connection);
 const member = item(keys.member('r1', 'u1'), ENTITY.member);
 
@@ -38,14 +38,16 @@ describe('the fan-out stream filter of table.ts', () => {
     ['a connection INSERT', record('INSERT', { NewImage: connection })],
     ['a connection REMOVE, through its OldImage', record('REMOVE', { OldImage: connection })],
     ['a message REMOVE', record('REMOVE', { OldImage: message })],
+    ['a member INSERT', record('INSERT', { NewImage: member })],
+    ['a read receipt (member MODIFY with readSource receipt)', record('MODIFY', { NewImage: { ...member, readSource: { S: 'receipt' } } })],
   ])('lets through %s', (_, r) => {
     expect(fanOut(r)).toBe(true);
   });
 
   it.each([
-    ['a claim INSERT', record('INSERT', { NewImage: claim })],
-    ['a claim REMOVE (its TTL expiry)', record('REMOVE', { OldImage: claim })],
-    ['a member INSERT', record('INSERT', { NewImage: member })],
+    ['a typing INSERT', record('INSERT', { NewImage: typing })],
+    ['a typing REMOVE (its TTL expiry)', record('REMOVE', { OldImage: typing })],
+    ['a read mark moved by a send (member MODIFY with readSource send)', record('MODIFY', { NewImage: { ...member, readSource: { S: 'send' } } })],
     ['an item without an entity type', record('INSERT', { NewImage: item(keys.room('r1')) })],
     ['a REMOVE that carries only a NewImage', record('REMOVE', { NewImage: connection })],
     ['an INSERT that carries only an OldImage', record('INSERT', { OldImage: message })],

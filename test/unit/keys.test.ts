@@ -18,10 +18,22 @@ describe('table keys', () => {
     expect(() => seqFromMessageSk('MEMBER#u')).toThrow();
   });
 
-  it('keeps claim keys apart per user and per clientMessageId', () => {
-    expect(keys.claim('r', 'u1', 'c1')).not.toEqual(keys.claim('r', 'u2', 'c1'));
-    expect(keys.claim('r', 'u1', 'c1').SK.startsWith('MSG#')).toBe(false);
-    expect(keys.claim('r', 'u1', 'c1').SK.startsWith('MEMBER#')).toBe(false);
+  it('keeps reaction, change and typing keys out of the message and member ranges', () => {
+    for (const k of [keys.reaction('r', 1, '👍', 'u1'), keys.change('r', '2026-01-01T00:00:00.000Z', 1, 'edited'), keys.typing('r', 'u1')]) {
+      expect(k.PK).toBe('ROOM#r');
+      expect(k.SK.startsWith('MSG#')).toBe(false);
+      expect(k.SK.startsWith('MEMBER#')).toBe(false);
+    }
+  });
+
+  it('ranges reactions by message seq, keycap emoji with # included', () => {
+    const range = keys.reactionRange('r', 2, 3);
+    const inside = [keys.reaction('r', 2, '#️⃣', 'u'), keys.reaction('r', 3, '👍', 'u')].map((k) => k.SK);
+    const outside = [keys.reaction('r', 1, '👍', 'u'), keys.reaction('r', 4, '#️⃣', 'u')].map((k) => k.SK);
+    for (const sk of inside) expect(sk >= range.from && sk <= range.to).toBe(true);
+    for (const sk of outside) expect(sk >= range.from && sk <= range.to).toBe(false);
+    expect(keys.reaction('r', 2, '#️⃣', 'u').SK.startsWith(keys.reactionsOfEmoji('r', 2, '#️⃣').SKPrefix)).toBe(true);
+    expect(keys.reaction('r', 2, '👍', 'u').SK.startsWith(keys.reactionsOfEmoji('r', 2, '#️⃣').SKPrefix)).toBe(false);
   });
 
   it('indexes memberships and connections by user under distinct prefixes', () => {
@@ -41,7 +53,8 @@ describe('table keys', () => {
   });
 
   it('wakes the fan-out only for streamed entities', () => {
-    expect(STREAMED_ENTITIES).not.toContain(ENTITY.claim);
+    expect(STREAMED_ENTITIES).not.toContain(ENTITY.typing);
+    expect(STREAMED_ENTITIES).not.toContain(ENTITY.change);
     expect(JSON.stringify(streamFilterPatterns)).toContain(ENTITY.message);
   });
 });

@@ -2,15 +2,21 @@ import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand }
 import type { Broadcaster } from '../../ports.ts';
 import type { ServerFrame } from '../../schemas/frames.ts';
 
+type PostListener = (connectionId: string, frame: ServerFrame) => void;
+const postListeners = new Set<PostListener>();
+
+/** Lets a benchmark running the handlers in-process hear every PostToConnection; returns the function that stops it. */
+export function listenToPosts(listener: PostListener): () => void {
+  postListeners.add(listener);
+  return () => postListeners.delete(listener);
+}
+
 /** Posts frames through API Gateway's `@connections` API (the emulator's, locally). */
 export class ApiGatewayBroadcaster implements Broadcaster {
-  /** Every PostToConnection made, for benchmarks: calls per delivered event. */
-  posts = 0;
-
   constructor(private readonly client: ApiGatewayManagementApiClient) {}
 
   async send(connectionId: string, frame: ServerFrame): Promise<'sent' | 'gone'> {
-    this.posts++;
+    for (const listener of postListeners) listener(connectionId, frame);
     try {
       await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(frame) }));
       return 'sent';

@@ -12,17 +12,21 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { conflict } from '../../errors.ts';
 import type {
+  ChangeRecord,
   ConnectionRecord,
   ConnectionStore,
+  EditOutcome,
   MemberRecord,
   MessageRecord,
   MessageStore,
   Page,
+  ReactionRecord,
   RoomRecord,
   RoomStore,
-  SendClaim,
+  SendMark,
+  TypingRecord,
 } from '../../ports.ts';
-import { ENTITY, TABLE, keys, type EntityType } from './table.ts';
+import { ENTITY, READ_SOURCE, TABLE, keys, type EntityType } from './table.ts';
 
 /** Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it up. */
 export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[]) => void;
@@ -129,7 +133,8 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
   }
 
   private memberItem(m: MemberRecord): Item {
-    return this.item(ENTITY.member, keys.member(m.roomId, m.userId), m, keys.memberGsi1(m.roomId, m.userId));
+    // `sent` must exist: a send's claim sets one path inside it.
+    return this.item(ENTITY.member, keys.member(m.roomId, m.userId), { sent: {}, ...m }, keys.memberGsi1(m.roomId, m.userId));
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {
@@ -193,7 +198,19 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
     return ids;
   }
 
-  async listMemberships(userId: string, limit: number, cursor?: string): Promise<Page<MemberRecord>> {
+  async listMembers(roomId: string): Promise<MemberRecord[]> {
+    const { PK, SKPrefix } = keys.memberPrefix(roomId);
+    return (await this.queryAll('listMembers', { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix } })).map(
+      (i) => recordOf<MemberRecord>(i),
+    );
+  }
+
+  async getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]> {
+    const items = await this.batchGet('getMembers', [...new Set(userIds)].map((u) => keys.member(roomId, u)), true);
+    return items.map((i) => recordOf<MemberRecord>(i));
+  }
+
+  async listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
     const { GSI1PK, GSI1SKPrefix } = keys.userRoomsGsi1(userId);
     const out = await this.run(
       'listMemberships',
@@ -203,6 +220,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
           IndexName: TABLE.gsi1.name,
           KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :sk)',
           ExpressionAttributeValues: { ':pk': GSI1PK, ':sk': GSI1SKPrefix },
+          ProjectionExpression: 'roomId',
           Limit: limit,
           ExclusiveStartKey: decodeCursor(cursor),
           ReturnConsumedCapacity: 'INDEXES',
@@ -210,44 +228,132 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
       ),
     );
     const next = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map((i) => recordOf<MemberRecord>(i)), ...(next && { cursor: next }) };
+    return { items: (out.Items ?? []).map((i) => String(i.roomId)), ...(next && { cursor: next }) };
   }
 
-  async getRooms(roomIds: string[]): Promise<RoomRecord[]> {
-    const rooms: RoomRecord[] = [];
-    for (let i = 0; i < roomIds.length; i += 100) {
-      let pending: Item[] = roomIds.slice(i, i + 100).map((id) => keys.room(id));
+  async getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]> {
+    const items = await this.batchGet('getRoomsWithMember', roomIds.flatMap((id) => [keys.room(id), keys.member(id, userId)]), false);
+    const rooms = new Map<string, RoomRecord>();
+    const members = new Map<string, MemberRecord>();
+    for (const item of items) {
+      if (item[TABLE.entityAttribute] === ENTITY.room) rooms.set(String(item.roomId), recordOf<RoomRecord>(item));
+      else members.set(String(item.roomId), recordOf<MemberRecord>(item));
+    }
+    return roomIds.flatMap((id) => {
+      const room = rooms.get(id);
+      const member = members.get(id);
+      return room && member ? [{ room, member }] : [];
+    });
+  }
+
+  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
+  private async batchGet(op: string, keyList: Item[], consistent: boolean): Promise<Item[]> {
+    const found: Item[] = [];
+    for (let i = 0; i < keyList.length; i += 100) {
+      let pending = keyList.slice(i, i + 100);
       for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('BatchGet did not complete');
         if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
         const out = await this.run(
-          'getRooms',
-          this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } }, ReturnConsumedCapacity: 'INDEXES' })),
+          op,
+          this.doc.send(
+            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } }, ReturnConsumedCapacity: 'INDEXES' }),
+          ),
         );
-        rooms.push(...(out.Responses?.[this.tableName] ?? []).map((item) => recordOf<RoomRecord>(item)));
+        found.push(...(out.Responses?.[this.tableName] ?? []));
         pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
       }
     }
-    return rooms;
+    return found;
   }
 
-  async markRead(roomId: string, userId: string, seq: number): Promise<void> {
-    try {
-      await this.run(
-        'markRead',
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.member(roomId, userId),
-            UpdateExpression: 'SET lastReadSeq = :seq',
-            ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq',
-            ExpressionAttributeValues: { ':seq': seq },
-            ReturnConsumedCapacity: 'INDEXES',
-          }),
-        ),
+  /** Every item of a key condition, page after page. */
+  private async queryAll(op: string, q: { KeyConditionExpression: string; ExpressionAttributeValues: Item; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> }): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await this.run(
+        op,
+        this.doc.send(new QueryCommand({ TableName: this.tableName, ...q, ExclusiveStartKey: start, ReturnConsumedCapacity: 'INDEXES' })),
       );
+      items.push(...(out.Items ?? []));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  async markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean> {
+    return this.conditional(
+      'markRead',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.member(roomId, userId),
+        UpdateExpression: 'SET lastReadSeq = :seq, lastReadMessageId = :mid, lastReadAt = :at, readSource = :src',
+        ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq',
+        ExpressionAttributeValues: { ':seq': seq, ':mid': messageId, ':at': at, ':src': READ_SOURCE.receipt },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  async markSent(mark: SendMark): Promise<boolean> {
+    const { claim } = mark;
+    const names: Record<string, string> = {};
+    let update = 'SET lastReadSeq = :seq, lastReadAt = :at, readSource = :src';
+    let condition = 'attribute_exists(PK) AND lastReadSeq < :seq';
+    if (claim) {
+      names['#c'] = claim.clientMessageId;
+      claim.drop.forEach((id, i) => (names[`#d${i}`] = id));
+      update += `, sent.#c = :at${claim.drop.length ? ` REMOVE ${claim.drop.map((_, i) => `sent.#d${i}`).join(', ')}` : ''}`;
+      condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND lastReadSeq < :seq';
+    }
+    const send = (UpdateExpression: string, ConditionExpression: string, values: Item) =>
+      this.conditional(
+        'markSent',
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.member(mark.roomId, mark.userId),
+          UpdateExpression,
+          ConditionExpression,
+          ...(claim && { ExpressionAttributeNames: names }),
+          ExpressionAttributeValues: values,
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      );
+    if (await send(update, condition, { ':seq': mark.readSeq, ':at': mark.at, ':src': READ_SOURCE.send })) return true;
+    if (!claim) return true; // the mark was already there or beyond: nothing to move
+    // Refused: either the clientMessageId is claimed, or the read mark was already past `readSeq`.
+    // A second write, in that rare second case only, claims without moving the mark.
+    return send(
+      `SET sent.#c = :at${claim.drop.length ? ` REMOVE ${claim.drop.map((_, i) => `sent.#d${i}`).join(', ')}` : ''}`,
+      'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND lastReadSeq >= :seq',
+      { ':seq': mark.readSeq, ':at': mark.at },
+    );
+  }
+
+  async retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
+    return this.conditional(
+      'retakeClaim',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.member(roomId, userId),
+        UpdateExpression: 'SET sent.#c = :at',
+        ConditionExpression: 'sent.#c = :was',
+        ExpressionAttributeNames: { '#c': clientMessageId },
+        ExpressionAttributeValues: { ':at': at, ':was': claimedAt },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  /** Runs a conditional write: true if it applied, false if its condition did not hold. */
+  private async conditional(op: string, command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
+    try {
+      await this.run(op, this.doc.send(command as UpdateCommand));
+      return true;
     } catch (err) {
-      // Already read that far (or left the room): the mark only moves forward.
-      if (!isConditionFailure(err)) throw err;
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
   }
 
@@ -335,68 +441,203 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
     return new Map(pairs.filter((p): p is readonly [string, MessageRecord] => p[1] !== undefined));
   }
 
-  async claimSend(roomId: string, userId: string, clientMessageId: string, at: string, ttlSeconds: number): Promise<SendClaim> {
-    const Key = keys.claim(roomId, userId, clientMessageId);
-    try {
-      await this.run(
-        'claimSend',
-        this.doc.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...Key, [TABLE.entityAttribute]: ENTITY.claim, claimedAt: at, [TABLE.ttlAttribute]: epochSeconds(at) + ttlSeconds },
-            ConditionExpression: 'attribute_not_exists(PK)',
-            ReturnConsumedCapacity: 'INDEXES',
-          }),
-        ),
-      );
-      return { state: 'claimed' };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-    }
-    const out = await this.run('getClaim', this.doc.send(new GetCommand({ TableName: this.tableName, Key, ConsistentRead: true, ReturnConsumedCapacity: 'INDEXES' })));
-    const item = out.Item ?? {};
-    return {
-      state: 'exists',
-      claimedAt: String(item.claimedAt ?? at),
-      ...(typeof item.seq === 'number' && { seq: item.seq }),
-    };
+  async getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]> {
+    const items = await this.batchGet('getMessages', [...new Set(seqs)].map((seq) => keys.message(roomId, seq)), true);
+    return items.map((i) => recordOf<MessageRecord>(i)).sort((a, b) => a.seq - b.seq);
   }
 
-  async retakeStaleClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
-    try {
-      await this.run(
-        'retakeStaleClaim',
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.claim(roomId, userId, clientMessageId),
-            UpdateExpression: 'SET claimedAt = :at',
-            ConditionExpression: 'claimedAt = :was AND attribute_not_exists(seq)',
-            ExpressionAttributeValues: { ':at': at, ':was': claimedAt },
-            ReturnConsumedCapacity: 'INDEXES',
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
-  }
-
-  async completeClaim(roomId: string, userId: string, clientMessageId: string, seq: number): Promise<void> {
-    await this.run(
-      'completeClaim',
+  async findByClientMessageId(roomId: string, senderId: string, clientMessageId: string, window: number): Promise<MessageRecord | undefined> {
+    const { PK, SKPrefix } = keys.messagePrefix(roomId);
+    const out = await this.run(
+      'findByClientMessageId',
       this.doc.send(
-        new UpdateCommand({
+        new QueryCommand({
           TableName: this.tableName,
-          Key: keys.claim(roomId, userId, clientMessageId),
-          UpdateExpression: 'SET seq = :seq',
-          ExpressionAttributeValues: { ':seq': seq },
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+          FilterExpression: 'clientMessageId = :c AND senderId = :u',
+          ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix, ':c': clientMessageId, ':u': senderId },
+          ScanIndexForward: false,
+          Limit: window,
+          ConsistentRead: true,
           ReturnConsumedCapacity: 'INDEXES',
         }),
       ),
     );
+    const item = out.Items?.[0];
+    return item ? recordOf<MessageRecord>(item) : undefined;
+  }
+
+  async editMessage(
+    roomId: string,
+    seq: number,
+    edit: { editorId: string; content: string; mentions: string[]; at: string; notBefore?: string },
+  ): Promise<EditOutcome> {
+    const applied = await this.conditional(
+      'editMessage',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.message(roomId, seq),
+        UpdateExpression: 'SET content = :content, mentions = :mentions, editedAt = :at',
+        ConditionExpression: `attribute_exists(PK) AND senderId = :editor AND attribute_not_exists(deletedAt)${edit.notBefore ? ' AND createdAt >= :notBefore' : ''}`,
+        ExpressionAttributeValues: {
+          ':content': edit.content,
+          ':mentions': edit.mentions,
+          ':at': edit.at,
+          ':editor': edit.editorId,
+          ...(edit.notBefore && { ':notBefore': edit.notBefore }),
+        },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    if (applied) return 'done';
+    const current = await this.getMessage(roomId, seq);
+    return current && !current.deletedAt ? 'refused' : 'missing';
+  }
+
+  async deleteMessage(roomId: string, seq: number, at: string): Promise<EditOutcome> {
+    const applied = await this.conditional(
+      'deleteMessage',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.message(roomId, seq),
+        UpdateExpression: 'SET deletedAt = :at, content = :empty, mentions = :none REMOVE metadata, replyTo',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deletedAt)',
+        ExpressionAttributeValues: { ':at': at, ':empty': '', ':none': [] },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    return applied ? 'done' : 'missing';
+  }
+
+  // ---- reactions ----
+
+  async addReaction(r: ReactionRecord): Promise<boolean> {
+    return this.conditional(
+      'addReaction',
+      new PutCommand({
+        TableName: this.tableName,
+        Item: this.item(ENTITY.reaction, keys.reaction(r.roomId, r.seq, r.emoji, r.userId), r),
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  async removeReaction(roomId: string, seq: number, emoji: string, userId: string): Promise<boolean> {
+    return this.conditional(
+      'removeReaction',
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.reaction(roomId, seq, emoji, userId),
+        ConditionExpression: 'attribute_exists(PK)',
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  async reactionEmoji(roomId: string, seq: number): Promise<Set<string>> {
+    const { PK, SKPrefix } = keys.reactionsOfMessage(roomId, seq);
+    const items = await this.queryAll('reactionEmoji', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: 'emoji',
+    });
+    return new Set(items.map((i) => String(i.emoji)));
+  }
+
+  async countReactions(roomId: string, seq: number, emoji: string): Promise<number> {
+    const { PK, SKPrefix } = keys.reactionsOfEmoji(roomId, seq, emoji);
+    let count = 0;
+    let start: Item | undefined;
+    do {
+      const out = await this.run(
+        'countReactions',
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+            ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'INDEXES',
+          }),
+        ),
+      );
+      count += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async reactionsBetween(roomId: string, fromSeq: number, toSeq: number): Promise<ReactionRecord[]> {
+    const { PK, from, to } = keys.reactionRange(roomId, fromSeq, toSeq);
+    const items = await this.queryAll('reactionsBetween', {
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': PK, ':from': from, ':to': to },
+    });
+    return items.map((i) => recordOf<ReactionRecord>(i));
+  }
+
+  // ---- catch-up log and typing ----
+
+  async recordChange(change: ChangeRecord, ttlSeconds: number): Promise<void> {
+    await this.run(
+      'recordChange',
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.item(ENTITY.change, keys.change(change.roomId, change.at, change.seq, change.kind), change, {
+            [TABLE.ttlAttribute]: epochSeconds(change.at) + ttlSeconds,
+          }),
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+  }
+
+  async changesSince(roomId: string, since: string, limit: number): Promise<ChangeRecord[]> {
+    const { PK, from, to } = keys.changesSince(roomId, since);
+    const out = await this.run(
+      'changesSince',
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': PK, ':from': from, ':to': to },
+          Limit: limit,
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+    return (out.Items ?? []).map((i) => recordOf<ChangeRecord>(i));
+  }
+
+  async putTyping(t: TypingRecord): Promise<void> {
+    await this.run(
+      'putTyping',
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: this.item(ENTITY.typing, keys.typing(t.roomId, t.userId), t, { [TABLE.ttlAttribute]: epochSeconds(t.until) + 1 }),
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+  }
+
+  async clearTyping(roomId: string, userId: string): Promise<void> {
+    await this.run('clearTyping', this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.typing(roomId, userId), ReturnConsumedCapacity: 'INDEXES' })));
+  }
+
+  async listTyping(roomId: string): Promise<TypingRecord[]> {
+    const { PK, SKPrefix } = keys.typingPrefix(roomId);
+    const items = await this.queryAll('listTyping', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+    });
+    return items.map((i) => recordOf<TypingRecord>(i));
   }
 
   // ---- connections ----

@@ -6,8 +6,13 @@
  *   room        ROOM#<roomId>   / ROOM
  *   member      ROOM#<roomId>   / MEMBER#<userId>     GSI1: USER#<userId> / ROOM#<roomId>
  *   message     ROOM#<roomId>   / MSG#<seq, 12 digits>
- *   send claim  ROOM#<roomId>   / CLAIM#<userId>#<clientMessageId>   (idempotent sends, expires)
+ *   reaction    ROOM#<roomId>   / RX#<seq>#<emoji>#<userId>
+ *   change      ROOM#<roomId>   / CHG#<ISO time>#<seq>#<kind>   (catch-up log of edits, deletes, reactions; expires)
+ *   typing      ROOM#<roomId>   / TYPING#<userId>                (expires)
  *   connection  CONN#<connId>   / CONN                GSI1: USER#<userId> / CONN#<connId>
+ *
+ * GSI1 projects only attributes that rarely change, so the writes that happen on every message
+ * (read marks, recent clientMessageIds on the member item) cost no index write.
  */
 export const TABLE = {
   defaultName: 'parley',
@@ -23,13 +28,18 @@ export const ENTITY = {
   room: 'room',
   member: 'member',
   message: 'message',
-  claim: 'claim',
+  reaction: 'reaction',
+  change: 'change',
+  typing: 'typing',
   connection: 'connection',
 } as const;
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
 
-/** Entities whose stream records produce events; the fan-out function wakes for nothing else. */
-export const STREAMED_ENTITIES: readonly EntityType[] = [ENTITY.message, ENTITY.connection];
+/** Entities whose inserts and removals produce events. */
+export const STREAMED_ENTITIES: readonly EntityType[] = [ENTITY.message, ENTITY.reaction, ENTITY.connection, ENTITY.member];
+
+/** Where a member's read mark moved: a `read` (announced to the room) or their own send (not announced). */
+export const READ_SOURCE = { receipt: 'receipt', send: 'send' } as const;
 
 const SEQ_DIGITS = 12;
 
@@ -48,10 +58,23 @@ export const keys = {
   userRoomsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'ROOM#' }),
   message: (roomId: string, seq: number): Key => ({ PK: `ROOM#${roomId}`, SK: `MSG#${padSeq(seq)}` }),
   messagePrefix: (roomId: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: 'MSG#' }),
-  claim: (roomId: string, userId: string, clientMessageId: string): Key => ({
+  /** Emoji may contain `#` (keycaps): never parse reaction keys, read the item's attributes. */
+  reaction: (roomId: string, seq: number, emoji: string, userId: string): Key => ({
     PK: `ROOM#${roomId}`,
-    SK: `CLAIM#${userId}#${clientMessageId}`,
+    SK: `RX#${padSeq(seq)}#${emoji}#${userId}`,
   }),
+  reactionsOfEmoji: (roomId: string, seq: number, emoji: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: `RX#${padSeq(seq)}#${emoji}#` }),
+  reactionsOfMessage: (roomId: string, seq: number) => ({ PK: `ROOM#${roomId}`, SKPrefix: `RX#${padSeq(seq)}#` }),
+  /** Every reaction of the messages `fromSeq`..`toSeq`, for one range query. */
+  reactionRange: (roomId: string, fromSeq: number, toSeq: number) => ({
+    PK: `ROOM#${roomId}`,
+    from: `RX#${padSeq(fromSeq)}#`,
+    to: `RX#${padSeq(toSeq)}#\u{10FFFF}`,
+  }),
+  change: (roomId: string, at: string, seq: number, kind: string): Key => ({ PK: `ROOM#${roomId}`, SK: `CHG#${at}#${padSeq(seq)}#${kind}` }),
+  changesSince: (roomId: string, at: string) => ({ PK: `ROOM#${roomId}`, from: `CHG#${at}`, to: 'CHG#\uffff' }),
+  typing: (roomId: string, userId: string): Key => ({ PK: `ROOM#${roomId}`, SK: `TYPING#${userId}` }),
+  typingPrefix: (roomId: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: 'TYPING#' }),
   connection: (connectionId: string): Key => ({ PK: `CONN#${connectionId}`, SK: 'CONN' }),
   connectionGsi1: (userId: string, connectionId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SK: `CONN#${connectionId}` }),
   userConnectionsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'CONN#' }),
@@ -82,7 +105,10 @@ export const tableSchema = {
         { AttributeName: TABLE.gsi1.partitionKey, KeyType: 'HASH' },
         { AttributeName: TABLE.gsi1.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: {
+        ProjectionType: 'INCLUDE',
+        NonKeyAttributes: ['et', 'roomId', 'userId', 'role', 'joinedAt', 'displayName', 'connectionId', 'scopeRoomId', 'connectedAt', 'ttl'],
+      },
     },
   ],
   streamViewType: 'NEW_AND_OLD_IMAGES',
@@ -93,6 +119,10 @@ export const tableSchema = {
  * them to the event source mapping; the local stream poller applies the very same patterns.
  */
 export const streamFilterPatterns: readonly Record<string, unknown>[] = [
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
+  // New and changed messages (edits, deletes); new and removed reactions, members and connections.
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.message] } } } },
+  { eventName: ['INSERT'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
+  // Read receipts; a read mark moved by the member's own send wakes nothing.
+  { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.member] }, readSource: { S: [READ_SOURCE.receipt] } } } },
 ];

@@ -1,0 +1,212 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { api } from '../../test/support/clients.ts';
+import { httpRoutes } from '../../infra/routes.ts';
+import { keys } from '../../shared/adapters/dynamodb/table.ts';
+import { listenToCapacity, type CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
+import { fanOut } from '../../shared/domain/fanout.ts';
+import { getDeps } from '../../functions/lib/deps.ts';
+import { BenchSocket, createRoom, createUsers, inBatches, textOf, type TestUser } from './clients.ts';
+import { addUnits, noUnits, type Call, type Units } from './meter.ts';
+import { waitUntil, type Bench } from './harness.ts';
+import { median } from './stats.ts';
+
+/** Exactly 1 KB of text: the message every cost figure is for. */
+export const MESSAGE_BYTES = 1024;
+
+export interface OperationCost {
+  name: string;
+  /** False when its route is not in infra/routes.ts yet. */
+  implemented: boolean;
+  /** The request's own calls (the handler), then the fan-out its stored change caused. */
+  calls: (Call & { stage: 'request' | 'fan-out' })[];
+  request: { local: Units; aws: Units };
+  fanOut: { local: Units; aws: Units };
+  /** PostToConnection calls it caused, and how many of them went to connections outside the room. */
+  posts: number;
+  postsOutside: number;
+}
+
+export interface FanOutCost {
+  /** Store operations the fan-out made, once per event or once per member looked up. */
+  perEvent: { operation: string; local: Units; aws: Units }[];
+  perMember: { operation: string; local: Units; aws: Units }[];
+  members: number;
+  total: { local: Units; aws: Units };
+}
+
+/** The reference room of the bill: 10 members, 3 of them online. */
+export interface ReferenceRoom {
+  roomId: string;
+  members: TestUser[];
+  online: BenchSocket[];
+}
+
+const sum = (calls: readonly Call[], pick: (c: Call) => Units) => calls.reduce((u, c) => addUnits(u, pick(c)), noUnits());
+const totals = (calls: readonly Call[]) => ({ local: sum(calls, (c) => c.local), aws: sum(calls, (c) => c.aws) });
+
+export async function createReferenceRoom(bench: Bench, label: string): Promise<ReferenceRoom> {
+  const members = await createUsers(bench.stack.httpUrl, label, 10);
+  const roomId = await createRoom(bench.stack.httpUrl, members[0]!, members.slice(1));
+  const online = await inBatches(members.slice(0, 3), 3, (u) => BenchSocket.open(bench.stack.wsUrl, u));
+  return { roomId, members, online };
+}
+
+const tagged = new AsyncLocalStorage<true>();
+
+/**
+ * The fan-out of one stored message, called directly (as the stream handler would) so that every
+ * DynamoDB call it makes is known to be the fan-out's: per event, and per member looked up.
+ */
+export async function measureFanOut(bench: Bench, room: ReferenceRoom): Promise<FanOutCost> {
+  const deps = getDeps();
+  const [message] = await deps.messages.listMessages(room.roomId, { limit: 1 });
+  if (!message) throw new Error('the room has no message to fan out');
+  await bench.settle();
+  const readings: CapacityReading[] = [];
+  const stop = listenToCapacity((r) => tagged.getStore() && readings.push(r));
+  try {
+    await tagged.run(true, () => fanOut(deps, { kind: 'message_created', message }));
+  } finally {
+    stop();
+  }
+  await bench.settle();
+  const calls = await bench.calls(readings);
+  const byOperation = new Map<string, Call[]>();
+  for (const c of calls) byOperation.set(c.operation, [...(byOperation.get(c.operation) ?? []), c]);
+  const members = room.members.length;
+  const group = (perMember: boolean) =>
+    [...byOperation]
+      .filter(([, cs]) => (cs.length === members) === perMember)
+      .map(([operation, cs]) => {
+        const t = totals(cs);
+        const per = perMember ? members : 1;
+        return { operation, local: scale(t.local, 1 / per), aws: scale(t.aws, 1 / per) };
+      });
+  return { perEvent: group(false), perMember: group(true), members, total: totals(calls) };
+}
+
+const scale = (u: Units, f: number): Units => ({ readTable: u.readTable * f, readGsi: u.readGsi * f, writeTable: u.writeTable * f, writeGsi: u.writeGsi * f });
+
+const hasRoute = (method: string, path: string) => httpRoutes.some((r) => r.method === method && r.path === path);
+
+/**
+ * Capacity units and PostToConnection calls of each operation, in the reference room. A window
+ * per operation: everything settled, the operation, its answer, its fan-out settled. Calls made by
+ * store operations the fan-out uses (learned from `measureFanOut`) count as its fan-out.
+ */
+export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOutOperations: ReadonlySet<string>, outsiders: ReadonlySet<string>) {
+  const { httpUrl, wsUrl } = bench.stack;
+  const [owner, second] = [room.members[0]!, room.members[1]!];
+  const sender = room.online[0]!;
+  const results: OperationCost[] = [];
+
+  const measure = async (name: string, run: () => Promise<unknown>): Promise<void> => {
+    await bench.settle();
+    await run();
+    await bench.stack.streamDrained();
+    const { readings, posts } = bench.recorder.take();
+    const calls = (await bench.calls(readings)).map((c) => ({ ...c, stage: fanOutOperations.has(c.operation) ? ('fan-out' as const) : ('request' as const) }));
+    results.push({
+      name,
+      implemented: true,
+      calls,
+      request: totals(calls.filter((c) => c.stage === 'request')),
+      fanOut: totals(calls.filter((c) => c.stage === 'fan-out')),
+      posts: posts.length,
+      postsOutside: posts.filter((p) => outsiders.has(p.connectionId)).length,
+    });
+  };
+  const notYet = (name: string) => results.push({ name, implemented: false, calls: [], request: totals([]), fanOut: totals([]), posts: 0, postsOutside: 0 });
+  const ok = async (what: string, res: Promise<{ status: number; body: unknown }>) => {
+    const { status, body } = await res;
+    if (status < 200 || status > 299) throw new Error(`${what}: ${status} ${JSON.stringify(body)}`);
+    return body as Record<string, any>;
+  };
+
+  let extra: BenchSocket | undefined;
+  await measure('connect', async () => {
+    extra = await BenchSocket.open(wsUrl, room.members[3]!);
+  });
+  await measure('disconnect', async () => {
+    const id = extra!.connectionId;
+    await extra!.close();
+    // $disconnect runs after the close: done when the connection item is gone.
+    await waitUntil('the connection to be forgotten', async () => {
+      const { Item } = await bench.db.send(new GetItemCommand({ TableName: bench.config.tableName, Key: marshall(keys.connection(id)) }));
+      return Item === undefined;
+    });
+  });
+  let sent = { id: '' };
+  await measure('send 1 KB text', async () => {
+    const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content: textOf('cost', MESSAGE_BYTES) });
+    if (ack.type !== 'ack') throw new Error(`message_send: ${JSON.stringify(ack)}`);
+    sent = ack.result as { id: string };
+  });
+  await measure('send 1 KB text with clientMessageId', async () => {
+    const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content: textOf('idem', MESSAGE_BYTES), clientMessageId: `bench-${Date.now()}` });
+    if (ack.type !== 'ack') throw new Error(`message_send: ${JSON.stringify(ack)}`);
+  });
+
+  const messagePath = `/rooms/${room.roomId}/messages/${sent.id}`;
+  if (hasRoute('PATCH', '/rooms/{roomId}/messages/{messageId}')) {
+    await measure('edit', () => ok('edit', api(httpUrl, 'PATCH', messagePath, { token: owner.token, body: { content: textOf('edited', MESSAGE_BYTES) } })));
+  } else notYet('edit');
+  if (hasRoute('PUT', '/rooms/{roomId}/messages/{messageId}/reactions/{emoji}')) {
+    await measure('react', () => ok('react', api(httpUrl, 'PUT', `${messagePath}/reactions/${encodeURIComponent('👍')}`, { token: second.token })));
+  } else notYet('react');
+  if (hasRoute('POST', '/rooms/{roomId}/read')) {
+    await measure('mark read', () => ok('read', api(httpUrl, 'POST', `/rooms/${room.roomId}/read`, { token: second.token, body: { messageId: sent.id } })));
+  } else notYet('mark read');
+
+  // A full page of history: 50 messages of 1 KB.
+  await inBatches(Array.from({ length: 50 }), 5, (_, i) =>
+    ok('seed', api(httpUrl, 'POST', `/rooms/${room.roomId}/messages`, { token: owner.token, body: { content: textOf(`h${i}`, MESSAGE_BYTES) } })),
+  );
+  await measure('history page of 50', async () => {
+    const page = await ok('history', api(httpUrl, 'GET', `/rooms/${room.roomId}/messages?limit=50`, { token: owner.token }));
+    if (page.items.length !== 50) throw new Error(`history returned ${page.items.length} messages`);
+  });
+
+  // My rooms: the owner belongs to this room and 9 more, each with a 1 KB last message.
+  await inBatches(Array.from({ length: 9 }), 3, async (_, i) => {
+    const id = await createRoom(httpUrl, owner, [room.members[1 + i]!]);
+    await ok('seed', api(httpUrl, 'POST', `/rooms/${id}/messages`, { token: owner.token, body: { content: textOf(`r${i}`, MESSAGE_BYTES) } }));
+  });
+  await measure('list my rooms (10)', async () => {
+    const list = await ok('rooms', api(httpUrl, 'GET', '/rooms', { token: owner.token }));
+    if (list.items.length !== 10) throw new Error(`GET /rooms returned ${list.items.length} rooms`);
+  });
+  return results;
+}
+
+/** Handler time of a send and of its fan-out in the reference room, medians over `n` sends (for the bill). */
+export async function measureSendDurations(bench: Bench, room: ReferenceRoom, fanOutOperations: ReadonlySet<string>, n: number) {
+  const sendMs: number[] = [];
+  const fanOutMs: number[] = [];
+  const sender = room.online[0]!;
+  for (let i = 0; i < n; i++) {
+    await bench.settle();
+    let lastDelivery = 0;
+    let delivered = 0;
+    for (const s of room.online) {
+      s.onFrame = (f, at) => {
+        if (f.type === 'message_new' && String(f.message.content).startsWith(`dur${i} `)) {
+          delivered++;
+          lastDelivery = Math.max(lastDelivery, at);
+        }
+      };
+    }
+    await sender.request({ type: 'message_send', roomId: room.roomId, content: textOf(`dur${i}`, MESSAGE_BYTES) });
+    await waitUntil('delivery to every online member', () => delivered === room.online.length);
+    await bench.stack.streamDrained();
+    const { readings } = bench.recorder.take();
+    const request = readings.filter((r) => !fanOutOperations.has(r.operation));
+    const fan = readings.filter((r) => fanOutOperations.has(r.operation));
+    sendMs.push(Math.max(...request.map((r) => r.endedAt)) - Math.min(...request.map((r) => r.startedAt)));
+    fanOutMs.push(lastDelivery - Math.min(...fan.map((r) => r.startedAt)));
+  }
+  for (const s of room.online) s.onFrame = () => undefined;
+  return { sendMs: median(sendMs), fanOutMs: median(fanOutMs), n };
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '../../infra/local/stack.ts';
+import { Recorder, toCalls, type Call } from './meter.ts';
+import type { CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
+
+/**
+ * Store operations made by the stream fan-out (shared/domain/fanout.ts `deliverToRoom`): one
+ * listing of the room's members per event, one connection lookup per member. Everything else a
+ * measured operation does is its request.
+ */
+export const FANOUT_OPERATIONS = new Set(['listMemberIds', 'connectionsOf']);
+
+export interface Bench {
+  stack: LocalStack;
+  config: LocalConfig;
+  recorder: Recorder;
+  /** A client of the bench's own, not metered: reading items back costs the figures nothing. */
+  db: DynamoDBClient;
+  /** Turns readings into calls priced as DynamoDB Local reported them and as AWS would. */
+  calls(readings: readonly CapacityReading[]): Promise<Call[]>;
+  /** Waits until every stored change so far has been fanned out, then forgets what was heard. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BenchTarget {
+  /** An existing DynamoDB Local / S3 store (the test runtime's), instead of starting them. */
+  dynamoEndpoint?: string;
+  s3Endpoint?: string;
+}
+
+/**
+ * The whole local runtime in this process, in memory, on free ports: the handlers run here, so
+ * the recorder hears their DynamoDB and PostToConnection calls. The stream poll interval is
+ * `npm start`'s (PARLEY_STREAM_POLL_MS, default 50 ms).
+ */
+export async function startBench(target: BenchTarget = {}): Promise<Bench> {
+  const fromEnv = configFromEnv({ ...process.env, PARLEY_IN_MEMORY: '1' });
+  const config: LocalConfig = {
+    ...fromEnv,
+    httpPort: 0,
+    wsPort: 0,
+    tableName: `parley-bench-${randomUUID().slice(0, 8)}`,
+    ...(target.dynamoEndpoint && { dynamoEndpoint: target.dynamoEndpoint }),
+    ...(target.s3Endpoint && { s3Endpoint: target.s3Endpoint }),
+  };
+  const stack = await startLocalStack(config);
+  const recorder = new Recorder();
+  const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  return {
+    stack,
+    config,
+    recorder,
+    db,
+    calls: (readings) => toCalls(readings, db, config.tableName),
+    async settle() {
+      await stack.streamDrained();
+      recorder.take();
+    },
+    async close() {
+      recorder.close();
+      db.destroy();
+      await stack.stop();
+    },
+  };
+}
+
+/** Polls `check` until it is truthy; fails after `timeoutMs`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

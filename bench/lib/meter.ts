@@ -1,0 +1,149 @@
+import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { listenToCapacity, type CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
+import { listenToPosts } from '../../shared/adapters/apigw/broadcaster.ts';
+import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+
+export interface Post {
+  at: number;
+  connectionId: string;
+  type: string;
+}
+
+/** Everything the in-process handlers did while it listened: DynamoDB calls and PostToConnection calls. */
+export class Recorder {
+  private readings: CapacityReading[] = [];
+  private posts: Post[] = [];
+  private readonly stops = [
+    listenToCapacity((r) => this.readings.push(r)),
+    listenToPosts((connectionId, frame) => this.posts.push({ at: performance.now(), connectionId, type: frame.type })),
+  ];
+
+  /** What was heard since the last call, and forget it. */
+  take(): { readings: CapacityReading[]; posts: Post[] } {
+    const out = { readings: this.readings, posts: this.posts };
+    this.readings = [];
+    this.posts = [];
+    return out;
+  }
+
+  close(): void {
+    for (const stop of this.stops) stop();
+  }
+}
+
+export interface Units {
+  readTable: number;
+  readGsi: number;
+  writeTable: number;
+  writeGsi: number;
+}
+
+export const noUnits = (): Units => ({ readTable: 0, readGsi: 0, writeTable: 0, writeGsi: 0 });
+export const addUnits = (a: Units, b: Units): Units => ({
+  readTable: a.readTable + b.readTable,
+  readGsi: a.readGsi + b.readGsi,
+  writeTable: a.writeTable + b.writeTable,
+  writeGsi: a.writeGsi + b.writeGsi,
+});
+export const reads = (u: Units) => u.readTable + u.readGsi;
+export const writes = (u: Units) => u.writeTable + u.writeGsi;
+
+/** One metered call: what DynamoDB Local reported, and what AWS would charge where the two differ. */
+export interface Call {
+  operation: string;
+  command: string;
+  kind: 'read' | 'write';
+  local: Units;
+  aws: Units;
+  /** Why `aws` differs from `local`, if it does. */
+  awsNote?: string;
+}
+
+const READ_COMMANDS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand', 'TransactGetItemsCommand']);
+const gsi = tableSchema.globalSecondaryIndexes[0];
+const GSI_KEYS = [TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey];
+const TABLE_KEYS = [TABLE.partitionKey, TABLE.sortKey];
+
+function localUnits(reading: CapacityReading, kind: Call['kind']): Units {
+  let table = 0;
+  let index = 0;
+  for (const c of reading.consumed) {
+    const onIndexes = Object.values(c.GlobalSecondaryIndexes ?? {}).reduce((sum, i) => sum + (i.CapacityUnits ?? 0), 0);
+    index += onIndexes;
+    table += c.Table?.CapacityUnits ?? (c.CapacityUnits ?? 0) - onIndexes;
+  }
+  return kind === 'read' ? { ...noUnits(), readTable: table, readGsi: index } : { ...noUnits(), writeTable: table, writeGsi: index };
+}
+
+/**
+ * Turns readings into calls, with AWS's figure beside DynamoDB Local's where Local is known to
+ * differ (docs/performance.md): an empty Query costs AWS one minimum read (Local says 0), and an
+ * UpdateItem that changes an attribute projected into GSI1 also writes the index entry (Local
+ * reports no index units). The second needs the item, read back with `client` (not metered).
+ */
+export async function toCalls(readings: readonly CapacityReading[], client: DynamoDBClient, tableName: string): Promise<Call[]> {
+  return Promise.all(
+    readings.map(async (r): Promise<Call> => {
+      const kind = READ_COMMANDS.has(r.command) ? 'read' : 'write';
+      const local = localUnits(r, kind);
+      const call: Call = { operation: r.operation, command: r.command.replace(/Command$/, ''), kind, local, aws: local };
+      if (kind === 'read' && reads(local) === 0 && r.command === 'QueryCommand') {
+        const min = r.input.ConsistentRead ? 1 : 0.5;
+        call.aws = r.input.IndexName ? { ...local, readGsi: min } : { ...local, readTable: min };
+        call.awsNote = 'an empty Query still costs one read unit';
+      }
+      if (r.command === 'UpdateItemCommand' && local.writeGsi === 0 && updatesProjectedAttribute(r.input)) {
+        const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: r.input.Key as Record<string, AttributeValue> }));
+        if (Item && GSI_KEYS.every((k) => Item[k])) {
+          call.aws = { ...local, writeGsi: Math.max(1, Math.ceil(projectedSize(Item) / 1024)) };
+          call.awsNote = 'the update changes an attribute projected into GSI1';
+        }
+      }
+      return call;
+    }),
+  );
+}
+
+function projected(attribute: string): boolean {
+  if (!gsi) return false;
+  const keys = [...TABLE_KEYS, ...GSI_KEYS] as string[];
+  const p = gsi.Projection as { ProjectionType: string; NonKeyAttributes?: readonly string[] };
+  if (p.ProjectionType === 'ALL') return true;
+  return keys.includes(attribute) || (p.ProjectionType === 'INCLUDE' && (p.NonKeyAttributes ?? []).includes(attribute));
+}
+
+/** The top-level attributes an UpdateExpression sets, removes, adds or deletes. */
+export function updatedAttributes(input: Record<string, unknown>): string[] {
+  const expr = String(input.UpdateExpression ?? '');
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const paths: string[] = [];
+  for (const [, action, body] of expr.matchAll(/\b(SET|REMOVE|ADD|DELETE)\b([\s\S]*?)(?=\b(?:SET|REMOVE|ADD|DELETE)\b|$)/gi)) {
+    if (action!.toUpperCase() === 'SET') for (const m of body!.matchAll(/(?:^|,)\s*([#\w.[\]]+)\s*=/g)) paths.push(m[1]!);
+    else for (const part of body!.split(',')) paths.push(part.trim().split(/\s+/)[0]!);
+  }
+  return paths.filter(Boolean).map((p) => {
+    const top = p.split(/[.[]/)[0]!;
+    return names[top] ?? top;
+  });
+}
+
+const updatesProjectedAttribute = (input: Record<string, unknown>) => updatedAttributes(input).some(projected);
+
+/** DynamoDB's item size (attribute names plus values), counting the attributes GSI1 projects. */
+function projectedSize(item: Record<string, AttributeValue>): number {
+  return Object.entries(item)
+    .filter(([name]) => projected(name))
+    .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueSize(value), 0);
+}
+
+function valueSize(v: AttributeValue): number {
+  if (v.S !== undefined) return Buffer.byteLength(v.S);
+  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/gi, '').length / 2) + 1;
+  if (v.B !== undefined) return v.B.byteLength;
+  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
+  if (v.SS) return v.SS.reduce((s, x) => s + Buffer.byteLength(x), 0);
+  if (v.NS) return v.NS.reduce((s, x) => s + x.length, 0);
+  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
+  if (v.M) return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k) + valueSize(x), 0);
+  return 0;
+}

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench`: capacity units, PostToConnection calls, bundle sizes and cold loads, end-to-end
+ * latency, a 1,000-connection fan-out and a modelled bill, from the local runtime in this process.
+ * Writes bench/results/latest.{json,md} and latency.svg. `npm run bench -- --smoke`: the same code
+ * paths with tiny counts, in seconds, written to a temporary directory (`npm test` runs it).
+ * What each figure means: docs/performance.md.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBench, type BenchTarget } from './lib/harness.ts';
+import { BenchSocket, createUsers, inBatches, textOf } from './lib/clients.ts';
+import { createReferenceRoom, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES, type FanOutCost } from './lib/capacity.ts';
+import { runRoom, type RoomRun } from './lib/latency.ts';
+import { measureBundles, BUNDLE_LIMIT_BYTES } from './lib/bundles.ts';
+import { modelBill, WORKLOAD } from './lib/bill.ts';
+import { probeDynamoDbLocal } from './lib/probe.ts';
+import { writes } from './lib/meter.ts';
+import { latencySvg } from './lib/svg.ts';
+import { renderMarkdown, type Report, type Target } from './lib/report.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Full run and smoke run differ only in counts. Every loop is bounded in count and in time. */
+const PLANS = {
+  full: { roomSizes: [2, 10, 100], messages: 1000, roomBudgetMs: 8 * 60_000, bigRoom: 1000, bigRoomMessages: 5, durations: 20, bundleRuns: 20, bundles: undefined, outsiders: 5 },
+  smoke: { roomSizes: [2, 10], messages: 10, roomBudgetMs: 15_000, bigRoom: 30, bigRoomMessages: 1, durations: 3, bundleRuns: 1, bundles: ['http-health', 'stream-fanout'], outsiders: 2 },
+} as const;
+
+export interface BenchOptions extends BenchTarget {
+  smoke: boolean;
+  /** Where latest.json, latest.md and latency.svg go. */
+  outDir: string;
+  log?: (line: string) => void;
+}
+
+export async function runBench(opts: BenchOptions): Promise<Report> {
+  const plan = opts.smoke ? PLANS.smoke : PLANS.full;
+  const log = opts.log ?? (() => undefined);
+  const startedAt = new Date();
+  const bench = await startBench(opts);
+  let report: Omit<Report, 'bundles' | 'targets'>;
+  try {
+    log('probing DynamoDB Local');
+    const probe = await probeDynamoDbLocal(bench.db, bench.config.tableName);
+
+    log('capacity: reference room (10 members, 3 online)');
+    const room = await createReferenceRoom(bench, 'ref');
+    await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
+    const fanOut = await measureFanOut(bench, room);
+    const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
+    const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
+    const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
+    const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations);
+
+    const latency: RoomRun[] = [];
+    for (const members of plan.roomSizes) {
+      log(`latency: room of ${members}, ${plan.messages} messages`);
+      latency.push(await runRoom(bench, { members, messages: plan.messages, outsiders: plan.outsiders, budgetMs: plan.roomBudgetMs, fanOutOperations }));
+    }
+
+    log(`fan-out: one message to ${plan.bigRoom} connections`);
+    let crowded: FanOutCost | undefined;
+    const big = await runRoom(bench, {
+      members: plan.bigRoom,
+      messages: plan.bigRoomMessages,
+      outsiders: 0,
+      warmup: 1,
+      budgetMs: 120_000,
+      fanOutOperations,
+      // The reference room's fan-out again, now with all these connections outside it.
+      during: async () => void (crowded = await measureFanOut(bench, room)),
+    });
+    const outsideFrames = outsiders.reduce((sum, s) => sum + s.received, 0);
+    await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
+
+    const send = operations.find((o) => o.name === 'send 1 KB text')!;
+    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs });
+    report = {
+      mode: opts.smoke ? 'smoke' : 'full',
+      startedAt: startedAt.toISOString(),
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      streamPollMs: bench.config.streamPollMs,
+      messageBytes: MESSAGE_BYTES,
+      probe,
+      operations,
+      fanOut: { reference: fanOut, crowded: crowded!, outsideConnections: plan.bigRoom, outsideFrames },
+      durations,
+      latency,
+      bigRoom: big,
+      bill: { ...bill, workload: WORKLOAD },
+    };
+  } finally {
+    await bench.close();
+  }
+
+  log('bundles: build and cold loads');
+  const dir = path.join(root, 'node_modules', '.cache', 'parley-bench', opts.smoke ? `smoke-${process.pid}` : 'full');
+  const bundles = await measureBundles({ dir, root, runs: plan.bundleRuns, ...(plan.bundles && { only: plan.bundles }) });
+  if (opts.smoke) rmSync(dir, { recursive: true, force: true });
+
+  const full = { ...report, bundles, targets: [] as Target[] };
+  full.targets = targets(full);
+  mkdirSync(opts.outDir, { recursive: true });
+  writeFileSync(path.join(opts.outDir, 'latest.json'), `${JSON.stringify(full, (k, v) => (k === 'samples' ? undefined : v), 2)}\n`);
+  writeFileSync(path.join(opts.outDir, 'latest.md'), renderMarkdown(full));
+  writeFileSync(
+    path.join(opts.outDir, 'latency.svg'),
+    latencySvg(
+      full.latency.map((r) => ({ label: `room of ${r.members}`, samples: r.samples })),
+      `message_send → message_new, ${full.latency[0]?.messages ?? 0}+ messages per room, stream poll ${full.streamPollMs} ms`,
+    ),
+  );
+  return full;
+}
+
+/** The issue's targets, each with where we are. */
+function targets(r: Omit<Report, 'targets'>): Target[] {
+  const send = r.operations.find((o) => o.name === 'send 1 KB text')!;
+  const sendWrites = writes(send.request.aws) + writes(send.fanOut.aws);
+  const runs = [...r.latency, r.bigRoom];
+  const onePerRecipient = runs.every((x) => x.postsPerMessage.min === x.members && x.postsPerMessage.max === x.members) && send.posts === WORKLOAD.online;
+  const nobodyOutside = runs.every((x) => x.outsidePosts === 0 && x.outsideFrames === 0) && r.operations.every((o) => o.postsOutside === 0) && r.fanOut.outsideFrames === 0;
+  const largest = r.bundles.filter((b) => b.fn !== 'hello-world').reduce((a, b) => (b.minifiedBytes > a.minifiedBytes ? b : a));
+  const biggestRoom = r.latency.at(-1)!;
+  const same = JSON.stringify(r.fanOut.reference.total.aws) === JSON.stringify(r.fanOut.crowded.total.aws);
+  return [
+    { name: 'Write units per 1 KB message stored', target: '≤ 3 WCU', value: `${sendWrites} WCU (AWS-priced)`, met: sendWrites <= 3 },
+    {
+      name: 'Recipient lookup independent of connections outside the room',
+      target: 'same units',
+      value: `${fmtUnits(r.fanOut.reference.total.aws)} with none outside, ${fmtUnits(r.fanOut.crowded.total.aws)} with ${r.fanOut.outsideConnections} outside`,
+      met: same,
+    },
+    { name: 'One PostToConnection per recipient connection, none outside the room', target: 'exactly', value: onePerRecipient && nobodyOutside ? 'exactly, in every run' : 'NO: see latency and fan-out tables', met: onePerRecipient && nobodyOutside },
+    { name: 'Each bundle minified', target: '< 250 KB', value: `largest ${largest.fn}: ${(largest.minifiedBytes / 1024).toFixed(1)} KB`, met: largest.minifiedBytes < BUNDLE_LIMIT_BYTES },
+    {
+      name: `Own overhead (handler + fan-out, no poll wait), room of ${biggestRoom.members}`,
+      target: '< 20 ms p50 (room of 100)',
+      value: `${biggestRoom.overhead.p50.toFixed(1)} ms p50`,
+      met: biggestRoom.overhead.p50 < 20,
+    },
+  ];
+}
+
+const fmtUnits = (u: { readTable: number; readGsi: number; writeTable: number; writeGsi: number }) =>
+  `${u.readTable + u.readGsi} RCU + ${u.writeTable + u.writeGsi} WCU`;
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.env.DDB_LOCAL_TELEMETRY ??= '0';
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const smoke = process.argv.includes('--smoke');
+  const outDir = smoke ? mkdtempSync(path.join(os.tmpdir(), 'parley-bench-')) : path.join(root, 'bench', 'results');
+  const started = Date.now();
+  runBench({ smoke, outDir, log: (line) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0)}s] ${line}`) }).then(
+    (report) => {
+      for (const t of report.targets) console.log(`${t.met ? 'met  ' : 'SHORT'}  ${t.name}: ${t.value} (target ${t.target})`);
+      console.log(`\nWrote ${outDir}/latest.json, latest.md, latency.svg`);
+      process.exit(0);
+    },
+    (err: unknown) => {
+      console.error('bench failed:', err);
+      process.exit(1);
+    },
+  );
+}

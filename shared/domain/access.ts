@@ -1,0 +1,13 @@
+import type { Deps, MemberRecord, RoomRecord } from '../ports.ts';
+import { forbidden, notFound } from '../errors.ts';
+
+/**
+ * The room and the caller's membership, or the reason they may not touch it:
+ * `not_found` for no such room, `forbidden` for a non-member.
+ */
+export async function requireMembership(deps: Deps, roomId: string, userId: string): Promise<{ room: RoomRecord; member: MemberRecord }> {
+  const { room, member } = await deps.rooms.getRoomAndMember(roomId, userId);
+  if (!room) throw notFound('Room');
+  if (!member) throw forbidden('You are not a member of this room');
+  return { room, member };
+}

@@ -1,0 +1,37 @@
+import type { Deps, User } from '../ports.ts';
+import { conflict, notFound, validationFailed } from '../errors.ts';
+import { requireMembership } from './access.ts';
+import { CHANGE_TTL_SECONDS, findMessage, viewOf } from './messages.ts';
+import type { MessageView } from './views.ts';
+
+async function reactable(deps: Deps, actor: User, roomId: string, messageId: string) {
+  await requireMembership(deps, roomId, actor.userId);
+  const message = await findMessage(deps, roomId, messageId);
+  if (!message) throw notFound('Message');
+  if (message.deletedAt) throw conflict('The message was deleted');
+  return message;
+}
+
+/** Adds my reaction; adding it again changes nothing. A message holds at most 50 distinct emoji. */
+export async function addReaction(deps: Deps, actor: User, roomId: string, messageId: string, emoji: string): Promise<MessageView> {
+  const message = await reactable(deps, actor, roomId, messageId);
+  const present = await deps.messages.reactionEmoji(roomId, message.seq);
+  if (!present.has(emoji) && present.size >= deps.settings.maxReactionsPerMessage) {
+    throw validationFailed(`A message holds at most ${deps.settings.maxReactionsPerMessage} different emoji`);
+  }
+  const at = deps.clock.now().toISOString();
+  if (await deps.messages.addReaction({ roomId, messageId, seq: message.seq, emoji, userId: actor.userId, createdAt: at })) {
+    await deps.messages.recordChange({ roomId, seq: message.seq, messageId, kind: 'reactions', at }, CHANGE_TTL_SECONDS);
+  }
+  return viewOf(deps, message, actor.userId);
+}
+
+/** Removes my reaction; removing one I never added changes nothing. */
+export async function removeReaction(deps: Deps, actor: User, roomId: string, messageId: string, emoji: string): Promise<MessageView> {
+  const message = await reactable(deps, actor, roomId, messageId);
+  if (await deps.messages.removeReaction(roomId, message.seq, emoji, actor.userId)) {
+    const at = deps.clock.now().toISOString();
+    await deps.messages.recordChange({ roomId, seq: message.seq, messageId, kind: 'reactions', at }, CHANGE_TTL_SECONDS);
+  }
+  return viewOf(deps, message, actor.userId);
+}

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { runBench } from '../../bench/run.ts';
+import type { Report } from '../../bench/lib/report.ts';
+
+const outDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'));
+afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+/**
+ * `npm run bench -- --smoke` against the test run's DynamoDB Local and S3 store: every code path of
+ * the benchmark with tiny counts, so it cannot rot, and the invariants that hold at any count.
+ * The targets themselves are the full run's business (docs/performance.md).
+ */
+describe('benchmark smoke run', () => {
+  let report: Report;
+
+  it('runs every section and writes its report where it was told', { timeout: 180_000 }, async () => {
+    // Its own S3 store (in-process, instant): an existing one would need its bucket made over s3rver's bucket-level signature quirk.
+    report = await runBench({ smoke: true, outDir, dynamoEndpoint: inject('dynamoEndpoint') });
+    expect(JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')).mode).toBe('smoke');
+    expect(readFileSync(path.join(outDir, 'latest.md'), 'utf8')).toContain('## Modelled AWS bill per million messages');
+    expect(readFileSync(path.join(outDir, 'latency.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
+    expect(existsSync(path.join(outDir, '..', 'latest.json'))).toBe(false);
+  });
+
+  it('prices every operation, and a 1 KB send in whole write units with its fan-out reads', () => {
+    const names = report.operations.map((o) => o.name);
+    expect(names).toEqual(expect.arrayContaining(['connect', 'disconnect', 'send 1 KB text', 'history page of 50', 'list my rooms (10)']));
+    const send = report.operations.find((o) => o.name === 'send 1 KB text')!;
+    const writes = send.request.aws.writeTable + send.request.aws.writeGsi;
+    // The message item alone is over 1 KB: at least 2 units, whole units, finite.
+    expect(writes).toBeGreaterThanOrEqual(2);
+    expect(Number.isInteger(writes)).toBe(true);
+    expect(send.fanOut.aws.readTable + send.fanOut.aws.readGsi).toBeGreaterThan(0);
+    for (const op of report.operations.filter((o) => o.implemented)) expect(op.calls.length, op.name).toBeGreaterThan(0);
+  });
+
+  it('looks up one connection list per member, whatever is connected outside the room', () => {
+    const { reference, crowded } = report.fanOut;
+    expect(reference.perEvent.length).toBeGreaterThan(0);
+    expect(reference.perMember.length).toBeGreaterThan(0);
+    expect(crowded.total).toEqual(reference.total);
+  });
+
+  it('posts once per recipient connection and never outside the room', () => {
+    for (const run of [...report.latency, report.bigRoom]) {
+      expect(run.messages).toBeGreaterThan(0);
+      expect(run.postsPerMessage).toEqual({ min: run.members, max: run.members });
+      expect(run.outsidePosts + run.outsideFrames).toBe(0);
+      expect(run.endToEnd.p50).toBeGreaterThan(0);
+    }
+    expect(report.operations.find((o) => o.name === 'send 1 KB text')!.posts).toBe(3);
+    expect(report.operations.every((o) => o.postsOutside === 0)).toBe(true);
+    expect(report.fanOut.outsideFrames).toBe(0);
+  });
+
+  it('builds bundles and loads them cold in a fresh node', () => {
+    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'http-health', 'stream-fanout']);
+    for (const b of report.bundles) {
+      expect(b.minifiedBytes).toBeGreaterThan(b.gzippedBytes);
+      expect(b.processMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('models the bill line by line from the measured units', () => {
+    expect(report.bill.lines.length).toBeGreaterThan(5);
+    expect(report.bill.totalPerMillion).toBeCloseTo(report.bill.lines.reduce((s, l) => s + l.usdPerMillion, 0));
+    expect(report.targets.map((t) => typeof t.met)).toEqual(Array(5).fill('boolean'));
+  });
+});
