@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     // Lambda runs Node 22; the SDK's warning about older Nodes says nothing about this code.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // Stopping the integration runtime closes every socket and the JVM: give it time.
+    teardownTimeout: 30_000,
     projects: [
       {
         extends: true,
@@ -22,8 +24,6 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/global-setup.ts'],
-          // Stopping the runtime closes every socket and the JVM: give it time.
-          teardownTimeout: 30_000,
           testTimeout: 30_000,
           hookTimeout: 60_000,
           // One shared runtime; files run in parallel against it, with unique users and rooms.

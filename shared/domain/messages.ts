@@ -122,10 +122,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   }
   if (seq === undefined) throw conflict('The room is archived');
 
-  const message: MessageRecord = {
-    id: messageIdFor(deps.ids.newId(), seq),
-    roomId,
-    seq,
+  const message = await storeMessage(deps, roomId, seq, {
     senderId: actor.userId,
     senderName: actor.displayName,
     type: input.messageType,
@@ -135,13 +132,29 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     ...(input.metadata && { metadata: input.metadata }),
     ...(cmid && { clientMessageId: cmid }),
     createdAt: now,
-  };
-  await Promise.all([
-    deps.messages.putMessage(message),
-    // Others sent first: move the mark on to this message (rare, so the common case writes once).
-    seq > expectedSeq && deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: seq, at: now }),
-  ]);
+  });
+  // Others sent first: move the mark on to this message (rare, so the common case writes once).
+  if (seq > expectedSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: seq, at: now });
   return { message: messageView(message), created: true };
+}
+
+export type NewMessage = Omit<MessageRecord, 'id' | 'roomId' | 'seq'>;
+
+/** Stores a message at a seq already taken from the room (`nextSeq`). */
+async function storeMessage(deps: Deps, roomId: string, seq: number, m: NewMessage): Promise<MessageRecord> {
+  const message: MessageRecord = { id: messageIdFor(deps.ids.newId(), seq), roomId, seq, ...m };
+  await deps.messages.putMessage(message);
+  return message;
+}
+
+/**
+ * Appends a message as the room's next seq with no membership check: for messages the system
+ * or the host platform posts (`system`, `payment`, ...). `undefined` if the room is archived or gone.
+ */
+export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessage, 'createdAt'>): Promise<MessageRecord | undefined> {
+  const now = deps.clock.now().toISOString();
+  const seq = await deps.messages.nextSeq(roomId, now);
+  return seq === undefined ? undefined : storeMessage(deps, roomId, seq, { ...m, createdAt: now });
 }
 
 /** The clientMessageIds to forget so that at most `keep` remain, oldest first. */
