@@ -42,6 +42,7 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/unread', fn: 'http-unread', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
+  { method: 'POST', path: '/rooms/{roomId}/attachments', fn: 'http-create-attachment', auth: 'jwt' },
 ];
 
 export const wsRoutes: readonly WsRoute[] = [
@@ -62,6 +63,8 @@ export const wsRoutes: readonly WsRoute[] = [
 export const wsAuthorizerFn = 'ws-authorizer';
 /** The DynamoDB Streams consumer that fans stored changes out to connections. */
 export const streamFn = 'stream-fanout';
+/** The DynamoDB Streams consumer that deletes the objects of removed attachment records. */
+export const attachmentStreamFn = 'stream-attachments';
 
 /** Route selection expression of the WebSocket API. */
 export const WS_ROUTE_SELECTION = '$request.body.type';
@@ -70,4 +73,4 @@ export const httpRouteKey = (r: Pick<HttpRoute, 'method' | 'path'>): string => `
 
 /** Every function file the stack deploys, in a stable order. */
 export const allFunctions = (): string[] =>
-  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn])];
+  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, attachmentStreamFn])];

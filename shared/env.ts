@@ -15,6 +15,25 @@ export const ENV = {
   maxMessageLength: 'PARLEY_MAX_MESSAGE_LENGTH',
   /** How long after sending a message may be edited, in seconds (default 900; 0 = no limit). */
   editWindowSeconds: 'PARLEY_EDIT_WINDOW_SECONDS',
+  /** Largest attachment in bytes (default 10 MB). */
+  attachmentMaxBytes: 'PARLEY_ATTACHMENT_MAX_BYTES',
+  /** Comma-separated allowed content types (default: JPEG, PNG, GIF, WebP, PDF, DOC, DOCX, TXT; only those can be verified). */
+  attachmentTypes: 'PARLEY_ATTACHMENT_TYPES',
+  /** Lifetime of a presigned upload URL, in seconds (default 300). */
+  attachmentUploadUrlSeconds: 'PARLEY_ATTACHMENT_UPLOAD_URL_SECONDS',
+  /** Lifetime of a presigned download URL, in seconds (default 900). */
+  attachmentDownloadUrlSeconds: 'PARLEY_ATTACHMENT_DOWNLOAD_URL_SECONDS',
+  /** How long an upload no message claims is kept before it is deleted, in seconds (default 86,400). */
+  attachmentUnattachedSeconds: 'PARLEY_ATTACHMENT_UNATTACHED_SECONDS',
+  /** Messages a user may send per window (default 10; 0 = no limit) and the window in seconds (default 10). */
+  sendRateLimit: 'PARLEY_SEND_RATE_LIMIT',
+  sendRateWindowSeconds: 'PARLEY_SEND_RATE_WINDOW_SECONDS',
+  /** Other writes (rooms, members, edits, deletes, reactions, presence) per window (default 30; 0 = no limit), window (default 10 s). */
+  writeRateLimit: 'PARLEY_WRITE_RATE_LIMIT',
+  writeRateWindowSeconds: 'PARLEY_WRITE_RATE_WINDOW_SECONDS',
+  /** Local only: the service credential the HTTP gateway checks SigV4 signatures of `/service/...` routes with. */
+  serviceAccessKeyId: 'PARLEY_SERVICE_ACCESS_KEY_ID',
+  serviceSecretAccessKey: 'PARLEY_SERVICE_SECRET_ACCESS_KEY',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;

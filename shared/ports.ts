@@ -53,6 +53,8 @@ export interface MessageRecord {
   mentions: string[];
   metadata?: Record<string, unknown>;
   clientMessageId?: string;
+  /** Files attached at send time (verified uploads of the sender); removed with the message. */
+  attachments?: AttachmentRef[];
   createdAt: string;
   editedAt?: string;
   deletedAt?: string;
@@ -190,6 +192,8 @@ export interface Settings {
 export interface Broadcaster {
   /** `gone` when the connection no longer exists (410). */
   send(connectionId: string, frame: ServerFrame): Promise<'sent' | 'gone'>;
+  /** Closes a connection (`DELETE @connections/{id}`); one already gone is fine. */
+  disconnect(connectionId: string): Promise<void>;
 }
 
 export interface Clock {
@@ -209,4 +213,131 @@ export interface Deps {
   clock: Clock;
   ids: Ids;
   settings: Settings;
+  /** Absent where attachments are not wired (then sends with `attachmentIds` are refused). */
+  attachments?: AttachmentDeps;
+  /** Membership changes, presence and rate limits (issue 4). */
+  people: PeopleDeps;
+}
+
+// ---- rooms and people (issue 4) ----
+
+export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
+
+export interface PresenceRecord {
+  userId: string;
+  /** What others see: the chosen status while a connection is open, `offline` otherwise. */
+  status: PresenceStatus;
+  lastSeenAt?: string;
+  /** The name the user last connected with (used to name them in system messages). */
+  displayName?: string;
+}
+
+export type AddMemberOutcome = 'added' | 'exists' | 'full' | 'closed';
+
+export interface PeopleStore {
+  /** Adds the member and counts it on the room, only if the room is an active group below `maxMembers`. */
+  addMember(member: MemberRecord): Promise<AddMemberOutcome>;
+  /** Removes the member and uncounts it; false if they were not a member. */
+  removeMember(roomId: string, userId: string): Promise<boolean>;
+  /** False if they are not a member. */
+  setRole(roomId: string, userId: string, role: Role): Promise<boolean>;
+  /** Sets the fields (and the public listing); `undefined` if the room is gone or archived, `too_small` if maxMembers < memberCount. */
+  updateRoom(
+    roomId: string,
+    patch: { name?: string; description?: string; visibility?: 'private' | 'public'; maxMembers?: number },
+    at: string,
+  ): Promise<RoomRecord | 'too_small' | undefined>;
+  /** Archives an active room (and unlists it); false when it already was archived or is gone. */
+  archiveRoom(roomId: string, at: string): Promise<boolean>;
+  /** Lists the room among public rooms. */
+  listPublic(room: RoomRecord): Promise<void>;
+  listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>>;
+  /** Records an open connection of the user; returns the presence before and after. */
+  connectionOpened(userId: string, displayName: string, connectionId: string, expiresAt: string, at: string): Promise<void>;
+  connectionClosed(userId: string, connectionId: string, at: string): Promise<void>;
+  setStatus(userId: string, displayName: string, status: 'online' | 'away' | 'busy', at: string): Promise<void>;
+  getPresence(userIds: string[]): Promise<PresenceRecord[]>;
+}
+
+/** A fixed-window counter: `retryAfter` seconds when the window's budget is spent, else 0. */
+export interface RateLimiter {
+  take(userId: string, kind: string, rule: RateRule): Promise<number>;
+}
+
+export interface RateRule {
+  /** Writes allowed per window; 0 = unlimited. */
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface PeopleDeps {
+  store: PeopleStore;
+  rateLimiter: RateLimiter;
+  limits: { send: RateRule; write: RateRule };
+}
+
+// ---- attachments (issue 5) ----
+
+/** What a message keeps of each attached file. */
+export interface AttachmentRef {
+  id: string;
+  /** Object key in the attachments bucket. */
+  key: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+/** One upload slot handed out by `POST /rooms/{roomId}/attachments`. */
+export interface AttachmentRecord extends AttachmentRef {
+  roomId: string;
+  uploaderId: string;
+  createdAt: string;
+  /** `pending` until a message claims it; a pending one expires (and its object is deleted). */
+  status: 'pending' | 'attached';
+  messageId?: string;
+}
+
+export interface AttachmentStore {
+  /** Stores a pending upload that expires (TTL) at `expiresAt`. */
+  putPending(a: AttachmentRecord, expiresAt: string): Promise<void>;
+  getAttachments(roomId: string, ids: string[]): Promise<AttachmentRecord[]>;
+  /**
+   * Atomically marks the uploads attached (and no longer expiring), only if each is still pending
+   * and the uploader's; false when any is not (used already, or not theirs).
+   */
+  claim(roomId: string, ids: string[], uploaderId: string, at: string): Promise<boolean>;
+  /** Deletes the records; the attachment stream consumer then deletes their objects. */
+  remove(roomId: string, ids: string[]): Promise<void>;
+}
+
+/** The object store, reached by the domain only through presigned URLs and a few checks. */
+export interface BlobStore {
+  /** A presigned PUT whose signature covers content-type and content-length. */
+  presignPut(key: string, o: { contentType: string; size: number; expiresInSeconds: number }): Promise<{ url: string; headers: Record<string, string> }>;
+  /** A presigned GET that downloads under `fileName`. */
+  presignGet(key: string, o: { fileName: string; contentType: string; expiresInSeconds: number }): Promise<string>;
+  /** Size and content type of a stored object, or undefined if there is none. */
+  head(key: string): Promise<{ size: number; contentType?: string } | undefined>;
+  /** Server-side copy; false when the source does not exist. */
+  copy(fromKey: string, toKey: string): Promise<boolean>;
+  /** The first `bytes` bytes of an object. */
+  readStart(key: string, bytes: number): Promise<Uint8Array>;
+  delete(keys: string[]): Promise<void>;
+}
+
+export interface AttachmentSettings {
+  maxBytes: number;
+  /** Allowed content types (each must be one the server knows the signature of). */
+  allowedTypes: string[];
+  uploadUrlSeconds: number;
+  downloadUrlSeconds: number;
+  /** How long an upload that no message claims is kept. */
+  unattachedSeconds: number;
+}
+
+export interface AttachmentDeps {
+  store: AttachmentStore;
+  blobs: BlobStore;
+  settings: AttachmentSettings;
 }

@@ -8,6 +8,7 @@ import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
 import { createJwtVerifier, type ClaimsVerifier } from '#shared/adapters/jwt.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
+import { createAttachmentDeps } from './attachments.ts';
 
 /**
  * The composition root of every Lambda function: clients are built on first use from the
@@ -30,6 +31,8 @@ export function getDeps(): Deps {
         maxReactionsPerMessage: MESSAGE_LIMITS.reactionsPerMessage,
       },
     };
+    const attachments = createAttachmentDeps(new DynamoDBClient({}));
+    if (attachments) deps.attachments = attachments;
   }
   return deps;
 }

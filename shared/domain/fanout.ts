@@ -1,6 +1,7 @@
 import type { ConnectionRecord, Deps, MemberRecord, MessageRecord, ReactionRecord } from '../ports.ts';
 import type { ServerFrame } from '../schemas/frames.ts';
 import { messageView } from './views.ts';
+import { attachmentUrls } from './attachments.ts';
 
 /** A stored change that produces events, decoded from a stream record by the DynamoDB adapter. */
 export type Change =
@@ -19,13 +20,16 @@ type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
 
 export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
   switch (change.kind) {
-    case 'message_created':
+    case 'message_created': {
+      // Recipients are members only (deliverToRoom): they get the download URLs, presigned once.
+      const urls = await attachmentUrls(deps, [change.message]);
       // A mentioned user hears of it even on a connection scoped to another room.
-      return deliverToRoom(deps, change.message.roomId, () => ({ type: 'message_new', message: messageView(change.message) }), change.message.mentions);
+      return deliverToRoom(deps, change.message.roomId, () => ({ type: 'message_new', message: messageView(change.message, [], undefined, urls) }), change.message.mentions);
+    }
     case 'message_edited': {
       const m = change.message;
-      const reactions = await deps.messages.reactionsBetween(m.roomId, m.seq, m.seq);
-      return deliverToRoom(deps, m.roomId, (userId) => ({ type: 'message_edited', message: messageView(m, reactions, userId) }), m.mentions);
+      const [reactions, urls] = await Promise.all([deps.messages.reactionsBetween(m.roomId, m.seq, m.seq), attachmentUrls(deps, [m])]);
+      return deliverToRoom(deps, m.roomId, (userId) => ({ type: 'message_edited', message: messageView(m, reactions, userId, urls) }), m.mentions);
     }
     case 'message_deleted': {
       const { roomId, id, seq } = change.message;

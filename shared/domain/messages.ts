@@ -3,6 +3,7 @@ import { conflict, forbidden, notFound, validationFailed } from '../errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '../schemas/messages.ts';
 import { requireMembership } from './access.ts';
 import { messageView, type MessageView } from './views.ts';
+import { attachUploads, attachmentUrls, removeAttachments } from './attachments.ts';
 
 /** A user's last sends per room whose clientMessageId is remembered on their member item. */
 export const SENT_WINDOW = 10;
@@ -40,18 +41,24 @@ async function requireMessage(deps: Deps, roomId: string, messageId: string): Pr
   return m;
 }
 
-/** The message as `viewerId` sees it, with its reactions. */
+/** The message as `viewerId` (a member: callers check) sees it, with its reactions and download URLs. */
 export async function viewOf(deps: Deps, m: MessageRecord, viewerId: string): Promise<MessageView> {
-  const reactions = m.deletedAt ? [] : await deps.messages.reactionsBetween(m.roomId, m.seq, m.seq);
-  return messageView(m, reactions, viewerId);
+  const [reactions, urls] = await Promise.all([
+    m.deletedAt ? [] : deps.messages.reactionsBetween(m.roomId, m.seq, m.seq),
+    attachmentUrls(deps, [m]),
+  ]);
+  return messageView(m, reactions, viewerId, urls);
 }
 
-/** Many messages of one room with their reactions, in one range query. */
+/** Many messages of one room with their reactions, in one range query, and download URLs. */
 async function viewsOf(deps: Deps, roomId: string, records: MessageRecord[], viewerId: string): Promise<MessageView[]> {
   if (records.length === 0) return [];
   const seqs = records.map((m) => m.seq);
-  const reactions = await deps.messages.reactionsBetween(roomId, Math.min(...seqs), Math.max(...seqs));
-  return records.map((m) => messageView(m, reactions.filter((r) => r.seq === m.seq), viewerId));
+  const [reactions, urls] = await Promise.all([
+    deps.messages.reactionsBetween(roomId, Math.min(...seqs), Math.max(...seqs)),
+    attachmentUrls(deps, records),
+  ]);
+  return records.map((m) => messageView(m, reactions.filter((r) => r.seq === m.seq), viewerId, urls));
 }
 
 function checkContent(deps: Deps, content: string): void {
@@ -99,6 +106,10 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined,
     resolveMentions(deps, roomId, content),
   ]);
+  // --- attachments (issue 5): last check before anything is written for this send; it claims
+  // the sender's uploads (each once) and verifies the files. The type follows from the files.
+  const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
+  // --- end attachments
   const now = deps.clock.now().toISOString();
 
   // Sending marks everything up to one's own message read; without contention that is lastSeq + 1.
@@ -125,17 +136,18 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   const message = await storeMessage(deps, roomId, seq, {
     senderId: actor.userId,
     senderName: actor.displayName,
-    type: input.messageType,
+    type: attached?.type ?? input.messageType,
     content,
     ...(replyTo && { replyTo }),
     mentions,
     ...(input.metadata && { metadata: input.metadata }),
     ...(cmid && { clientMessageId: cmid }),
+    ...(attached && { attachments: attached.refs }),
     createdAt: now,
   });
   // Others sent first: move the mark on to this message (rare, so the common case writes once).
   if (seq > expectedSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: seq, at: now });
-  return { message: messageView(message), created: true };
+  return { message: messageView(message, [], undefined, await attachmentUrls(deps, [message])), created: true };
 }
 
 export type NewMessage = Omit<MessageRecord, 'id' | 'roomId' | 'seq'>;
@@ -223,11 +235,16 @@ export async function deleteMessage(deps: Deps, actor: User, roomId: string, mes
   if (message.senderId !== actor.userId && member.role === 'member') {
     throw forbidden('Only the sender, a moderator or an admin can delete a message');
   }
-  if (message.deletedAt) return messageView(message);
+  // The tombstone keeps its attachment refs (never shown): a retried delete finishes the clean-up.
+  if (message.deletedAt) {
+    await removeAttachments(deps, message);
+    return messageView(message);
+  }
   const at = deps.clock.now().toISOString();
   if ((await deps.messages.deleteMessage(roomId, message.seq, at)) === 'done') {
     await deps.messages.recordChange({ roomId, seq: message.seq, messageId, kind: 'deleted', at }, CHANGE_TTL_SECONDS);
   }
+  await removeAttachments(deps, message);
   const { metadata: _m, replyTo: _r, ...kept } = message;
   return messageView({ ...kept, content: '', mentions: [], deletedAt: at });
 }

@@ -35,8 +35,12 @@ export function reactionSummary(reactions: ReactionRecord[], viewerId?: string):
   return [...byEmoji.values()].sort((a, b) => a.first.localeCompare(b.first)).map(({ emoji, count, me }) => ({ emoji, count, me }));
 }
 
-/** The public message; `reactions` are this message's reaction records, `viewerId` decides `me`. */
-export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], viewerId?: string): MessageView {
+/**
+ * The public message; `reactions` are this message's reaction records, `viewerId` decides `me`.
+ * `urls` (attachment id → presigned download URL, from `attachmentUrls`) is given only to members:
+ * an attachment without a URL is left out.
+ */
+export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], viewerId?: string, urls?: ReadonlyMap<string, string>): MessageView {
   return {
     id: m.id,
     roomId: m.roomId,
@@ -48,7 +52,12 @@ export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], 
     ...(m.replyTo && { replyTo: m.replyTo }),
     mentions: m.mentions,
     ...(m.metadata && !m.deletedAt && { metadata: m.metadata }),
-    attachments: [],
+    attachments: m.deletedAt
+      ? []
+      : (m.attachments ?? []).flatMap((a) => {
+          const url = urls?.get(a.id);
+          return url ? [{ id: a.id, name: a.name, size: a.size, contentType: a.contentType, url }] : [];
+        }),
     reactions: m.deletedAt ? [] : reactionSummary(reactions, viewerId),
     createdAt: m.createdAt,
     ...(m.editedAt && { editedAt: m.editedAt }),

@@ -1,4 +1,4 @@
-import { ApiGatewayManagementApiClient, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Broadcaster } from '../../ports.ts';
 import type { ServerFrame } from '../../schemas/frames.ts';
 
@@ -23,6 +23,14 @@ export class ApiGatewayBroadcaster implements Broadcaster {
     } catch (err) {
       if (err instanceof GoneException || (err as { name?: string }).name === 'GoneException') return 'gone';
       throw err;
+    }
+  }
+
+  async disconnect(connectionId: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    } catch (err) {
+      if (!(err instanceof GoneException || (err as { name?: string }).name === 'GoneException')) throw err;
     }
   }
 }

@@ -367,7 +367,8 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.room(roomId),
-            UpdateExpression: 'SET lastSeq = lastSeq + :one, lastActivityAt = :at',
+            // Removing the room-event mark keeps the stream filter from seeing a message as a room update.
+            UpdateExpression: 'SET lastSeq = lastSeq + :one, lastActivityAt = :at REMOVE roomEvent',
             ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt)',
             ExpressionAttributeValues: { ':one': 1, ':at': at },
             ReturnValues: 'UPDATED_NEW',

@@ -10,6 +10,7 @@
  *   change      ROOM#<roomId>   / CHG#<ISO time>#<seq>#<kind>   (catch-up log of edits, deletes, reactions; expires)
  *   typing      ROOM#<roomId>   / TYPING#<userId>                (expires)
  *   connection  CONN#<connId>   / CONN                GSI1: USER#<userId> / CONN#<connId>
+ *   attachment  ROOM#<roomId>   / ATT#<attachmentId>              (pending uploads expire)
  *
  * GSI1 projects only attributes that rarely change, so the writes that happen on every message
  * (read marks, recent clientMessageIds on the member item) cost no index write.
@@ -32,6 +33,9 @@ export const ENTITY = {
   change: 'change',
   typing: 'typing',
   connection: 'connection',
+  attachment: 'attachment',
+  presence: 'presence',
+  rate: 'rate',
 } as const;
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
 
@@ -40,6 +44,14 @@ export const STREAMED_ENTITIES: readonly EntityType[] = [ENTITY.message, ENTITY.
 
 /** Where a member's read mark moved: a `read` (announced to the room) or their own send (not announced). */
 export const READ_SOURCE = { receipt: 'receipt', send: 'send' } as const;
+
+/**
+ * Marks saying why the room or presence item changed, so the stream filter wakes the fan-out for
+ * room updates and presence changes, never for the seq counter or connection bookkeeping (whose
+ * writes remove the mark).
+ */
+export const ROOM_EVENT = { attribute: 'roomEvent', updated: 'updated', archived: 'archived' } as const;
+export const PRESENCE_EVENT = { attribute: 'presenceEvent', changed: 'changed' } as const;
 
 const SEQ_DIGITS = 12;
 
@@ -78,7 +90,25 @@ export const keys = {
   connection: (connectionId: string): Key => ({ PK: `CONN#${connectionId}`, SK: 'CONN' }),
   connectionGsi1: (userId: string, connectionId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SK: `CONN#${connectionId}` }),
   userConnectionsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'CONN#' }),
+  // ---- rooms and people ----
+  /** A user's presence: chosen status, open connection ids, lastSeenAt. */
+  presence: (userId: string): Key => ({ PK: `USER#${userId}`, SK: 'PRESENCE' }),
+  /** A fixed-window rate counter (expires after its window). */
+  rate: (userId: string, kind: string, windowStart: number): Key => ({ PK: `USER#${userId}`, SK: `RATE#${kind}#${windowStart}` }),
+  /** Public rooms are listed through GSI1 under one partition (set on the room item), newest first. */
+  publicRoomGsi1: (createdAt: string, roomId: string) => ({ GSI1PK: 'PUBLIC#ROOMS', GSI1SK: `${createdAt}#${roomId}` }),
+  publicRoomsGsi1: () => ({ GSI1PK: 'PUBLIC#ROOMS' }),
+  /** An upload slot of the room (pending: expires; attached: kept with its message). */
+  attachment: (roomId: string, attachmentId: string): Key => ({ PK: `ROOM#${roomId}`, SK: `ATT#${attachmentId}` }),
 };
+
+/**
+ * Filter of the attachment clean-up consumer: a removed attachment item (TTL expiry of an unclaimed
+ * upload, or its message deleted) means its object goes too.
+ */
+export const attachmentCleanupFilterPatterns: readonly Record<string, unknown>[] = [
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [ENTITY.attachment] } } } },
+];
 
 /** Inverse of `keys.message`: the seq in a message sort key. */
 export function seqFromMessageSk(sk: string): number {
@@ -125,4 +155,7 @@ export const streamFilterPatterns: readonly Record<string, unknown>[] = [
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
   // Read receipts; a read mark moved by the member's own send wakes nothing.
   { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.member] }, readSource: { S: [READ_SOURCE.receipt] } } } },
+  // Room updates and archiving (never the seq counter); presence changes (never connection bookkeeping).
+  { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.room] }, [ROOM_EVENT.attribute]: { S: [ROOM_EVENT.updated, ROOM_EVENT.archived] } } } },
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.presence] }, [PRESENCE_EVENT.attribute]: { S: [PRESENCE_EVENT.changed] } } } },
 ];

@@ -1,0 +1,73 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import type { AttachmentRecord, AttachmentStore } from '../../ports.ts';
+import { ENTITY, TABLE, keys } from './table.ts';
+import { recordOf } from './store.ts';
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** Upload slots, in the room's partition: pending ones carry the TTL attribute, attached ones none. */
+export class DynamoAttachmentStore implements AttachmentStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  async putPending(a: AttachmentRecord, expiresAt: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.attachment(a.roomId, a.id), [TABLE.entityAttribute]: ENTITY.attachment, ...a, [TABLE.ttlAttribute]: epochSeconds(expiresAt) },
+        ConditionExpression: 'attribute_not_exists(PK)',
+      }),
+    );
+  }
+
+  async getAttachments(roomId: string, ids: string[]): Promise<AttachmentRecord[]> {
+    if (ids.length === 0) return [];
+    const out = await this.doc.send(
+      new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: ids.map((id) => keys.attachment(roomId, id)), ConsistentRead: true } } }),
+    );
+    // At most 10 small items: BatchGet returns them all or throws on throttling, retried by the SDK.
+    return (out.Responses?.[this.tableName] ?? []).map((i) => recordOf<AttachmentRecord>(i));
+  }
+
+  async claim(roomId: string, ids: string[], uploaderId: string, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: ids.map((id) => ({
+            Update: {
+              TableName: this.tableName,
+              Key: keys.attachment(roomId, id),
+              UpdateExpression: 'SET #status = :attached, attachedAt = :at REMOVE #ttl',
+              ConditionExpression: 'attribute_exists(PK) AND #status = :pending AND uploaderId = :uploader',
+              ExpressionAttributeNames: { '#status': 'status', '#ttl': TABLE.ttlAttribute },
+              ExpressionAttributeValues: { ':attached': 'attached', ':pending': 'pending', ':uploader': uploaderId, ':at': at },
+            },
+          })),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'TransactionCanceledException') return false;
+      throw err;
+    }
+  }
+
+  async remove(roomId: string, ids: string[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 25) {
+      let requests: Record<string, unknown>[] | undefined = ids.slice(i, i + 25).map((id) => ({ DeleteRequest: { Key: keys.attachment(roomId, id) } }));
+      for (let attempt = 0; requests && requests.length > 0; attempt++) {
+        if (attempt > 5) throw new Error('Could not delete attachment records (throttled)');
+        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests as never } }));
+        requests = out.UnprocessedItems?.[this.tableName] as Record<string, unknown>[] | undefined;
+        if (requests?.length) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,374 @@
+import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { AddMemberOutcome, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '../../ports.ts';
+import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, keys } from './table.ts';
+import { recordOf, type CapacityMeter } from './store.ts';
+
+type Item = Record<string, unknown>;
+
+const errorName = (err: unknown) => (err as { name?: string }).name;
+const isConditionFailure = (err: unknown) => errorName(err) === 'ConditionalCheckFailedException';
+
+/**
+ * Membership changes, public listing, presence and rate counters over the one table. Kept apart
+ * from DynamoStore (messages and reads) so each file stays about one concern.
+ */
+export class DynamoPeopleStore implements PeopleStore, RateLimiter {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly meter: CapacityMeter = () => undefined,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private async run<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }>(op: string, send: Promise<T>): Promise<T> {
+    const out = await send;
+    const consumed = out.ConsumedCapacity;
+    if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed]);
+    return out;
+  }
+
+  private async conditional(op: string, command: UpdateCommand | PutCommand): Promise<Item | false> {
+    try {
+      const out = await this.run(op, this.doc.send(command as UpdateCommand));
+      return (out.Attributes ?? {}) as Item;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  private async getRoomItem(roomId: string): Promise<RoomRecord | undefined> {
+    const out = await this.run('getRoom', this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [keys.room(roomId)], ConsistentRead: true } }, ReturnConsumedCapacity: 'INDEXES' })));
+    const item = out.Responses?.[this.tableName]?.[0];
+    return item ? recordOf<RoomRecord>(item) : undefined;
+  }
+
+  // ---- membership ----
+
+  async addMember(m: MemberRecord): Promise<AddMemberOutcome> {
+    try {
+      await this.run(
+        'addMember',
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  // `sent` must exist: a send's claim sets one path inside it (as DynamoStore writes members).
+                  Item: { ...keys.member(m.roomId, m.userId), [TABLE.entityAttribute]: ENTITY.member, sent: {}, ...m, ...keys.memberGsi1(m.roomId, m.userId) },
+                  ConditionExpression: 'attribute_not_exists(PK)',
+                },
+              },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: keys.room(m.roomId),
+                  UpdateExpression: 'SET memberCount = memberCount + :one REMOVE roomEvent',
+                  ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt) AND #type = :group AND memberCount < maxMembers',
+                  ExpressionAttributeNames: { '#type': 'type' },
+                  ExpressionAttributeValues: { ':one': 1, ':group': 'group' },
+                },
+              },
+            ],
+            ReturnConsumedCapacity: 'INDEXES',
+          }),
+        ),
+      );
+      return 'added';
+    } catch (err) {
+      if (errorName(err) !== 'TransactionCanceledException') throw err;
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'exists';
+      const room = await this.getRoomItem(m.roomId);
+      if (!room || room.archivedAt || room.type !== 'group') return 'closed';
+      if (room.memberCount >= room.maxMembers) return 'full';
+      throw err;
+    }
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<boolean> {
+    try {
+      await this.run(
+        'removeMember',
+        this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Delete: { TableName: this.tableName, Key: keys.member(roomId, userId), ConditionExpression: 'attribute_exists(PK)' } },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: keys.room(roomId),
+                  UpdateExpression: 'SET memberCount = memberCount - :one REMOVE roomEvent',
+                  ConditionExpression: 'attribute_exists(PK)',
+                  ExpressionAttributeValues: { ':one': 1 },
+                },
+              },
+            ],
+            ReturnConsumedCapacity: 'INDEXES',
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (errorName(err) === 'TransactionCanceledException') return false;
+      throw err;
+    }
+  }
+
+  async setRole(roomId: string, userId: string, role: Role): Promise<boolean> {
+    const out = await this.conditional(
+      'setRole',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.member(roomId, userId),
+        UpdateExpression: 'SET #role = :role',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#role': 'role' },
+        ExpressionAttributeValues: { ':role': role },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    return out !== false;
+  }
+
+  // ---- room settings and the public listing ----
+
+  async updateRoom(
+    roomId: string,
+    patch: { name?: string; description?: string; visibility?: 'private' | 'public'; maxMembers?: number },
+    at: string,
+  ): Promise<RoomRecord | 'too_small' | undefined> {
+    const names: Record<string, string> = { '#ev': ROOM_EVENT.attribute };
+    const values: Item = { ':ev': ROOM_EVENT.updated, ':at': at };
+    const sets = ['#ev = :ev', 'updatedAt = :at'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    let condition = 'attribute_exists(PK) AND attribute_not_exists(archivedAt)';
+    if (patch.maxMembers !== undefined) condition += ' AND memberCount <= :maxMembers';
+    if (patch.visibility === 'private') removes.push('GSI1PK', 'GSI1SK');
+    if (patch.visibility === 'public') {
+      const room = await this.getRoomItem(roomId);
+      if (!room) return undefined;
+      const gsi = keys.publicRoomGsi1(room.createdAt, roomId);
+      Object.assign(values, { ':gpk': gsi.GSI1PK, ':gsk': gsi.GSI1SK });
+      sets.push('GSI1PK = :gpk', 'GSI1SK = :gsk');
+    }
+    const out = await this.conditional(
+      'updateRoom',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.room(roomId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    if (out) return roomRecord(out);
+    const room = await this.getRoomItem(roomId);
+    return !room || room.archivedAt ? undefined : 'too_small';
+  }
+
+  async archiveRoom(roomId: string, at: string): Promise<boolean> {
+    const out = await this.conditional(
+      'archiveRoom',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.room(roomId),
+        UpdateExpression: 'SET archivedAt = :at, #ev = :ev REMOVE GSI1PK, GSI1SK',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt)',
+        ExpressionAttributeNames: { '#ev': ROOM_EVENT.attribute },
+        ExpressionAttributeValues: { ':at': at, ':ev': ROOM_EVENT.archived },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    return out !== false;
+  }
+
+  async listPublic(room: RoomRecord): Promise<void> {
+    const gsi = keys.publicRoomGsi1(room.createdAt, room.roomId);
+    await this.run(
+      'listPublic',
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.room(room.roomId),
+          UpdateExpression: 'SET GSI1PK = :gpk, GSI1SK = :gsk',
+          ExpressionAttributeValues: { ':gpk': gsi.GSI1PK, ':gsk': gsi.GSI1SK },
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+  }
+
+  async listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>> {
+    const out = await this.run(
+      'listPublicRooms',
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TABLE.gsi1.name,
+          KeyConditionExpression: 'GSI1PK = :pk',
+          ExpressionAttributeValues: { ':pk': keys.publicRoomsGsi1().GSI1PK },
+          ScanIndexForward: false,
+          Limit: limit,
+          ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+    const roomIds = (out.Items ?? []).map((i) => String(i.roomId));
+    const rooms = new Map<string, RoomRecord>();
+    if (roomIds.length > 0) {
+      const got = await this.run(
+        'getPublicRooms',
+        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: roomIds.map((id) => keys.room(id)) } }, ReturnConsumedCapacity: 'INDEXES' })),
+      );
+      for (const item of got.Responses?.[this.tableName] ?? []) rooms.set(String(item.roomId), roomRecord(item));
+    }
+    const items = roomIds.flatMap((id) => {
+      const r = rooms.get(id);
+      return r && !r.archivedAt && r.visibility === 'public' ? [r] : [];
+    });
+    return { items, ...(out.LastEvaluatedKey && { cursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }) };
+  }
+
+  // ---- presence ----
+
+  /**
+   * Presence is one item per user: the open connection ids (a string set: adding or removing one
+   * twice is harmless), the chosen status and the status others see. A second, conditional write
+   * changes what others see and carries the mark the stream filter lets through, so presence
+   * events fire on changes only.
+   */
+  async connectionOpened(userId: string, displayName: string, connectionId: string, expiresAt: string, at: string): Promise<void> {
+    const item = await this.presenceUpdate('presenceOpen', userId, 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp', {
+      ':c': new Set([connectionId]),
+      ':u': userId,
+      ':n': displayName,
+      ':exp': expiresAt,
+    });
+    const shown = (item.chosen as string | undefined) ?? 'online';
+    if (item.status !== shown) await this.show(userId, shown, at, 'attribute_exists(conns)');
+  }
+
+  async connectionClosed(userId: string, connectionId: string, at: string): Promise<void> {
+    const item = await this.presenceUpdate('presenceClose', userId, 'DELETE conns :c SET userId = :u', { ':c': new Set([connectionId]), ':u': userId });
+    if (!item.conns && item.status !== 'offline') await this.show(userId, 'offline', at, 'attribute_not_exists(conns)');
+  }
+
+  async setStatus(userId: string, displayName: string, status: 'online' | 'away' | 'busy', at: string): Promise<void> {
+    const item = await this.presenceUpdate('presenceSet', userId, 'SET chosen = :s, userId = :u, displayName = :n', { ':s': status, ':u': userId, ':n': displayName });
+    if (item.conns && item.status !== status) await this.show(userId, status, at, 'attribute_exists(conns)');
+  }
+
+  private async presenceUpdate(op: string, userId: string, expression: string, values: Item): Promise<Item> {
+    const out = await this.run(
+      op,
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.presence(userId),
+          UpdateExpression: `${expression}, #et = :et REMOVE #ev`,
+          ExpressionAttributeNames: { '#ev': PRESENCE_EVENT.attribute, '#et': TABLE.entityAttribute },
+          ExpressionAttributeValues: { ...values, ':et': ENTITY.presence },
+          ReturnValues: 'ALL_NEW',
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+    return (out.Attributes ?? {}) as Item;
+  }
+
+  /** What others see; skipped when a concurrent connect or close changed the connection set meanwhile. */
+  private async show(userId: string, status: string, at: string, condition: string): Promise<void> {
+    await this.conditional(
+      'presenceShow',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.presence(userId),
+        UpdateExpression: `SET #status = :s, changedAt = :at, #ev = :ev${status === 'offline' ? ', lastSeenAt = :at' : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: { '#status': 'status', '#ev': PRESENCE_EVENT.attribute },
+        ExpressionAttributeValues: { ':s': status, ':at': at, ':ev': PRESENCE_EVENT.changed },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  async getPresence(userIds: string[]): Promise<PresenceRecord[]> {
+    const unique = [...new Set(userIds)];
+    const found = new Map<string, Item>();
+    for (let i = 0; i < unique.length; i += 100) {
+      const out = await this.run(
+        'getPresence',
+        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unique.slice(i, i + 100).map((u) => keys.presence(u)) } }, ReturnConsumedCapacity: 'INDEXES' })),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.userId), item);
+    }
+    const now = new Date().toISOString();
+    return unique.map((userId) => {
+      const item = found.get(userId);
+      if (!item) return { userId, status: 'offline' };
+      return presenceOf(item, now);
+    });
+  }
+
+  // ---- rate limits ----
+
+  async take(userId: string, kind: string, rule: RateRule): Promise<number> {
+    if (rule.limit <= 0) return 0;
+    const nowS = Date.now() / 1000;
+    const windowStart = Math.floor(nowS / rule.windowSeconds) * rule.windowSeconds;
+    const out = await this.conditional(
+      'rateTake',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.rate(userId, kind, windowStart),
+        UpdateExpression: 'ADD #n :one SET #et = :et, #ttl = :ttl',
+        ConditionExpression: 'attribute_not_exists(#n) OR #n < :limit',
+        ExpressionAttributeNames: { '#n': 'n', '#et': TABLE.entityAttribute, '#ttl': TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ':one': 1, ':limit': rule.limit, ':et': ENTITY.rate, ':ttl': windowStart + rule.windowSeconds + 60 },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+    return out === false ? Math.max(1, Math.ceil(windowStart + rule.windowSeconds - nowS)) : 0;
+  }
+}
+
+/** What others see of a presence item at `now`: offline once no connection is open (or all expired). */
+export function presenceOf(item: Item, now: string): PresenceRecord {
+  const conns = item.conns as Set<string> | undefined;
+  const online = conns !== undefined && conns.size > 0 && typeof item.onlineUntil === 'string' && item.onlineUntil > now;
+  return {
+    userId: String(item.userId),
+    status: online ? ((item.chosen as PresenceRecord['status'] | undefined) ?? 'online') : 'offline',
+    ...(typeof item.lastSeenAt === 'string' && { lastSeenAt: item.lastSeenAt }),
+    ...(typeof item.displayName === 'string' && { displayName: item.displayName }),
+  };
+}
+
+function roomRecord(item: Item): RoomRecord {
+  const { roomEvent: _e, updatedAt: _u, ...room } = recordOf<RoomRecord & { roomEvent?: string; updatedAt?: string }>(item);
+  return room;
+}
+
+function decodeCursor(cursor: string): Item | undefined {
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item;
+  } catch {
+    return undefined;
+  }
+}
