@@ -39,6 +39,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   const plan = opts.smoke ? PLANS.smoke : PLANS.full;
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date();
+  const startLoad = os.loadavg()[0]!;
   const bench = await startBench(opts);
   let report: Omit<Report, 'bundles' | 'targets'>;
   try {
@@ -80,7 +81,15 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     report = {
       mode: opts.smoke ? 'smoke' : 'full',
       startedAt: startedAt.toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        memoryGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        // Other work on the machine shows in every timing: the 1-minute load average at start and end.
+        loadAverage: [startLoad, os.loadavg()[0]!].map((l) => Math.round(l * 10) / 10),
+      },
       streamPollMs: bench.config.streamPollMs,
       messageBytes: MESSAGE_BYTES,
       probe,

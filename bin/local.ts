@@ -23,6 +23,7 @@ async function main() {
       `  WebSocket API   ${stack.wsUrl}`,
       `  @connections    ${stack.callbackUrl}/@connections/{connectionId}`,
       `  Dev tokens      POST ${stack.httpUrl}dev/token  {"userId":"ann","displayName":"Ann"}`,
+      `  Service API     SigV4 (execute-api, ${process.env.AWS_REGION}) access key ${stack.serviceCredential.accessKeyId} secret ${stack.serviceCredential.secretAccessKey}`,
       `  DynamoDB        ${stack.dynamoEndpoint}${config.dynamoEndpoint ? ' (external)' : ''}  table ${config.tableName}`,
       `  S3              ${stack.s3Endpoint}${config.s3Endpoint ? ' (external)' : ''}  bucket ${stack.bucket}`,
       `Parley local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,

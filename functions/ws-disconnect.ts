@@ -4,6 +4,7 @@ import { getDeps } from './lib/deps.ts';
 
 /** `$disconnect`: API Gateway calls it on every close; it forgets the connection. */
 export async function handler(event: WsEvent): Promise<{ statusCode: number }> {
-  await closeConnection(getDeps(), event.requestContext.connectionId);
+  const { connectionId, authorizer } = event.requestContext;
+  await closeConnection(getDeps(), { connectionId, ...(authorizer?.userId && { userId: authorizer.userId }) });
   return { statusCode: 200 };
 }

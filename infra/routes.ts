@@ -7,9 +7,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * `jwt`: end-user token checked by the HTTP API's JWT authorizer.
+ * `iam`: SigV4-signed by the host platform's back end (IAM authorization in AWS; the local gateway
+ * checks the signature against its service credential). End-user tokens never open these routes.
  * `none`: open (health only).
  */
-export type HttpAuth = 'jwt' | 'none';
+export type HttpAuth = 'jwt' | 'iam' | 'none';
 
 export interface HttpRoute {
   method: HttpMethod;
@@ -42,6 +44,22 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/unread', fn: 'http-unread', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
+  // ---- rooms and people (issue 4) ----
+  { method: 'GET', path: '/rooms/public', fn: 'http-list-public-rooms', auth: 'jwt' },
+  { method: 'PATCH', path: '/rooms/{roomId}', fn: 'http-update-room', auth: 'jwt' },
+  { method: 'DELETE', path: '/rooms/{roomId}', fn: 'http-archive-room', auth: 'jwt' },
+  { method: 'POST', path: '/rooms/{roomId}/join', fn: 'http-join-room', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/members', fn: 'http-list-members', auth: 'jwt' },
+  { method: 'POST', path: '/rooms/{roomId}/members', fn: 'http-add-member', auth: 'jwt' },
+  { method: 'PATCH', path: '/rooms/{roomId}/members/{userId}', fn: 'http-update-member', auth: 'jwt' },
+  { method: 'DELETE', path: '/rooms/{roomId}/members/{userId}', fn: 'http-remove-member', auth: 'jwt' },
+  { method: 'GET', path: '/presence', fn: 'http-get-presence', auth: 'jwt' },
+  { method: 'PUT', path: '/me/presence', fn: 'http-set-presence', auth: 'jwt' },
+  { method: 'POST', path: '/service/rooms', fn: 'service-create-room', auth: 'iam' },
+  { method: 'DELETE', path: '/service/rooms/{roomId}', fn: 'service-archive-room', auth: 'iam' },
+  { method: 'POST', path: '/service/rooms/{roomId}/members', fn: 'service-add-member', auth: 'iam' },
+  { method: 'DELETE', path: '/service/rooms/{roomId}/members/{userId}', fn: 'service-remove-member', auth: 'iam' },
+  { method: 'POST', path: '/service/rooms/{roomId}/messages', fn: 'service-post-message', auth: 'iam' },
   { method: 'POST', path: '/rooms/{roomId}/attachments', fn: 'http-create-attachment', auth: 'jwt' },
 ];
 
@@ -57,6 +75,7 @@ export const wsRoutes: readonly WsRoute[] = [
   { routeKey: 'reaction_remove', fn: 'ws-reaction-remove' },
   { routeKey: 'typing', fn: 'ws-typing' },
   { routeKey: 'read', fn: 'ws-read' },
+  { routeKey: 'presence_set', fn: 'ws-presence-set' },
 ];
 
 /** The WebSocket API's `$connect` REQUEST authorizer. */

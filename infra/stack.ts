@@ -10,7 +10,7 @@ import {
   WebSocketStage,
   type HttpStage,
 } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpIamAuthorizer, HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../shared/env.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
+import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
 import { Identity } from './constructs/identity.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
@@ -36,7 +37,7 @@ const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/
  */
 export class ParleyStack extends Stack {
   readonly table: Table;
-  /** Not granted to any function yet: attachment routes will ask for it. */
+  /** Granted per key prefix by AttachmentPipeline (constructs/attachments.ts). */
   readonly bucket: Bucket;
   readonly identity: Identity;
   readonly functions: ReadonlyMap<string, NodejsFunction>;
@@ -75,6 +76,7 @@ export class ParleyStack extends Stack {
     this.webSocketRoutes(webSocketApi);
     this.grantData();
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
+    new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
 
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
@@ -152,6 +154,8 @@ export class ParleyStack extends Stack {
 
     const jwt = new HttpJwtAuthorizer('JwtAuthorizer', this.identity.issuer, { jwtAudience: [this.identity.audience] });
     const none = new HttpNoneAuthorizer();
+    // `/service/...`: the host platform's back end signs with SigV4; grant it execute-api:Invoke on those routes.
+    const iam = new HttpIamAuthorizer();
     const integrations = new Map<string, HttpLambdaIntegration>();
     for (const route of httpRoutes) {
       let integration = integrations.get(route.fn);
@@ -163,7 +167,7 @@ export class ParleyStack extends Stack {
         path: route.path,
         methods: [HttpMethod[route.method]],
         integration,
-        authorizer: route.auth === 'jwt' ? jwt : none,
+        authorizer: route.auth === 'jwt' ? jwt : route.auth === 'iam' ? iam : none,
       });
       if (route.auth === 'none' && added) {
         Validations.of(added).acknowledge({

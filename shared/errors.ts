@@ -36,6 +36,13 @@ export const forbidden = (message: string) => new AppError('forbidden', message)
 export const validationFailed = (message: string, details?: unknown) => new AppError('validation_failed', message, details);
 export const conflict = (message: string) => new AppError('conflict', message);
 
+/** Seconds to wait before retrying, on a `rate_limited` error (HTTP `Retry-After`, WebSocket `retryAfter`). */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (!(err instanceof AppError) || err.code !== 'rate_limited') return undefined;
+  const value = (err.details as { retryAfter?: unknown } | undefined)?.retryAfter;
+  return typeof value === 'number' ? value : undefined;
+}
+
 /** What a client may see of any thrown value. */
 export function toPublicError(err: unknown): { code: ErrorCode; message: string; details?: unknown } {
   if (err instanceof AppError) {

@@ -60,6 +60,13 @@ export interface MessageRecord {
   deletedAt?: string;
 }
 
+/** Where to send a user's events: one open connection, maybe scoped to one room. */
+export interface ConnectionTarget {
+  connectionId: string;
+  userId: string;
+  scopeRoomId?: string;
+}
+
 export interface ConnectionRecord {
   connectionId: string;
   userId: string;
@@ -175,9 +182,10 @@ export interface MessageStore {
 
 export interface ConnectionStore {
   putConnection(c: ConnectionRecord, ttlSeconds: number): Promise<void>;
-  deleteConnection(connectionId: string): Promise<void>;
-  /** The open connections of each user: one Query per user, nothing read for anyone else. */
-  connectionsOf(userIds: string[]): Promise<ConnectionRecord[]>;
+  /** Forgets the connection item; what it was, if it was there. */
+  deleteConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /** The open connections of the users, from their presence items (one batch read per 100 users); nothing read for anyone else. */
+  connectionsOf(userIds: string[]): Promise<ConnectionTarget[]>;
 }
 
 /** Limits and windows an operator may change (environment in AWS and locally). */
@@ -253,8 +261,8 @@ export interface PeopleStore {
   listPublic(room: RoomRecord): Promise<void>;
   listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>>;
   /** Records an open connection of the user; returns the presence before and after. */
-  connectionOpened(userId: string, displayName: string, connectionId: string, expiresAt: string, at: string): Promise<void>;
-  connectionClosed(userId: string, connectionId: string, at: string): Promise<void>;
+  connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;
+  connectionClosed(c: ConnectionTarget, at: string): Promise<void>;
   setStatus(userId: string, displayName: string, status: 'online' | 'away' | 'busy', at: string): Promise<void>;
   getPresence(userIds: string[]): Promise<PresenceRecord[]>;
 }
@@ -313,10 +321,13 @@ export interface AttachmentStore {
 
 /** The object store, reached by the domain only through presigned URLs and a few checks. */
 export interface BlobStore {
-  /** A presigned PUT whose signature covers content-type and content-length. */
-  presignPut(key: string, o: { contentType: string; size: number; expiresInSeconds: number }): Promise<{ url: string; headers: Record<string, string> }>;
-  /** A presigned GET that downloads under `fileName`. */
-  presignGet(key: string, o: { fileName: string; contentType: string; expiresInSeconds: number }): Promise<string>;
+  /**
+   * A presigned PUT whose signature covers content-type, content-length and a content-disposition
+   * naming `fileName` (stored with the object: downloads keep the original name).
+   */
+  presignPut(key: string, o: { contentType: string; size: number; fileName: string; expiresInSeconds: number }): Promise<{ url: string; headers: Record<string, string> }>;
+  /** A presigned GET. */
+  presignGet(key: string, o: { expiresInSeconds: number }): Promise<string>;
   /** Size and content type of a stored object, or undefined if there is none. */
   head(key: string): Promise<{ size: number; contentType?: string } | undefined>;
   /** Server-side copy; false when the source does not exist. */

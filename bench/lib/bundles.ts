@@ -15,7 +15,7 @@ export interface BundleFigures {
   fn: string;
   minifiedBytes: number;
   gzippedBytes: number;
-  /** Fresh `node` process importing the bundle, spawn to exit: median of `runs`. */
+  /** Fresh `node` process importing the bundle, spawn to exit: median of `runs`, taken round-robin with the others. */
   processMs: number;
   /** The `import()` alone, timed inside that process: median. */
   importMs: number;
@@ -52,47 +52,49 @@ export async function measureBundles(opts: { dir: string; root: string; runs: nu
     logLevel: 'silent',
   });
 
-  const load = (name: string) => coldLoads(path.join(opts.dir, `${name}.mjs`), opts.runs);
-  const hello = await load(HELLO_WORLD);
-  const figures: BundleFigures[] = [];
-  for (const fn of [HELLO_WORLD, ...fns]) {
+  // Round-robin, one load of each bundle per round: every bundle meets the same machine noise as hello world.
+  const names = [HELLO_WORLD, ...fns];
+  const samples = new Map(names.map((fn) => [fn, { processMs: [] as number[], importMs: [] as number[] }]));
+  for (let run = 0; run < opts.runs; run++) {
+    for (const fn of names) {
+      const { processMs, importMs } = await coldLoad(path.join(opts.dir, `${fn}.mjs`));
+      samples.get(fn)!.processMs.push(processMs);
+      samples.get(fn)!.importMs.push(importMs);
+    }
+  }
+  const helloMs = median(samples.get(HELLO_WORLD)!.processMs);
+  const figures = names.map((fn): BundleFigures => {
     const code = readFileSync(path.join(opts.dir, `${fn}.mjs`));
-    const loads = fn === HELLO_WORLD ? hello : await load(fn);
-    figures.push({
+    const s = samples.get(fn)!;
+    return {
       fn,
       minifiedBytes: code.byteLength,
       gzippedBytes: gzipSync(code).byteLength,
-      processMs: loads.processMs,
-      importMs: loads.importMs,
-      ratio: loads.processMs / hello.processMs,
+      processMs: median(s.processMs),
+      importMs: median(s.importMs),
+      ratio: median(s.processMs) / helloMs,
       runs: opts.runs,
-    });
-  }
+    };
+  });
   return figures;
 }
 
 const LOADER = `const t = performance.now(); await import(process.argv[1]); process.stdout.write(String(performance.now() - t));`;
 
-/** Medians over `runs` fresh processes, one after another (never two at once on two cores). */
-async function coldLoads(file: string, runs: number): Promise<{ processMs: number; importMs: number }> {
-  const processMs: number[] = [];
-  const importMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const started = performance.now();
-    const out = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', LOADER, pathToFileURL(file).href], {
-        env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`loading ${path.basename(file)} failed (${code}): ${stderr.slice(0, 500)}`))));
+/** One fresh process importing `file`: spawn to exit, and the import timed inside it. */
+async function coldLoad(file: string): Promise<{ processMs: number; importMs: number }> {
+  const started = performance.now();
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', LOADER, pathToFileURL(file).href], {
+      env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    processMs.push(performance.now() - started);
-    importMs.push(Number(out));
-  }
-  return { processMs: median(processMs), importMs: median(importMs) };
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`loading ${path.basename(file)} failed (${code}): ${stderr.slice(0, 500)}`))));
+  });
+  return { processMs: performance.now() - started, importMs: Number(out) };
 }

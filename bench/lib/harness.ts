@@ -4,13 +4,6 @@ import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } fro
 import { Recorder, toCalls, type Call } from './meter.ts';
 import type { CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
 
-/**
- * Store operations made by the stream fan-out (shared/domain/fanout.ts `deliverToRoom`): one
- * listing of the room's members per event, one connection lookup per member. Everything else a
- * measured operation does is its request.
- */
-export const FANOUT_OPERATIONS = new Set(['listMemberIds', 'connectionsOf']);
-
 export interface Bench {
   stack: LocalStack;
   config: LocalConfig;

@@ -21,6 +21,8 @@ export interface RoomRun {
   overhead: Distribution;
   /** Fan-out's first DynamoDB call → last recipient has it. */
   fanOut: Distribution;
+  /** Of which: fan-out's first DynamoDB call → its first PostToConnection (the member and connection lookups). */
+  lookups: Distribution;
   /** PostToConnection calls per message: min and max over the run. */
   postsPerMessage: { min: number; max: number };
   /** Frames that reached connections outside the room, and posts addressed to them: both must be 0. */
@@ -87,6 +89,7 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
   const waits: number[] = [];
   const overheads: number[] = [];
   const fanOuts: number[] = [];
+  const lookups: number[] = [];
   const posts = { min: Infinity, max: 0 };
   let outsidePosts = 0;
   const started = Date.now();
@@ -107,6 +110,7 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     overheads.push(lastAt - (fanStart - stored));
     fanOuts.push(t0 + lastAt - fanStart);
     const messagePosts = made.filter((p) => p.type === 'message_new');
+    lookups.push(Math.min(...messagePosts.map((p) => p.at)) - fanStart);
     posts.min = Math.min(posts.min, messagePosts.length);
     posts.max = Math.max(posts.max, messagePosts.length);
     outsidePosts += made.filter((p) => !memberConnections.has(p.connectionId)).length;
@@ -126,6 +130,7 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     streamWait: distribution(waits),
     overhead: distribution(overheads),
     fanOut: distribution(fanOuts),
+    lookups: distribution(lookups),
     postsPerMessage: posts,
     outsideFrames,
     outsidePosts,

@@ -93,7 +93,11 @@ export async function toCalls(readings: readonly CapacityReading[], client: Dyna
         call.awsNote = 'an empty Query still costs one read unit';
       }
       if (r.command === 'UpdateItemCommand' && local.writeGsi === 0 && updatesProjectedAttribute(r.input)) {
-        const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: r.input.Key as Record<string, AttributeValue> }));
+        const { Item } = await client
+          .send(new GetItemCommand({ TableName: tableName, Key: r.input.Key as Record<string, AttributeValue> }))
+          .catch((err: unknown) => {
+            throw new Error(`reading back the item of ${r.operation} ${JSON.stringify(r.input.Key)}: ${String(err)}`);
+          });
         if (Item && GSI_KEYS.every((k) => Item[k])) {
           call.aws = { ...local, writeGsi: Math.max(1, Math.ceil(projectedSize(Item) / 1024)) };
           call.awsNote = 'the update changes an attribute projected into GSI1';
@@ -113,7 +117,7 @@ function projected(attribute: string): boolean {
 }
 
 /** The top-level attributes an UpdateExpression sets, removes, adds or deletes. */
-export function updatedAttributes(input: Record<string, unknown>): string[] {
+function updatedAttributes(input: Record<string, unknown>): string[] {
   const expr = String(input.UpdateExpression ?? '');
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const paths: string[] = [];

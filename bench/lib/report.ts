@@ -16,7 +16,7 @@ export interface Target {
 export interface Report {
   mode: 'full' | 'smoke';
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string; loadAverage: number[] };
   streamPollMs: number;
   messageBytes: number;
   probe: ProbeResult[];
@@ -43,7 +43,8 @@ export function renderMarkdown(rep: Report): string {
   const push = (...lines: string[]) => out.push(...lines, '');
   push(
     `# Parley benchmark — ${rep.mode} run, ${rep.startedAt}`,
-    `Machine: ${rep.machine.cpus} × ${rep.machine.cpuModel}, ${rep.machine.memoryGb} GB, Node ${rep.machine.node}, ${rep.machine.platform}. ` +
+    `Machine: ${rep.machine.cpus} × ${rep.machine.cpuModel}, ${rep.machine.memoryGb} GB, Node ${rep.machine.node}, ${rep.machine.platform}; ` +
+      `load average ${rep.machine.loadAverage.join(' at start, ')} at end. ` +
       `Local stream poll interval: **${rep.streamPollMs} ms**. Messages are ${rep.messageBytes} bytes of text. How to read this: docs/performance.md.`,
   );
 
@@ -92,7 +93,7 @@ export function renderMarkdown(rep: Report): string {
       `Stream wait: message stored → fan-out starts (the local poller reads every ${rep.streamPollMs} ms when idle; AWS: ≈ 213 ms p50, 552 ms p99). ` +
       'Own overhead: the last recipient\'s latency without the stream wait.',
     table(
-      ['room', 'messages', 'e2e p50', 'p95', 'p99', 'last recipient p50', 'p99', 'ack p50', 'stream wait p50', 'p99', 'own overhead p50', 'p95', 'p99', 'posts per message', 'outside'],
+      ['room', 'messages', 'e2e p50', 'p95', 'p99', 'last recipient p50', 'p99', 'ack p50', 'stream wait p50', 'p99', 'own overhead p50', 'p95', 'p99', 'of which lookups p50', 'posts per message', 'outside'],
       rep.latency.map((x) => [
         x.members,
         `${x.messages}${x.cutShort ? ' (time budget)' : ''}`,
@@ -103,6 +104,7 @@ export function renderMarkdown(rep: Report): string {
         n(x.streamWait.p50),
         n(x.streamWait.p99),
         ...ms(x.overhead),
+        n(x.lookups.p50),
         x.postsPerMessage.min === x.postsPerMessage.max ? x.postsPerMessage.min : `${x.postsPerMessage.min}–${x.postsPerMessage.max}`,
         x.outsidePosts + x.outsideFrames,
       ]),
@@ -114,8 +116,8 @@ export function renderMarkdown(rep: Report): string {
   push(
     `## One message to ${b.members} connections`,
     table(
-      ['messages', 'send → last has it p50', 'max', 'fan-out start → last has it p50', 'stream wait p50', 'PostToConnection per message'],
-      [[b.messages, n(b.lastRecipient.p50), n(b.lastRecipient.max), n(b.fanOut.p50), n(b.streamWait.p50), b.postsPerMessage.max]],
+      ['messages', 'send → last has it p50', 'max', 'stream wait p50', 'fan-out start → last has it p50', 'of which lookups p50', 'PostToConnection per message'],
+      [[b.messages, n(b.lastRecipient.p50), n(b.lastRecipient.max), n(b.streamWait.p50), n(b.fanOut.p50), n(b.lookups.p50), b.postsPerMessage.max]],
     ),
   );
 

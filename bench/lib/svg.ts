@@ -46,8 +46,10 @@ export function latencySvg(series: readonly Series[], title: string): string {
       out.push(`<circle cx="${x(v)}" cy="${y(p / 100)}" r="3" fill="${color}"/>`);
     }
     const label = `${series[i]!.label}: p50 ${round(percentile(s, 50))} ms, p99 ${round(percentile(s, 99))} ms`;
-    out.push(`<rect x="${W - 300}" y="${PAD.top + 50 + i * 18 - 9}" width="10" height="10" fill="${color}"/>`);
-    out.push(`<text x="${W - 284}" y="${PAD.top + 50 + i * 18}">${escape(label)}</text>`);
+    // Bottom right: by then every curve has climbed to the top.
+    const ly = H - PAD.bottom - 16 - (sorted.length - 1 - i) * 18;
+    out.push(`<rect x="${W - 300}" y="${ly - 9}" width="10" height="10" fill="${color}"/>`);
+    out.push(`<text x="${W - 284}" y="${ly}">${escape(label)}</text>`);
   });
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -38,3 +38,9 @@ export function createAttachmentDeps(dynamo: DynamoDBClient): AttachmentDeps | u
     settings: attachmentSettings(),
   };
 }
+
+/** `{attachments}` for the composition root, or nothing where no bucket is configured. */
+export function attachmentPorts(): { attachments?: AttachmentDeps } {
+  const attachments = createAttachmentDeps(new DynamoDBClient({}));
+  return attachments ? { attachments } : {};
+}

@@ -8,7 +8,8 @@ import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
 import { createJwtVerifier, type ClaimsVerifier } from '#shared/adapters/jwt.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
-import { createAttachmentDeps } from './attachments.ts';
+import { attachmentPorts } from './attachments.ts';
+import { createPeopleDeps } from './people.ts';
 
 /**
  * The composition root of every Lambda function: clients are built on first use from the
@@ -30,9 +31,9 @@ export function getDeps(): Deps {
         editWindowSeconds: intSetting(ENV.editWindowSeconds, MESSAGE_LIMITS.editWindowSeconds),
         maxReactionsPerMessage: MESSAGE_LIMITS.reactionsPerMessage,
       },
+      ...attachmentPorts(),
+      people: createPeopleDeps(),
     };
-    const attachments = createAttachmentDeps(new DynamoDBClient({}));
-    if (attachments) deps.attachments = attachments;
   }
   return deps;
 }

@@ -45,6 +45,8 @@ export async function startHttpGateway(opts: {
   routes: readonly HttpRoute[];
   invoke: Invoke;
   verify: ClaimsVerifier;
+  /** IAM authorization of `iam` routes (a SigV4 check); without it those routes refuse everyone. */
+  verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => boolean;
   local?: LocalRoute;
 }): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
@@ -100,6 +102,9 @@ export async function startHttpGateway(opts: {
         return send(res, 401, { message: 'Unauthorized' }, { 'www-authenticate': 'Bearer' });
       }
     }
+
+    // As API Gateway's IAM authorization: an unsigned or badly signed request (a JWT included) gets 403.
+    if (route.auth === 'iam' && !opts.verifyIam?.(req, url, body)) return send(res, 403, { message: 'Forbidden' });
 
     const pathParameters: Record<string, string> = {};
     match.c.params.forEach((name, i) => {

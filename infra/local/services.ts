@@ -1,5 +1,6 @@
 import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -104,6 +105,7 @@ export async function startS3(opts: { port: number; dir?: string; buckets: strin
     run(): Promise<{ port: number }>;
     close(): Promise<void>;
   };
+  keepS3rverDirectories();
   const directory = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-s3-'));
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({
@@ -121,5 +123,24 @@ export async function startS3(opts: { port: number; dir?: string; buckets: strin
       await server.close();
       if (!opts.dir) rmSync(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * s3rver's file store removes a key's parent folders when a delete leaves them empty; a PUT into
+ * the same prefix at that moment fails with 500 InternalError (its folder vanished under it). S3
+ * has no folders, so deletes here remove the object's files and leave folders alone.
+ */
+function keepS3rverDirectories(): void {
+  type Store = { prototype: { deleteObject(bucket: string, key: string): Promise<void>; getResourcePath(b: string, k: string, r: string): string } };
+  const store = require('@20minutes/s3rver/lib/stores/filesystem.js') as Store & { patched?: boolean };
+  if (store.patched) return;
+  store.patched = true;
+  store.prototype.deleteObject = async function deleteObject(bucket, key) {
+    await Promise.all(
+      ['object', 'object.md5', 'metadata.json'].map((resource) =>
+        rm(this.getResourcePath(bucket, key, resource), { force: true }),
+      ),
+    );
   };
 }

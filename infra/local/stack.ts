@@ -12,10 +12,12 @@ import { createDevIssuer } from './dev-issuer.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
 import { startStreamPoller } from './stream-poller.ts';
+import { startAttachmentCleanup } from './attachment-cleanup.ts';
 import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
 import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
+import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 
@@ -75,6 +77,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   s3Endpoint: string;
   bucket: string;
+  /** What `/service/...` requests are signed with (SigV4, service `execute-api`). */
+  serviceCredential: ServiceCredential;
   /** Resolves when every stream record written so far has been handed to the fan-out handler. */
   streamDrained(): Promise<void>;
   stop(): Promise<void>;
@@ -164,7 +168,15 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       maxConnectionMs: config.maxConnectionMs,
     });
     stops.push(['WebSocket gateway', ws.stop]);
-    const httpGateway = await startHttpGateway({ port: httpPort, routes: httpRoutes, invoke, verify, local: devRoutes(issuer) });
+    const serviceCredential = loadServiceCredential(config.dataDir);
+    const httpGateway = await startHttpGateway({
+      port: httpPort,
+      routes: httpRoutes,
+      invoke,
+      verify,
+      verifyIam: (req, url, body) => verifySigV4(req, url, body, serviceCredential),
+      local: devRoutes(issuer),
+    });
     stops.push(['HTTP gateway', httpGateway.stop]);
 
     const sweeper = startTtlSweeper({
@@ -187,6 +199,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         console.error(`[stream] ${records.length} record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
     });
     stops.push(['stream poller', poller.stop]);
+    const cleanup = await startAttachmentCleanup({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
+    stops.push(['attachment clean-up poller', cleanup.stop]);
 
     return {
       httpUrl: httpGateway.url,
@@ -195,6 +209,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       dynamoEndpoint: dynamo.endpoint,
       s3Endpoint: s3.endpoint,
       bucket: BUCKET.localName,
+      serviceCredential,
       streamDrained: () => poller.drained(),
       stop,
     };

@@ -2,6 +2,7 @@ import type { AttachmentDeps, AttachmentRecord, AttachmentRef, Deps, MessageReco
 import { AppError, conflict, forbidden, validationFailed } from '../errors.ts';
 import type { CreateAttachmentInput } from '../schemas/attachments.ts';
 import { requireMembership } from './access.ts';
+import { limit } from './rate-limit.ts';
 
 /**
  * Attachments never pass through a function: the client PUTs the file to a presigned URL (whose
@@ -73,7 +74,8 @@ export interface UploadTicket {
 /** `POST /rooms/{roomId}/attachments`: a presigned PUT for a key the server chooses. Members only. */
 export async function createUpload(deps: Deps, actor: User, roomId: string, input: CreateAttachmentInput): Promise<UploadTicket> {
   const att = requireAttachments(deps);
-  const { room } = await requireMembership(deps, roomId, actor.userId);
+  // A slot is a write (an item that lives until it expires): it counts against the write limit.
+  const [{ room }] = await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'write')]);
   if (room.archivedAt) throw conflict('The room is archived');
   const { settings } = att;
   if (!settings.allowedTypes.includes(input.contentType)) {
@@ -101,7 +103,7 @@ export async function createUpload(deps: Deps, actor: User, roomId: string, inpu
     status: 'pending',
   };
   // Presign first: a record without a URL would only wait for its expiry.
-  const put = await att.blobs.presignPut(key, { contentType: input.contentType, size: input.size, expiresInSeconds: settings.uploadUrlSeconds });
+  const put = await att.blobs.presignPut(key, { contentType: input.contentType, size: input.size, fileName: input.fileName, expiresInSeconds: settings.uploadUrlSeconds });
   await att.store.putPending(record, keepUntil);
   return { attachmentId, uploadUrl: put.url, uploadHeaders: put.headers, expiresAt };
 }
@@ -164,7 +166,7 @@ export async function attachmentUrls(deps: Deps, messages: MessageRecord[]): Pro
   if (!att) return urls;
   const refs = messages.flatMap((m) => (m.deletedAt ? [] : (m.attachments ?? [])));
   const signed = await Promise.all(
-    refs.map((r) => att.blobs.presignGet(r.key, { fileName: r.name, contentType: r.contentType, expiresInSeconds: att.settings.downloadUrlSeconds })),
+    refs.map((r) => att.blobs.presignGet(r.key, { expiresInSeconds: att.settings.downloadUrlSeconds })),
   );
   refs.forEach((r, i) => urls.set(r.id, signed[i]!));
   return urls;

@@ -1,6 +1,9 @@
-import type { ConnectionRecord, Deps, MemberRecord, MessageRecord, ReactionRecord } from '../ports.ts';
+import type { ConnectionRecord, ConnectionTarget, Deps, MemberRecord, MessageRecord, PresenceRecord, ReactionRecord, RoomRecord } from '../ports.ts';
+import { announceJoin, announceLeave, announceRoom } from './room-events.ts';
+import { announcePresence } from './presence.ts';
 import type { ServerFrame } from '../schemas/frames.ts';
 import { messageView } from './views.ts';
+import { closeConnection } from './connections.ts';
 import { attachmentUrls } from './attachments.ts';
 
 /** A stored change that produces events, decoded from a stream record by the DynamoDB adapter. */
@@ -9,7 +12,10 @@ export type Change =
   | { kind: 'message_deleted'; message: MessageRecord }
   | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
   | { kind: 'messages_read'; member: MemberRecord }
-  | { kind: 'connection_opened'; connection: ConnectionRecord };
+  | { kind: 'connection_opened'; connection: ConnectionRecord }
+  | { kind: 'member_joined' | 'member_left'; member: MemberRecord }
+  | { kind: 'room_updated' | 'room_archived'; room: RoomRecord }
+  | { kind: 'presence_changed'; presence: PresenceRecord };
 
 export interface Delivery {
   sent: number;
@@ -51,6 +57,15 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
       const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
       return deliver(deps, [change.connection], () => frame);
     }
+    case 'member_joined':
+      return announceJoin(deps, change.member);
+    case 'member_left':
+      return announceLeave(deps, change.member);
+    case 'room_updated':
+    case 'room_archived':
+      return announceRoom(deps, change.room, change.kind);
+    case 'presence_changed':
+      return announcePresence(deps, change.presence);
   }
 }
 
@@ -75,15 +90,24 @@ export async function deliverToRoom(
   );
 }
 
-/** One PostToConnection per connection; a connection API Gateway no longer knows (410) is removed. */
-async function deliver(deps: Deps, connections: ConnectionRecord[], frameFor: FrameFor): Promise<Delivery> {
+/**
+ * One PostToConnection per connection. A connection API Gateway no longer knows (410) is
+ * forgotten, item and presence entry. `frameFor` is called once per user.
+ */
+export async function deliver(
+  deps: Deps,
+  connections: ConnectionTarget[],
+  frameFor: FrameFor,
+  afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
+): Promise<Delivery> {
   const frames = new Map<string, Promise<ServerFrame>>();
   const results = await Promise.all(
     connections.map(async (c) => {
       let frame = frames.get(c.userId);
       if (!frame) frames.set(c.userId, (frame = Promise.resolve(frameFor(c.userId))));
       const outcome = await deps.broadcaster.send(c.connectionId, await frame);
-      if (outcome === 'gone') await deps.connections.deleteConnection(c.connectionId);
+      if (outcome === 'gone') await closeConnection(deps, c);
+      await afterSend?.(c, outcome);
       return outcome;
     }),
   );

@@ -38,6 +38,9 @@ async function nameOf(deps: Deps, userId: string, given?: string): Promise<strin
   return p?.displayName ?? userId;
 }
 
+/** A member's name; members added by id alone carry the id until we learn the name they connect with. */
+const memberName = (deps: Deps, m: MemberRecord) => (m.displayName !== m.userId ? Promise.resolve(m.displayName) : nameOf(deps, m.userId));
+
 function requireGroup(room: RoomRecord): void {
   if (room.type === 'direct') throw forbidden('A direct room has exactly two members; nobody is added or removed');
 }
@@ -160,7 +163,7 @@ export async function changeRole(deps: Deps, actor: User, roomId: string, userId
   await limit(deps, actor.userId, 'write');
   if (target.role === 'admin') await requireAnotherAdmin(deps, roomId, userId, 'step down');
   if (!(await deps.people.store.setRole(roomId, userId, role))) throw notFound('Member');
-  await tell(deps, roomId, actor, `${actor.displayName} made ${target.displayName} ${ROLE_NAMES[role]}`, { event: 'role_changed', userId, role });
+  await tell(deps, roomId, actor, `${actor.displayName} made ${await memberName(deps, target)} ${ROLE_NAMES[role]}`, { event: 'role_changed', userId, role });
   return memberView({ ...target, role });
 }
 
@@ -195,7 +198,8 @@ export async function removeMemberFrom(deps: Deps, actor: User, room: RoomRecord
   if (!(await deps.people.store.removeMember(room.roomId, target.userId))) throw notFound('Member');
   const self = actor.userId === target.userId;
   if (!room.archivedAt) {
-    await tell(deps, room.roomId, actor, self ? `${target.displayName} left` : `${actor.displayName} removed ${target.displayName}`, {
+    const name = await memberName(deps, target);
+    await tell(deps, room.roomId, actor, self ? `${name} left` : `${actor.displayName} removed ${name}`, {
       event: self ? 'member_left' : 'member_removed',
       userId: target.userId,
     });

@@ -2,6 +2,7 @@ import type { Deps, MemberRecord, MessageRecord, User } from '../ports.ts';
 import { conflict, forbidden, notFound, validationFailed } from '../errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '../schemas/messages.ts';
 import { requireMembership } from './access.ts';
+import { limit } from './rate-limit.ts';
 import { messageView, type MessageView } from './views.ts';
 import { attachUploads, attachmentUrls, removeAttachments } from './attachments.ts';
 
@@ -90,7 +91,8 @@ export interface SendResult {
  * the room's seq counter, the message.
  */
 export async function sendMessage(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<SendResult> {
-  const { room, member } = await requireMembership(deps, roomId, actor.userId);
+  // The rate counter is written beside the membership read, so a send waits for no extra round trip.
+  const [{ room, member }] = await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'send')]);
   if (room.archivedAt) throw conflict('The room is archived');
   const content = input.content ?? '';
   checkContent(deps, content);
@@ -211,7 +213,7 @@ async function replyRef(deps: Deps, roomId: string, replyToId: string): Promise<
 export async function editMessage(deps: Deps, actor: User, roomId: string, messageId: string, content: string): Promise<MessageView> {
   if (content.trim() === '') throw validationFailed('content must not be empty', { issues: [{ path: 'content', message: 'required' }] });
   checkContent(deps, content);
-  const { room } = await requireMembership(deps, roomId, actor.userId);
+  const [{ room }] = await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'write')]);
   if (room.archivedAt) throw conflict('The room is archived');
   const message = await requireMessage(deps, roomId, messageId);
   if (message.senderId !== actor.userId) throw forbidden('Only the sender can edit a message');
@@ -230,7 +232,7 @@ export async function editMessage(deps: Deps, actor: User, roomId: string, messa
 
 /** Deletes a message: the sender, or a moderator or admin of the room. Leaves a tombstone. */
 export async function deleteMessage(deps: Deps, actor: User, roomId: string, messageId: string): Promise<MessageView> {
-  const { member } = await requireMembership(deps, roomId, actor.userId);
+  const [{ member }] = await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'write')]);
   const message = await requireMessage(deps, roomId, messageId);
   if (message.senderId !== actor.userId && member.role === 'member') {
     throw forbidden('Only the sender, a moderator or an admin can delete a message');

@@ -1,11 +1,12 @@
 import type { Deps, User } from '../ports.ts';
 import { conflict, notFound, validationFailed } from '../errors.ts';
 import { requireMembership } from './access.ts';
+import { limit } from './rate-limit.ts';
 import { CHANGE_TTL_SECONDS, findMessage, viewOf } from './messages.ts';
 import type { MessageView } from './views.ts';
 
 async function reactable(deps: Deps, actor: User, roomId: string, messageId: string) {
-  await requireMembership(deps, roomId, actor.userId);
+  await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'write')]);
   const message = await findMessage(deps, roomId, messageId);
   if (!message) throw notFound('Message');
   if (message.deletedAt) throw conflict('The message was deleted');

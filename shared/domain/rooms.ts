@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Deps, MemberRecord, RoomRecord, User } from '../ports.ts';
 import { AppError, validationFailed } from '../errors.ts';
 import { requireMembership } from './access.ts';
+import { limit } from './rate-limit.ts';
 import { ROOM_LIMITS, type CreateRoomInput } from '../schemas/rooms.ts';
 import { roomView, type MessageView, type RoomView } from './views.ts';
 import { viewOf } from './messages.ts';
@@ -13,6 +14,7 @@ export function directRoomId(a: string, b: string): string {
 }
 
 export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput): Promise<{ room: RoomView; created: boolean }> {
+  await limit(deps, actor.userId, 'write');
   const now = deps.clock.now().toISOString();
   const others = [...new Set(input.memberIds)].filter((id) => id !== actor.userId);
   if (input.type === 'direct' && others.length !== 1) {
@@ -51,6 +53,7 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
   ];
   try {
     await deps.rooms.createRoom(room, members);
+    if (room.visibility === 'public') await deps.people.store.listPublic(room);
     return { room: roomView(room), created: true };
   } catch (err) {
     if (input.type === 'direct' && err instanceof AppError && err.code === 'conflict') {
@@ -68,6 +71,8 @@ export async function getRoom(deps: Deps, actor: User, roomId: string): Promise<
 
 export interface MyRoom {
   room: RoomView;
+  /** What to call the room: its name, or for a direct room the other member's name. */
+  displayName: string;
   role: MemberRecord['role'];
   unreadCount: number;
   lastReadSeq: number;
@@ -91,6 +96,7 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
       const last = latest.get(room.roomId);
       return {
         room: roomView(room),
+        displayName: room.type === 'direct' ? await directRoomName(deps, room.roomId, actor.userId) : (room.name ?? ''),
         role: member.role,
         unreadCount: unreadCount(room, member),
         lastReadSeq: member.lastReadSeq,
@@ -100,6 +106,15 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
   );
   const next = start + q.limit;
   return next < ordered.length ? { items, nextCursor: encodeOffset(next) } : { items };
+}
+
+/** The other member's name (one two-item query); a name never learned falls back to the one they connect with. */
+async function directRoomName(deps: Deps, roomId: string, userId: string): Promise<string> {
+  const other = (await deps.rooms.listMembers(roomId)).find((m) => m.userId !== userId);
+  if (!other) return '';
+  if (other.displayName !== other.userId) return other.displayName;
+  const [p] = await deps.people.store.getPresence([other.userId]);
+  return p?.displayName ?? other.userId;
 }
 
 /** Every room the user belongs to, page by page through the user index. */

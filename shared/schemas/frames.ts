@@ -44,9 +44,13 @@ export type ServerFrame =
   | { type: 'connection_established'; connectionId: string; userId: string; serverTime: string }
   | { type: 'pong'; requestId?: string }
   | { type: 'ack'; requestId: string; result: unknown }
-  | { type: 'error'; code: string; message: string; requestId?: string; details?: unknown }
+  | { type: 'error'; code: string; message: string; requestId?: string; details?: unknown; retryAfter?: number }
   | { type: 'message_new' | 'message_edited'; message: unknown }
   | { type: 'message_deleted'; roomId: string; messageId: string; seq: number }
   | { type: 'reaction_added' | 'reaction_removed'; roomId: string; messageId: string; emoji: string; userId: string; count: number }
   | { type: 'user_typing'; roomId: string; userId: string; displayName: string; isTyping: boolean }
-  | { type: 'messages_read'; roomId: string; userId: string; messageId: string; seq: number; readAt: string };
+  | { type: 'messages_read'; roomId: string; userId: string; messageId: string; seq: number; readAt: string }
+  | { type: 'user_joined' | 'user_left'; roomId: string; userId: string; displayName: string; role?: string }
+  | { type: 'room_updated'; room: unknown }
+  | { type: 'room_archived'; roomId: string }
+  | { type: 'presence_changed'; userId: string; status: string; lastSeenAt?: string };

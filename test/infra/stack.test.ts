@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allFunctions,
+  attachmentStreamFn,
   httpRouteKey,
   httpRoutes,
   streamFn,
@@ -15,7 +16,8 @@ import {
   wsRoutes,
 } from '../../infra/routes.ts';
 import { ParleyStack } from '../../infra/stack.ts';
-import { streamFilterPatterns, TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '../../infra/constructs/attachments.ts';
 import { ENV } from '../../shared/env.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -187,10 +189,56 @@ describe('ParleyStack', () => {
       expect(grants(wsAuthorizerFn)).toEqual([]);
     });
 
-    it('grants the attachments bucket to no function yet', () => {
+    it('grants the attachments bucket by key prefix: presign puts uploads, sends copy them to files, readers read files, clean-up deletes', () => {
+      const prefix = (p: string) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.bucket), 'Arn'] }, `/${p}*`]] });
+      const s3Grants = (fn: string) =>
+        grants(fn)
+          .filter((g) => g.actions.some((a) => a.startsWith('s3:')))
+          .flatMap((g) => {
+            const prefixes = ['uploads', 'files'].filter((p) => g.resources.includes(`/${p}/*`));
+            return g.actions.flatMap((a) => (prefixes.length ? prefixes.map((p) => `${a} ${p}`) : [`${a} ${g.resources}`]));
+          });
+      expect(grants(PRESIGN_FN).filter((g) => g.actions.includes('s3:PutObject'))).toEqual([{ actions: ['s3:PutObject'], resources: prefix('uploads/') }]);
       for (const fn of allFunctions()) {
-        expect(actionsOf(fn).filter((a) => a.startsWith('s3:')), fn).toEqual([]);
+        const s3 = s3Grants(fn);
+        // Nobody lists, reads the whole bucket, or changes its configuration.
+        expect(s3.filter((g) => !/^s3:(GetObject|PutObject|DeleteObject) (uploads|files)$/.test(g)), fn).toEqual([]);
+        if (fn !== PRESIGN_FN) expect(s3, fn).not.toContain('s3:PutObject uploads');
+        if (!(ATTACHING_FNS as readonly string[]).includes(fn)) expect(s3.filter((g) => g.startsWith('s3:PutObject') && g.endsWith('files')), fn).toEqual([]);
       }
+      for (const fn of ATTACHING_FNS) expect(s3Grants(fn).sort()).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject uploads', 's3:PutObject files']);
+      for (const fn of MESSAGE_VIEW_FNS) expect(s3Grants(fn), fn).toContain('s3:GetObject files');
+      expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject uploads']);
+      expect(s3Grants(PRESIGN_FN)).toEqual(['s3:PutObject uploads']);
+      expect(s3Grants(wsAuthorizerFn)).toEqual([]);
+      // Deleting a message deletes records only; the clean-up consumer deletes the objects.
+      expect(s3Grants('http-delete-message')).not.toContain('s3:DeleteObject files');
+    });
+  });
+
+  describe('attachments', () => {
+    it('feeds removed attachment records to the clean-up function, with partial failures and a DLQ', () => {
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[];
+      const cleanup = mappings.filter((m) => m.Properties.FunctionName.Ref === fnId(attachmentStreamFn));
+      expect(cleanup).toHaveLength(1);
+      const props = cleanup[0]!.Properties;
+      expect(props).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BisectBatchOnFunctionError: true,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } } },
+      });
+      expect(props.FilterCriteria.Filters.map((f: { Pattern: string }) => JSON.parse(f.Pattern))).toEqual(attachmentCleanupFilterPatterns);
+    });
+
+    it('expires unclaimed uploads by lifecycle as a backstop to their TTL, and allows browser PUTs from the configured origins', () => {
+      const bucket = resource(template, logicalId(stack.bucket)).Properties;
+      expect(bucket.LifecycleConfiguration.Rules).toEqual(
+        expect.arrayContaining([expect.objectContaining({ Id: 'ExpireUnclaimedUploads', Prefix: 'uploads/', ExpirationInDays: UPLOAD_EXPIRY_DAYS, Status: 'Enabled' })]),
+      );
+      // Nothing under files/ expires by lifecycle: attached files live as long as their message.
+      expect(bucket.LifecycleConfiguration.Rules.filter((r: { Prefix?: string; ExpirationInDays?: number }) => r.ExpirationInDays && r.Prefix !== 'uploads/')).toEqual([]);
+      expect(bucket.CorsConfiguration.CorsRules[0]).toMatchObject({ AllowedMethods: expect.arrayContaining(['PUT', 'GET']), AllowedHeaders: ['*'] });
     });
   });
 
@@ -206,6 +254,11 @@ describe('ParleyStack', () => {
         expect(fn).toBe(entry.fn);
         if (entry.auth === 'jwt') {
           expect(route.Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } });
+        } else if (entry.auth === 'iam') {
+          // Service routes: SigV4 only; no end-user token authorizer.
+          expect(entry.path.startsWith('/service/'), entry.path).toBe(true);
+          expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+          expect(route.Properties.AuthorizerId).toBeUndefined();
         } else {
           expect(route.Properties.AuthorizationType).toBe('NONE');
           expect(route.Properties.AuthorizerId).toBeUndefined();
@@ -316,9 +369,12 @@ describe('ParleyStack', () => {
 
   describe('stream fan-out', () => {
     it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries and a DLQ', () => {
-      const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
-      expect(Object.keys(mappings)).toHaveLength(1);
-      const props = (Object.values(mappings)[0] as Resource).Properties;
+      // The other mapping on the same stream is the attachment clean-up (tested below).
+      const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[]).filter(
+        (m) => m.Properties.FunctionName.Ref === fnId(streamFn),
+      );
+      expect(mappings).toHaveLength(1);
+      const props = mappings[0]!.Properties;
       expect(props).toMatchObject({
         FunctionName: { Ref: fnId(streamFn) },
         EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] },
@@ -350,7 +406,8 @@ describe('ParleyStack', () => {
     it('alarms on given-up records, iterator age and fan-out errors', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
       const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
-      expect(metrics).toEqual(['AWS/Lambda/Errors', 'AWS/Lambda/IteratorAge', 'AWS/SQS/ApproximateNumberOfMessagesVisible']);
+      // The second SQS alarm watches the attachment clean-up's DLQ.
+      expect(metrics).toEqual(['AWS/Lambda/Errors', 'AWS/Lambda/IteratorAge', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateNumberOfMessagesVisible']);
       for (const alarm of alarms.filter((a) => a.Properties.Namespace === 'AWS/Lambda')) {
         expect(alarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnId(streamFn) } }]);
       }
@@ -372,7 +429,7 @@ describe('ParleyStack', () => {
           CorsRules: [expect.objectContaining({ AllowedMethods: ['PUT', 'GET'], AllowedOrigins: ['*'] })],
         },
         LifecycleConfiguration: {
-          Rules: [expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+          Rules: expect.arrayContaining([expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]),
         },
         LoggingConfiguration: { DestinationBucketName: { Ref: expect.any(String) } },
       },

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, TABLE, keys } from '../../shared/adapters/dynamodb/table.ts';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ENTITY, TABLE, connectionEntry, keys } from '../../shared/adapters/dynamodb/table.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/services.ts';
 import { api, connect, createUser, eventually, type TestSocket } from '../support/clients.ts';
 
@@ -149,30 +149,34 @@ describe('a first message, end to end', () => {
   it('removes a connection found stale by a 410 during fan-out', async () => {
     const [ann, bo] = await Promise.all([createUser(httpUrl, 'ann'), createUser(httpUrl, 'bo')]);
     const { body: room } = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'R', memberIds: [bo.userId] } });
-    // A connection whose $disconnect was lost: stored, but API Gateway no longer knows it.
+    // A connection whose $disconnect was lost: still listed for Bo, but API Gateway no longer knows it.
     const staleId = 'c3RhbGUvY29ubj0='; // '/' and '=' exercise the id's URL encoding
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }));
+    const connectedAt = new Date().toISOString();
     await db.send(
       new PutCommand({
         TableName: TABLE.defaultName,
-        Item: {
-          ...keys.connection(staleId),
-          ...keys.connectionGsi1(bo.userId, staleId),
-          [TABLE.entityAttribute]: ENTITY.connection,
-          connectionId: staleId,
-          userId: bo.userId,
-          displayName: 'Bo',
-          connectedAt: new Date().toISOString(),
-        },
+        Item: { ...keys.connection(staleId), [TABLE.entityAttribute]: ENTITY.connection, connectionId: staleId, userId: bo.userId, displayName: 'Bo', connectedAt },
       }),
     );
     const live = await connect(wsUrl, bo);
+    await db.send(
+      new UpdateCommand({
+        TableName: TABLE.defaultName,
+        Key: keys.presence(bo.userId),
+        UpdateExpression: 'ADD conns :c',
+        ExpressionAttributeValues: { ':c': new Set([connectionEntry(staleId)]) },
+      }),
+    );
     try {
       const sent = await api(httpUrl, 'POST', `/rooms/${room.id}/messages`, { token: ann.token, body: { content: 'one' } });
       await live.next((f) => f.type === 'message_new' && f.message.id === sent.body.id);
       await eventually(async () => {
         const { Item } = await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.connection(staleId) }));
         expect(Item).toBeUndefined();
+        const { Item: presence } = await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.presence(bo.userId) }));
+        expect([...(presence?.conns ?? [])]).toHaveLength(1); // the live one only
+        expect([...(presence?.conns ?? [])]).not.toContain(staleId);
       });
     } finally {
       await live.close();

@@ -8,6 +8,7 @@ declare module 'vitest' {
     callbackUrl: string;
     dynamoEndpoint: string;
     s3Endpoint: string;
+    service: { accessKeyId: string; secretAccessKey: string; region: string };
   }
 }
 
@@ -16,11 +17,13 @@ declare module 'vitest' {
  * only over HTTP and WebSocket, like real clients (and DynamoDB Local, to look behind the API).
  */
 export default async function setup(project: TestProject) {
-  const runtime = await startRuntime();
+  // Rate limits off for the shared runtime (other files send bursts); rate-limits.test.ts starts its own with the defaults.
+  const runtime = await startRuntime({ PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
   project.provide('httpUrl', runtime.httpUrl);
   project.provide('wsUrl', runtime.wsUrl);
   project.provide('callbackUrl', runtime.callbackUrl);
   project.provide('dynamoEndpoint', runtime.dynamoEndpoint);
   project.provide('s3Endpoint', runtime.s3Endpoint);
+  project.provide('service', runtime.service);
   return () => runtime.stop();
 }

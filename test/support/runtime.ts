@@ -10,6 +10,8 @@ export interface Runtime {
   callbackUrl: string;
   dynamoEndpoint: string;
   s3Endpoint: string;
+  /** The credential `/service/...` requests are SigV4-signed with (printed by `npm start`). */
+  service: { accessKeyId: string; secretAccessKey: string; region: string };
   /** Everything it printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -64,6 +66,7 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     callbackUrl: url('@connections').replace(/\/@connections.*$/, ''),
     dynamoEndpoint: url('DynamoDB'),
     s3Endpoint: url('S3'),
+    service: serviceCredentialIn(output),
     output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -73,4 +76,10 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
       if (child.exitCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+function serviceCredentialIn(output: string): Runtime['service'] {
+  const m = /Service API\s+SigV4 \(execute-api, (\S+)\) access key (\S+) secret (\S+)/.exec(output);
+  if (!m) throw new Error(`no service credential in:\n${output}`);
+  return { region: m[1]!, accessKeyId: m[2]!, secretAccessKey: m[3]! };
 }

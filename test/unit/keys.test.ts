@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENTITY, STREAMED_ENTITIES, TABLE, keys, padSeq, seqFromMessageSk, streamFilterPatterns, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { ENTITY, STREAMED_ENTITIES, TABLE, connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk, streamFilterPatterns, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
 
 describe('table keys', () => {
   it('puts a room, its members and its messages in one partition', () => {
@@ -36,11 +36,15 @@ describe('table keys', () => {
     expect(keys.reaction('r', 2, '👍', 'u').SK.startsWith(keys.reactionsOfEmoji('r', 2, '#️⃣').SKPrefix)).toBe(false);
   });
 
-  it('indexes memberships and connections by user under distinct prefixes', () => {
+  it('lists a user\'s connections as presence entries, room scope included', () => {
+    for (const [id, scope] of [['L0SM9cOFvHcCIhw=', undefined], ['a+b/c==', 'room-1']] as const) {
+      expect(parseConnectionEntry(connectionEntry(id, scope))).toEqual(scope === undefined ? { connectionId: id } : { connectionId: id, scopeRoomId: scope });
+    }
+  });
+
+  it('indexes memberships by user', () => {
     expect(keys.memberGsi1('r1', 'u1')).toEqual({ GSI1PK: 'USER#u1', GSI1SK: 'ROOM#r1' });
-    expect(keys.connectionGsi1('u1', 'c1')).toEqual({ GSI1PK: 'USER#u1', GSI1SK: 'CONN#c1' });
     expect(keys.userRoomsGsi1('u1').GSI1SKPrefix).toBe('ROOM#');
-    expect(keys.userConnectionsGsi1('u1').GSI1SKPrefix).toBe('CONN#');
   });
 
   it('pads seqs to a fixed width', () => {

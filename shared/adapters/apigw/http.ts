@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AppError, toPublicError } from '../../errors.ts';
+import { AppError, retryAfterOf, toPublicError } from '../../errors.ts';
 import { userFromClaims } from '../../domain/identity.ts';
 import type { User } from '../../ports.ts';
 import { validationFailed } from '../../errors.ts';
@@ -43,7 +43,8 @@ export function httpHandler(fn: (req: HttpRequest) => Promise<HttpResult>) {
     } catch (err) {
       const error = toPublicError(err);
       if (!(err instanceof AppError)) logger.error('Unhandled error', { error: err as Error, routeKey: event.routeKey });
-      return json(err instanceof AppError ? err.status : 500, { error });
+      const retryAfter = retryAfterOf(err);
+      return json(err instanceof AppError ? err.status : 500, { error }, retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
     }
   };
 }
@@ -63,10 +64,10 @@ function decodeAll(values: Record<string, string | undefined> | undefined): Reco
   return out;
 }
 
-function json(status: number, body: unknown): APIGatewayProxyResultV2 {
+function json(status: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResultV2 {
   return {
     statusCode: status,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     ...(body !== undefined && { body: JSON.stringify(body) }),
   };
 }

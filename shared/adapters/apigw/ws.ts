@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AppError, toPublicError, validationFailed } from '../../errors.ts';
+import { AppError, retryAfterOf, toPublicError, validationFailed } from '../../errors.ts';
 import { parseOrThrow } from '../../schemas/common.ts';
 import { requestIdOf, type ServerFrame } from '../../schemas/frames.ts';
 import type { User } from '../../ports.ts';
@@ -81,5 +81,6 @@ export function parseFrame(body: string | undefined): unknown {
 
 export function errorResult(err: unknown, requestId: string | undefined, routeKey: string): WsResult {
   if (!(err instanceof AppError)) logger.error('Unhandled error', { error: err as Error, routeKey });
-  return frameResult({ type: 'error', ...toPublicError(err), ...(requestId && { requestId }) });
+  const retryAfter = retryAfterOf(err);
+  return frameResult({ type: 'error', ...toPublicError(err), ...(requestId && { requestId }), ...(retryAfter !== undefined && { retryAfter }) });
 }

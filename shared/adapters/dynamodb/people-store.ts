@@ -1,7 +1,7 @@
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AddMemberOutcome, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '../../ports.ts';
-import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, keys } from './table.ts';
+import type { AddMemberOutcome, ConnectionRecord, ConnectionTarget, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '../../ports.ts';
+import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
 import { recordOf, type CapacityMeter } from './store.ts';
 
 type Item = Record<string, unknown>;
@@ -253,19 +253,24 @@ export class DynamoPeopleStore implements PeopleStore, RateLimiter {
    * changes what others see and carries the mark the stream filter lets through, so presence
    * events fire on changes only.
    */
-  async connectionOpened(userId: string, displayName: string, connectionId: string, expiresAt: string, at: string): Promise<void> {
+  async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {
+    const { userId } = c;
     const item = await this.presenceUpdate('presenceOpen', userId, 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp', {
-      ':c': new Set([connectionId]),
+      ':c': new Set([connectionEntry(c.connectionId, c.scopeRoomId)]),
       ':u': userId,
-      ':n': displayName,
+      ':n': c.displayName,
       ':exp': expiresAt,
     });
     const shown = (item.chosen as string | undefined) ?? 'online';
-    if (item.status !== shown) await this.show(userId, shown, at, 'attribute_exists(conns)');
+    if (item.status !== shown) await this.show(userId, shown, c.connectedAt, 'attribute_exists(conns)');
   }
 
-  async connectionClosed(userId: string, connectionId: string, at: string): Promise<void> {
-    const item = await this.presenceUpdate('presenceClose', userId, 'DELETE conns :c SET userId = :u', { ':c': new Set([connectionId]), ':u': userId });
+  async connectionClosed(c: ConnectionTarget, at: string): Promise<void> {
+    const { userId } = c;
+    const item = await this.presenceUpdate('presenceClose', userId, 'DELETE conns :c SET userId = :u', {
+      ':c': new Set([connectionEntry(c.connectionId, c.scopeRoomId)]),
+      ':u': userId,
+    });
     if (!item.conns && item.status !== 'offline') await this.show(userId, 'offline', at, 'attribute_not_exists(conns)');
   }
 
@@ -357,6 +362,15 @@ export function presenceOf(item: Item, now: string): PresenceRecord {
     status: online ? ((item.chosen as PresenceRecord['status'] | undefined) ?? 'online') : 'offline',
     ...(typeof item.lastSeenAt === 'string' && { lastSeenAt: item.lastSeenAt }),
     ...(typeof item.displayName === 'string' && { displayName: item.displayName }),
+  };
+}
+
+/** The status a presence item shows others (what its last `presence_changed` write set). */
+export function shownPresence(item: Item): PresenceRecord {
+  return {
+    userId: String(item.userId),
+    status: (item.status as PresenceRecord['status'] | undefined) ?? 'offline',
+    ...(typeof item.lastSeenAt === 'string' && { lastSeenAt: item.lastSeenAt }),
   };
 }
 

@@ -15,6 +15,7 @@ import type {
   ChangeRecord,
   ConnectionRecord,
   ConnectionStore,
+  ConnectionTarget,
   EditOutcome,
   MemberRecord,
   MessageRecord,
@@ -26,7 +27,7 @@ import type {
   SendMark,
   TypingRecord,
 } from '../../ports.ts';
-import { ENTITY, READ_SOURCE, TABLE, keys, type EntityType } from './table.ts';
+import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
 
 /** Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it up. */
 export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[]) => void;
@@ -649,44 +650,32 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: this.item(ENTITY.connection, keys.connection(c.connectionId), c, {
-            ...keys.connectionGsi1(c.userId, c.connectionId),
-            [TABLE.ttlAttribute]: epochSeconds(c.connectedAt) + ttlSeconds,
-          }),
+          Item: this.item(ENTITY.connection, keys.connection(c.connectionId), c, { [TABLE.ttlAttribute]: epochSeconds(c.connectedAt) + ttlSeconds }),
           ReturnConsumedCapacity: 'INDEXES',
         }),
       ),
     );
   }
 
-  async deleteConnection(connectionId: string): Promise<void> {
-    await this.run(
+  async deleteConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const out = await this.run(
       'deleteConnection',
-      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ReturnConsumedCapacity: 'INDEXES' })),
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
     );
+    return out.Attributes ? recordOf<ConnectionRecord>(out.Attributes) : undefined;
   }
 
-  async connectionsOf(userIds: string[]): Promise<ConnectionRecord[]> {
-    const now = Math.floor(Date.now() / 1000);
-    const perUser = await Promise.all(
-      userIds.map(async (userId) => {
-        const { GSI1PK, GSI1SKPrefix } = keys.userConnectionsGsi1(userId);
-        const out = await this.run(
-          'connectionsOf',
-          this.doc.send(
-            new QueryCommand({
-              TableName: this.tableName,
-              IndexName: TABLE.gsi1.name,
-              KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :sk)',
-              ExpressionAttributeValues: { ':pk': GSI1PK, ':sk': GSI1SKPrefix },
-              ReturnConsumedCapacity: 'INDEXES',
-            }),
-          ),
-        );
-        // DynamoDB deletes expired items late (up to days in AWS): they must not count as open.
-        return (out.Items ?? []).filter((i) => typeof i[TABLE.ttlAttribute] !== 'number' || (i[TABLE.ttlAttribute] as number) > now);
-      }),
+  async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
+    const now = new Date().toISOString();
+    const items = await this.batchGet(
+      'connectionsOf',
+      [...new Set(userIds)].map((u) => keys.presence(u)),
+      false,
     );
-    return perUser.flat().map((i) => recordOf<ConnectionRecord>(i));
+    // A lost $disconnect leaves an entry behind; past `onlineUntil` (the newest connection's
+    // expiry) every entry is stale. Single stale entries are found by their 410 and removed.
+    return items
+      .filter((i) => typeof i.onlineUntil === 'string' && i.onlineUntil > now && i.conns instanceof Set)
+      .flatMap((i) => [...(i.conns as Set<string>)].map((entry) => ({ userId: String(i.userId), ...parseConnectionEntry(entry) })));
   }
 }

@@ -2,8 +2,9 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { Change } from '../../domain/fanout.ts';
-import type { ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord } from '../../ports.ts';
-import { ENTITY, READ_SOURCE, TABLE } from './table.ts';
+import type { ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '../../ports.ts';
+import { ENTITY, PRESENCE_EVENT, READ_SOURCE, ROOM_EVENT, TABLE } from './table.ts';
+import { shownPresence } from './people-store.ts';
 import { recordOf } from './store.ts';
 
 type Image = Record<string, AttributeValue>;
@@ -34,6 +35,19 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
     }
     case `${ENTITY.connection} INSERT`:
       return { kind: 'connection_opened', connection: recordOf<ConnectionRecord>(after!) };
+    case `${ENTITY.member} INSERT`:
+      return { kind: 'member_joined', member: recordOf<MemberRecord>(after!) };
+    case `${ENTITY.member} REMOVE`:
+      return { kind: 'member_left', member: recordOf<MemberRecord>(before!) };
+    case `${ENTITY.room} MODIFY`: {
+      const event = after![ROOM_EVENT.attribute];
+      if (event === ROOM_EVENT.archived && !before?.archivedAt) return { kind: 'room_archived', room: recordOf<RoomRecord>(after!) };
+      return event === ROOM_EVENT.updated ? { kind: 'room_updated', room: recordOf<RoomRecord>(after!) } : undefined;
+    }
+    case `${ENTITY.presence} INSERT`:
+    case `${ENTITY.presence} MODIFY`:
+      if (after![PRESENCE_EVENT.attribute] !== PRESENCE_EVENT.changed) return undefined;
+      return { kind: 'presence_changed', presence: shownPresence(after!) };
     default:
       return undefined;
   }

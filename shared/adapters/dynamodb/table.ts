@@ -9,7 +9,7 @@
  *   reaction    ROOM#<roomId>   / RX#<seq>#<emoji>#<userId>
  *   change      ROOM#<roomId>   / CHG#<ISO time>#<seq>#<kind>   (catch-up log of edits, deletes, reactions; expires)
  *   typing      ROOM#<roomId>   / TYPING#<userId>                (expires)
- *   connection  CONN#<connId>   / CONN                GSI1: USER#<userId> / CONN#<connId>
+ *   connection  CONN#<connId>   / CONN   (a user's open connections are listed on their presence item)
  *   attachment  ROOM#<roomId>   / ATT#<attachmentId>              (pending uploads expire)
  *
  * GSI1 projects only attributes that rarely change, so the writes that happen on every message
@@ -88,8 +88,6 @@ export const keys = {
   typing: (roomId: string, userId: string): Key => ({ PK: `ROOM#${roomId}`, SK: `TYPING#${userId}` }),
   typingPrefix: (roomId: string) => ({ PK: `ROOM#${roomId}`, SKPrefix: 'TYPING#' }),
   connection: (connectionId: string): Key => ({ PK: `CONN#${connectionId}`, SK: 'CONN' }),
-  connectionGsi1: (userId: string, connectionId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SK: `CONN#${connectionId}` }),
-  userConnectionsGsi1: (userId: string) => ({ GSI1PK: `USER#${userId}`, GSI1SKPrefix: 'CONN#' }),
   // ---- rooms and people ----
   /** A user's presence: chosen status, open connection ids, lastSeenAt. */
   presence: (userId: string): Key => ({ PK: `USER#${userId}`, SK: 'PRESENCE' }),
@@ -109,6 +107,17 @@ export const keys = {
 export const attachmentCleanupFilterPatterns: readonly Record<string, unknown>[] = [
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [ENTITY.attachment] } } } },
 ];
+
+/**
+ * How an open connection is listed on its user's presence item (`conns`, a string set): its id,
+ * and the room it is scoped to, if any. Ids are base64, so a space cannot occur in them.
+ */
+export const connectionEntry = (connectionId: string, scopeRoomId?: string): string =>
+  scopeRoomId === undefined ? connectionId : `${connectionId} ${scopeRoomId}`;
+export function parseConnectionEntry(entry: string): { connectionId: string; scopeRoomId?: string } {
+  const [connectionId = '', scopeRoomId] = entry.split(' ');
+  return scopeRoomId === undefined ? { connectionId } : { connectionId, scopeRoomId };
+}
 
 /** Inverse of `keys.message`: the seq in a message sort key. */
 export function seqFromMessageSk(sk: string): number {
@@ -137,7 +146,7 @@ export const tableSchema = {
       ],
       Projection: {
         ProjectionType: 'INCLUDE',
-        NonKeyAttributes: ['et', 'roomId', 'userId', 'role', 'joinedAt', 'displayName', 'connectionId', 'scopeRoomId', 'connectedAt', 'ttl'],
+        NonKeyAttributes: ['et', 'roomId', 'userId', 'role', 'joinedAt', 'displayName'],
       },
     },
   ],

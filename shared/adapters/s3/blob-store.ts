@@ -10,6 +10,15 @@ export function contentDisposition(fileName: string): string {
 }
 
 /**
+ * A missing object. Functions may read objects but not list the bucket (least privilege), and
+ * without s3:ListBucket S3 answers a missing key with 403 rather than 404.
+ */
+function isMissing(e: { name?: string; $metadata?: { httpStatusCode?: number } }): boolean {
+  const status = e.$metadata?.httpStatusCode;
+  return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.name === 'AccessDenied' || e.name === 'Forbidden' || status === 404 || status === 403;
+}
+
+/**
  * The attachments bucket. Presigning is a local computation (no request): the signature of a PUT
  * covers `content-type` and `content-length`, so the client can only upload what it declared.
  * The client must be built with `requestChecksumCalculation: 'WHEN_REQUIRED'`, or the presigned PUT
@@ -21,21 +30,23 @@ export class S3BlobStore implements BlobStore {
     private readonly bucket: string,
   ) {}
 
-  async presignPut(key: string, o: { contentType: string; size: number; expiresInSeconds: number }) {
+  /**
+   * The file name travels as the object's stored Content-Disposition, signed into the PUT, rather
+   * than as a `response-content-disposition` override on each GET: the same result in AWS, and the
+   * local store (s3rver) mis-verifies query values containing `'` or `*`, which RFC 6266 needs.
+   */
+  async presignPut(key: string, o: { contentType: string; size: number; fileName: string; expiresInSeconds: number }) {
+    const disposition = contentDisposition(o.fileName);
     const url = await getSignedUrl(
       this.s3,
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: o.contentType, ContentLength: o.size }),
-      { expiresIn: o.expiresInSeconds, signableHeaders: new Set(['content-type', 'content-length']) },
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: o.contentType, ContentLength: o.size, ContentDisposition: disposition }),
+      { expiresIn: o.expiresInSeconds, signableHeaders: new Set(['content-type', 'content-length', 'content-disposition']) },
     );
-    return { url, headers: { 'content-type': o.contentType, 'content-length': String(o.size) } };
+    return { url, headers: { 'content-type': o.contentType, 'content-length': String(o.size), 'content-disposition': disposition } };
   }
 
-  presignGet(key: string, o: { fileName: string; contentType: string; expiresInSeconds: number }): Promise<string> {
-    return getSignedUrl(
-      this.s3,
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, ResponseContentDisposition: contentDisposition(o.fileName), ResponseContentType: o.contentType }),
-      { expiresIn: o.expiresInSeconds },
-    );
+  presignGet(key: string, o: { expiresInSeconds: number }): Promise<string> {
+    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: o.expiresInSeconds });
   }
 
   async head(key: string) {
@@ -44,7 +55,7 @@ export class S3BlobStore implements BlobStore {
       return { size: out.ContentLength ?? 0, ...(out.ContentType && { contentType: out.ContentType }) };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;
+      if (isMissing(e)) return undefined;
       throw err;
     }
   }
@@ -55,7 +66,7 @@ export class S3BlobStore implements BlobStore {
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return false;
+      if (isMissing(e)) return false;
       throw err;
     }
   }

@@ -1,0 +1,12 @@
+import { httpHandler } from '#shared/adapters/apigw/http.ts';
+import { parseOrThrow } from '#shared/schemas/common.ts';
+import { roomParams, updateRoomBody } from '#shared/schemas/people.ts';
+import { updateRoom } from '#shared/domain/members.ts';
+import { getDeps } from './lib/deps.ts';
+
+/** `PATCH /rooms/{roomId}` (admin) — the updated room; members get `room_updated`. */
+export const handler = httpHandler(async (req) => {
+  const { roomId } = parseOrThrow(roomParams, req.params, 'path');
+  const patch = parseOrThrow(updateRoomBody, req.body() ?? {}, 'body');
+  return { status: 200, body: await updateRoom(getDeps(), req.user(), roomId, patch) };
+});

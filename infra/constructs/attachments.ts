@@ -1,0 +1,116 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { attachmentCleanupFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
+import { FILES_PREFIX, UPLOADS_PREFIX } from '../../shared/domain/attachments.ts';
+import { attachmentStreamFn, streamFn } from '../routes.ts';
+import { findingId } from './nag.ts';
+
+/** The route that presigns uploads: the only function whose role may put into `uploads/`. */
+export const PRESIGN_FN = 'http-create-attachment';
+/** Sends verify and copy uploads into `files/` (CopyObject: read the source, put the copy). */
+export const ATTACHING_FNS = ['http-send-message', 'ws-message-send'] as const;
+/**
+ * Functions that return or deliver message views, whose download URLs they presign: a presigned
+ * GET works only if the signer may read the object. A new function that returns messages must be
+ * added here, or its URLs answer 403.
+ */
+export const MESSAGE_VIEW_FNS = [
+  ...ATTACHING_FNS,
+  'http-list-rooms',
+  'http-list-messages',
+  'http-get-message',
+  'http-edit-message',
+  'http-add-reaction',
+  'http-remove-reaction',
+  'http-list-changes',
+  'ws-message-edit',
+  'ws-reaction-add',
+  'ws-reaction-remove',
+  streamFn,
+] as const;
+
+/** Unclaimed uploads are deleted by the TTL of their record after a day; this rule catches what that missed. */
+export const UPLOAD_EXPIRY_DAYS = 2;
+
+/**
+ * Attachments in AWS: least-privilege S3 grants per function (by key prefix), the lifecycle rule on
+ * `uploads/`, and the clean-up consumer of the table's stream (removed attachment record → its
+ * objects are deleted) with its DLQ and alarm.
+ */
+export class AttachmentPipeline extends Construct {
+  readonly failures: Queue;
+
+  constructor(scope: Construct, id: string, props: { bucket: Bucket; table: ITable; functions: ReadonlyMap<string, NodejsFunction> }) {
+    super(scope, id);
+    const { bucket, table, functions } = props;
+    const uploads = bucket.arnForObjects(`${UPLOADS_PREFIX}*`);
+    const files = bucket.arnForObjects(`${FILES_PREFIX}*`);
+    const fn = (name: string) => {
+      const f = functions.get(name);
+      if (!f) throw new Error(`No function ${name}`);
+      return f;
+    };
+    const grant = (name: string, actions: string[], resources: string[]) => {
+      const handler = fn(name);
+      handler.addToRolePolicy(new PolicyStatement({ actions, resources }));
+      for (const resource of resources) {
+        Validations.of(handler).acknowledge({
+          id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', resource),
+          reason: 'Object keys are attachment ids made at runtime; the grant is limited to one key prefix of the attachments bucket.',
+        });
+      }
+    };
+
+    grant(PRESIGN_FN, ['s3:PutObject'], [uploads]);
+    for (const name of ATTACHING_FNS) {
+      grant(name, ['s3:GetObject'], [uploads, files]);
+      grant(name, ['s3:PutObject'], [files]);
+      grant(name, ['s3:DeleteObject'], [uploads]);
+    }
+    for (const name of MESSAGE_VIEW_FNS.filter((n) => !(ATTACHING_FNS as readonly string[]).includes(n))) {
+      if (functions.has(name)) grant(name, ['s3:GetObject'], [files]);
+    }
+    grant(attachmentStreamFn, ['s3:DeleteObject'], [uploads, files]);
+
+    bucket.addLifecycleRule({ id: 'ExpireUnclaimedUploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(UPLOAD_EXPIRY_DAYS) });
+
+    this.failures = new Queue(this, 'Failures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    Validations.of(this.failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter destination of the clean-up event source mapping; nothing consumes it automatically.',
+    });
+    const cleanup = fn(attachmentStreamFn);
+    cleanup.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.LATEST,
+        batchSize: 100,
+        reportBatchItemFailures: true,
+        bisectBatchOnError: true,
+        retryAttempts: 10,
+        onFailure: new SqsDlq(this.failures),
+        filters: attachmentCleanupFilterPatterns.map((pattern) => FilterCriteria.filter(pattern)),
+      }),
+    );
+    Validations.of(cleanup).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'dynamodb:ListStreams, granted by the event source mapping, has no resource-level permissions.',
+    });
+    this.failures
+      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
+      .createAlarm(this, 'FailuresAlarm', {
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: 'Attachment clean-up gave up on records: some deleted or expired files were not removed from S3.',
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+  }
+}

@@ -1,0 +1,83 @@
+import type { ConnectionRecord, ConnectionTarget, Deps, PresenceRecord, User } from '../ports.ts';
+import type { ServerFrame } from '../schemas/frames.ts';
+import { forbidden } from '../errors.ts';
+import { limit } from './rate-limit.ts';
+import { deliver, type Delivery } from './fanout.ts';
+
+/**
+ * Bounds of a `presence_changed` fan-out (docs/design.md): the user's first rooms only, rooms
+ * above a size left out (their members see presence in the member list), recipients deduplicated
+ * and capped. Cost: 1 index query + 1 batch read of rooms + 1 query per room kept + 1 query per
+ * recipient + 1 PostToConnection per open connection of a recipient.
+ */
+export const PRESENCE_FANOUT = { maxRooms: 100, maxRoomSize: 100, maxRecipients: 500 } as const;
+
+/** `presence_set` / `PUT /me/presence`: away or busy (or online again) while connected. */
+export async function setPresence(deps: Deps, actor: User, status: 'online' | 'away' | 'busy'): Promise<PresenceRecord> {
+  await limit(deps, actor.userId, 'write');
+  const now = deps.clock.now().toISOString();
+  await deps.people.store.setStatus(actor.userId, actor.displayName, status, now);
+  const [p] = await deps.people.store.getPresence([actor.userId]);
+  return publicPresence(p ?? { userId: actor.userId, status: 'offline' });
+}
+
+/** `GET /presence?userIds=`: only users who share a room with the caller, or the caller. */
+export async function getPresence(deps: Deps, actor: User, userIds: string[]): Promise<{ items: PresenceRecord[] }> {
+  const others = userIds.filter((u) => u !== actor.userId);
+  if (others.length > 0) {
+    const visible = await sharesARoom(deps, actor.userId, others);
+    const hidden = others.filter((u) => !visible.has(u));
+    if (hidden.length > 0) throw forbidden(`You share no room with ${hidden.slice(0, 5).join(', ')}`);
+  }
+  return { items: (await deps.people.store.getPresence(userIds)).map(publicPresence) };
+}
+
+const publicPresence = (p: PresenceRecord): PresenceRecord => ({ userId: p.userId, status: p.status, ...(p.lastSeenAt && { lastSeenAt: p.lastSeenAt }) });
+
+/** Which of `userIds` share at least one room with `userId` (reads the caller's rooms' member items only). */
+async function sharesARoom(deps: Deps, userId: string, userIds: string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await deps.rooms.listMembershipRoomIds(userId, 100, cursor);
+    await Promise.all(
+      page.items.map(async (roomId) => {
+        const wanted = userIds.filter((u) => !found.has(u));
+        if (wanted.length === 0) return;
+        for (const m of await deps.rooms.getMembers(roomId, wanted)) found.add(m.userId);
+      }),
+    );
+    cursor = page.cursor;
+  } while (cursor && found.size < userIds.length);
+  return found;
+}
+
+/** WebSocket connect / disconnect: the presence item counts open connections. */
+export async function connectionOpened(deps: Deps, c: ConnectionRecord, expiresAt: string): Promise<void> {
+  await deps.people.store.connectionOpened(c, expiresAt);
+}
+
+export async function connectionClosed(deps: Deps, c: ConnectionTarget): Promise<void> {
+  await deps.people.store.connectionClosed(c, deps.clock.now().toISOString());
+}
+
+/** Sends `presence_changed` to the members of the rooms the user shares with them, within PRESENCE_FANOUT. */
+export async function announcePresence(deps: Deps, p: PresenceRecord): Promise<Delivery> {
+  const page = await deps.rooms.listMembershipRoomIds(p.userId, PRESENCE_FANOUT.maxRooms);
+  const rooms = (await deps.rooms.getRoomsWithMember(page.items, p.userId)).filter((r) => r.room.memberCount <= PRESENCE_FANOUT.maxRoomSize);
+  // Not the user's own connections: a new one may still be inside its $connect, where a post fails.
+  const recipients = new Set<string>();
+  for (const { room } of rooms) {
+    if (recipients.size >= PRESENCE_FANOUT.maxRecipients) break;
+    for (const id of await deps.rooms.listMemberIds(room.roomId)) {
+      if (recipients.size >= PRESENCE_FANOUT.maxRecipients) break;
+      recipients.add(id);
+    }
+  }
+  const frame: ServerFrame = { type: 'presence_changed', userId: p.userId, status: p.status, ...(p.lastSeenAt && { lastSeenAt: p.lastSeenAt }) };
+  recipients.delete(p.userId);
+  if (recipients.size === 0) return { sent: 0, gone: 0 };
+  const connections = await deps.connections.connectionsOf([...recipients]);
+  // Presence is best effort: one failing post must not hold the stream (and every later event) back.
+  return deliver(deps, connections, () => frame).catch(() => ({ sent: 0, gone: 0 }));
+}

@@ -1,0 +1,62 @@
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { ApiResponse } from './clients.ts';
+
+/** SignatureV4 wants a hash constructor: sha256, or HMAC-sha256 when given a secret. */
+class Sha256 {
+  private readonly h: Hash | Hmac;
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
+  }
+  update(data: string | ArrayBuffer | ArrayBufferView) {
+    this.h.update(typeof data === 'string' ? data : Buffer.from(data as Uint8Array));
+  }
+  async digest() {
+    return new Uint8Array(this.h.digest());
+  }
+}
+
+export interface ServiceCredential {
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+/** A `/service/...` call signed as the host platform's back end signs it (SigV4, `execute-api`). */
+export async function serviceApi<T = any>(
+  httpUrl: string,
+  credential: ServiceCredential,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResponse<T>> {
+  const url = new URL(path.replace(/^\//, ''), httpUrl);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+    region: credential.region,
+    service: 'execute-api',
+    sha256: Sha256,
+  });
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const signed = await signer.sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query,
+    headers: { host: url.host, ...(payload !== undefined && { 'content-type': 'application/json' }) },
+    ...(payload !== undefined && { body: payload }),
+  });
+  const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, ...(payload !== undefined && { body: payload }) });
+  const text = await res.text();
+  let parsed: any = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
