@@ -4,7 +4,6 @@ import { getDeps } from './lib/deps.ts';
 
 /** `$disconnect`: API Gateway calls it on every close; it forgets the connection. */
 export async function handler(event: WsEvent): Promise<{ statusCode: number }> {
-  const { connectionId, authorizer } = event.requestContext;
-  await closeConnection(getDeps(), { connectionId, ...(authorizer?.userId && { userId: authorizer.userId }) });
+  await closeConnection(getDeps(), event.requestContext.connectionId);
   return { statusCode: 200 };
 }

@@ -84,6 +84,8 @@ export const wsAuthorizerFn = 'ws-authorizer';
 export const streamFn = 'stream-fanout';
 /** The DynamoDB Streams consumer that deletes the objects of removed attachment records. */
 export const attachmentStreamFn = 'stream-attachments';
+/** Fed by S3 `ObjectCreated` on `files/` (locally: by the S3 store's events): makes image thumbnails. */
+export const thumbnailFn = 's3-thumbnail';
 
 /** Route selection expression of the WebSocket API. */
 export const WS_ROUTE_SELECTION = '$request.body.type';
@@ -92,4 +94,4 @@ export const httpRouteKey = (r: Pick<HttpRoute, 'method' | 'path'>): string => `
 
 /** Every function file the stack deploys, in a stable order. */
 export const allFunctions = (): string[] =>
-  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, attachmentStreamFn])];
+  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, attachmentStreamFn, thumbnailFn])];

@@ -182,8 +182,11 @@ export interface MessageStore {
 
 export interface ConnectionStore {
   putConnection(c: ConnectionRecord, ttlSeconds: number): Promise<void>;
-  /** Forgets the connection item; what it was, if it was there. */
-  deleteConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * Forgets the connection item — with `connectedBefore`, only if it connected before then —
+   * and returns what it was, if it was deleted.
+   */
+  deleteConnection(connectionId: string, connectedBefore?: string): Promise<ConnectionRecord | undefined>;
   /** The open connections of the users, from their presence items (one batch read per 100 users); nothing read for anyone else. */
   connectionsOf(userIds: string[]): Promise<ConnectionTarget[]>;
 }
@@ -317,6 +320,10 @@ export interface AttachmentStore {
   claim(roomId: string, ids: string[], uploaderId: string, at: string): Promise<boolean>;
   /** Deletes the records; the attachment stream consumer then deletes their objects. */
   remove(roomId: string, ids: string[]): Promise<void>;
+  /** Records that the attached file's thumbnail exists; false when the record is gone or not attached. */
+  markThumbnail(roomId: string, id: string): Promise<boolean>;
+  /** The ids among these attachments whose thumbnail was recorded (eventually consistent). */
+  withThumbnails(refs: { roomId: string; id: string }[]): Promise<Set<string>>;
 }
 
 /** The object store, reached by the domain only through presigned URLs and a few checks. */
@@ -334,6 +341,9 @@ export interface BlobStore {
   copy(fromKey: string, toKey: string): Promise<boolean>;
   /** The first `bytes` bytes of an object. */
   readStart(key: string, bytes: number): Promise<Uint8Array>;
+  /** A whole object, or undefined when there is none or it is larger than `maxBytes`. */
+  read(key: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   delete(keys: string[]): Promise<void>;
 }
 

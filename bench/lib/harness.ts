@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '../../infra/local/stack.ts';
+import { ENV } from '../../shared/env.ts';
 import { Recorder, toCalls, type Call } from './meter.ts';
 import type { CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
 
@@ -26,9 +27,14 @@ export interface BenchTarget {
 /**
  * The whole local runtime in this process, in memory, on free ports: the handlers run here, so
  * the recorder hears their DynamoDB and PostToConnection calls. The stream poll interval is
- * `npm start`'s (PARLEY_STREAM_POLL_MS, default 50 ms).
+ * `npm start`'s (PARLEY_STREAM_POLL_MS, default 50 ms). Sets the per-user rate limits in
+ * `process.env`, as `startLocalStack` sets the rest: this process is the bench's.
  */
 export async function startBench(target: BenchTarget = {}): Promise<Bench> {
+  // One client sends 1,000 messages in a minute here: lift the per-user limits, not the limiter,
+  // whose own DynamoDB calls are still made and counted.
+  process.env[ENV.sendRateLimit] ??= String(1e6);
+  process.env[ENV.writeRateLimit] ??= String(1e6);
   const fromEnv = configFromEnv({ ...process.env, PARLEY_IN_MEMORY: '1' });
   const config: LocalConfig = {
     ...fromEnv,

@@ -1,4 +1,5 @@
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { listenToCapacity, type CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
 import { listenToPosts } from '../../shared/adapters/apigw/broadcaster.ts';
 import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
@@ -77,7 +78,8 @@ function localUnits(reading: CapacityReading, kind: Call['kind']): Units {
 
 /**
  * Turns readings into calls, with AWS's figure beside DynamoDB Local's where Local is known to
- * differ (docs/performance.md): an empty Query costs AWS one minimum read (Local says 0), and an
+ * differ (docs/performance.md): an empty Query, and each missing key of a BatchGetItem, costs AWS
+ * one minimum read (Local says 0), and an
  * UpdateItem that changes an attribute projected into GSI1 also writes the index entry (Local
  * reports no index units). The second needs the item, read back with `client` (not metered).
  */
@@ -92,9 +94,20 @@ export async function toCalls(readings: readonly CapacityReading[], client: Dyna
         call.aws = r.input.IndexName ? { ...local, readGsi: min } : { ...local, readTable: min };
         call.awsNote = 'an empty Query still costs one read unit';
       }
+      if (r.command === 'BatchGetItemCommand') {
+        // AWS charges every requested key at least one minimum read, found or not; Local charges
+        // found items only. Exact while items are under 4 KB, as the ones batch-read here are.
+        const requests = Object.values((r.input.RequestItems ?? {}) as Record<string, { Keys?: unknown[]; ConsistentRead?: boolean }>);
+        const floor = requests.reduce((sum, q) => sum + (q.Keys?.length ?? 0) * (q.ConsistentRead ? 1 : 0.5), 0);
+        if (floor > local.readTable) {
+          call.aws = { ...local, readTable: floor };
+          call.awsNote = 'a key found missing still costs one minimum read';
+        }
+      }
       if (r.command === 'UpdateItemCommand' && local.writeGsi === 0 && updatesProjectedAttribute(r.input)) {
+        // The middleware sees the request before the document client marshalls it: plain values.
         const { Item } = await client
-          .send(new GetItemCommand({ TableName: tableName, Key: r.input.Key as Record<string, AttributeValue> }))
+          .send(new GetItemCommand({ TableName: tableName, Key: marshall(r.input.Key as Record<string, unknown>) }))
           .catch((err: unknown) => {
             throw new Error(`reading back the item of ${r.operation} ${JSON.stringify(r.input.Key)}: ${String(err)}`);
           });

@@ -1,16 +1,17 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { EventType as S3EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
+import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { attachmentCleanupFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
-import { FILES_PREFIX, UPLOADS_PREFIX } from '../../shared/domain/attachments.ts';
-import { attachmentStreamFn, streamFn } from '../routes.ts';
+import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '../../shared/domain/attachments.ts';
+import { attachmentStreamFn, streamFn, thumbnailFn } from '../routes.ts';
 import { findingId } from './nag.ts';
 
 /** The route that presigns uploads: the only function whose role may put into `uploads/`. */
@@ -19,8 +20,8 @@ export const PRESIGN_FN = 'http-create-attachment';
 export const ATTACHING_FNS = ['http-send-message', 'ws-message-send'] as const;
 /**
  * Functions that return or deliver message views, whose download URLs they presign: a presigned
- * GET works only if the signer may read the object. A new function that returns messages must be
- * added here, or its URLs answer 403.
+ * GET works only if the signer may read the object (`files/`, and `thumbs/` for thumbnails). A new
+ * function that returns messages must be added here, or its URLs answer 403.
  */
 export const MESSAGE_VIEW_FNS = [
   ...ATTACHING_FNS,
@@ -42,8 +43,8 @@ export const UPLOAD_EXPIRY_DAYS = 2;
 
 /**
  * Attachments in AWS: least-privilege S3 grants per function (by key prefix), the lifecycle rule on
- * `uploads/`, and the clean-up consumer of the table's stream (removed attachment record → its
- * objects are deleted) with its DLQ and alarm.
+ * `uploads/`, the clean-up consumer of the table's stream (removed attachment record → its
+ * objects are deleted) with its DLQ and alarm, and the thumbnail function fed by S3 notifications.
  */
 export class AttachmentPipeline extends Construct {
   readonly failures: Queue;
@@ -53,6 +54,7 @@ export class AttachmentPipeline extends Construct {
     const { bucket, table, functions } = props;
     const uploads = bucket.arnForObjects(`${UPLOADS_PREFIX}*`);
     const files = bucket.arnForObjects(`${FILES_PREFIX}*`);
+    const thumbs = bucket.arnForObjects(`${THUMBS_PREFIX}*`);
     const fn = (name: string) => {
       const f = functions.get(name);
       if (!f) throw new Error(`No function ${name}`);
@@ -78,7 +80,28 @@ export class AttachmentPipeline extends Construct {
     for (const name of MESSAGE_VIEW_FNS.filter((n) => !(ATTACHING_FNS as readonly string[]).includes(n))) {
       if (functions.has(name)) grant(name, ['s3:GetObject'], [files]);
     }
-    grant(attachmentStreamFn, ['s3:DeleteObject'], [uploads, files]);
+    // Views presign thumbnail URLs too (whether one exists is on the attachment record they read).
+    for (const name of MESSAGE_VIEW_FNS) if (functions.has(name)) grant(name, ['s3:GetObject'], [thumbs]);
+    grant(attachmentStreamFn, ['s3:DeleteObject'], [uploads, files, thumbs]);
+
+    // Thumbnails: a function of its own, so a decoder failing on a hostile image harms nothing
+    // else. It reads attached files, writes (and, when the file's record went meanwhile, deletes)
+    // thumbnails, and reads/marks attachment records; nothing more.
+    const thumbnailer = fn(thumbnailFn);
+    grant(thumbnailFn, ['s3:GetObject'], [files]);
+    grant(thumbnailFn, ['s3:PutObject', 's3:DeleteObject'], [thumbs]);
+    // The attachment items themselves: not the indexes (table.grant would add them).
+    thumbnailer.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
+    bucket.addEventNotification(S3EventType.OBJECT_CREATED, new LambdaDestination(thumbnailer), { prefix: FILES_PREFIX });
+    // CDK configures the notification through a stack-wide custom resource with a function of its own.
+    const stack = Stack.of(this);
+    const notifier = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
+    if (notifier) {
+      Validations.of(notifier).acknowledge({
+        id: findingId(notifier, 'AwsSolutions-IAM4', 'Policy', ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole').managedPolicyArn),
+        reason: 'The CDK-provided handler that sets the bucket notification only writes its own CloudWatch logs with this managed policy.',
+      });
+    }
 
     bucket.addLifecycleRule({ id: 'ExpireUnclaimedUploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(UPLOAD_EXPIRY_DAYS) });
 

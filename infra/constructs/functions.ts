@@ -6,7 +6,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { allFunctions, streamFn } from '../routes.ts';
+import { allFunctions, streamFn, thumbnailFn } from '../routes.ts';
 import { findingId } from './nag.ts';
 
 /** The repository root, so entries resolve the same whatever directory `cdk` runs from. */
@@ -47,9 +47,10 @@ export function createFunctions(scope: Construct, environment: Record<string, st
       depsLockFilePath: path.join(repoRoot, 'package-lock.json'),
       runtime: FUNCTION_RUNTIME,
       architecture: Architecture.ARM_64,
-      memorySize: 512,
+      // Decoding a 40-megapixel image in JS holds 160 MB of pixels and takes seconds; memory buys CPU.
+      memorySize: fn === thumbnailFn ? 1536 : 512,
       // The stream consumer posts a whole batch to many connections; API handlers answer in time.
-      timeout: fn === streamFn ? Duration.seconds(60) : Duration.seconds(10),
+      timeout: fn === streamFn ? Duration.seconds(60) : fn === thumbnailFn ? Duration.seconds(30) : Duration.seconds(10),
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       bundling: FUNCTION_BUNDLING,

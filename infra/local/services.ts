@@ -99,11 +99,12 @@ function lastLine(text: string): string {
  * Starts the S3-compatible store (`@20minutes/s3rver`, which checks SigV4 and presigned signatures)
  * with `buckets` created. Without `dir` it keeps its files in a temporary folder removed at stop.
  */
-export async function startS3(opts: { port: number; dir?: string; buckets: string[]; corsXml?: string }): Promise<RunningService> {
+export async function startS3(opts: { port: number; dir?: string; buckets: string[]; corsXml?: string; onEvent?: (event: unknown) => void }): Promise<RunningService> {
   await probePort(opts.port);
   const S3rver = require('@20minutes/s3rver') as new (o: Record<string, unknown>) => {
     run(): Promise<{ port: number }>;
     close(): Promise<void>;
+    on(name: 'event', listener: (event: unknown) => void): void;
   };
   keepS3rverDirectories();
   const directory = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'parley-s3-'));
@@ -116,6 +117,8 @@ export async function startS3(opts: { port: number; dir?: string; buckets: strin
     vhostBuckets: false,
     configureBuckets: opts.buckets.map((name) => ({ name, configs: opts.corsXml ? [opts.corsXml] : [] })),
   });
+  // s3rver emits an S3 notification-shaped event for each stored, copied or deleted object.
+  if (opts.onEvent) server.on('event', opts.onEvent);
   await server.run();
   return {
     endpoint: `http://127.0.0.1:${opts.port}`,

@@ -13,6 +13,7 @@ import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
 import { startStreamPoller } from './stream-poller.ts';
 import { startAttachmentCleanup } from './attachment-cleanup.ts';
+import { s3Notifications } from './s3-notifications.ts';
 import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
 import { ensureBucket, ensureTable } from './provision.ts';
@@ -114,6 +115,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const region = process.env.AWS_REGION;
     const credentials = { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '' };
 
+    // The S3 store starts before the invoker exists; its events wait for it.
+    let onS3Event: (event: unknown) => void = () => undefined;
     const [dynamo, s3] = await Promise.all([
       config.dynamoEndpoint
         ? external(config.dynamoEndpoint)
@@ -124,6 +127,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
             port: await freePort(),
             buckets: [BUCKET.localName],
             corsXml: CORS_XML,
+            onEvent: (event) => onS3Event(event),
             ...(config.dataDir && { dir: path.join(config.dataDir, 's3') }),
           }),
     ]);
@@ -157,6 +161,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     process.env[ENV.logLevel] ??= 'WARN';
 
     const invoke = createInvoker(path.join(root, 'functions'));
+    const notifications = s3Notifications(invoke);
+    onS3Event = notifications.onEvent;
+    stops.push(['S3 notifications', notifications.stop]);
     const verify = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks });
 
     const ws = await startWsGateway({

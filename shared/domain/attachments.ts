@@ -3,6 +3,7 @@ import { AppError, conflict, forbidden, validationFailed } from '../errors.ts';
 import type { CreateAttachmentInput } from '../schemas/attachments.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
+import { THUMBNAIL_SOURCE_TYPES } from './images.ts';
 
 /**
  * Attachments never pass through a function: the client PUTs the file to a presigned URL (whose
@@ -14,8 +15,11 @@ import { limit } from './rate-limit.ts';
  */
 export const uploadKey = (roomId: string, attachmentId: string) => `uploads/${roomId}/${attachmentId}`;
 export const fileKey = (roomId: string, attachmentId: string) => `files/${roomId}/${attachmentId}`;
+/** The thumbnail of an attached image (made by `makeThumbnail`; always JPEG). */
+export const thumbnailKey = (roomId: string, attachmentId: string) => `thumbs/${roomId}/${attachmentId}.jpg`;
 export const UPLOADS_PREFIX = 'uploads/';
 export const FILES_PREFIX = 'files/';
+export const THUMBS_PREFIX = 'thumbs/';
 
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 /** How much of a file the content check reads. */
@@ -159,16 +163,31 @@ export async function attachUploads(deps: Deps, actor: User, roomId: string, ids
   return { refs, type: refs.every((r) => IMAGE_TYPES.has(r.contentType)) ? 'image' : 'file' };
 }
 
-/** Download URL per attachment id of these messages (deleted ones have none). Presigning makes no request. */
-export async function attachmentUrls(deps: Deps, messages: MessageRecord[]): Promise<Map<string, string>> {
-  const urls = new Map<string, string>();
+/** Download URLs by attachment id, and `thumbnails`: thumbnail URLs by id, for those that have one. */
+export class AttachmentUrls extends Map<string, string> {
+  readonly thumbnails = new Map<string, string>();
+}
+
+/**
+ * Download URL per attachment id of these messages (deleted ones have none). Presigning makes no
+ * request; whether an image's thumbnail exists is one eventually consistent BatchGet of its
+ * attachment records (made only when the messages have images a thumbnail is made of).
+ */
+export async function attachmentUrls(deps: Deps, messages: MessageRecord[]): Promise<AttachmentUrls> {
+  const urls = new AttachmentUrls();
   const att = deps.attachments;
   if (!att) return urls;
-  const refs = messages.flatMap((m) => (m.deletedAt ? [] : (m.attachments ?? [])));
-  const signed = await Promise.all(
-    refs.map((r) => att.blobs.presignGet(r.key, { expiresInSeconds: att.settings.downloadUrlSeconds })),
-  );
+  const refs = messages.flatMap((m) => (m.deletedAt ? [] : (m.attachments ?? []).map((r) => ({ ...r, roomId: m.roomId }))));
+  const images = refs.filter((r) => THUMBNAIL_SOURCE_TYPES.has(r.contentType));
+  const sign = (key: string) => att.blobs.presignGet(key, { expiresInSeconds: att.settings.downloadUrlSeconds });
+  const [signed, thumbed] = await Promise.all([
+    Promise.all(refs.map((r) => sign(r.key))),
+    images.length > 0 ? att.store.withThumbnails(images) : new Set<string>(),
+  ]);
   refs.forEach((r, i) => urls.set(r.id, signed[i]!));
+  const withThumb = images.filter((r) => thumbed.has(r.id));
+  const thumbs = await Promise.all(withThumb.map((r) => sign(thumbnailKey(r.roomId, r.id))));
+  withThumb.forEach((r, i) => urls.thumbnails.set(r.id, thumbs[i]!));
   return urls;
 }
 
@@ -179,9 +198,9 @@ export async function removeAttachments(deps: Deps, m: MessageRecord): Promise<v
 }
 
 /**
- * An attachment record is gone (an unclaimed upload expired, or its message was deleted): both of
- * its possible objects go. Deleting a missing object succeeds, so retries are harmless.
+ * An attachment record is gone (an unclaimed upload expired, or its message was deleted): all of
+ * its possible objects go, the thumbnail too. Deleting a missing object succeeds, so retries are harmless.
  */
 export async function deleteAttachmentObjects(deps: Deps, a: Pick<AttachmentRecord, 'roomId' | 'id'>): Promise<void> {
-  await requireAttachments(deps).blobs.delete([uploadKey(a.roomId, a.id), fileKey(a.roomId, a.id)]);
+  await requireAttachments(deps).blobs.delete([uploadKey(a.roomId, a.id), fileKey(a.roomId, a.id), thumbnailKey(a.roomId, a.id)]);
 }

@@ -1,9 +1,11 @@
-import type { ConnectionTarget, Deps, User } from '../ports.ts';
+import type { ConnectionRecord, Deps, User } from '../ports.ts';
 import { requireMembership } from './access.ts';
 import { connectionClosed, connectionOpened } from './presence.ts';
 
 /** Connections outlive API Gateway's 2-hour limit by a margin, then expire if $disconnect was lost. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 10 * 60;
+/** Longer than any `$connect` can run (its function times out at 10 s). */
+const CONNECT_GRACE_MS = 30_000;
 
 /** Records a new WebSocket connection. A room-scoped one (`?roomId=`) requires membership. */
 export async function openConnection(deps: Deps, user: User, connectionId: string, scopeRoomId?: string): Promise<void> {
@@ -23,14 +25,26 @@ export async function openConnection(deps: Deps, user: User, connectionId: strin
 }
 
 /**
- * Forgets a connection: its item and its entry on the user's presence item (the user goes offline
- * when it was their last). `c` says what is known of it; the item knows the rest, unless a lost
- * `$disconnect` let it expire already.
+ * Forgets a connection (`$disconnect`): its item, and its entry on the user's presence item (the
+ * user goes offline when it was their last).
  */
-export async function closeConnection(deps: Deps, c: { connectionId: string } & Partial<ConnectionTarget>): Promise<void> {
-  const stored = await deps.connections.deleteConnection(c.connectionId);
-  const userId = stored?.userId ?? c.userId;
-  if (userId === undefined) return;
-  const scopeRoomId = stored ? stored.scopeRoomId : c.scopeRoomId;
-  await connectionClosed(deps, { connectionId: c.connectionId, userId, ...(scopeRoomId !== undefined && { scopeRoomId }) });
+export async function closeConnection(deps: Deps, connectionId: string): Promise<void> {
+  const stored = await deps.connections.deleteConnection(connectionId);
+  if (stored) await connectionExpired(deps, stored);
+}
+
+/**
+ * A post answered 410. API Gateway answers so for a closed connection, but also for one still
+ * inside its `$connect` (which lists it first and stores its item last), so only a connection that
+ * is not new is taken for gone; a new one's fate is left to its own `$connect` / `$disconnect`.
+ */
+export async function forgetGoneConnection(deps: Deps, connectionId: string): Promise<void> {
+  const before = new Date(deps.clock.now().getTime() - CONNECT_GRACE_MS).toISOString();
+  const stored = await deps.connections.deleteConnection(connectionId, before);
+  if (stored) await connectionExpired(deps, stored);
+}
+
+/** Takes a connection whose item is gone (closed, or expired by TTL after a lost `$disconnect`) off its user's presence item. */
+export async function connectionExpired(deps: Deps, c: ConnectionRecord): Promise<void> {
+  await connectionClosed(deps, { connectionId: c.connectionId, userId: c.userId, ...(c.scopeRoomId !== undefined && { scopeRoomId: c.scopeRoomId }) });
 }

@@ -3,7 +3,7 @@ import { announceJoin, announceLeave, announceRoom } from './room-events.ts';
 import { announcePresence } from './presence.ts';
 import type { ServerFrame } from '../schemas/frames.ts';
 import { messageView } from './views.ts';
-import { closeConnection } from './connections.ts';
+import { connectionExpired, forgetGoneConnection } from './connections.ts';
 import { attachmentUrls } from './attachments.ts';
 
 /** A stored change that produces events, decoded from a stream record by the DynamoDB adapter. */
@@ -12,7 +12,7 @@ export type Change =
   | { kind: 'message_deleted'; message: MessageRecord }
   | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
   | { kind: 'messages_read'; member: MemberRecord }
-  | { kind: 'connection_opened'; connection: ConnectionRecord }
+  | { kind: 'connection_opened' | 'connection_expired'; connection: ConnectionRecord }
   | { kind: 'member_joined' | 'member_left'; member: MemberRecord }
   | { kind: 'room_updated' | 'room_archived'; room: RoomRecord }
   | { kind: 'presence_changed'; presence: PresenceRecord };
@@ -52,6 +52,9 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
       if (!lastReadMessageId || !lastReadAt) return { sent: 0, gone: 0 };
       return deliverToRoom(deps, roomId, () => ({ type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt }));
     }
+    case 'connection_expired':
+      await connectionExpired(deps, change.connection);
+      return { sent: 0, gone: 0 };
     case 'connection_opened': {
       const { connectionId, userId } = change.connection;
       const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
@@ -106,7 +109,7 @@ export async function deliver(
       let frame = frames.get(c.userId);
       if (!frame) frames.set(c.userId, (frame = Promise.resolve(frameFor(c.userId))));
       const outcome = await deps.broadcaster.send(c.connectionId, await frame);
-      if (outcome === 'gone') await closeConnection(deps, c);
+      if (outcome === 'gone') await forgetGoneConnection(deps, c.connectionId);
       await afterSend?.(c, outcome);
       return outcome;
     }),

@@ -12,7 +12,8 @@ export interface MessageView {
   replyTo?: { id: string; seq: number; senderId: string; excerpt: string };
   mentions: string[];
   metadata?: Record<string, unknown>;
-  attachments: { id: string; name: string; size: number; contentType: string; url: string }[];
+  /** `thumbnailUrl`: a JPEG of at most 320 px on the long side, once the thumbnail function made it. */
+  attachments: { id: string; name: string; size: number; contentType: string; url: string; thumbnailUrl?: string }[];
   reactions: { emoji: string; count: number; me: boolean }[];
   createdAt: string;
   editedAt?: string;
@@ -38,9 +39,14 @@ export function reactionSummary(reactions: ReactionRecord[], viewerId?: string):
 /**
  * The public message; `reactions` are this message's reaction records, `viewerId` decides `me`.
  * `urls` (attachment id → presigned download URL, from `attachmentUrls`) is given only to members:
- * an attachment without a URL is left out.
+ * an attachment without a URL is left out. Its `thumbnails` map gives thumbnail URLs.
  */
-export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], viewerId?: string, urls?: ReadonlyMap<string, string>): MessageView {
+export function messageView(
+  m: MessageRecord,
+  reactions: ReactionRecord[] = [],
+  viewerId?: string,
+  urls?: ReadonlyMap<string, string> & { thumbnails?: ReadonlyMap<string, string> },
+): MessageView {
   return {
     id: m.id,
     roomId: m.roomId,
@@ -56,7 +62,8 @@ export function messageView(m: MessageRecord, reactions: ReactionRecord[] = [], 
       ? []
       : (m.attachments ?? []).flatMap((a) => {
           const url = urls?.get(a.id);
-          return url ? [{ id: a.id, name: a.name, size: a.size, contentType: a.contentType, url }] : [];
+          const thumbnailUrl = urls?.thumbnails?.get(a.id);
+          return url ? [{ id: a.id, name: a.name, size: a.size, contentType: a.contentType, url, ...(thumbnailUrl && { thumbnailUrl }) }] : [];
         }),
     reactions: m.deletedAt ? [] : reactionSummary(reactions, viewerId),
     createdAt: m.createdAt,

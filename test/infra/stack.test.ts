@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allFunctions,
   attachmentStreamFn,
+  thumbnailFn,
   httpRouteKey,
   httpRoutes,
   streamFn,
@@ -116,10 +117,11 @@ describe('ParleyStack', () => {
   });
 
   it('deploys one Node.js 22 arm64 function per function of the route table', () => {
-    template.resourceCountIs('AWS::Lambda::Function', allFunctions().length);
+    // One more: the handler CDK provides to configure the bucket's event notification.
+    template.resourceCountIs('AWS::Lambda::Function', allFunctions().length + 1);
     for (const fn of allFunctions()) {
       const props = resource(template, fnId(fn)).Properties;
-      expect(props, fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: 512 });
+      expect(props, fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', MemorySize: fn === thumbnailFn ? 1536 : 512 });
     }
   });
 
@@ -195,20 +197,25 @@ describe('ParleyStack', () => {
         grants(fn)
           .filter((g) => g.actions.some((a) => a.startsWith('s3:')))
           .flatMap((g) => {
-            const prefixes = ['uploads', 'files'].filter((p) => g.resources.includes(`/${p}/*`));
+            const prefixes = ['uploads', 'files', 'thumbs'].filter((p) => g.resources.includes(`/${p}/*`));
             return g.actions.flatMap((a) => (prefixes.length ? prefixes.map((p) => `${a} ${p}`) : [`${a} ${g.resources}`]));
           });
       expect(grants(PRESIGN_FN).filter((g) => g.actions.includes('s3:PutObject'))).toEqual([{ actions: ['s3:PutObject'], resources: prefix('uploads/') }]);
       for (const fn of allFunctions()) {
         const s3 = s3Grants(fn);
         // Nobody lists, reads the whole bucket, or changes its configuration.
-        expect(s3.filter((g) => !/^s3:(GetObject|PutObject|DeleteObject) (uploads|files)$/.test(g)), fn).toEqual([]);
+        expect(s3.filter((g) => !/^s3:(GetObject|PutObject|DeleteObject) (uploads|files|thumbs)$/.test(g)), fn).toEqual([]);
+        // Only the thumbnailer writes thumbnails; it and the clean-up consumer delete them.
+        if (fn !== thumbnailFn) expect(s3, fn).not.toContain('s3:PutObject thumbs');
+        if (fn !== thumbnailFn && fn !== attachmentStreamFn) expect(s3, fn).not.toContain('s3:DeleteObject thumbs');
         if (fn !== PRESIGN_FN) expect(s3, fn).not.toContain('s3:PutObject uploads');
         if (!(ATTACHING_FNS as readonly string[]).includes(fn)) expect(s3.filter((g) => g.startsWith('s3:PutObject') && g.endsWith('files')), fn).toEqual([]);
       }
-      for (const fn of ATTACHING_FNS) expect(s3Grants(fn).sort()).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject uploads', 's3:PutObject files']);
-      for (const fn of MESSAGE_VIEW_FNS) expect(s3Grants(fn), fn).toContain('s3:GetObject files');
-      expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject uploads']);
+      for (const fn of ATTACHING_FNS) expect(s3Grants(fn).sort()).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject thumbs', 's3:GetObject uploads', 's3:PutObject files']);
+      for (const fn of MESSAGE_VIEW_FNS) expect(s3Grants(fn), fn).toEqual(expect.arrayContaining(['s3:GetObject files', 's3:GetObject thumbs']));
+      expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject thumbs', 's3:DeleteObject uploads']);
+      // The thumbnailer reads attached files and writes thumbnails: not uploads, not files.
+      expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:DeleteObject thumbs', 's3:GetObject files', 's3:PutObject thumbs']);
       expect(s3Grants(PRESIGN_FN)).toEqual(['s3:PutObject uploads']);
       expect(s3Grants(wsAuthorizerFn)).toEqual([]);
       // Deleting a message deletes records only; the clean-up consumer deletes the objects.
@@ -217,6 +224,24 @@ describe('ParleyStack', () => {
   });
 
   describe('attachments', () => {
+    it('feeds objects created under files/ (only) to the thumbnail function, which may read and mark attachment records only', () => {
+      const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')) as Resource[];
+      expect(notifications).toHaveLength(1);
+      const configs = notifications[0]!.Properties.NotificationConfiguration.LambdaFunctionConfigurations;
+      expect(configs).toEqual([
+        {
+          Events: ['s3:ObjectCreated:*'],
+          Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: 'files/' }] } },
+          LambdaFunctionArn: { 'Fn::GetAtt': [fnId(thumbnailFn), 'Arn'] },
+        },
+      ]);
+      const dynamo = grants(thumbnailFn).flatMap((g) => g.actions.filter((a) => a.startsWith('dynamodb:')));
+      expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
+      const fnProps = resource(template, fnId(thumbnailFn)).Properties;
+      expect(fnProps.MemorySize).toBeGreaterThanOrEqual(1024);
+      expect(fnProps.Timeout).toBeGreaterThanOrEqual(20);
+    });
+
     it('feeds removed attachment records to the clean-up function, with partial failures and a DLQ', () => {
       const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[];
       const cleanup = mappings.filter((m) => m.Properties.FunctionName.Ref === fnId(attachmentStreamFn));

@@ -146,28 +146,28 @@ describe('a first message, end to end', () => {
     await expect(connect(wsUrl, eve, { roomId: roomA })).rejects.toMatchObject({ status: 403 });
   });
 
-  it('removes a connection found stale by a 410 during fan-out', async () => {
+  it('removes a connection found stale by a 410, from the table and from its user\'s presence', async () => {
     const [ann, bo] = await Promise.all([createUser(httpUrl, 'ann'), createUser(httpUrl, 'bo')]);
     const { body: room } = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'R', memberIds: [bo.userId] } });
-    // A connection whose $disconnect was lost: still listed for Bo, but API Gateway no longer knows it.
+    // A connection whose $disconnect was lost an hour ago: still listed for Bo, but API Gateway no longer knows it.
     const staleId = 'c3RhbGUvY29ubj0='; // '/' and '=' exercise the id's URL encoding
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }));
-    const connectedAt = new Date().toISOString();
-    await db.send(
-      new PutCommand({
-        TableName: TABLE.defaultName,
-        Item: { ...keys.connection(staleId), [TABLE.entityAttribute]: ENTITY.connection, connectionId: staleId, userId: bo.userId, displayName: 'Bo', connectedAt },
-      }),
-    );
-    const live = await connect(wsUrl, bo);
+    // As `$connect` does: listed on the presence item first, then the connection item.
     await db.send(
       new UpdateCommand({
         TableName: TABLE.defaultName,
         Key: keys.presence(bo.userId),
-        UpdateExpression: 'ADD conns :c',
-        ExpressionAttributeValues: { ':c': new Set([connectionEntry(staleId)]) },
+        UpdateExpression: 'ADD conns :c SET userId = :u, onlineUntil = :until',
+        ExpressionAttributeValues: { ':c': new Set([connectionEntry(staleId)]), ':u': bo.userId, ':until': new Date(Date.now() + 3_600_000).toISOString() },
       }),
     );
+    await db.send(
+      new PutCommand({
+        TableName: TABLE.defaultName,
+        Item: { ...keys.connection(staleId), [TABLE.entityAttribute]: ENTITY.connection, connectionId: staleId, userId: bo.userId, displayName: 'Bo', connectedAt: new Date(Date.now() - 3_600_000).toISOString() },
+      }),
+    );
+    const live = await connect(wsUrl, bo);
     try {
       const sent = await api(httpUrl, 'POST', `/rooms/${room.id}/messages`, { token: ann.token, body: { content: 'one' } });
       await live.next((f) => f.type === 'message_new' && f.message.id === sent.body.id);

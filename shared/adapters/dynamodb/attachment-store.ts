@@ -1,5 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttachmentRecord, AttachmentStore } from '../../ports.ts';
 import { ENTITY, TABLE, keys } from './table.ts';
 import { recordOf } from './store.ts';
@@ -57,6 +57,46 @@ export class DynamoAttachmentStore implements AttachmentStore {
       if ((err as { name?: string }).name === 'TransactionCanceledException') return false;
       throw err;
     }
+  }
+
+  async markThumbnail(roomId: string, id: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.attachment(roomId, id),
+          UpdateExpression: 'SET thumbnail = :yes',
+          ConditionExpression: 'attribute_exists(PK) AND #status = :attached',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':yes': true, ':attached': 'attached' },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Eventually consistent and projected to the id (half a read unit per small item). Keys that
+   * DynamoDB leaves unprocessed under throttling are read once more, then count as no thumbnail:
+   * a missing `thumbnailUrl` is harmless and the next read has it.
+   */
+  async withThumbnails(refs: { roomId: string; id: string }[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < refs.length; i += 100) {
+      let request: Record<string, unknown> | undefined = {
+        Keys: refs.slice(i, i + 100).map((r) => keys.attachment(r.roomId, r.id)),
+        ProjectionExpression: 'id, thumbnail',
+      };
+      for (let attempt = 0; request && attempt < 2; attempt++) {
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: request as never } }));
+        for (const item of out.Responses?.[this.tableName] ?? []) if (item.thumbnail === true) found.add(item.id as string);
+        request = out.UnprocessedKeys?.[this.tableName] as Record<string, unknown> | undefined;
+      }
+    }
+    return found;
   }
 
   async remove(roomId: string, ids: string[]): Promise<void> {

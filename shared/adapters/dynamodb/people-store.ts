@@ -1,46 +1,14 @@
-import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddMemberOutcome, ConnectionRecord, ConnectionTarget, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '../../ports.ts';
 import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
-import { recordOf, type CapacityMeter } from './store.ts';
+import { TableClient, decodeCursor, encodeCursor, errorName, recordOf, type Item } from './table-client.ts';
 
-type Item = Record<string, unknown>;
-
-const errorName = (err: unknown) => (err as { name?: string }).name;
-const isConditionFailure = (err: unknown) => errorName(err) === 'ConditionalCheckFailedException';
 
 /**
  * Membership changes, public listing, presence and rate counters over the one table. Kept apart
  * from DynamoStore (messages and reads) so each file stays about one concern.
  */
-export class DynamoPeopleStore implements PeopleStore, RateLimiter {
-  private readonly doc: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly meter: CapacityMeter = () => undefined,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  private async run<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }>(op: string, send: Promise<T>): Promise<T> {
-    const out = await send;
-    const consumed = out.ConsumedCapacity;
-    if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed]);
-    return out;
-  }
-
-  private async conditional(op: string, command: UpdateCommand | PutCommand): Promise<Item | false> {
-    try {
-      const out = await this.run(op, this.doc.send(command as UpdateCommand));
-      return (out.Attributes ?? {}) as Item;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
-  }
-
+export class DynamoPeopleStore extends TableClient implements PeopleStore, RateLimiter {
   private async getRoomItem(roomId: string): Promise<RoomRecord | undefined> {
     const out = await this.run('getRoom', this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [keys.room(roomId)], ConsistentRead: true } }, ReturnConsumedCapacity: 'INDEXES' })));
     const item = out.Responses?.[this.tableName]?.[0];
@@ -242,7 +210,8 @@ export class DynamoPeopleStore implements PeopleStore, RateLimiter {
       const r = rooms.get(id);
       return r && !r.archivedAt && r.visibility === 'public' ? [r] : [];
     });
-    return { items, ...(out.LastEvaluatedKey && { cursor: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }) };
+    const next = encodeCursor(out.LastEvaluatedKey);
+    return { items, ...(next && { cursor: next }) };
   }
 
   // ---- presence ----
@@ -377,12 +346,4 @@ export function shownPresence(item: Item): PresenceRecord {
 function roomRecord(item: Item): RoomRecord {
   const { roomEvent: _e, updatedAt: _u, ...room } = recordOf<RoomRecord & { roomEvent?: string; updatedAt?: string }>(item);
   return room;
-}
-
-function decodeCursor(cursor: string): Item | undefined {
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,9 +1,7 @@
-import { ConditionalCheckFailedException, type ConsumedCapacity, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
-  DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -28,55 +26,13 @@ import type {
   TypingRecord,
 } from '../../ports.ts';
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
+import { TableClient, decodeCursor, encodeCursor, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 
-/** Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it up. */
-export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[]) => void;
-
-type Item = Record<string, unknown>;
-const INTERNAL = new Set<string>([TABLE.partitionKey, TABLE.sortKey, TABLE.gsi1.partitionKey, TABLE.gsi1.sortKey, TABLE.entityAttribute, TABLE.ttlAttribute]);
-
-/** An item without its keys and bookkeeping attributes: the record the domain knows. */
-export function recordOf<T>(item: Item): T {
-  const out: Item = {};
-  for (const [k, v] of Object.entries(item)) if (!INTERNAL.has(k)) out[k] = v;
-  return out as T;
-}
-
-const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
-const isConditionFailure = (err: unknown) =>
-  err instanceof ConditionalCheckFailedException || (err as { name?: string }).name === 'ConditionalCheckFailedException';
-
-function encodeCursor(key: Item | undefined): string | undefined {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
-}
-function decodeCursor(cursor: string | undefined): Item | undefined {
-  if (!cursor) return undefined;
-  try {
-    return JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Item;
-  } catch {
-    return undefined;
-  }
-}
+// Kept for the adapters that import them from here.
+export { recordOf, type CapacityMeter } from './table-client.ts';
 
 /** One adapter over the one table, implementing every store port. */
-export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
-  private readonly doc: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-    private readonly meter: CapacityMeter = () => undefined,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
-  private async run<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }>(op: string, send: Promise<T>): Promise<T> {
-    const out = await send;
-    const consumed = out.ConsumedCapacity;
-    if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed]);
-    return out;
-  }
-
+export class DynamoStore extends TableClient implements RoomStore, MessageStore, ConnectionStore {
   private item(et: EntityType, key: Item, record: object, extra: Item = {}): Item {
     return { ...key, [TABLE.entityAttribute]: et, ...record, ...extra };
   }
@@ -105,7 +61,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
       }
       await this.run('createRoom', this.doc.send(new PutCommand({ ...roomPut, ReturnConsumedCapacity: 'INDEXES' })));
     } catch (err) {
-      if (isConditionFailure(err) || (err as { name?: string }).name === 'TransactionCanceledException') {
+      if (isConditionFailure(err) || errorName(err) === 'TransactionCanceledException') {
         throw conflict('The room already exists');
       }
       throw err;
@@ -247,44 +203,8 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
     });
   }
 
-  /** BatchGetItem in chunks of 100, retrying unprocessed keys. */
-  private async batchGet(op: string, keyList: Item[], consistent: boolean): Promise<Item[]> {
-    const found: Item[] = [];
-    for (let i = 0; i < keyList.length; i += 100) {
-      let pending = keyList.slice(i, i + 100);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('BatchGet did not complete');
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
-        const out = await this.run(
-          op,
-          this.doc.send(
-            new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: consistent } }, ReturnConsumedCapacity: 'INDEXES' }),
-          ),
-        );
-        found.push(...(out.Responses?.[this.tableName] ?? []));
-        pending = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Item[];
-      }
-    }
-    return found;
-  }
-
-  /** Every item of a key condition, page after page. */
-  private async queryAll(op: string, q: { KeyConditionExpression: string; ExpressionAttributeValues: Item; ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> }): Promise<Item[]> {
-    const items: Item[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.run(
-        op,
-        this.doc.send(new QueryCommand({ TableName: this.tableName, ...q, ExclusiveStartKey: start, ReturnConsumedCapacity: 'INDEXES' })),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
-  }
-
   async markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean> {
-    return this.conditional(
+    return this.applies(
       'markRead',
       new UpdateCommand({
         TableName: this.tableName,
@@ -309,7 +229,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
       condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND lastReadSeq < :seq';
     }
     const send = (UpdateExpression: string, ConditionExpression: string, values: Item) =>
-      this.conditional(
+      this.applies(
         'markSent',
         new UpdateCommand({
           TableName: this.tableName,
@@ -333,7 +253,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
   }
 
   async retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
-    return this.conditional(
+    return this.applies(
       'retakeClaim',
       new UpdateCommand({
         TableName: this.tableName,
@@ -345,17 +265,6 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
         ReturnConsumedCapacity: 'INDEXES',
       }),
     );
-  }
-
-  /** Runs a conditional write: true if it applied, false if its condition did not hold. */
-  private async conditional(op: string, command: UpdateCommand | PutCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.run(op, this.doc.send(command as UpdateCommand));
-      return true;
-    } catch (err) {
-      if (isConditionFailure(err)) return false;
-      throw err;
-    }
   }
 
   // ---- messages ----
@@ -474,7 +383,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
     seq: number,
     edit: { editorId: string; content: string; mentions: string[]; at: string; notBefore?: string },
   ): Promise<EditOutcome> {
-    const applied = await this.conditional(
+    const applied = await this.applies(
       'editMessage',
       new UpdateCommand({
         TableName: this.tableName,
@@ -497,7 +406,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
   }
 
   async deleteMessage(roomId: string, seq: number, at: string): Promise<EditOutcome> {
-    const applied = await this.conditional(
+    const applied = await this.applies(
       'deleteMessage',
       new UpdateCommand({
         TableName: this.tableName,
@@ -514,7 +423,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
   // ---- reactions ----
 
   async addReaction(r: ReactionRecord): Promise<boolean> {
-    return this.conditional(
+    return this.applies(
       'addReaction',
       new PutCommand({
         TableName: this.tableName,
@@ -526,7 +435,7 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
   }
 
   async removeReaction(roomId: string, seq: number, emoji: string, userId: string): Promise<boolean> {
-    return this.conditional(
+    return this.applies(
       'removeReaction',
       new DeleteCommand({
         TableName: this.tableName,
@@ -657,12 +566,18 @@ export class DynamoStore implements RoomStore, MessageStore, ConnectionStore {
     );
   }
 
-  async deleteConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
-    const out = await this.run(
+  async deleteConnection(connectionId: string, connectedBefore?: string): Promise<ConnectionRecord | undefined> {
+    const old = await this.conditional(
       'deleteConnection',
-      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.connection(connectionId), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.connection(connectionId),
+        ...(connectedBefore && { ConditionExpression: 'connectedAt < :before', ExpressionAttributeValues: { ':before': connectedBefore } }),
+        ReturnValues: 'ALL_OLD',
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
     );
-    return out.Attributes ? recordOf<ConnectionRecord>(out.Attributes) : undefined;
+    return old && Object.keys(old).length > 0 ? recordOf<ConnectionRecord>(old) : undefined;
   }
 
   async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {

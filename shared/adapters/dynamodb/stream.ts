@@ -5,7 +5,7 @@ import type { Change } from '../../domain/fanout.ts';
 import type { ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '../../ports.ts';
 import { ENTITY, PRESENCE_EVENT, READ_SOURCE, ROOM_EVENT, TABLE } from './table.ts';
 import { shownPresence } from './people-store.ts';
-import { recordOf } from './store.ts';
+import { recordOf } from './table-client.ts';
 
 type Image = Record<string, AttributeValue>;
 const image = (i: unknown) => (i ? unmarshall(i as Image) : undefined);
@@ -35,6 +35,11 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
     }
     case `${ENTITY.connection} INSERT`:
       return { kind: 'connection_opened', connection: recordOf<ConnectionRecord>(after!) };
+    case `${ENTITY.connection} REMOVE`:
+      // Only DynamoDB's TTL removes a connection item on its own: a `$disconnect` that never came.
+      return record.userIdentity?.principalId === 'dynamodb.amazonaws.com'
+        ? { kind: 'connection_expired', connection: recordOf<ConnectionRecord>(before!) }
+        : undefined;
     case `${ENTITY.member} INSERT`:
       return { kind: 'member_joined', member: recordOf<MemberRecord>(after!) };
     case `${ENTITY.member} REMOVE`:

@@ -77,6 +77,25 @@ export class S3BlobStore implements BlobStore {
     return body.subarray(0, bytes);
   }
 
+  async read(key: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    try {
+      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((out.ContentLength ?? 0) > maxBytes) {
+        out.Body?.transformToWebStream().cancel().catch(() => undefined);
+        return undefined;
+      }
+      const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
+      return body.length > maxBytes ? undefined : body;
+    } catch (err) {
+      if (isMissing(err as { name?: string; $metadata?: { httpStatusCode?: number } })) return undefined;
+      throw err;
+    }
+  }
+
+  async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+  }
+
   /**
    * One DeleteObject per key rather than DeleteObjects: a message has at most 10 files, and
    * DeleteObjects is a bucket-level request that s3rver mis-verifies locally.

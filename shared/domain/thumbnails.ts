@@ -1,0 +1,50 @@
+import type { Deps } from '../ports.ts';
+import { FILES_PREFIX, thumbnailKey } from './attachments.ts';
+import { THUMBNAIL_MAX_PIXELS, THUMBNAIL_SOURCE_TYPES, decodeImage, imageSize, thumbnailOf } from './images.ts';
+
+/** Larger sources are not read at all (the upload limit's default). */
+export const THUMBNAIL_MAX_SOURCE_BYTES = 10 * 1024 * 1024;
+
+export type ThumbnailOutcome =
+  | 'made'
+  /** Not an attached file, or one a thumbnail is not made of (WebP, PDF, …). */
+  | 'ignored'
+  /** Too large in bytes or pixels, or a header that cannot be read: not decoded. */
+  | 'refused'
+  /** The decoder threw: a broken or hostile image. */
+  | 'undecodable';
+
+/**
+ * An object landed under `files/` (S3 `ObjectCreated`): make its thumbnail if it is an attached
+ * image. Sizes are checked before decoding and a decoder's throw is an outcome, not an error, so
+ * a hostile image is not retried. The record is marked only after the thumbnail is stored; if the
+ * record went meanwhile (the send was refused, the message deleted), the thumbnail goes too.
+ */
+export async function makeThumbnail(deps: Deps, object: { key: string; size?: number }): Promise<ThumbnailOutcome> {
+  const att = deps.attachments;
+  if (!att) throw new Error('Attachments are not configured in this process');
+  const [prefix, roomId, id, ...rest] = object.key.split('/');
+  if (`${prefix}/` !== FILES_PREFIX || !roomId || !id || rest.length > 0) return 'ignored';
+  const [record] = await att.store.getAttachments(roomId, [id]);
+  if (!record || record.status !== 'attached' || !THUMBNAIL_SOURCE_TYPES.has(record.contentType)) return 'ignored';
+  const maxBytes = Math.min(THUMBNAIL_MAX_SOURCE_BYTES, att.settings.maxBytes);
+  if ((object.size ?? 0) > maxBytes) return 'refused';
+  const bytes = await att.blobs.read(object.key, maxBytes);
+  if (!bytes) return 'refused';
+  const size = imageSize(record.contentType, bytes);
+  if (!size || size.width < 1 || size.height < 1 || size.width * size.height > THUMBNAIL_MAX_PIXELS) return 'refused';
+  let thumbnail: Uint8Array;
+  try {
+    const image = decodeImage(record.contentType, bytes);
+    // The decoder's own idea of the size must agree with the checked header.
+    if (image.width * image.height > THUMBNAIL_MAX_PIXELS || image.data.length < image.width * image.height * 4) return 'undecodable';
+    thumbnail = thumbnailOf(image);
+  } catch {
+    return 'undecodable';
+  }
+  const key = thumbnailKey(roomId, id);
+  await att.blobs.put(key, thumbnail, 'image/jpeg');
+  if (await att.store.markThumbnail(roomId, id)) return 'made';
+  await att.blobs.delete([key]);
+  return 'ignored';
+}

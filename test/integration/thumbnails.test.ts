@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import jpeg from 'jpeg-js';
+import pngjs from 'pngjs';
+import { GifWriter } from 'omggif';
+import { api, createUser, eventually, type TestUser } from '../support/clients.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
+import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
+import { thumbnailKey } from '../../shared/domain/attachments.ts';
+
+const httpUrl = inject('httpUrl');
+const s3 = new S3Client({ endpoint: inject('s3Endpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
+
+const W = 1000;
+const H = 500;
+/** A gradient: something a box filter must average, not just copy. */
+function rgba(w = W, h = H): Buffer {
+  const data = Buffer.alloc(w * h * 4);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([(x * 255) / w, (y * 255) / h, 128, 255], (y * w + x) * 4);
+  return data;
+}
+function png(w = W, h = H): Buffer {
+  const p = new pngjs.PNG({ width: w, height: h });
+  p.data = rgba(w, h);
+  return pngjs.PNG.sync.write(p);
+}
+const jpg = () => Buffer.from(jpeg.encode({ width: W, height: H, data: rgba() }, 85).data);
+function gif(): Buffer {
+  const buf = Buffer.alloc(W * H * 2 + 10_000);
+  const palette = Array.from({ length: 256 }, (_, i) => (i << 16) | ((255 - i) << 8) | 0x40);
+  const w = new GifWriter(buf, W, H, { palette });
+  const indexed = Array.from({ length: W * H }, (_, i) => (i % W) % 256);
+  w.addFrame(0, 0, W, H, indexed);
+  return buf.subarray(0, w.end());
+}
+/** A real PNG signature and IHDR claiming 100 000 × 100 000 pixels, followed by nothing useful. */
+function hugePng(): Buffer {
+  const b = png(4, 4);
+  b.writeUInt32BE(100_000, 16);
+  b.writeUInt32BE(100_000, 20);
+  return b;
+}
+/** Correct header, then the data cut off. */
+const truncatedPng = () => png().subarray(0, 2000);
+const WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x24, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(200, 1)]);
+
+let ann: TestUser;
+let roomId: string;
+
+async function sendFile(fileName: string, contentType: string, bytes: Buffer): Promise<{ messageId: string; attachmentId: string }> {
+  const ticket = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, body: { fileName, contentType, size: bytes.length } });
+  expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);
+  const { 'content-length': _l, ...headers } = ticket.body.uploadHeaders;
+  expect((await fetch(ticket.body.uploadUrl, { method: 'PUT', headers, body: bytes })).status).toBe(200);
+  const sent = await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: ann.token, body: { content: fileName, attachmentIds: [ticket.body.attachmentId] } });
+  expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+  return { messageId: sent.body.id, attachmentId: ticket.body.attachmentId };
+}
+
+const read = async (messageId: string) => (await api(httpUrl, 'GET', `/rooms/${roomId}/messages/${messageId}`, { token: ann.token })).body.attachments[0];
+
+beforeAll(async () => {
+  ann = await createUser(httpUrl, 'ann');
+  const res = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'Pictures', memberIds: [] } });
+  roomId = res.body.id;
+});
+afterAll(() => s3.destroy());
+
+describe('thumbnails', () => {
+  it.each([
+    ['png', 'image/png', png],
+    ['jpeg', 'image/jpeg', jpg],
+    ['gif', 'image/gif', gif],
+  ] as const)('makes a JPEG thumbnail of a %s, at most 320 px on the long side, with the aspect kept', async (ext, type, make) => {
+    const { messageId } = await sendFile(`wide.${ext}`, type, make());
+    const att = await eventually(async () => {
+      const a = await read(messageId);
+      if (!a.thumbnailUrl) throw new Error('no thumbnail yet');
+      return a;
+    }, 15_000, 100);
+    const res = await fetch(att.thumbnailUrl);
+    expect(res.status).toBe(200);
+    const thumb = jpeg.decode(new Uint8Array(await res.arrayBuffer()), { useTArray: true });
+    expect([thumb.width, thumb.height]).toEqual([320, 160]);
+    // The gradient survived: left is darker in red than right.
+    expect(thumb.data[0]!).toBeLessThan(thumb.data[(thumb.width - 1) * 4]!);
+  });
+
+  it('makes none of a hostile image (huge dimensions, truncated data) and keeps serving', async () => {
+    const huge = await sendFile('huge.png', 'image/png', hugePng());
+    const cut = await sendFile('cut.png', 'image/png', truncatedPng());
+    const webp = await sendFile('pic.webp', 'image/webp', WEBP);
+    // A later good image gets its thumbnail: the earlier ones were handled (in order) and the runtime is up.
+    const { messageId } = await sendFile('after.png', 'image/png', png(64, 32));
+    await eventually(async () => {
+      if (!(await read(messageId)).thumbnailUrl) throw new Error('no thumbnail yet');
+    }, 15_000, 100);
+    for (const m of [huge, cut, webp]) {
+      const a = await read(m.messageId);
+      expect(a.url).toEqual(expect.any(String));
+      expect(a.thumbnailUrl).toBeUndefined();
+      await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: thumbnailKey(roomId, m.attachmentId) }))).rejects.toMatchObject({ name: 'NotFound' });
+    }
+    expect((await api(httpUrl, 'GET', `/rooms/${roomId}/messages`, { token: ann.token })).status).toBe(200);
+  });
+
+  it('deletes the thumbnail with its message', async () => {
+    const { messageId, attachmentId } = await sendFile('gone.png', 'image/png', png(100, 300));
+    const key = thumbnailKey(roomId, attachmentId);
+    await eventually(() => s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: key })), 15_000, 100);
+    const del = await api(httpUrl, 'DELETE', `/rooms/${roomId}/messages/${messageId}`, { token: ann.token });
+    expect(del.status).toBeLessThan(300);
+    await eventually(async () => {
+      const gone = await s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: key })).then(() => false, (e: { name?: string }) => e.name === 'NotFound');
+      if (!gone) throw new Error('thumbnail still there');
+    }, 15_000, 100);
+  });
+});
