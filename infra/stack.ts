@@ -70,6 +70,7 @@ export class ParleyStack extends Stack {
       [ENV.jwtAudience]: this.identity.audience,
       [ENV.serviceName]: 'parley',
       [ENV.logLevel]: 'INFO',
+      ...settings.functionSettings,
     });
 
     this.httpStage = this.httpApi(settings);

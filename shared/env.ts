@@ -40,6 +40,24 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+/**
+ * The limits an operator may tune per deployment: `cdk deploy -c parley:sendRateLimit=20` sets
+ * PARLEY_SEND_RATE_LIMIT on every function (locally, set the variable itself).
+ */
+export const TUNABLE_SETTINGS = [
+  'maxMessageLength',
+  'editWindowSeconds',
+  'attachmentMaxBytes',
+  'attachmentTypes',
+  'attachmentUploadUrlSeconds',
+  'attachmentDownloadUrlSeconds',
+  'attachmentUnattachedSeconds',
+  'sendRateLimit',
+  'sendRateWindowSeconds',
+  'writeRateLimit',
+  'writeRateWindowSeconds',
+] as const satisfies readonly (keyof typeof ENV)[];
+
 /** Reads a required variable; a missing one is a deployment error, so it throws at first use. */
 export function requireEnv(name: EnvName): string {
   const value = process.env[name];

@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { ENV, TUNABLE_SETTINGS } from '../../shared/env.ts';
 
 /** Deployment knobs, read from CDK context (`cdk.json` or `cdk deploy -c parley:key=value`). */
 export interface Settings {
@@ -10,6 +11,8 @@ export interface Settings {
   externalIssuer?: { issuer: string; audience: string };
   /** Whether anyone may create an account in the created user pool (`false`: admins invite). */
   selfSignUp: boolean;
+  /** Tuned limits (TUNABLE_SETTINGS), as environment variables for every function. */
+  functionSettings: Record<string, string>;
 }
 
 export function readSettings(node: Node): Settings {
@@ -39,5 +42,11 @@ export function readSettings(node: Node): Settings {
     wsThrottle: { burstLimit: number('wsThrottleBurst', 500), rateLimit: number('wsThrottleRate', 250) },
     externalIssuer: issuer !== undefined && audience !== undefined ? { issuer, audience } : undefined,
     selfSignUp: text('selfSignUp') !== 'false',
+    functionSettings: Object.fromEntries(
+      TUNABLE_SETTINGS.flatMap((key) => {
+        const value = text(key);
+        return value === undefined ? [] : [[ENV[key], key === 'attachmentTypes' ? value : String(number(key, 0))]];
+      }),
+    ),
   };
 }

@@ -507,7 +507,18 @@ describe('ParleyStack with an existing OpenID Connect issuer and deployment cont
       'parley:httpThrottleRate': '10',
       'parley:wsThrottleBurst': 30,
       'parley:wsThrottleRate': 15,
+      'parley:sendRateLimit': '20',
+      'parley:editWindowSeconds': 0,
+      'parley:attachmentTypes': 'image/png,application/pdf',
     }));
+  });
+
+  it('hands tuned limits to every function, and only those given', () => {
+    for (const fn of stack.functions.values()) {
+      const variables = template.toJSON().Resources[logicalId(fn)].Properties.Environment.Variables;
+      expect(variables).toMatchObject({ [ENV.sendRateLimit]: '20', [ENV.editWindowSeconds]: '0', [ENV.attachmentTypes]: 'image/png,application/pdf' });
+      expect(variables).not.toHaveProperty(ENV.writeRateLimit);
+    }
   });
 
   it('creates no user pool and checks tokens against the given issuer and audience', () => {
@@ -539,6 +550,11 @@ describe('ParleyStack with an existing OpenID Connect issuer and deployment cont
       StageName: 'prod',
       DefaultRouteSettings: { ThrottlingBurstLimit: 30, ThrottlingRateLimit: 15 },
     });
+  });
+
+  it('refuses a tuned limit that is not a number', () => {
+    const app = new App({ context: { ...cdkContext, ...SKIP_BUNDLING, 'parley:sendRateLimit': 'lots' } });
+    expect(() => new ParleyStack(app, 'Parley')).toThrow(/parley:sendRateLimit must be a non-negative number/);
   });
 
   it('refuses an issuer without an audience', () => {
