@@ -3,7 +3,12 @@ import { AppError, conflict, forbidden, validationFailed } from '../errors.ts';
 import type { CreateAttachmentInput } from '../schemas/attachments.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
-import { THUMBNAIL_SOURCE_TYPES } from './images.ts';
+
+/**
+ * Types a thumbnail is made of. WebP is not: no decoder is installed (docs/attachments.md §6).
+ * Defined here rather than in images.ts, whose decoders would otherwise land in every bundle.
+ */
+export const THUMBNAIL_SOURCE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif']);
 
 /**
  * Attachments never pass through a function: the client PUTs the file to a presigned URL (whose

@@ -12,7 +12,6 @@ export const THUMBNAIL_MAX_SIDE = 320;
 export const THUMBNAIL_MAX_PIXELS = 40_000_000;
 export const THUMBNAIL_QUALITY = 80;
 /** Types a thumbnail is made of. WebP is not: no decoder is installed (docs/attachments.md §6). */
-export const THUMBNAIL_SOURCE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif']);
 
 export interface Rgba {
   width: number;

@@ -1,6 +1,6 @@
 import type { Deps } from '../ports.ts';
-import { FILES_PREFIX, thumbnailKey } from './attachments.ts';
-import { THUMBNAIL_MAX_PIXELS, THUMBNAIL_SOURCE_TYPES, decodeImage, imageSize, thumbnailOf } from './images.ts';
+import { FILES_PREFIX, THUMBNAIL_SOURCE_TYPES, thumbnailKey } from './attachments.ts';
+import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from './images.ts';
 
 /** Larger sources are not read at all (the upload limit's default). */
 export const THUMBNAIL_MAX_SOURCE_BYTES = 10 * 1024 * 1024;

@@ -1,15 +1,8 @@
 import type { TestProject } from 'vitest/node';
-import { startRuntime } from '../support/runtime.ts';
+import { startRuntime, type RuntimeEndpoints } from '../support/runtime.ts';
 
 declare module 'vitest' {
-  export interface ProvidedContext {
-    httpUrl: string;
-    wsUrl: string;
-    callbackUrl: string;
-    dynamoEndpoint: string;
-    s3Endpoint: string;
-    service: { accessKeyId: string; secretAccessKey: string; region: string };
-  }
+  export interface ProvidedContext extends RuntimeEndpoints {}
 }
 
 /**

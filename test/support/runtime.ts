@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export interface Runtime {
+/** Where a running runtime answers: what the integration tests are handed. */
+export interface RuntimeEndpoints {
   httpUrl: string;
   wsUrl: string;
   callbackUrl: string;
@@ -12,6 +13,9 @@ export interface Runtime {
   s3Endpoint: string;
   /** The credential `/service/...` requests are SigV4-signed with (printed by `npm start`). */
   service: { accessKeyId: string; secretAccessKey: string; region: string };
+}
+
+export interface Runtime extends RuntimeEndpoints {
   /** Everything it printed, for failure messages. */
   output(): string;
   stop(): Promise<void>;
