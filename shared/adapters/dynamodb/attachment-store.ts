@@ -1,22 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, BatchWriteCommand, DynamoDBDocumentClient, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttachmentRecord, AttachmentStore } from '../../ports.ts';
 import { ENTITY, TABLE, keys } from './table.ts';
-import { recordOf } from './store.ts';
-
-const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+import { TableClient, epochSeconds, recordOf } from './table-client.ts';
 
 /** Upload slots, in the room's partition: pending ones carry the TTL attribute, attached ones none. */
-export class DynamoAttachmentStore implements AttachmentStore {
-  private readonly doc: DynamoDBDocumentClient;
-
-  constructor(
-    client: DynamoDBClient,
-    private readonly tableName: string,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-
+export class DynamoAttachmentStore extends TableClient implements AttachmentStore {
   async putPending(a: AttachmentRecord, expiresAt: string): Promise<void> {
     await this.doc.send(
       new PutCommand({

@@ -3,7 +3,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttachmentRecord } from '../../ports.ts';
 import { ENTITY, TABLE } from './table.ts';
-import { recordOf } from './store.ts';
+import { recordOf } from './table-client.ts';
 
 /** The attachment record a REMOVE stream record deleted (TTL expiry or message deletion), if it is one. */
 export function removedAttachment(record: DynamoDBRecord): AttachmentRecord | undefined {

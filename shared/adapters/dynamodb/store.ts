@@ -28,8 +28,6 @@ import type {
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
 import { TableClient, decodeCursor, encodeCursor, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 
-// Kept for the adapters that import them from here.
-export { recordOf, type CapacityMeter } from './table-client.ts';
 
 /** One adapter over the one table, implementing every store port. */
 export class DynamoStore extends TableClient implements RoomStore, MessageStore, ConnectionStore {
