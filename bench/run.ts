@@ -14,6 +14,7 @@ import { BenchSocket, createUsers, inBatches, textOf } from './lib/clients.ts';
 import { createReferenceRoom, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES, type FanOutCost } from './lib/capacity.ts';
 import { runRoom, type RoomRun } from './lib/latency.ts';
 import { measureBundles, BUNDLE_LIMIT_BYTES } from './lib/bundles.ts';
+import { measureThumbnails } from './lib/thumbnails.ts';
 import { modelBill, WORKLOAD } from './lib/bill.ts';
 import { probeDynamoDbLocal } from './lib/probe.ts';
 import { writes } from './lib/meter.ts';
@@ -24,8 +25,30 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Full run and smoke run differ only in counts. Every loop is bounded in count and in time. */
 const PLANS = {
-  full: { roomSizes: [2, 10, 100], messages: 1000, roomBudgetMs: 8 * 60_000, bigRoom: 1000, bigRoomMessages: 5, durations: 20, bundleRuns: 20, bundles: undefined, outsiders: 5 },
-  smoke: { roomSizes: [2, 10], messages: 10, roomBudgetMs: 15_000, bigRoom: 30, bigRoomMessages: 1, durations: 3, bundleRuns: 1, bundles: ['http-health', 'stream-fanout'], outsiders: 2 },
+  full: {
+    roomSizes: [2, 10, 100],
+    messages: 1000,
+    roomBudgetMs: 8 * 60_000,
+    bigRoom: 1000,
+    bigRoomMessages: 5,
+    durations: 20,
+    bundleRuns: 20,
+    bundles: undefined,
+    outsiders: 5,
+    thumbnails: { width: 4000, height: 3000, runs: 3 },
+  },
+  smoke: {
+    roomSizes: [2, 10],
+    messages: 10,
+    roomBudgetMs: 15_000,
+    bigRoom: 30,
+    bigRoomMessages: 1,
+    durations: 3,
+    bundleRuns: 1,
+    bundles: ['http-health', 'stream-fanout', 's3-thumbnail'],
+    outsiders: 2,
+    thumbnails: { width: 400, height: 300, runs: 1 },
+  },
 } as const;
 
 export interface BenchOptions extends BenchTarget {
@@ -41,7 +64,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   const startedAt = new Date();
   const startLoad = os.loadavg()[0]!;
   const bench = await startBench(opts);
-  let report: Omit<Report, 'bundles' | 'targets'>;
+  let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'>;
   try {
     log('probing DynamoDB Local');
     const probe = await probeDynamoDbLocal(bench.db, bench.config.tableName);
@@ -109,7 +132,10 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   const bundles = await measureBundles({ dir, root, runs: plan.bundleRuns, ...(plan.bundles && { only: plan.bundles }) });
   if (opts.smoke) rmSync(dir, { recursive: true, force: true });
 
-  const full = { ...report, bundles, targets: [] as Target[] };
+  log(`thumbnails: ${plan.thumbnails.width} × ${plan.thumbnails.height} sources`);
+  const thumbnails = await measureThumbnails(plan.thumbnails);
+
+  const full = { ...report, bundles, thumbnails, targets: [] as Target[] };
   full.targets = targets(full);
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(path.join(opts.outDir, 'latest.json'), `${JSON.stringify(full, (k, v) => (k === 'samples' ? undefined : v), 2)}\n`);

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { FUNCTION_BUNDLING, FUNCTION_RUNTIME } from '../../infra/constructs/functions.ts';
+import { BUNDLE_EXTRA_FILES, FUNCTION_BUNDLING, FUNCTION_RUNTIME } from '../../infra/constructs/functions.ts';
 import { allFunctions } from '../../infra/routes.ts';
 import { median } from './stats.ts';
 
@@ -15,6 +15,8 @@ export interface BundleFigures {
   fn: string;
   minifiedBytes: number;
   gzippedBytes: number;
+  /** Files shipped beside the bundle (`BUNDLE_EXTRA_FILES`). */
+  besideBytes: number;
   /** Fresh `node` process importing the bundle, spawn to exit: median of `runs`, taken round-robin with the others. */
   processMs: number;
   /** The `import()` alone, timed inside that process: median. */
@@ -70,6 +72,7 @@ export async function measureBundles(opts: { dir: string; root: string; runs: nu
       fn,
       minifiedBytes: code.byteLength,
       gzippedBytes: gzipSync(code).byteLength,
+      besideBytes: (BUNDLE_EXTRA_FILES[fn] ?? []).reduce((sum, f) => sum + statSync(path.join(opts.root, f.from)).size, 0),
       processMs: median(s.processMs),
       importMs: median(s.importMs),
       ratio: median(s.processMs) / helloMs,

@@ -1,6 +1,7 @@
 import type { OperationCost, FanOutCost } from './capacity.ts';
 import type { RoomRun } from './latency.ts';
 import type { BundleFigures } from './bundles.ts';
+import type { ThumbnailFigures } from './thumbnails.ts';
 import type { BillLine, WORKLOAD } from './bill.ts';
 import type { ProbeResult } from './probe.ts';
 import { reads, writes, type Units } from './meter.ts';
@@ -26,6 +27,7 @@ export interface Report {
   latency: RoomRun[];
   bigRoom: RoomRun;
   bundles: BundleFigures[];
+  thumbnails: ThumbnailFigures[];
   bill: { lines: BillLine[]; totalPerMillion: number; workload: typeof WORKLOAD };
   targets: Target[];
 }
@@ -124,10 +126,22 @@ export function renderMarkdown(rep: Report): string {
   const hello = rep.bundles.find((x) => x.fn === 'hello-world');
   push(
     '## Lambda bundles',
-    `Built with the CDK stack's options (ESM, minified, source maps, AWS SDK external). Cold load: a fresh \`node\` importing the bundle, spawn to exit, median of ${hello?.runs ?? 0}; ratio to the hello-world bundle loaded the same way.`,
+    `Built with the CDK stack's options (ESM, minified, source maps, AWS SDK external). Cold load: a fresh \`node\` importing the bundle, spawn to exit, median of ${hello?.runs ?? 0}; ratio to the hello-world bundle loaded the same way. ` +
+      'Beside: files shipped next to the bundle (the WebP decoder, loaded on the first WebP).',
     table(
-      ['function', 'minified KB', 'gzipped KB', 'cold load ms', 'of which import ms', '× hello world'],
-      rep.bundles.map((x) => [x.fn, n(x.minifiedBytes / 1024), n(x.gzippedBytes / 1024), n(x.processMs), n(x.importMs), n(x.ratio, 2)]),
+      ['function', 'minified KB', 'gzipped KB', 'beside KB', 'cold load ms', 'of which import ms', '× hello world'],
+      rep.bundles.map((x) => [x.fn, n(x.minifiedBytes / 1024), n(x.gzippedBytes / 1024), x.besideBytes ? n(x.besideBytes / 1024) : '', n(x.processMs), n(x.importMs), n(x.ratio, 2)]),
+    ),
+  );
+
+  const t = rep.thumbnails[0];
+  push(
+    '## Thumbnails',
+    `What the thumbnail function spends on one ${t ? `${t.width} × ${t.height}` : ''} image (a photo stand-in: gradients with grain), per source format, median of ${t?.runs ?? 0}; ` +
+      'on this machine, in one process. Storage round trips are not included. Sources over the upload limit (10 MB by default) cannot be attached.',
+    table(
+      ['source', 'source KB', 'decode ms', 'shrink + JPEG ms', 'total ms', 'thumbnail KB'],
+      rep.thumbnails.map((x) => [x.format, n(x.sourceBytes / 1024, 0), n(x.decodeMs, 0), n(x.thumbnailMs, 0), n(x.decodeMs + x.thumbnailMs, 0), n(x.thumbnailBytes / 1024)]),
     ),
   );
 

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
@@ -6,6 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { WEBP_WASM } from '../../shared/domain/webp.ts';
 import { allFunctions, streamFn, thumbnailFn } from '../routes.ts';
 import { findingId } from './nag.ts';
 
@@ -34,6 +36,26 @@ export const FUNCTION_BUNDLING = {
 } satisfies BundlingOptions;
 
 /**
+ * Files a function needs beside its bundle, which esbuild cannot inline: the thumbnail function's
+ * WebP decoder (WebAssembly), read from the bundle's directory. Paths from the repository root.
+ */
+export const BUNDLE_EXTRA_FILES: Readonly<Record<string, readonly { from: string; to: string }[]>> = {
+  [thumbnailFn]: [{ from: path.relative(repoRoot, createRequire(import.meta.url).resolve(WEBP_WASM.packagePath)), to: WEBP_WASM.fileName }],
+};
+
+/** Bundling for `fn`: the shared options, plus a copy step for its extra files (with node, so it runs on any OS and in Docker). */
+function bundlingFor(fn: string): BundlingOptions {
+  const extra = BUNDLE_EXTRA_FILES[fn];
+  if (!extra) return FUNCTION_BUNDLING;
+  const copy = (inputDir: string, outputDir: string) =>
+    extra.map(({ from, to }) => {
+      const args = [path.posix.join(inputDir, ...from.split(path.sep)), path.posix.join(outputDir, to)];
+      return `node -e "require('node:fs').copyFileSync(process.argv[1], process.argv[2])" ${args.map((a) => JSON.stringify(a)).join(' ')}`;
+    });
+  return { ...FUNCTION_BUNDLING, commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: copy } };
+}
+
+/**
  * One function per file in functions/ named by the route table, all bundled the same way: ESM for
  * Node 22 on arm64, minified with source maps, AWS SDK v3 left to the runtime.
  */
@@ -53,7 +75,7 @@ export function createFunctions(scope: Construct, environment: Record<string, st
       timeout: fn === streamFn ? Duration.seconds(60) : fn === thumbnailFn ? Duration.seconds(30) : Duration.seconds(10),
       environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
-      bundling: FUNCTION_BUNDLING,
+      bundling: bundlingFor(fn),
     });
     Validations.of(handler).acknowledge(
       {

@@ -4,11 +4,13 @@ import type { CreateAttachmentInput } from '../schemas/attachments.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
 
+/** Image types: a message of only these is an `image` message. */
+const IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 /**
- * Types a thumbnail is made of. WebP is not: no decoder is installed (docs/attachments.md §6).
- * Defined here rather than in images.ts, whose decoders would otherwise land in every bundle.
+ * Types a thumbnail is made of: every image type. Defined here rather than in images.ts, whose
+ * decoders would otherwise land in every bundle.
  */
-export const THUMBNAIL_SOURCE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif']);
+export const THUMBNAIL_SOURCE_TYPES = IMAGE_TYPES;
 
 /**
  * Attachments never pass through a function: the client PUTs the file to a presigned URL (whose
@@ -26,7 +28,6 @@ export const UPLOADS_PREFIX = 'uploads/';
 export const FILES_PREFIX = 'files/';
 export const THUMBS_PREFIX = 'thumbs/';
 
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 /** How much of a file the content check reads. */
 const SNIFF_BYTES = 512;
 

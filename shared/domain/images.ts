@@ -1,17 +1,17 @@
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifReader } from 'omggif';
+import { decodeWebp, webpInfo } from './webp.ts';
 
 /**
- * Thumbnails in pure JS (no native code): decode PNG, JPEG or GIF (first frame), shrink by area
- * averaging, encode JPEG. Every input is treated as hostile: the header's dimensions are read and
+ * Thumbnails without native code: decode PNG, JPEG, GIF (first frame) in JS or WebP (first frame)
+ * in WebAssembly, shrink by area averaging, encode JPEG. Every input is treated as hostile: the header's dimensions are read and
  * limited before anything is decoded, and decoders' throws are the caller's to catch.
  */
 export const THUMBNAIL_MAX_SIDE = 320;
 /** Above this a source is not decoded (RGBA at 40 MP is 160 MB). */
 export const THUMBNAIL_MAX_PIXELS = 40_000_000;
 export const THUMBNAIL_QUALITY = 80;
-/** Types a thumbnail is made of. WebP is not: no decoder is installed (docs/attachments.md §6). */
 
 export interface Rgba {
   width: number;
@@ -48,6 +48,10 @@ export function imageSize(contentType: string, b: Uint8Array): { width: number; 
     }
     return undefined;
   }
+  if (contentType === 'image/webp') {
+    const info = webpInfo(b);
+    return info && { width: info.width, height: info.height };
+  }
   return undefined;
 }
 
@@ -68,6 +72,7 @@ export function decodeImage(contentType: string, b: Uint8Array): Rgba {
     gif.decodeAndBlitFrameRGBA(0, data);
     return { width: gif.width, height: gif.height, data };
   }
+  if (contentType === 'image/webp') return decodeWebp(b);
   throw new Error(`No decoder for ${contentType}`);
 }
 

@@ -1,13 +1,14 @@
 import type { Deps } from '../ports.ts';
 import { FILES_PREFIX, THUMBNAIL_SOURCE_TYPES, thumbnailKey } from './attachments.ts';
 import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from './images.ts';
+import { DecoderUnavailableError } from './webp.ts';
 
 /** Larger sources are not read at all (the upload limit's default). */
 export const THUMBNAIL_MAX_SOURCE_BYTES = 10 * 1024 * 1024;
 
 export type ThumbnailOutcome =
   | 'made'
-  /** Not an attached file, or one a thumbnail is not made of (WebP, PDF, …). */
+  /** Not an attached file, or one a thumbnail is not made of (PDF, DOCX, …). */
   | 'ignored'
   /** Too large in bytes or pixels, or a header that cannot be read: not decoded. */
   | 'refused'
@@ -39,7 +40,9 @@ export async function makeThumbnail(deps: Deps, object: { key: string; size?: nu
     // The decoder's own idea of the size must agree with the checked header.
     if (image.width * image.height > THUMBNAIL_MAX_PIXELS || image.data.length < image.width * image.height * 4) return 'undecodable';
     thumbnail = thumbnailOf(image);
-  } catch {
+  } catch (err) {
+    // A decoder that cannot load is this deployment's fault, not the image's: fail loudly, retry.
+    if (err instanceof DecoderUnavailableError) throw err;
     return 'undecodable';
   }
   const key = thumbnailKey(roomId, id);

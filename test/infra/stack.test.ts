@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
@@ -19,6 +20,7 @@ import {
 import { ParleyStack } from '../../infra/stack.ts';
 import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
 import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '../../infra/constructs/attachments.ts';
+import { WEBP_WASM } from '../../shared/domain/webp.ts';
 import { ENV } from '../../shared/env.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -136,6 +138,10 @@ describe('ParleyStack', () => {
       expect(code.startsWith('import { createRequire'), `${fn} banner`).toBe(true);
       importsSdk ||= /from\s*"@aws-sdk\//.test(code);
       expect(existsSync(`${bundle}.map`), `${fn} source map`).toBe(true);
+      // The WebP decoder's WebAssembly sits beside the thumbnail function's bundle, and only there.
+      const wasm = path.join(path.dirname(bundle), WEBP_WASM.fileName);
+      expect(existsSync(wasm), `${fn} ${WEBP_WASM.fileName}`).toBe(fn === thumbnailFn);
+      if (fn === thumbnailFn) expect(readFileSync(wasm).equals(readFileSync(createRequire(import.meta.url).resolve(WEBP_WASM.packagePath)))).toBe(true);
     }
     expect(importsSdk).toBe(true);
   });

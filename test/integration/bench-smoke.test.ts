@@ -58,10 +58,21 @@ describe('benchmark smoke run', () => {
   });
 
   it('builds bundles and loads them cold in a fresh node', () => {
-    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'http-health', 'stream-fanout']);
+    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'http-health', 'stream-fanout', 's3-thumbnail']);
     for (const b of report.bundles) {
       expect(b.minifiedBytes).toBeGreaterThan(b.gzippedBytes);
       expect(b.processMs).toBeGreaterThan(0);
+      // Only the thumbnail function ships a file beside its bundle: the WebP decoder.
+      expect(b.besideBytes > 0, b.fn).toBe(b.fn === 's3-thumbnail');
+    }
+  });
+
+  it('times a thumbnail of every image type the function decodes', () => {
+    expect(report.thumbnails.map((t) => t.format)).toEqual(['JPEG (q 85)', 'PNG', 'GIF', 'WebP lossy (q 75)', 'WebP lossless']);
+    for (const t of report.thumbnails) {
+      expect(t.decodeMs, t.format).toBeGreaterThan(0);
+      // 400 × 300 fits 320 px as 320 × 240: a real JPEG, not an empty buffer.
+      expect(t.thumbnailBytes, t.format).toBeGreaterThan(1000);
     }
   });
 

@@ -4,6 +4,7 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
 import { api, createUser, eventually, type TestUser } from '../support/clients.ts';
+import { animateWebp, encodeWebp } from '../support/webp.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
 import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
 import { thumbnailKey } from '../../shared/domain/attachments.ts';
@@ -42,7 +43,17 @@ function hugePng(): Buffer {
 }
 /** Correct header, then the data cut off. */
 const truncatedPng = () => png().subarray(0, 2000);
-const WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x24, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(200, 1)]);
+const webp = async () => Buffer.from(await encodeWebp({ width: W, height: H, data: rgba() }, { quality: 80 }));
+/** Two frames: red with a transparent left half, then blue. */
+async function animatedWebp(): Promise<Buffer> {
+  const red = Buffer.alloc(120 * 90 * 4);
+  for (let i = 0; i < 120 * 90; i++) red.set([220, 30, 30, i % 120 < 60 ? 0 : 255], i * 4);
+  const blue = Buffer.alloc(120 * 90 * 4);
+  for (let i = 0; i < 120 * 90; i++) blue.set([30, 30, 220, 255], i * 4);
+  return Buffer.from(animateWebp(120, 90, [await encodeWebp({ width: 120, height: 90, data: red }), await encodeWebp({ width: 120, height: 90, data: blue }, { lossless: true })]));
+}
+/** A WebP signature and lossy chunk header, then no bitstream: passes the content check, fails the decoder. */
+const FAKE_WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x24, 0, 0, 0]), Buffer.from('WEBPVP8 '), Buffer.alloc(200, 1)]);
 
 let ann: TestUser;
 let roomId: string;
@@ -59,6 +70,19 @@ async function sendFile(fileName: string, contentType: string, bytes: Buffer): P
 
 const read = async (messageId: string) => (await api(httpUrl, 'GET', `/rooms/${roomId}/messages/${messageId}`, { token: ann.token })).body.attachments[0];
 
+/** The thumbnail of the message's first attachment, once made, decoded. */
+async function thumbnailOf(messageId: string): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const att = await eventually(async () => {
+    const a = await read(messageId);
+    if (!a.thumbnailUrl) throw new Error('no thumbnail yet');
+    return a;
+  }, 15_000, 100);
+  const res = await fetch(att.thumbnailUrl);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('image/jpeg');
+  return jpeg.decode(new Uint8Array(await res.arrayBuffer()), { useTArray: true });
+}
+
 beforeAll(async () => {
   ann = await createUser(httpUrl, 'ann');
   const res = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'Pictures', memberIds: [] } });
@@ -68,34 +92,39 @@ afterAll(() => s3.destroy());
 
 describe('thumbnails', () => {
   it.each([
-    ['png', 'image/png', png],
-    ['jpeg', 'image/jpeg', jpg],
-    ['gif', 'image/gif', gif],
-  ] as const)('makes a JPEG thumbnail of a %s, at most 320 px on the long side, with the aspect kept', async (ext, type, make) => {
-    const { messageId } = await sendFile(`wide.${ext}`, type, make());
-    const att = await eventually(async () => {
-      const a = await read(messageId);
-      if (!a.thumbnailUrl) throw new Error('no thumbnail yet');
-      return a;
-    }, 15_000, 100);
-    const res = await fetch(att.thumbnailUrl);
-    expect(res.status).toBe(200);
-    const thumb = jpeg.decode(new Uint8Array(await res.arrayBuffer()), { useTArray: true });
-    expect([thumb.width, thumb.height]).toEqual([320, 160]);
+    ['png', 'image/png', png, [320, 160]],
+    ['jpeg', 'image/jpeg', jpg, [320, 160]],
+    ['gif', 'image/gif', gif, [320, 160]],
+    ['webp', 'image/webp', webp, [320, 160]],
+  ] as const)('makes a JPEG thumbnail of a %s, at most 320 px on the long side, with the aspect kept', async (ext, type, make, size) => {
+    const { messageId } = await sendFile(`wide.${ext}`, type, await make());
+    const thumb = await thumbnailOf(messageId);
+    expect([thumb.width, thumb.height]).toEqual(size);
     // The gradient survived: left is darker in red than right.
     expect(thumb.data[0]!).toBeLessThan(thumb.data[(thumb.width - 1) * 4]!);
   });
 
-  it('makes none of a hostile image (huge dimensions, truncated data) and keeps serving', async () => {
+  it("makes an animated WebP's thumbnail of its first frame, never enlarged", async () => {
+    const { messageId } = await sendFile('wave.webp', 'image/webp', await animatedWebp());
+    const thumb = await thumbnailOf(messageId);
+    expect([thumb.width, thumb.height]).toEqual([120, 90]);
+    // Frame 1: transparent left half (white in a JPEG), red right half. Frame 2 is blue.
+    const px = (x: number) => [...thumb.data.subarray((45 * thumb.width + x) * 4, (45 * thumb.width + x) * 4 + 3)];
+    expect(px(10).every((c) => c > 240)).toBe(true);
+    const [r, g, b] = px(110);
+    expect([r! > 180, g! < 80, b! < 80]).toEqual([true, true, true]);
+  });
+
+  it('makes none of a hostile image (huge dimensions, truncated data, a WebP with no bitstream) and keeps serving', async () => {
     const huge = await sendFile('huge.png', 'image/png', hugePng());
     const cut = await sendFile('cut.png', 'image/png', truncatedPng());
-    const webp = await sendFile('pic.webp', 'image/webp', WEBP);
+    const fake = await sendFile('pic.webp', 'image/webp', FAKE_WEBP);
     // A later good image gets its thumbnail: the earlier ones were handled (in order) and the runtime is up.
     const { messageId } = await sendFile('after.png', 'image/png', png(64, 32));
     await eventually(async () => {
       if (!(await read(messageId)).thumbnailUrl) throw new Error('no thumbnail yet');
     }, 15_000, 100);
-    for (const m of [huge, cut, webp]) {
+    for (const m of [huge, cut, fake]) {
       const a = await read(m.messageId);
       expect(a.url).toEqual(expect.any(String));
       expect(a.thumbnailUrl).toBeUndefined();

@@ -1,7 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { decodeImage, fitWithin, imageSize, resize, thumbnailOf, THUMBNAIL_MAX_SIDE, type Rgba } from '../../shared/domain/images.ts';
+import { firstFrame, webpInfo, WEBP_WASM } from '../../shared/domain/webp.ts';
+import { animateWebp, encodeWebp } from '../support/webp.ts';
 
 const solid = (w: number, h: number, px: number[]): Rgba => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 4 }, (_, i) => px[i % 4]!) });
 
@@ -65,5 +73,104 @@ describe('thumbnailOf', () => {
     const p = new pngjs.PNG({ width: 200, height: 200 });
     const bytes = pngjs.PNG.sync.write(p).subarray(0, 60);
     expect(() => decodeImage('image/png', bytes)).toThrow();
+  });
+});
+
+describe('WebP (libwebp in WebAssembly, a fresh instance per image)', () => {
+  /** Red grows left to right, green top to bottom; with `cutout`, the left half is transparent. */
+  const gradient = (width: number, height: number, cutout = false): Rgba => {
+    const data = new Uint8Array(width * height * 4);
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++) data.set([Math.round((255 * x) / (width - 1)), Math.round((255 * y) / (height - 1)), 96, cutout && x < width / 2 ? 0 : 255], (y * width + x) * 4);
+    return { width, height, data };
+  };
+  const fill = (width: number, height: number, px: number[], cutout = false): Rgba => {
+    const img = solid(width, height, px);
+    if (cutout) for (let i = 0; i < width * height; i++) if (i % width < width / 2) img.data[i * 4 + 3] = 0;
+    return img;
+  };
+  let lossy: Uint8Array, lossless: Uint8Array, lossyAlpha: Uint8Array, animated: Uint8Array;
+  beforeAll(async () => {
+    lossy = await encodeWebp(gradient(400, 300), { quality: 60 });
+    lossless = await encodeWebp(gradient(64, 48, true), { lossless: true });
+    lossyAlpha = await encodeWebp(gradient(200, 100, true), { quality: 60 });
+    // Frame 1 red with a transparent left half (lossy + ALPH), frame 2 blue (lossless).
+    animated = animateWebp(120, 90, [await encodeWebp(fill(120, 90, [220, 30, 30, 255], true), { quality: 70 }), await encodeWebp(fill(120, 90, [30, 30, 220, 255]), { lossless: true })]);
+  });
+  const pixel = (img: Rgba, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 4, (y * img.width + x) * 4 + 4)];
+
+  it('reads the size from each kind of header: lossy, lossless, extended, animated', () => {
+    expect(imageSize('image/webp', lossy)).toEqual({ width: 400, height: 300 });
+    expect(imageSize('image/webp', lossless)).toEqual({ width: 64, height: 48 });
+    expect(imageSize('image/webp', lossyAlpha)).toEqual({ width: 200, height: 100 });
+    expect(webpInfo(animated)).toEqual({ width: 120, height: 90, animated: true });
+  });
+
+  it('decodes lossy, lossless and lossy-with-alpha stills', () => {
+    const a = decodeImage('image/webp', lossy);
+    expect([a.width, a.height, a.data.length]).toEqual([400, 300, 400 * 300 * 4]);
+    // A gradient: red grows left to right, green top to bottom (lossy: within a margin).
+    expect(pixel(a, 399, 0)[0]).toBeGreaterThan(200);
+    expect(pixel(a, 0, 299)[1]).toBeGreaterThan(200);
+    const b = decodeImage('image/webp', lossless);
+    expect([b.width, b.height]).toEqual([64, 48]);
+    expect(pixel(b, 0, 0)[3]).toBe(0);
+    expect(pixel(b, 63, 47)).toEqual([255, 255, 96, 255]);
+    const c = decodeImage('image/webp', lossyAlpha);
+    expect([c.width, c.height, pixel(c, 0, 50)[3], pixel(c, 199, 50)[3]]).toEqual([200, 100, 0, 255]);
+  });
+
+  it('decodes the first frame of an animation, alpha included', () => {
+    const still = firstFrame(animated, webpInfo(animated)!);
+    expect(webpInfo(still)).toEqual({ width: 120, height: 90, animated: false });
+    const img = decodeImage('image/webp', animated);
+    expect([img.width, img.height]).toEqual([120, 90]);
+    // Frame 1 is red with a transparent left half; frame 2 (blue) is not what a thumbnail shows.
+    expect(pixel(img, 10, 45)[3]).toBe(0);
+    const [r, g, b, a] = pixel(img, 110, 45);
+    expect(r).toBeGreaterThan(180);
+    expect([g! < 80, b! < 80, a]).toEqual([true, true, 255]);
+  });
+
+  it('makes a thumbnail of a WebP', () => {
+    const thumb = jpeg.decode(thumbnailOf(decodeImage('image/webp', lossy)), { useTArray: true });
+    expect([thumb.width, thumb.height]).toEqual([320, 240]);
+  });
+
+  it('refuses truncated, corrupted and lying files with a throw, and the next image still decodes', () => {
+    const corrupt = lossy.slice();
+    corrupt.fill(0xa5, 40, 400);
+    // A VP8L header claiming 16384 × 16384 followed by nothing.
+    const huge = lossless.slice(0, 30);
+    huge.set([0xff, 0xff, 0xff, 0xff], 21);
+    // An animation whose frame says it is larger than the canvas.
+    const oversizedFrame = animated.slice();
+    const anmf = Buffer.from(oversizedFrame).indexOf('ANMF');
+    oversizedFrame.set([0xff, 0xff, 0x00], anmf + 8 + 6);
+    // A chunk whose size runs past the end of the file.
+    const runaway = animated.slice();
+    runaway.set([0xff, 0xff, 0xff, 0x7f], anmf + 4);
+    for (const bad of [lossy.subarray(0, 600), corrupt, huge, oversizedFrame, runaway, Buffer.from('RIFF\0\0\0\0WEBPVP8 garbage garbage garbage')]) {
+      expect(() => decodeImage('image/webp', bad)).toThrow();
+    }
+    expect(imageSize('image/webp', huge)).toEqual({ width: 16384, height: 16384 });
+    expect(decodeImage('image/webp', lossless).width).toBe(64);
+  });
+
+  it('says so when the decoder itself cannot load, rather than blaming the image', async () => {
+    // A copy of the module bundled as a Lambda function is, with neither the .wasm beside it nor
+    // node_modules above it: it must throw DecoderUnavailableError, which makeThumbnail rethrows.
+    const dir = mkdtempSync(path.join(tmpdir(), 'parley-webp-'));
+    try {
+      const entry = fileURLToPath(new URL('../../shared/domain/webp.ts', import.meta.url));
+      await build({ entryPoints: [entry], outfile: path.join(dir, 'index.mjs'), bundle: true, format: 'esm', platform: 'node', minify: true, logLevel: 'silent' });
+      const bundled = (await import(pathToFileURL(path.join(dir, 'index.mjs')).href)) as typeof import('../../shared/domain/webp.ts');
+      expect(() => bundled.decodeWebp(lossless)).toThrow(bundled.DecoderUnavailableError);
+      // With the file copied next to the bundle, as the thumbnail function's bundling does, it decodes.
+      copyFileSync(createRequire(import.meta.url).resolve(WEBP_WASM.packagePath), path.join(dir, WEBP_WASM.fileName));
+      expect(bundled.decodeWebp(lossless).width).toBe(64);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
