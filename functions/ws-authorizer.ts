@@ -1,7 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { userFromClaims } from '#shared/domain/identity.ts';
-import { getVerifier } from './lib/deps.ts';
+import { getVerifier } from './lib/verifier.ts';
 
 const logger = new Logger({ serviceName: 'parley' });
 

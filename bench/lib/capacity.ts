@@ -160,13 +160,19 @@ export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOu
     await measure('mark read', () => ok('read', api(httpUrl, 'POST', `/rooms/${room.roomId}/read`, { token: second.token, body: { messageId: sent.id } })));
   } else notYet('mark read');
 
-  // A full page of history: 50 messages of 1 KB.
-  await inBatches(Array.from({ length: 50 }), 5, (_, i) =>
+  // Full pages of history: 50 messages of 1 KB each, the newest page and the one before it.
+  await inBatches(Array.from({ length: 100 }), 5, (_, i) =>
     ok('seed', api(httpUrl, 'POST', `/rooms/${room.roomId}/messages`, { token: owner.token, body: { content: textOf(`h${i}`, MESSAGE_BYTES) } })),
   );
+  let oldestSeq = 0;
   await measure('history page of 50', async () => {
     const page = await ok('history', api(httpUrl, 'GET', `/rooms/${room.roomId}/messages?limit=50`, { token: owner.token }));
     if (page.items.length !== 50) throw new Error(`history returned ${page.items.length} messages`);
+    oldestSeq = Math.min(...page.items.map((m: { seq: number }) => m.seq));
+  });
+  await measure('older history page of 50', async () => {
+    const page = await ok('history', api(httpUrl, 'GET', `/rooms/${room.roomId}/messages?limit=50&beforeSeq=${oldestSeq}`, { token: owner.token }));
+    if (page.items.length !== 50) throw new Error(`older history returned ${page.items.length} messages`);
   });
 
   // My rooms: the owner belongs to this room and 9 more, each with a 1 KB last message.

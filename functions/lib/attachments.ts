@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AttachmentDeps, AttachmentSettings } from '#shared/ports.ts';
+import { capacitySink } from '#shared/adapters/dynamodb/capacity.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { isKnownContentType } from '#shared/domain/attachments.ts';
@@ -31,16 +31,15 @@ export function createAttachmentDeps(dynamo: DynamoDBClient): AttachmentDeps | u
   const bucket = process.env[ENV.bucketName];
   if (!bucket) return undefined;
   const local = Boolean(process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL);
-  const s3 = new S3Client({ forcePathStyle: local, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
   return {
-    store: new DynamoAttachmentStore(dynamo, requireEnv(ENV.tableName)),
-    blobs: new S3BlobStore(s3, bucket),
+    store: new DynamoAttachmentStore(dynamo, requireEnv(ENV.tableName), capacitySink),
+    blobs: new S3BlobStore({ forcePathStyle: local, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, bucket),
     settings: attachmentSettings(),
   };
 }
 
 /** `{attachments}` for the composition root, or nothing where no bucket is configured. */
-export function attachmentPorts(): { attachments?: AttachmentDeps } {
-  const attachments = createAttachmentDeps(new DynamoDBClient({}));
+export function attachmentPorts(dynamo: DynamoDBClient): { attachments?: AttachmentDeps } {
+  const attachments = createAttachmentDeps(dynamo);
   return attachments ? { attachments } : {};
 }

@@ -5,7 +5,6 @@ import type { Deps } from '#shared/ports.ts';
 import { DynamoStore } from '#shared/adapters/dynamodb/store.ts';
 import { capacitySink, meterCapacity } from '#shared/adapters/dynamodb/capacity.ts';
 import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
-import { createJwtVerifier, type ClaimsVerifier } from '#shared/adapters/jwt.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
 import { attachmentPorts } from './attachments.ts';
@@ -14,11 +13,13 @@ import { createPeopleDeps } from './people.ts';
 /**
  * The composition root of every Lambda function: clients are built on first use from the
  * environment (set by the CDK stack in AWS, by `npm start` locally) and reused by later invocations.
+ * One DynamoDB client serves every store, so they share its connections (and its metering).
  */
 let deps: Deps | undefined;
 export function getDeps(): Deps {
   if (!deps) {
-    const store = new DynamoStore(meterCapacity(new DynamoDBClient({})), requireEnv(ENV.tableName), capacitySink);
+    const dynamo = meterCapacity(new DynamoDBClient({}));
+    const store = new DynamoStore(dynamo, requireEnv(ENV.tableName), capacitySink);
     deps = {
       rooms: store,
       messages: store,
@@ -31,22 +32,9 @@ export function getDeps(): Deps {
         editWindowSeconds: intSetting(ENV.editWindowSeconds, MESSAGE_LIMITS.editWindowSeconds),
         maxReactionsPerMessage: MESSAGE_LIMITS.reactionsPerMessage,
       },
-      ...attachmentPorts(),
-      people: createPeopleDeps(),
+      ...attachmentPorts(dynamo),
+      people: createPeopleDeps(dynamo),
     };
   }
   return deps;
-}
-
-let verifier: ClaimsVerifier | undefined;
-export function getVerifier(): ClaimsVerifier {
-  if (!verifier) {
-    const devJwks = process.env[ENV.devJwks];
-    verifier = createJwtVerifier({
-      issuer: requireEnv(ENV.jwtIssuer),
-      audience: requireEnv(ENV.jwtAudience),
-      ...(devJwks && { jwks: JSON.parse(devJwks) }),
-    });
-  }
-  return verifier;
 }

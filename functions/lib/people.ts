@@ -1,13 +1,13 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PeopleDeps } from '#shared/ports.ts';
 import { DynamoPeopleStore } from '#shared/adapters/dynamodb/people-store.ts';
-import { capacitySink, meterCapacity } from '#shared/adapters/dynamodb/capacity.ts';
+import { capacitySink } from '#shared/adapters/dynamodb/capacity.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 
 /** Membership, presence and rate-limit ports, with the limits an operator set (shared/env.ts). */
-export function createPeopleDeps(): PeopleDeps {
-  const store = new DynamoPeopleStore(meterCapacity(new DynamoDBClient({})), requireEnv(ENV.tableName), capacitySink);
+export function createPeopleDeps(dynamo: DynamoDBClient): PeopleDeps {
+  const store = new DynamoPeopleStore(dynamo, requireEnv(ENV.tableName), capacitySink);
   const window = (name: typeof ENV.sendRateWindowSeconds | typeof ENV.writeRateWindowSeconds, fallback: number) => Math.max(1, intSetting(name, fallback));
   return {
     store,

@@ -137,6 +137,9 @@ describe('ParleyStack', () => {
       const code = readFileSync(bundle, 'utf8');
       expect(code.startsWith('import { createRequire'), `${fn} banner`).toBe(true);
       importsSdk ||= /from\s*"@aws-sdk\//.test(code);
+      // Cold starts: the S3 SDK is imported on first use only, and the authorizer loads no SDK at all.
+      expect(/from\s*"@aws-sdk\/(client-s3|s3-request-presigner)"/.test(code), `${fn} imports the S3 SDK at load`).toBe(false);
+      if (fn === wsAuthorizerFn) expect(code.includes('@aws-sdk/'), `${fn} bundles an SDK client`).toBe(false);
       expect(existsSync(`${bundle}.map`), `${fn} source map`).toBe(true);
       // The WebP decoder's WebAssembly sits beside the thumbnail function's bundle, and only there.
       const wasm = path.join(path.dirname(bundle), WEBP_WASM.fileName);

@@ -27,7 +27,7 @@ describe('benchmark smoke run', () => {
 
   it('prices every operation, and a 1 KB send in whole write units with its fan-out reads', () => {
     const names = report.operations.map((o) => o.name);
-    expect(names).toEqual(expect.arrayContaining(['connect', 'disconnect', 'send 1 KB text', 'history page of 50', 'list my rooms (10)']));
+    expect(names).toEqual(expect.arrayContaining(['connect', 'disconnect', 'send 1 KB text', 'history page of 50', 'older history page of 50', 'list my rooms (10)']));
     const send = report.operations.find((o) => o.name === 'send 1 KB text')!;
     const writes = send.request.aws.writeTable + send.request.aws.writeGsi;
     // The message item alone is over 1 KB: at least 2 units, whole units, finite.

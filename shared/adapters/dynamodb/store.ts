@@ -313,7 +313,13 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
     return out.Item ? recordOf<MessageRecord>(out.Item) : undefined;
   }
 
-  async listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }): Promise<MessageRecord[]> {
+  /**
+   * Strongly consistent for the newest page and for catch-up (`afterSeq`): a message just sent
+   * must be there. Older pages (`beforeSeq`) read eventually consistent, at half the read units:
+   * their messages were stored before the client saw the cursor's, and a change made to them in
+   * the last second reaches the client as an event and through `/changes`.
+   */
+  async listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, consistent = q.beforeSeq === undefined): Promise<MessageRecord[]> {
     const { PK, SKPrefix } = keys.messagePrefix(roomId);
     const ascending = q.afterSeq !== undefined;
     const condition =
@@ -332,7 +338,7 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
           ExpressionAttributeValues: { ':pk': PK, ...condition.values },
           ScanIndexForward: ascending,
           Limit: q.limit,
-          ConsistentRead: true,
+          ConsistentRead: consistent,
           ReturnConsumedCapacity: 'INDEXES',
         }),
       ),
@@ -340,10 +346,11 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
     return (out.Items ?? []).map((i) => recordOf<MessageRecord>(i));
   }
 
+  /** The room list's previews: eventually consistent (half the units), a preview may lag a second. */
   async latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>> {
     const pairs = await Promise.all(
       roomIds.map(async (roomId) => {
-        const [latest] = await this.listMessages(roomId, { limit: 1 });
+        const [latest] = await this.listMessages(roomId, { limit: 1 }, false);
         return [roomId, latest] as const;
       }),
     );

@@ -1,6 +1,12 @@
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { BlobStore } from '../../ports.ts';
+
+/** The S3 SDK, loaded on first use (see `S3BlobStore`). */
+interface S3Sdk {
+  s3: S3Client;
+  commands: typeof import('@aws-sdk/client-s3');
+  getSignedUrl: typeof import('@aws-sdk/s3-request-presigner').getSignedUrl;
+}
 
 /** `attachment; filename="ascii fallback"; filename*=UTF-8''<exact name>` (RFC 6266). */
 export function contentDisposition(fileName: string): string {
@@ -23,12 +29,29 @@ function isMissing(e: { name?: string; $metadata?: { httpStatusCode?: number } }
  * covers `content-type` and `content-length`, so the client can only upload what it declared.
  * The client must be built with `requestChecksumCalculation: 'WHEN_REQUIRED'`, or the presigned PUT
  * would also sign a checksum of an empty body.
+ *
+ * The S3 SDK is imported on the first call, not with the module: most invocations never touch a
+ * file (no attachment in the message), and loading it would add to every function's cold start
+ * (docs/performance.md §3).
  */
 export class S3BlobStore implements BlobStore {
+  private sdk: Promise<S3Sdk> | undefined;
+
   constructor(
-    private readonly s3: S3Client,
+    private readonly config: S3ClientConfig,
     private readonly bucket: string,
   ) {}
+
+  private load(): Promise<S3Sdk> {
+    this.sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-request-presigner')]).then(
+      ([commands, presigner]) => ({ s3: new commands.S3Client(this.config), commands, getSignedUrl: presigner.getSignedUrl }),
+      (err: unknown) => {
+        this.sdk = undefined;
+        throw err;
+      },
+    );
+    return this.sdk;
+  }
 
   /**
    * The file name travels as the object's stored Content-Disposition, signed into the PUT, rather
@@ -36,22 +59,25 @@ export class S3BlobStore implements BlobStore {
    * local store (s3rver) mis-verifies query values containing `'` or `*`, which RFC 6266 needs.
    */
   async presignPut(key: string, o: { contentType: string; size: number; fileName: string; expiresInSeconds: number }) {
+    const { s3, commands, getSignedUrl } = await this.load();
     const disposition = contentDisposition(o.fileName);
     const url = await getSignedUrl(
-      this.s3,
-      new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: o.contentType, ContentLength: o.size, ContentDisposition: disposition }),
+      s3,
+      new commands.PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: o.contentType, ContentLength: o.size, ContentDisposition: disposition }),
       { expiresIn: o.expiresInSeconds, signableHeaders: new Set(['content-type', 'content-length', 'content-disposition']) },
     );
     return { url, headers: { 'content-type': o.contentType, 'content-length': String(o.size), 'content-disposition': disposition } };
   }
 
-  presignGet(key: string, o: { expiresInSeconds: number }): Promise<string> {
-    return getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: o.expiresInSeconds });
+  async presignGet(key: string, o: { expiresInSeconds: number }): Promise<string> {
+    const { s3, commands, getSignedUrl } = await this.load();
+    return getSignedUrl(s3, new commands.GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: o.expiresInSeconds });
   }
 
   async head(key: string) {
+    const { s3, commands } = await this.load();
     try {
-      const out = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await s3.send(new commands.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return { size: out.ContentLength ?? 0, ...(out.ContentType && { contentType: out.ContentType }) };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -61,8 +87,9 @@ export class S3BlobStore implements BlobStore {
   }
 
   async copy(fromKey: string, toKey: string): Promise<boolean> {
+    const { s3, commands } = await this.load();
     try {
-      await this.s3.send(new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${fromKey}` }));
+      await s3.send(new commands.CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${fromKey}` }));
       return true;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -72,14 +99,16 @@ export class S3BlobStore implements BlobStore {
   }
 
   async readStart(key: string, bytes: number): Promise<Uint8Array> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    const { s3, commands } = await this.load();
+    const out = await s3.send(new commands.GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
     const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
     return body.subarray(0, bytes);
   }
 
   async read(key: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const { s3, commands } = await this.load();
     try {
-      const out = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const out = await s3.send(new commands.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if ((out.ContentLength ?? 0) > maxBytes) {
         out.Body?.transformToWebStream().cancel().catch(() => undefined);
         return undefined;
@@ -93,7 +122,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
+    const { s3, commands } = await this.load();
+    await s3.send(new commands.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }));
   }
 
   /**
@@ -101,6 +131,7 @@ export class S3BlobStore implements BlobStore {
    * DeleteObjects is a bucket-level request that s3rver mis-verifies locally.
    */
   async delete(keys: string[]): Promise<void> {
-    await Promise.all(keys.map((Key) => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }))));
+    const { s3, commands } = await this.load();
+    await Promise.all(keys.map((Key) => s3.send(new commands.DeleteObjectCommand({ Bucket: this.bucket, Key }))));
   }
 }
