@@ -44,6 +44,7 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/unread', fn: 'http-unread', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
+  { method: 'GET', path: '/search', fn: 'http-search', auth: 'jwt' },
   // ---- rooms and people (issue 4) ----
   { method: 'GET', path: '/rooms/public', fn: 'http-list-public-rooms', auth: 'jwt' },
   { method: 'PATCH', path: '/rooms/{roomId}', fn: 'http-update-room', auth: 'jwt' },

@@ -25,6 +25,8 @@ export const ENV = {
   attachmentDownloadUrlSeconds: 'PARLEY_ATTACHMENT_DOWNLOAD_URL_SECONDS',
   /** How long an upload no message claims is kept before it is deleted, in seconds (default 86,400). */
   attachmentUnattachedSeconds: 'PARLEY_ATTACHMENT_UNATTACHED_SECONDS',
+  /** Messages one `GET /search` request reads at most before it answers with a cursor (default 1,000). */
+  searchScanBudget: 'PARLEY_SEARCH_SCAN_BUDGET',
   /** Messages a user may send per window (default 10; 0 = no limit) and the window in seconds (default 10). */
   sendRateLimit: 'PARLEY_SEND_RATE_LIMIT',
   sendRateWindowSeconds: 'PARLEY_SEND_RATE_WINDOW_SECONDS',
@@ -56,6 +58,7 @@ export const TUNABLE_SETTINGS = [
   'sendRateWindowSeconds',
   'writeRateLimit',
   'writeRateWindowSeconds',
+  'searchScanBudget',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 /** Reads a required variable; a missing one is a deployment error, so it throws at first use. */

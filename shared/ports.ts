@@ -151,8 +151,11 @@ export interface MessageStore {
   nextSeq(roomId: string, at: string): Promise<number | undefined>;
   putMessage(message: MessageRecord): Promise<void>;
   getMessage(roomId: string, seq: number): Promise<MessageRecord | undefined>;
-  /** Newest first below `beforeSeq`, or ascending above `afterSeq`. */
-  listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }): Promise<MessageRecord[]>;
+  /**
+   * Newest first below `beforeSeq`, or ascending above `afterSeq`. Strongly consistent unless
+   * `consistent: false`, or by default for older pages (`beforeSeq`).
+   */
+  listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, opts?: { consistent?: boolean }): Promise<MessageRecord[]>;
   latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>>;
   getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]>;
   /** The sender's message with this clientMessageId among the room's newest `window` messages. */
@@ -197,6 +200,8 @@ export interface Settings {
   /** How long after sending a message may be edited, in seconds; 0 = no limit. */
   editWindowSeconds: number;
   maxReactionsPerMessage: number;
+  /** Messages one search request reads at most before answering with a cursor. */
+  searchScanBudget: number;
 }
 
 /** Sends frames over API Gateway's @connections API. */

@@ -174,6 +174,13 @@ export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOu
     const page = await ok('history', api(httpUrl, 'GET', `/rooms/${room.roomId}/messages?limit=50&beforeSeq=${oldestSeq}`, { token: owner.token }));
     if (page.items.length !== 50) throw new Error(`older history returned ${page.items.length} messages`);
   });
+  // Search reads history: a word no message has makes it read the whole room (100+ messages of 1 KB).
+  if (hasRoute('GET', '/search')) {
+    await measure(`search a room of ${oldestSeq + 49} messages`, async () => {
+      const found = await ok('search', api(httpUrl, 'GET', `/search?q=nowhere&roomId=${room.roomId}`, { token: owner.token }));
+      if (found.items.length !== 0 || found.nextCursor) throw new Error('search did not read the whole room');
+    });
+  } else notYet('search');
 
   // My rooms: the owner belongs to this room and 9 more, each with a 1 KB last message.
   await inBatches(Array.from({ length: 9 }), 3, async (_, i) => {

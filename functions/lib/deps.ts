@@ -7,6 +7,7 @@ import { capacitySink, meterCapacity } from '#shared/adapters/dynamodb/capacity.
 import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
+import { SEARCH_LIMITS } from '#shared/schemas/search.ts';
 import { attachmentPorts } from './attachments.ts';
 import { createPeopleDeps } from './people.ts';
 
@@ -31,6 +32,7 @@ export function getDeps(): Deps {
         maxContentLength: intSetting(ENV.maxMessageLength, MESSAGE_LIMITS.contentLength),
         editWindowSeconds: intSetting(ENV.editWindowSeconds, MESSAGE_LIMITS.editWindowSeconds),
         maxReactionsPerMessage: MESSAGE_LIMITS.reactionsPerMessage,
+        searchScanBudget: Math.max(1, intSetting(ENV.searchScanBudget, SEARCH_LIMITS.scanBudget)),
       },
       ...attachmentPorts(dynamo),
       people: createPeopleDeps(dynamo),

@@ -27,6 +27,7 @@ export const MESSAGE_VIEW_FNS = [
   ...ATTACHING_FNS,
   'http-list-rooms',
   'http-list-messages',
+  'http-search',
   'http-get-message',
   'http-edit-message',
   'http-add-reaction',
@@ -93,6 +94,15 @@ export class AttachmentPipeline extends Construct {
     // The attachment items themselves: not the indexes (table.grant would add them).
     thumbnailer.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     bucket.addEventNotification(S3EventType.OBJECT_CREATED, new LambdaDestination(thumbnailer), { prefix: FILES_PREFIX });
+    // A hostile or broken image is an outcome, not an error: errors are storage failing or the
+    // decoder not loading, which S3's two retries will not cure.
+    thumbnailer.metricErrors({ period: Duration.minutes(5) }).createAlarm(this, 'ThumbnailErrorsAlarm', {
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: 'The thumbnail function failed: images are going without thumbnails (storage errors or a decoder that cannot load).',
+    });
     // CDK configures the notification through a stack-wide custom resource with a function of its own.
     const stack = Stack.of(this);
     const notifier = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));

@@ -5,8 +5,9 @@ import { decodeWebp, webpInfo } from './webp.ts';
 
 /**
  * Thumbnails without native code: decode PNG, JPEG, GIF (first frame) in JS or WebP (first frame)
- * in WebAssembly, shrink by area averaging, encode JPEG. Every input is treated as hostile: the header's dimensions are read and
- * limited before anything is decoded, and decoders' throws are the caller's to catch.
+ * in WebAssembly, shrink by area averaging, encode JPEG. Every input is treated as hostile: the
+ * header's dimensions are read and limited before anything is decoded, and decoders' throws are
+ * the caller's to catch.
  */
 export const THUMBNAIL_MAX_SIDE = 320;
 /** Above this a source is not decoded (RGBA at 40 MP is 160 MB). */

@@ -52,7 +52,7 @@ export async function viewOf(deps: Deps, m: MessageRecord, viewerId: string): Pr
 }
 
 /** Many messages of one room with their reactions, in one range query, and download URLs. */
-async function viewsOf(deps: Deps, roomId: string, records: MessageRecord[], viewerId: string): Promise<MessageView[]> {
+export async function viewsOf(deps: Deps, roomId: string, records: MessageRecord[], viewerId: string): Promise<MessageView[]> {
   if (records.length === 0) return [];
   const seqs = records.map((m) => m.seq);
   const [reactions, urls] = await Promise.all([

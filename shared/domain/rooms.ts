@@ -118,7 +118,7 @@ async function directRoomName(deps: Deps, roomId: string, userId: string): Promi
 }
 
 /** Every room the user belongs to, page by page through the user index. */
-async function myRoomIds(deps: Deps, userId: string): Promise<string[]> {
+export async function myRoomIds(deps: Deps, userId: string): Promise<string[]> {
   const roomIds: string[] = [];
   let cursor: string | undefined;
   do {

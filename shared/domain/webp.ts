@@ -97,7 +97,9 @@ function riff(...parts: Uint8Array[]): Uint8Array {
  */
 export function firstFrame(b: Uint8Array, info: WebpInfo): Uint8Array {
   if (!info.animated) return b;
-  const frame = chunks(b, 30).find((c) => c.id === 'ANMF');
+  // The chunks after VP8X (its payload is 10 bytes; a larger one is skipped as stated).
+  const afterHeader = 20 + le32(b, 16) + (le32(b, 16) % 2);
+  const frame = chunks(b, afterHeader).find((c) => c.id === 'ANMF');
   if (!frame || frame.payload.length < 16) throw new Error('Animated WebP without a frame');
   const width = le24(frame.payload, 6) + 1;
   const height = le24(frame.payload, 9) + 1;

@@ -437,14 +437,21 @@ describe('ParleyStack', () => {
       });
     });
 
-    it('alarms on given-up records, iterator age and fan-out errors', () => {
+    it('alarms on given-up records, iterator age, fan-out errors and thumbnail errors', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
-      const metrics = alarms.map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}`).sort();
+      const watched = alarms
+        .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}${a.Properties.Namespace === 'AWS/Lambda' ? ` ${a.Properties.Dimensions[0].Value.Ref}` : ''}`)
+        .sort();
       // The second SQS alarm watches the attachment clean-up's DLQ.
-      expect(metrics).toEqual(['AWS/Lambda/Errors', 'AWS/Lambda/IteratorAge', 'AWS/SQS/ApproximateNumberOfMessagesVisible', 'AWS/SQS/ApproximateNumberOfMessagesVisible']);
-      for (const alarm of alarms.filter((a) => a.Properties.Namespace === 'AWS/Lambda')) {
-        expect(alarm.Properties.Dimensions).toEqual([{ Name: 'FunctionName', Value: { Ref: fnId(streamFn) } }]);
-      }
+      expect(watched).toEqual(
+        [
+          `AWS/Lambda/Errors ${fnId(streamFn)}`,
+          `AWS/Lambda/Errors ${fnId(thumbnailFn)}`,
+          `AWS/Lambda/IteratorAge ${fnId(streamFn)}`,
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
+        ].sort(),
+      );
     });
   });
 

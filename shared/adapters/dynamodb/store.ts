@@ -319,7 +319,8 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
    * their messages were stored before the client saw the cursor's, and a change made to them in
    * the last second reaches the client as an event and through `/changes`.
    */
-  async listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, consistent = q.beforeSeq === undefined): Promise<MessageRecord[]> {
+  async listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, opts: { consistent?: boolean } = {}): Promise<MessageRecord[]> {
+    const consistent = opts.consistent ?? q.beforeSeq === undefined;
     const { PK, SKPrefix } = keys.messagePrefix(roomId);
     const ascending = q.afterSeq !== undefined;
     const condition =
@@ -350,7 +351,7 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
   async latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>> {
     const pairs = await Promise.all(
       roomIds.map(async (roomId) => {
-        const [latest] = await this.listMessages(roomId, { limit: 1 }, false);
+        const [latest] = await this.listMessages(roomId, { limit: 1 }, { consistent: false });
         return [roomId, latest] as const;
       }),
     );

@@ -1,0 +1,124 @@
+import type { Deps, MessageRecord, User } from '../ports.ts';
+import { validationFailed } from '../errors.ts';
+import { SEARCH_LIMITS, type SearchQuery } from '../schemas/search.ts';
+import { requireMembership } from './access.ts';
+import { myRoomIds } from './rooms.ts';
+import { viewsOf } from './messages.ts';
+import type { MessageView } from './views.ts';
+
+/** Messages one history query reads at a time while searching. */
+const SEARCH_PAGE = 100;
+
+/**
+ * Text as search compares it: compatibility-decomposed, accents dropped, lower-cased. "Café",
+ * "CAFE" and "café" compare equal; so do full-width and ordinary letters. Only the combining
+ * accents of Latin, Greek and Cyrillic go: the vowel signs of Indic scripts or Thai stay.
+ */
+export function foldText(text: string): string {
+  return text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+}
+
+/** The words of a text: runs of letters, digits and the marks that belong to them, folded. */
+export function searchWords(text: string): string[] {
+  return foldText(text).match(/[\p{L}\p{N}\p{M}]+/gu) ?? [];
+}
+
+/** Scripts written without spaces between words: a term in them matches anywhere in the text. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+
+/**
+ * Whether a message matches every term: a term is one of its words (in its text or its files'
+ * names), or, for Chinese, Japanese, Thai and the like, a part of its text. Deleted messages
+ * never match.
+ */
+export function matchesAll(m: MessageRecord, terms: readonly string[]): boolean {
+  if (m.deletedAt) return false;
+  const text = [m.content, ...(m.attachments ?? []).map((a) => a.name)].join('\n');
+  const words = new Set(searchWords(text));
+  const folded = UNSPACED.test(text) ? foldText(text) : '';
+  return terms.every((t) => words.has(t) || (UNSPACED.test(t) && folded.includes(t)));
+}
+
+interface Position {
+  /** The room being searched. */
+  r: string;
+  /** Continue below this seq; absent: from the room's newest message. */
+  b?: number;
+}
+
+const encodeCursor = (p: Position) => Buffer.from(JSON.stringify(p)).toString('base64url');
+function decodeCursor(cursor: string): Position {
+  try {
+    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Partial<Position>;
+    if (typeof p.r === 'string' && p.r.length > 0 && (p.b === undefined || (Number.isInteger(p.b) && p.b >= 1))) return { r: p.r, ...(p.b !== undefined && { b: p.b }) };
+  } catch {
+    // fall through
+  }
+  throw validationFailed('Invalid cursor');
+}
+
+/**
+ * `GET /search`: messages matching all the query's words, newest first within each room, from
+ * one room (`roomId`, members only) or from every room the user belongs to (newest rooms first).
+ *
+ * No index is kept: a send costs nothing more. Each request reads room history newest first,
+ * eventually consistent, at most `settings.searchScanBudget` messages, and answers with what it
+ * found and a `nextCursor` where it stopped, even when it found nothing yet; no `nextCursor`
+ * means every message was read. The cursor only ever leads into rooms the user belongs to now.
+ */
+export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): Promise<{ items: MessageView[]; nextCursor?: string }> {
+  const terms = [...new Set(searchWords(q.q))];
+  if (terms.length === 0) throw validationFailed('q: has no words to search for', { issues: [{ path: 'q', message: 'no letters or digits' }] });
+  if (terms.length > SEARCH_LIMITS.terms) {
+    throw validationFailed(`q: at most ${SEARCH_LIMITS.terms} words`, { issues: [{ path: 'q', message: `at most ${SEARCH_LIMITS.terms} words` }] });
+  }
+  const from = q.cursor ? decodeCursor(q.cursor) : undefined;
+  let rooms: string[];
+  if (q.roomId) {
+    await requireMembership(deps, q.roomId, actor.userId);
+    if (from && from.r !== q.roomId) throw validationFailed('Invalid cursor');
+    rooms = [q.roomId];
+  } else {
+    // Room ids are ULIDs: descending is newest room first, an order that new messages do not shuffle.
+    rooms = (await myRoomIds(deps, actor.userId)).sort().reverse();
+  }
+
+  let index = from ? rooms.findIndex((r) => r <= from.r) : 0;
+  if (index < 0) return { items: [] };
+  let before = from && rooms[index] === from.r ? from.b : undefined;
+  let budget = deps.settings.searchScanBudget;
+  const hits: MessageRecord[] = [];
+  let stop: Position | undefined;
+  search: while (index < rooms.length) {
+    const roomId = rooms[index]!;
+    if (budget === 0) {
+      stop = { r: roomId, ...(before !== undefined && { b: before }) };
+      break;
+    }
+    const limit = Math.min(SEARCH_PAGE, budget);
+    const page = before !== undefined && before <= 1 ? [] : await deps.messages.listMessages(roomId, { limit, ...(before !== undefined && { beforeSeq: before }) }, { consistent: false });
+    budget -= page.length;
+    for (const m of page) {
+      if (!matchesAll(m, terms)) continue;
+      hits.push(m);
+      if (hits.length === q.limit) {
+        stop = { r: roomId, b: m.seq };
+        break search;
+      }
+    }
+    if (page.length === limit && page.at(-1)!.seq > 1) {
+      before = page.at(-1)!.seq;
+    } else {
+      index++;
+      before = undefined;
+    }
+  }
+
+  // Views room by room (reactions in one range query per room), in the order found.
+  const byRoom = new Map<string, MessageRecord[]>();
+  for (const m of hits) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m]);
+  const views = new Map<string, MessageView>();
+  for (const [roomId, records] of byRoom) for (const v of await viewsOf(deps, roomId, records, actor.userId)) views.set(v.id, v);
+  const items = hits.map((m) => views.get(m.id)!);
+  return stop ? { items, nextCursor: encodeCursor(stop) } : { items };
+}
