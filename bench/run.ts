@@ -32,6 +32,7 @@ const PLANS = {
     bigRoom: 1000,
     bigRoomMessages: 5,
     durations: 20,
+    durationsWarmup: 100,
     bundleRuns: 20,
     bundles: undefined,
     outsiders: 5,
@@ -44,6 +45,7 @@ const PLANS = {
     bigRoom: 30,
     bigRoomMessages: 1,
     durations: 3,
+    durationsWarmup: 0,
     bundleRuns: 1,
     bundles: ['http-health', 'stream-fanout', 's3-thumbnail'],
     outsiders: 2,
@@ -76,7 +78,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
     const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
     const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
-    const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations);
+    const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
 
     const latency: RoomRun[] = [];
     for (const members of plan.roomSizes) {
