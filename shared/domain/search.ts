@@ -8,6 +8,12 @@ import type { MessageView } from './views.ts';
 
 /** Messages one history query reads at a time while searching. */
 const SEARCH_PAGE = 100;
+/**
+ * What a query takes from the budget at least, found messages or not: a user in hundreds of
+ * quiet rooms gets a cursor after a bounded number of round trips (a hundred at the default
+ * budget), not one request that queries every room.
+ */
+const QUERY_MIN_CHARGE = 10;
 
 /**
  * Text as search compares it: compatibility-decomposed, accents dropped, lower-cased. "Café",
@@ -62,9 +68,10 @@ function decodeCursor(cursor: string): Position {
  * one room (`roomId`, members only) or from every room the user belongs to (newest rooms first).
  *
  * No index is kept: a send costs nothing more. Each request reads room history newest first,
- * eventually consistent, at most `settings.searchScanBudget` messages, and answers with what it
- * found and a `nextCursor` where it stopped, even when it found nothing yet; no `nextCursor`
- * means every message was read. The cursor only ever leads into rooms the user belongs to now.
+ * eventually consistent, at most `settings.searchScanBudget` messages (a query counting as at
+ * least `QUERY_MIN_CHARGE`), and answers with what it found and a `nextCursor` where it stopped,
+ * even when it found nothing yet; no `nextCursor` means every message was read. The cursor only
+ * ever leads into rooms the user belongs to now.
  */
 export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): Promise<{ items: MessageView[]; nextCursor?: string }> {
   const terms = [...new Set(searchWords(q.q))];
@@ -96,8 +103,10 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
       break;
     }
     const limit = Math.min(SEARCH_PAGE, budget);
-    const page = before !== undefined && before <= 1 ? [] : await deps.messages.listMessages(roomId, { limit, ...(before !== undefined && { beforeSeq: before }) }, { consistent: false });
-    budget -= page.length;
+    // A cursor may stop at seq 1: nothing below it to read.
+    const read = before === undefined || before > 1;
+    const page = read ? await deps.messages.listMessages(roomId, { limit, ...(before !== undefined && { beforeSeq: before }) }, { consistent: false }) : [];
+    if (read) budget = Math.max(0, budget - Math.max(page.length, QUERY_MIN_CHARGE));
     for (const m of page) {
       if (!matchesAll(m, terms)) continue;
       hits.push(m);

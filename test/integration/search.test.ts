@@ -125,6 +125,15 @@ describe('search', () => {
     expect((await searchAll(ann, { q: 'nothing', roomId: big })).requests).toBe(Math.ceil(60 / BUDGET));
   });
 
+  it('counts every room it queries against the budget, so many quiet rooms take several requests', async () => {
+    const zed = await createUser(runtime.httpUrl, 'zed');
+    for (let i = 0; i < 4; i++) await room(zed, [], `Quiet ${i}`);
+    // Each query takes at least 10 of the 25: three rooms a request.
+    const first = await search(zed, { q: 'anything' });
+    expect(first.body).toEqual({ items: [], nextCursor: expect.any(String) });
+    expect((await searchAll(zed, { q: 'anything' })).requests).toBe(2);
+  });
+
   it('refuses bad queries and cursors with validation_failed', async () => {
     const cursor = (await search(ann, { q: 'payment', roomId: roomA, limit: '1' })).body.nextCursor;
     expect(cursor).toEqual(expect.any(String));
