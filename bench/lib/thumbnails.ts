@@ -2,6 +2,7 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
 import { decodeImage, imageSize, thumbnailOf, type Rgba } from '../../shared/domain/images.ts';
+import { orientationOf } from '../../shared/domain/exif.ts';
 import { encodeWebp } from '../../test/support/webp.ts';
 import { median } from './stats.ts';
 
@@ -67,7 +68,7 @@ export async function measureThumbnails(opts: { width: number; height: number; r
       if (!imageSize(type, bytes)) throw new Error(`${format}: unreadable header`);
       const decoded = decodeImage(type, bytes);
       const t1 = performance.now();
-      thumbnail = thumbnailOf(decoded);
+      thumbnail = thumbnailOf(decoded, orientationOf(type, bytes));
       decodeMs.push(t1 - t0);
       thumbnailMs.push(performance.now() - t1);
     }

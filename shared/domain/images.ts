@@ -2,6 +2,7 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifReader } from 'omggif';
 import { decodeWebp, webpInfo } from './webp.ts';
+import { orient, type Orientation } from './exif.ts';
 
 /**
  * Thumbnails without native code: decode PNG, JPEG, GIF (first frame) in JS or WebP (first frame)
@@ -134,8 +135,11 @@ export function encodeJpeg(img: Rgba, quality = THUMBNAIL_QUALITY): Uint8Array {
   return new Uint8Array(jpeg.encode({ width: img.width, height: img.height, data }, quality).data);
 }
 
-/** The thumbnail (JPEG, at most `THUMBNAIL_MAX_SIDE` on the long side) of a decoded image. */
-export function thumbnailOf(img: Rgba): Uint8Array {
+/**
+ * The thumbnail (JPEG, at most `THUMBNAIL_MAX_SIDE` on the long side) of a decoded image, turned
+ * upright as its EXIF orientation says (after shrinking: turning 320 px is cheaper than 12 MP).
+ */
+export function thumbnailOf(img: Rgba, orientation: Orientation = 1): Uint8Array {
   const size = fitWithin(img.width, img.height, THUMBNAIL_MAX_SIDE);
-  return encodeJpeg(size.width === img.width && size.height === img.height ? img : resize(img, size.width, size.height));
+  return encodeJpeg(orient(size.width === img.width && size.height === img.height ? img : resize(img, size.width, size.height), orientation));
 }

@@ -2,6 +2,7 @@ import type { Deps } from '../ports.ts';
 import { FILES_PREFIX, THUMBNAIL_SOURCE_TYPES, thumbnailKey } from './attachments.ts';
 import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from './images.ts';
 import { DecoderUnavailableError } from './webp.ts';
+import { orientationOf } from './exif.ts';
 
 /** Larger sources are not read at all (the upload limit's default). */
 export const THUMBNAIL_MAX_SOURCE_BYTES = 10 * 1024 * 1024;
@@ -39,7 +40,7 @@ export async function makeThumbnail(deps: Deps, object: { key: string; size?: nu
     const image = decodeImage(record.contentType, bytes);
     // The decoder's own idea of the size must agree with the checked header.
     if (image.width * image.height > THUMBNAIL_MAX_PIXELS || image.data.length < image.width * image.height * 4) return 'undecodable';
-    thumbnail = thumbnailOf(image);
+    thumbnail = thumbnailOf(image, orientationOf(record.contentType, bytes));
   } catch (err) {
     // A decoder that cannot load is this deployment's fault, not the image's: fail loudly, retry.
     if (err instanceof DecoderUnavailableError) throw err;

@@ -5,6 +5,7 @@ import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
 import { api, createUser, eventually, type TestUser } from '../support/clients.ts';
 import { animateWebp, encodeWebp } from '../support/webp.ts';
+import { exifTiff, jpegWithExif } from '../support/exif.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
 import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
 import { thumbnailKey } from '../../shared/domain/attachments.ts';
@@ -102,6 +103,15 @@ describe('thumbnails', () => {
     expect([thumb.width, thumb.height]).toEqual(size);
     // The gradient survived: left is darker in red than right.
     expect(thumb.data[0]!).toBeLessThan(thumb.data[(thumb.width - 1) * 4]!);
+  });
+
+  it('turns a photo upright as its EXIF orientation says', async () => {
+    // Stored landscape (1000 × 500), tagged "rotate 90° clockwise to display": a portrait photo.
+    const { messageId } = await sendFile('portrait.jpg', 'image/jpeg', Buffer.from(jpegWithExif(jpg(), exifTiff(6))));
+    const thumb = await thumbnailOf(messageId);
+    expect([thumb.width, thumb.height]).toEqual([160, 320]);
+    // The stored image's left edge (dark red) is now its top edge.
+    expect(thumb.data[(thumb.width - 1) * 4]!).toBeLessThan(thumb.data[((thumb.height - 1) * thumb.width) * 4]!);
   });
 
   it("makes an animated WebP's thumbnail of its first frame, never enlarged", async () => {

@@ -53,3 +53,10 @@ export function animateWebp(width: number, height: number, frames: Uint8Array[])
   const body = concat(ascii('WEBP'), vp8x, anim, ...anmf);
   return concat(ascii('RIFF'), le(body.length, 4), body);
 }
+
+/** A still with an `EXIF` chunk (RFC 9649 §2.7: `VP8X` with the EXIF flag, the image, then `EXIF`). */
+export function webpWithExif(width: number, height: number, still: Uint8Array, tiff: Uint8Array): Uint8Array {
+  const vp8x = chunk('VP8X', concat(Uint8Array.of(0x08, 0, 0, 0), le(width - 1, 3), le(height - 1, 3)));
+  const body = concat(ascii('WEBP'), vp8x, imageChunks(still), chunk('EXIF', tiff));
+  return concat(ascii('RIFF'), le(body.length, 4), body);
+}

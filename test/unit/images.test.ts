@@ -9,7 +9,9 @@ import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { decodeImage, fitWithin, imageSize, resize, thumbnailOf, THUMBNAIL_MAX_SIDE, type Rgba } from '../../shared/domain/images.ts';
 import { firstFrame, webpInfo, WEBP_WASM } from '../../shared/domain/webp.ts';
-import { animateWebp, encodeWebp } from '../support/webp.ts';
+import { animateWebp, encodeWebp, webpWithExif } from '../support/webp.ts';
+import { exifTiff, jpegWithExif } from '../support/exif.ts';
+import { orient, orientationOf } from '../../shared/domain/exif.ts';
 
 const solid = (w: number, h: number, px: number[]): Rgba => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 4 }, (_, i) => px[i % 4]!) });
 
@@ -172,5 +174,51 @@ describe('WebP (libwebp in WebAssembly, a fresh instance per image)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('EXIF orientation', () => {
+  // 3 × 2, every pixel its own red value: where each lands shows how the image was turned.
+  //   0 1 2
+  //   3 4 5
+  const grid: Rgba = { width: 3, height: 2, data: Uint8Array.from({ length: 24 }, (_, i) => (i % 4 === 0 ? i / 4 : i % 4 === 3 ? 255 : 0)) };
+  const reds = (img: Rgba) => Array.from({ length: img.height }, (_, y) => Array.from({ length: img.width }, (_, x) => img.data[(y * img.width + x) * 4]));
+
+  it.each([
+    [1, [[0, 1, 2], [3, 4, 5]]],
+    [2, [[2, 1, 0], [5, 4, 3]]],
+    [3, [[5, 4, 3], [2, 1, 0]]],
+    [4, [[3, 4, 5], [0, 1, 2]]],
+    [5, [[0, 3], [1, 4], [2, 5]]],
+    [6, [[3, 0], [4, 1], [5, 2]]],
+    [7, [[5, 2], [4, 1], [3, 0]]],
+    [8, [[2, 5], [1, 4], [0, 3]]],
+  ] as const)('turns orientation %i upright', (orientation, expected) => {
+    expect(reds(orient(grid, orientation))).toEqual(expected);
+  });
+
+  const photo = new Uint8Array(jpeg.encode({ width: 40, height: 20, data: Buffer.alloc(40 * 20 * 4, 128) }, 80).data);
+
+  it('reads the tag from a JPEG in either byte order, and from a WebP EXIF chunk', async () => {
+    expect(orientationOf('image/jpeg', photo)).toBe(1);
+    expect(orientationOf('image/jpeg', jpegWithExif(photo, exifTiff(6)))).toBe(6);
+    expect(orientationOf('image/jpeg', jpegWithExif(photo, exifTiff(8, 'MM')))).toBe(8);
+    const still = await encodeWebp({ width: 40, height: 20, data: new Uint8Array(40 * 20 * 4).fill(200) });
+    const tagged = webpWithExif(40, 20, still, exifTiff(3));
+    expect(orientationOf('image/webp', tagged)).toBe(3);
+    // The EXIF chunk does not get in the decoder's way.
+    expect(decodeImage('image/webp', tagged).width).toBe(40);
+  });
+
+  it('takes anything else as upright: a missing, bad or out-of-range tag, other formats', () => {
+    expect(orientationOf('image/jpeg', jpegWithExif(photo, exifTiff(9)))).toBe(1);
+    expect(orientationOf('image/jpeg', jpegWithExif(photo, Uint8Array.from([0x49, 0x49, 0x2a, 0, 0xff, 0xff, 0, 0])))).toBe(1);
+    expect(orientationOf('image/jpeg', jpegWithExif(photo, new Uint8Array(3)))).toBe(1);
+    expect(orientationOf('image/png', jpegWithExif(photo, exifTiff(6)))).toBe(1);
+  });
+
+  it('turns the thumbnail, so a portrait photo stored sideways comes out portrait', () => {
+    const thumb = jpeg.decode(thumbnailOf(solid(1000, 500, [10, 20, 30, 255]), 6), { useTArray: true });
+    expect([thumb.width, thumb.height]).toEqual([160, 320]);
   });
 });
