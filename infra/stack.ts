@@ -13,12 +13,13 @@ import {
 import { HttpIamAuthorizer, HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { ENV } from '../shared/env.ts';
+import { keys } from '../shared/adapters/dynamodb/table.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
@@ -27,6 +28,9 @@ import { Identity } from './constructs/identity.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
 import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
+
+/** GET routes that take from a per-user rate limit (search: one request may read 1,000 messages). */
+export const RATE_LIMITED_READERS = ['http-search'] as const;
 
 const WS_STAGE = 'prod';
 const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
@@ -204,7 +208,10 @@ export class ParleyStack extends Stack {
     }
   }
 
-  /** Least privilege: GET routes read, other routes and WebSocket routes write, fan-out reads and deletes. */
+  /**
+   * Least privilege: GET routes read (the rate-limited ones also count), other routes and WebSocket
+   * routes write, fan-out reads and deletes.
+   */
   private grantData(): void {
     const tableUsers = new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), streamFn]);
     const writers = new Set([
@@ -226,6 +233,17 @@ export class ParleyStack extends Stack {
     }
     // Fan-out removes the connections API Gateway reports gone (410); it writes nothing else.
     this.table.grant(this.fn(streamFn), 'dynamodb:DeleteItem');
+    // GET routes with a per-user rate limit count each request: they may update the user's rate
+    // counters (items whose partition key is USER#<id>) and write nothing else.
+    for (const fn of RATE_LIMITED_READERS) {
+      this.fn(fn).addToRolePolicy(
+        new PolicyStatement({
+          actions: ['dynamodb:UpdateItem'],
+          resources: [this.table.tableArn],
+          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.rate('*', '*', 0).PK] } },
+        }),
+      );
+    }
 
     for (const fn of connectionPosters) {
       const handler = this.fn(fn);

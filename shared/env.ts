@@ -33,6 +33,9 @@ export const ENV = {
   /** Other writes (rooms, members, edits, deletes, reactions, presence) per window (default 30; 0 = no limit), window (default 10 s). */
   writeRateLimit: 'PARLEY_WRITE_RATE_LIMIT',
   writeRateWindowSeconds: 'PARLEY_WRITE_RATE_WINDOW_SECONDS',
+  /** Searches per window (default 20; 0 = no limit), window (default 60 s). */
+  searchRateLimit: 'PARLEY_SEARCH_RATE_LIMIT',
+  searchRateWindowSeconds: 'PARLEY_SEARCH_RATE_WINDOW_SECONDS',
   /** Local only: the service credential the HTTP gateway checks SigV4 signatures of `/service/...` routes with. */
   serviceAccessKeyId: 'PARLEY_SERVICE_ACCESS_KEY_ID',
   serviceSecretAccessKey: 'PARLEY_SERVICE_SECRET_ACCESS_KEY',
@@ -58,6 +61,8 @@ export const TUNABLE_SETTINGS = [
   'sendRateWindowSeconds',
   'writeRateLimit',
   'writeRateWindowSeconds',
+  'searchRateLimit',
+  'searchRateWindowSeconds',
   'searchScanBudget',
 ] as const satisfies readonly (keyof typeof ENV)[];
 

@@ -289,7 +289,7 @@ export interface RateRule {
 export interface PeopleDeps {
   store: PeopleStore;
   rateLimiter: RateLimiter;
-  limits: { send: RateRule; write: RateRule };
+  limits: { send: RateRule; write: RateRule; search: RateRule };
 }
 
 // ---- attachments (issue 5) ----

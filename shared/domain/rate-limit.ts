@@ -2,16 +2,19 @@ import type { Deps } from '../ports.ts';
 import { AppError } from '../errors.ts';
 
 /**
- * Per-user fixed-window limits: `send` for messages, `write` for every other write. One
+ * Per-user fixed-window limits: `send` for messages, `write` for every other write, `search` for
+ * searches (the one read that may cost a hundred units). One
  * conditional counter write per call; over the budget nothing else happens and the caller gets
  * `rate_limited` with `retryAfter` (seconds), which HTTP turns into 429 + `Retry-After`.
  */
-export async function limit(deps: Deps, userId: string, kind: 'send' | 'write'): Promise<void> {
+const WHAT = { send: 'messages', write: 'writes', search: 'searches' } as const;
+
+export async function limit(deps: Deps, userId: string, kind: keyof typeof WHAT): Promise<void> {
   const { rateLimiter, limits } = deps.people;
   const retryAfter = await rateLimiter.take(userId, kind, limits[kind]);
   if (retryAfter > 0) {
     const rule = limits[kind];
-    throw new AppError('rate_limited', `Too many ${kind === 'send' ? 'messages' : 'writes'}: at most ${rule.limit} per ${rule.windowSeconds} s; retry in ${retryAfter} s`, { retryAfter });
+    throw new AppError('rate_limited', `Too many ${WHAT[kind]}: at most ${rule.limit} per ${rule.windowSeconds} s; retry in ${retryAfter} s`, { retryAfter });
   }
 }
 
@@ -19,4 +22,5 @@ export async function limit(deps: Deps, userId: string, kind: 'send' | 'write'):
 export const RATE_DEFAULTS = {
   send: { limit: 10, windowSeconds: 10 },
   write: { limit: 30, windowSeconds: 10 },
+  search: { limit: 20, windowSeconds: 60 },
 } as const;

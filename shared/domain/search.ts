@@ -2,6 +2,7 @@ import type { Deps, MessageRecord, User } from '../ports.ts';
 import { validationFailed } from '../errors.ts';
 import { SEARCH_LIMITS, type SearchQuery } from '../schemas/search.ts';
 import { requireMembership } from './access.ts';
+import { limit } from './rate-limit.ts';
 import { myRoomIds } from './rooms.ts';
 import { viewsOf } from './messages.ts';
 import type { MessageView } from './views.ts';
@@ -80,6 +81,7 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
     throw validationFailed(`q: at most ${SEARCH_LIMITS.terms} words`, { issues: [{ path: 'q', message: `at most ${SEARCH_LIMITS.terms} words` }] });
   }
   const from = q.cursor ? decodeCursor(q.cursor) : undefined;
+  await limit(deps, actor.userId, 'search');
   let rooms: string[];
   if (q.roomId) {
     await requireMembership(deps, q.roomId, actor.userId);

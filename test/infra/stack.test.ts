@@ -17,7 +17,7 @@ import {
   wsAuthorizerFn,
   wsRoutes,
 } from '../../infra/routes.ts';
-import { ParleyStack } from '../../infra/stack.ts';
+import { ParleyStack, RATE_LIMITED_READERS } from '../../infra/stack.ts';
 import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
 import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '../../infra/constructs/attachments.ts';
 import { WEBP_WASM } from '../../shared/domain/webp.ts';
@@ -55,17 +55,16 @@ describe('ParleyStack', () => {
   const fnId = (fn: string) => logicalId(stack.functions.get(fn)!);
 
   /** Actions granted to a function's role, with the resources of each statement. */
-  function grants(fn: string): { actions: string[]; resources: string }[] {
+  /** The IAM statements of a function's role, as synthesized. */
+  function statementsOf(fn: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
     const role = stack.functions.get(fn)!.role!;
     return Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(role) }]))
-      .flatMap((r) => r.Properties.PolicyDocument.Statement)
-      .map((s: { Action: string | string[]; Resource: unknown }) => ({
-        actions: [s.Action].flat(),
-        resources: JSON.stringify(s.Resource),
-      }));
+      .flatMap((r) => r.Properties.PolicyDocument.Statement);
   }
+  const grants = (fn: string): { actions: string[]; resources: string }[] =>
+    statementsOf(fn).map((s) => ({ actions: [s.Action].flat(), resources: JSON.stringify(s.Resource) }));
   const actionsOf = (fn: string) => grants(fn).flatMap((g) => g.actions);
   /** What Cognito puts in `iss`: https://cognito-idp.{region}.amazonaws.com/{userPoolId}. */
   const cognitoIssuer = () => ({
@@ -171,11 +170,19 @@ describe('ParleyStack', () => {
     const httpFns = [...new Set(httpRoutes.map((r) => r.fn))];
     const wsFns = wsRoutes.map((r) => r.fn);
 
-    it('lets GET routes read the table but not write it', () => {
+    it('lets GET routes read the table but not write it; rate-limited ones update their user\'s counters only', () => {
       for (const fn of httpRoutes.filter((r) => r.method === 'GET').map((r) => r.fn)) {
         expect(actionsOf(fn), fn).toContain('dynamodb:Query');
         expect(actionsOf(fn), fn).not.toContain('dynamodb:PutItem');
-        expect(actionsOf(fn), fn).not.toContain('dynamodb:UpdateItem');
+        expect(actionsOf(fn), fn).not.toContain('dynamodb:DeleteItem');
+        const updates = statementsOf(fn).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
+        if (!(RATE_LIMITED_READERS as readonly string[]).includes(fn)) {
+          expect(updates, fn).toEqual([]);
+          continue;
+        }
+        expect(updates, fn).toEqual([
+          expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['USER#*'] } } }),
+        ]);
       }
     });
 

@@ -44,6 +44,25 @@ describe('rate limits', () => {
     expect((await api(runtime.httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: bo.token, body: { content: 'mine' } })).status).toBe(201);
   });
 
+  it('refuses the 21st search of a burst with 429 and Retry-After; other users search on', async () => {
+    const dee = await createUser(runtime.httpUrl, 'dee');
+    await room(dee, []);
+    // 45 at once: however a window boundary splits them, at most 20 per window go through.
+    const results = await Promise.all(Array.from({ length: 45 }, () => api(runtime.httpUrl, 'GET', '/search?q=anything', { token: dee.token })));
+    const ok = results.filter((r) => r.status === 200).length;
+    expect(ok).toBeGreaterThanOrEqual(20);
+    expect(ok).toBeLessThanOrEqual(40);
+    const refused = results.filter((r) => r.status === 429);
+    expect(refused.length).toBe(45 - ok);
+    for (const r of refused) {
+      expect(r.body.error.code).toBe('rate_limited');
+      const retryAfter = Number(r.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+    }
+    expect((await api(runtime.httpUrl, 'GET', '/search?q=anything', { token: bo.token })).status).toBe(200);
+  });
+
   it('answers a WebSocket burst with error frames carrying rate_limited and retryAfter', async () => {
     const carl = await createUser(runtime.httpUrl, 'carl');
     const roomId = await room(carl, []);

@@ -42,7 +42,7 @@ async function searchAll(user: TestUser, query: Record<string, string>): Promise
 }
 
 beforeAll(async () => {
-  runtime = await startRuntime({ PARLEY_SEARCH_SCAN_BUDGET: String(BUDGET), PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
+  runtime = await startRuntime({ PARLEY_SEARCH_SCAN_BUDGET: String(BUDGET), PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0', PARLEY_SEARCH_RATE_LIMIT: '0' });
   [ann, bo, eve] = (await Promise.all(['ann', 'bo', 'eve'].map((n) => createUser(runtime.httpUrl, n)))) as [TestUser, TestUser, TestUser];
   roomA = await room(ann, [bo], 'Design');
   roomB = await room(ann, [], 'Notes');
