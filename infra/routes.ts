@@ -19,6 +19,11 @@ export interface HttpRoute {
   path: string;
   fn: string;
   auth: HttpAuth;
+  /**
+   * A GET that takes from a per-user rate limit, so it writes the user's rate counter (search: one
+   * request may read 1,000 messages). Other GETs only read.
+   */
+  rateLimited?: true;
 }
 
 export interface WsRoute {
@@ -44,7 +49,7 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/unread', fn: 'http-unread', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
-  { method: 'GET', path: '/search', fn: 'http-search', auth: 'jwt' },
+  { method: 'GET', path: '/search', fn: 'http-search', auth: 'jwt', rateLimited: true },
   // ---- rooms and people (issue 4) ----
   { method: 'GET', path: '/rooms/public', fn: 'http-list-public-rooms', auth: 'jwt' },
   { method: 'PATCH', path: '/rooms/{roomId}', fn: 'http-update-room', auth: 'jwt' },

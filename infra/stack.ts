@@ -29,9 +29,6 @@ import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
 import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
 
-/** GET routes that take from a per-user rate limit (search: one request may read 1,000 messages). */
-export const RATE_LIMITED_READERS = ['http-search'] as const;
-
 const WS_STAGE = 'prod';
 const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
 
@@ -235,7 +232,7 @@ export class ParleyStack extends Stack {
     this.table.grant(this.fn(streamFn), 'dynamodb:DeleteItem');
     // GET routes with a per-user rate limit count each request: they may update the user's rate
     // counters (items whose partition key is USER#<id>) and write nothing else.
-    for (const fn of RATE_LIMITED_READERS) {
+    for (const { fn } of httpRoutes.filter((r) => r.method === 'GET' && r.rateLimited)) {
       this.fn(fn).addToRolePolicy(
         new PolicyStatement({
           actions: ['dynamodb:UpdateItem'],

@@ -32,7 +32,7 @@ export const THUMBS_PREFIX = 'thumbs/';
 const SNIFF_BYTES = 512;
 
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
-function startsWith(b: Uint8Array, sig: number[], at = 0): boolean {
+export function startsWith(b: Uint8Array, sig: readonly number[], at = 0): boolean {
   return b.length >= at + sig.length && sig.every((x, i) => b[at + i] === x);
 }
 

@@ -1,4 +1,6 @@
 import type { Rgba } from './images.ts';
+import { startsWith } from './attachments.ts';
+import { chunks } from './webp.ts';
 
 /**
  * EXIF orientation: phones store photos as the sensor saw them and record in the EXIF `Orientation`
@@ -9,8 +11,6 @@ export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
 
 const ORIENTATION_TAG = 0x0112;
 const EXIF_HEADER = [0x45, 0x78, 0x69, 0x66, 0, 0]; // "Exif\0\0"
-
-const startsWithAt = (b: Uint8Array, at: number, sig: readonly number[]) => at + sig.length <= b.length && sig.every((x, i) => b[at + i] === x);
 
 /** The Orientation tag of a TIFF structure (EXIF's container): IFD0's entries only. 1 when absent or unreadable. */
 function tiffOrientation(b: Uint8Array): Orientation {
@@ -40,25 +40,24 @@ function jpegExif(b: Uint8Array): Uint8Array | undefined {
     const marker = b[i + 1]!;
     if (marker === 0xda || marker === 0xd9) return undefined; // start of scan, end of image
     const length = (b[i + 2]! << 8) | b[i + 3]!;
-    if (marker === 0xe1 && startsWithAt(b, i + 4, EXIF_HEADER)) return b.subarray(i + 10, Math.min(b.length, i + 2 + length));
+    if (marker === 0xe1 && startsWith(b, EXIF_HEADER, i + 4)) return b.subarray(i + 10, Math.min(b.length, i + 2 + length));
     i += 2 + length;
   }
   return undefined;
 }
 
-/** A WebP's `EXIF` chunk (extended format only); some writers keep the "Exif\0\0" prefix in it. */
+/**
+ * A WebP's `EXIF` chunk (extended format only); some writers keep the "Exif\0\0" prefix in it. A
+ * file whose chunks run past its end has none to read.
+ */
 function webpExif(b: Uint8Array): Uint8Array | undefined {
-  let i = 12;
-  while (i + 8 <= b.length) {
-    const id = String.fromCharCode(b[i]!, b[i + 1]!, b[i + 2]!, b[i + 3]!);
-    const size = b[i + 4]! + b[i + 5]! * 0x100 + b[i + 6]! * 0x10000 + b[i + 7]! * 0x1000000;
-    if (id === 'EXIF') {
-      const payload = b.subarray(i + 8, Math.min(b.length, i + 8 + size));
-      return startsWithAt(payload, 0, EXIF_HEADER) ? payload.subarray(6) : payload;
-    }
-    i += 8 + size + (size % 2);
+  let payload: Uint8Array | undefined;
+  try {
+    payload = chunks(b, 12).find((c) => c.id === 'EXIF')?.payload;
+  } catch {
+    return undefined;
   }
-  return undefined;
+  return payload && startsWith(payload, EXIF_HEADER) ? payload.subarray(6) : payload;
 }
 
 /** How the image must be turned for display; 1 (as stored) for formats without EXIF, or none found. */

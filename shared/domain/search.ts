@@ -81,16 +81,14 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
     throw validationFailed(`q: at most ${SEARCH_LIMITS.terms} words`, { issues: [{ path: 'q', message: `at most ${SEARCH_LIMITS.terms} words` }] });
   }
   const from = q.cursor ? decodeCursor(q.cursor) : undefined;
-  await limit(deps, actor.userId, 'search');
-  let rooms: string[];
-  if (q.roomId) {
-    await requireMembership(deps, q.roomId, actor.userId);
-    if (from && from.r !== q.roomId) throw validationFailed('Invalid cursor');
-    rooms = [q.roomId];
-  } else {
-    // Room ids are ULIDs: descending is newest room first, an order that new messages do not shuffle.
-    rooms = (await myRoomIds(deps, actor.userId)).sort().reverse();
-  }
+  const roomId = q.roomId;
+  if (roomId && from && from.r !== roomId) throw validationFailed('Invalid cursor');
+  // Room ids are ULIDs: descending is newest room first, an order new messages do not shuffle.
+  const toSearch = roomId
+    ? requireMembership(deps, roomId, actor.userId).then(() => [roomId])
+    : myRoomIds(deps, actor.userId).then((ids) => ids.sort().reverse());
+  // The rate counter is written beside that first read, as a send's is: no extra round trip.
+  const [rooms] = await Promise.all([toSearch, limit(deps, actor.userId, 'search')]);
 
   let index = from ? rooms.findIndex((r) => r <= from.r) : 0;
   if (index < 0) return { items: [] };
@@ -99,25 +97,25 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
   const hits: MessageRecord[] = [];
   let stop: Position | undefined;
   search: while (index < rooms.length) {
-    const roomId = rooms[index]!;
+    const room = rooms[index]!;
     if (budget === 0) {
-      stop = { r: roomId, ...(before !== undefined && { b: before }) };
+      stop = { r: room, ...(before !== undefined && { b: before }) };
       break;
     }
-    const limit = Math.min(SEARCH_PAGE, budget);
+    const pageSize = Math.min(SEARCH_PAGE, budget);
     // A cursor may stop at seq 1: nothing below it to read.
     const read = before === undefined || before > 1;
-    const page = read ? await deps.messages.listMessages(roomId, { limit, ...(before !== undefined && { beforeSeq: before }) }, { consistent: false }) : [];
+    const page = read ? await deps.messages.listMessages(room, { limit: pageSize, ...(before !== undefined && { beforeSeq: before }) }, { consistent: false }) : [];
     if (read) budget = Math.max(0, budget - Math.max(page.length, QUERY_MIN_CHARGE));
     for (const m of page) {
       if (!matchesAll(m, terms)) continue;
       hits.push(m);
       if (hits.length === q.limit) {
-        stop = { r: roomId, b: m.seq };
+        stop = { r: room, b: m.seq };
         break search;
       }
     }
-    if (page.length === limit && page.at(-1)!.seq > 1) {
+    if (page.length === pageSize && page.at(-1)!.seq > 1) {
       before = page.at(-1)!.seq;
     } else {
       index++;
@@ -125,11 +123,14 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
     }
   }
 
-  // Views room by room (reactions in one range query per room), in the order found.
+  // Views room by room (reactions in one range query per room), the rooms at once, in the order found.
   const byRoom = new Map<string, MessageRecord[]>();
-  for (const m of hits) byRoom.set(m.roomId, [...(byRoom.get(m.roomId) ?? []), m]);
-  const views = new Map<string, MessageView>();
-  for (const [roomId, records] of byRoom) for (const v of await viewsOf(deps, roomId, records, actor.userId)) views.set(v.id, v);
+  for (const m of hits) {
+    const list = byRoom.get(m.roomId);
+    if (list) list.push(m);
+    else byRoom.set(m.roomId, [m]);
+  }
+  const views = new Map((await Promise.all([...byRoom].map(([id, records]) => viewsOf(deps, id, records, actor.userId)))).flat().map((v) => [v.id, v]));
   const items = hits.map((m) => views.get(m.id)!);
   return stop ? { items, nextCursor: encodeCursor(stop) } : { items };
 }

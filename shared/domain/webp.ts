@@ -53,7 +53,7 @@ export function webpInfo(b: Uint8Array): WebpInfo | undefined {
   return undefined;
 }
 
-interface Chunk {
+export interface Chunk {
   id: string;
   /** The whole chunk: header, payload and padding. */
   bytes: Uint8Array;
@@ -61,7 +61,7 @@ interface Chunk {
 }
 
 /** The chunks in `b` from `at` on; throws where a stated size runs past the end. */
-function chunks(b: Uint8Array, at: number): Chunk[] {
+export function chunks(b: Uint8Array, at: number): Chunk[] {
   const out: Chunk[] = [];
   while (at + 8 <= b.length) {
     const size = le32(b, at + 4);

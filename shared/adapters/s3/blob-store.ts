@@ -24,6 +24,16 @@ function isMissing(e: { name?: string; $metadata?: { httpStatusCode?: number } }
   return e.name === 'NotFound' || e.name === 'NoSuchKey' || e.name === 'AccessDenied' || e.name === 'Forbidden' || status === 404 || status === 403;
 }
 
+/** `op`'s result, or `undefined` where the object is missing. */
+async function unlessMissing<T>(op: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await op();
+  } catch (err) {
+    if (isMissing(err as { name?: string; $metadata?: { httpStatusCode?: number } })) return undefined;
+    throw err;
+  }
+}
+
 /**
  * The attachments bucket. Presigning is a local computation (no request): the signature of a PUT
  * covers `content-type` and `content-length`, so the client can only upload what it declared.
@@ -76,26 +86,16 @@ export class S3BlobStore implements BlobStore {
 
   async head(key: string) {
     const { s3, commands } = await this.load();
-    try {
+    return unlessMissing(async () => {
       const out = await s3.send(new commands.HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return { size: out.ContentLength ?? 0, ...(out.ContentType && { contentType: out.ContentType }) };
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (isMissing(e)) return undefined;
-      throw err;
-    }
+    });
   }
 
   async copy(fromKey: string, toKey: string): Promise<boolean> {
     const { s3, commands } = await this.load();
-    try {
-      await s3.send(new commands.CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${fromKey}` }));
-      return true;
-    } catch (err) {
-      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (isMissing(e)) return false;
-      throw err;
-    }
+    const copied = await unlessMissing(() => s3.send(new commands.CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${fromKey}` })));
+    return copied !== undefined;
   }
 
   async readStart(key: string, bytes: number): Promise<Uint8Array> {
@@ -107,7 +107,7 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, maxBytes: number): Promise<Uint8Array | undefined> {
     const { s3, commands } = await this.load();
-    try {
+    return unlessMissing(async () => {
       const out = await s3.send(new commands.GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if ((out.ContentLength ?? 0) > maxBytes) {
         out.Body?.transformToWebStream().cancel().catch(() => undefined);
@@ -115,10 +115,7 @@ export class S3BlobStore implements BlobStore {
       }
       const body = out.Body ? await out.Body.transformToByteArray() : new Uint8Array();
       return body.length > maxBytes ? undefined : body;
-    } catch (err) {
-      if (isMissing(err as { name?: string; $metadata?: { httpStatusCode?: number } })) return undefined;
-      throw err;
-    }
+    });
   }
 
   async put(key: string, body: Uint8Array, contentType: string): Promise<void> {
