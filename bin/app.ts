@@ -1,6 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ParleyStack } from '../infra/stack.ts';
+import { ParleyStack } from '#infra/stack.ts';
 
 const app = new App();
 new ParleyStack(app, 'Parley', {

@@ -3,8 +3,8 @@
  * Configuration: CONTRACT §4 (PARLEY_HTTP_PORT, PARLEY_WS_PORT, PARLEY_DATA_DIR, PARLEY_IN_MEMORY,
  * AWS_ENDPOINT_URL*), plus the emulator knobs in shared/env.ts (LOCAL_ENV).
  */
-import { configFromEnv, startLocalStack } from '../infra/local/stack.ts';
-import { StartupError } from '../infra/local/errors.ts';
+import { configFromEnv, startLocalStack } from '#infra/local/stack.ts';
+import { StartupError } from '#infra/local/errors.ts';
 
 process.env.DDB_LOCAL_TELEMETRY ??= '0';
 // Local runs use the Node on this machine (20+); Lambda runs Node 22, which the SDK's warning is about.

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as z from 'zod';
-import { httpRoutes, wsRoutes, type HttpRoute } from '../infra/routes.ts';
+import { httpRoutes, wsRoutes, type HttpRoute } from '#infra/routes.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schemasDir = path.join(root, 'shared/schemas');

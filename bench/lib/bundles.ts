@@ -4,8 +4,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { BUNDLE_EXTRA_FILES, FUNCTION_BUNDLING, FUNCTION_RUNTIME } from '../../infra/constructs/functions.ts';
-import { allFunctions } from '../../infra/routes.ts';
+import { BUNDLE_EXTRA_FILES, FUNCTION_BUNDLING, FUNCTION_RUNTIME } from '#infra/constructs/functions.ts';
+import { allFunctions } from '#infra/routes.ts';
 import { median } from './stats.ts';
 
 export const BUNDLE_LIMIT_BYTES = 250 * 1024;

@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { api } from '../../test/support/clients.ts';
-import { httpRoutes } from '../../infra/routes.ts';
-import { keys } from '../../shared/adapters/dynamodb/table.ts';
-import { listenToCapacity, type CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
-import { fanOut } from '../../shared/domain/fanout.ts';
-import { getDeps } from '../../functions/lib/deps.ts';
+import { api } from '#test/support/clients.ts';
+import { httpRoutes } from '#infra/routes.ts';
+import { keys } from '#shared/adapters/dynamodb/table.ts';
+import { listenToCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { fanOut } from '#shared/domain/fanout.ts';
+import { getDeps } from '#functions/lib/deps.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, textOf, type TestUser } from './clients.ts';
 import { addUnits, noUnits, type Call, type Units } from './meter.ts';
 import { waitUntil, type Bench } from './harness.ts';

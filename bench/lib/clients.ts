@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { randomUUID } from 'node:crypto';
-import { api, createUser, type TestUser } from '../../test/support/clients.ts';
+import { api, createUser, type TestUser } from '#test/support/clients.ts';
 
 export type Frame = Record<string, any> & { type: string };
 export type { TestUser };

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '../../infra/local/stack.ts';
-import { ENV } from '../../shared/env.ts';
+import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '#infra/local/stack.ts';
+import { ENV } from '#shared/env.ts';
 import { Recorder, toCalls, type Call } from './meter.ts';
-import type { CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
+import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 
 export interface Bench {
   stack: LocalStack;

@@ -1,8 +1,8 @@
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { listenToCapacity, type CapacityReading } from '../../shared/adapters/dynamodb/capacity.ts';
-import { listenToPosts } from '../../shared/adapters/apigw/broadcaster.ts';
-import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { listenToCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { listenToPosts } from '#shared/adapters/apigw/broadcaster.ts';
+import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
 export interface Post {
   at: number;

@@ -1,5 +1,5 @@
 import { PutItemCommand, QueryCommand, UpdateItemCommand, type ConsumedCapacity, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
 export interface ProbeResult {
   check: string;

@@ -1,9 +1,9 @@
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
-import { decodeImage, imageSize, thumbnailOf, type Rgba } from '../../shared/domain/images.ts';
-import { orientationOf } from '../../shared/domain/exif.ts';
-import { encodeWebp } from '../../test/support/webp.ts';
+import { decodeImage, imageSize, thumbnailOf, type Rgba } from '#shared/domain/images.ts';
+import { orientationOf } from '#shared/domain/exif.ts';
+import { encodeWebp } from '#test/support/webp.ts';
 import { median } from './stats.ts';
 
 export interface ThumbnailFigures {

@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { ENV, TUNABLE_SETTINGS } from '../../shared/env.ts';
+import { ENV, TUNABLE_SETTINGS } from '#shared/env.ts';
 
 /** Deployment knobs, read from CDK context (`cdk.json` or `cdk deploy -c parley:key=value`). */
 export interface Settings {

@@ -1,6 +1,6 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { attachmentCleanupFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
-import { attachmentStreamFn } from '../routes.ts';
+import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { attachmentStreamFn } from '#infra/routes.ts';
 import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 
 /**

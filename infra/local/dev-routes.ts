@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import * as z from 'zod';
-import { userIdSchema } from '../../shared/schemas/common.ts';
+import { userIdSchema } from '#shared/schemas/common.ts';
 import type { DevIssuer } from './dev-issuer.ts';
 import type { LocalRoute } from './http-gateway.ts';
 

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { httpRouteKey, type HttpRoute } from '../routes.ts';
+import { httpRouteKey, type HttpRoute } from '#infra/routes.ts';
 import type { Invoke } from './lambda.ts';
-import type { ClaimsVerifier } from '../../shared/adapters/jwt.ts';
+import type { ClaimsVerifier } from '#shared/adapters/jwt.ts';
 
 /** API Gateway HTTP APIs refuse request bodies over 10 MB. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;

@@ -7,7 +7,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { TABLE, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
 /** CreateTable input from the same definition the CDK stack uses. */
 export function createTableInput(tableName: string): CreateTableCommandInput {

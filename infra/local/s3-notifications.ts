@@ -1,6 +1,6 @@
 import type { S3Event } from 'aws-lambda';
-import { FILES_PREFIX } from '../../shared/domain/attachments.ts';
-import { thumbnailFn } from '../routes.ts';
+import { FILES_PREFIX } from '#shared/domain/attachments.ts';
+import { thumbnailFn } from '#infra/routes.ts';
 
 /**
  * The bucket's event notification, as in AWS (`ObjectCreated:*` on `files/` → the thumbnail

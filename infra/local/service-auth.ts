@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
-import { ENV } from '../../shared/env.ts';
+import { ENV } from '#shared/env.ts';
 
 /**
  * The local stand-in for IAM authorization on `/service/...` routes: requests must carry an AWS

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { WsRoute } from '../routes.ts';
+import type { WsRoute } from '#infra/routes.ts';
 import type { Invoke } from './lambda.ts';
 import { LOCAL_REGION } from './services.ts';
 import { invokeLambda, newAwsId, parseProxyResult, requestTime, runAuthorizer } from './ws-integration.ts';

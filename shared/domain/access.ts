@@ -1,5 +1,5 @@
-import type { Deps, MemberRecord, RoomRecord } from '../ports.ts';
-import { forbidden, notFound } from '../errors.ts';
+import type { Deps, MemberRecord, RoomRecord } from '#shared/ports.ts';
+import { forbidden, notFound } from '#shared/errors.ts';
 
 /**
  * The room and the caller's membership, or the reason they may not touch it:

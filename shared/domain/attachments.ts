@@ -1,6 +1,6 @@
-import type { AttachmentDeps, AttachmentRecord, AttachmentRef, Deps, MessageRecord, User } from '../ports.ts';
-import { AppError, conflict, forbidden, validationFailed } from '../errors.ts';
-import type { CreateAttachmentInput } from '../schemas/attachments.ts';
+import type { AttachmentDeps, AttachmentRecord, AttachmentRef, Deps, MessageRecord, User } from '#shared/ports.ts';
+import { AppError, conflict, forbidden, validationFailed } from '#shared/errors.ts';
+import type { CreateAttachmentInput } from '#shared/schemas/attachments.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
 

@@ -1,4 +1,4 @@
-import type { ConnectionRecord, Deps, User } from '../ports.ts';
+import type { ConnectionRecord, Deps, User } from '#shared/ports.ts';
 import { requireMembership } from './access.ts';
 import { connectionClosed, connectionOpened } from './presence.ts';
 

@@ -1,7 +1,7 @@
-import type { ConnectionRecord, ConnectionTarget, Deps, MemberRecord, MessageRecord, PresenceRecord, ReactionRecord, RoomRecord } from '../ports.ts';
+import type { ConnectionRecord, ConnectionTarget, Deps, MemberRecord, MessageRecord, PresenceRecord, ReactionRecord, RoomRecord } from '#shared/ports.ts';
 import { announceJoin, announceLeave, announceRoom } from './room-events.ts';
 import { announcePresence } from './presence.ts';
-import type { ServerFrame } from '../schemas/frames.ts';
+import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { messageView } from './views.ts';
 import { connectionExpired, forgetGoneConnection } from './connections.ts';
 import { attachmentUrls } from './attachments.ts';

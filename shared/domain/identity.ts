@@ -1,6 +1,6 @@
-import type { User } from '../ports.ts';
-import { userIdSchema } from '../schemas/common.ts';
-import { AppError } from '../errors.ts';
+import type { User } from '#shared/ports.ts';
+import { userIdSchema } from '#shared/schemas/common.ts';
+import { AppError } from '#shared/errors.ts';
 
 const NAME_CLAIMS = ['name', 'preferred_username', 'cognito:username', 'email'] as const;
 

@@ -1,6 +1,6 @@
-import type { Deps, MemberRecord, PresenceRecord, Role, RoomRecord, User } from '../ports.ts';
-import { conflict, forbidden, notFound, validationFailed } from '../errors.ts';
-import type { AddMemberInput, UpdateRoomInput } from '../schemas/people.ts';
+import type { Deps, MemberRecord, PresenceRecord, Role, RoomRecord, User } from '#shared/ports.ts';
+import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
+import type { AddMemberInput, UpdateRoomInput } from '#shared/schemas/people.ts';
 import { requireMembership } from './access.ts';
 import { appendMessage } from './messages.ts';
 import { limit } from './rate-limit.ts';

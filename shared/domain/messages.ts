@@ -1,6 +1,6 @@
-import type { Deps, MemberRecord, MessageRecord, User } from '../ports.ts';
-import { conflict, forbidden, notFound, validationFailed } from '../errors.ts';
-import type { ChangesQuery, HistoryQuery, SendMessageInput } from '../schemas/messages.ts';
+import type { Deps, MemberRecord, MessageRecord, User } from '#shared/ports.ts';
+import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
+import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
 import { messageView, type MessageView } from './views.ts';

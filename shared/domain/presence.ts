@@ -1,6 +1,6 @@
-import type { ConnectionRecord, ConnectionTarget, Deps, PresenceRecord, User } from '../ports.ts';
-import type { ServerFrame } from '../schemas/frames.ts';
-import { forbidden } from '../errors.ts';
+import type { ConnectionRecord, ConnectionTarget, Deps, PresenceRecord, User } from '#shared/ports.ts';
+import type { ServerFrame } from '#shared/schemas/frames.ts';
+import { forbidden } from '#shared/errors.ts';
 import { limit } from './rate-limit.ts';
 import { deliver, type Delivery } from './fanout.ts';
 

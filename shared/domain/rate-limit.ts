@@ -1,5 +1,5 @@
-import type { Deps } from '../ports.ts';
-import { AppError } from '../errors.ts';
+import type { Deps } from '#shared/ports.ts';
+import { AppError } from '#shared/errors.ts';
 
 /**
  * Per-user fixed-window limits: `send` for messages, `write` for every other write, `search` for

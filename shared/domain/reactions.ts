@@ -1,5 +1,5 @@
-import type { Deps, User } from '../ports.ts';
-import { conflict, notFound, validationFailed } from '../errors.ts';
+import type { Deps, User } from '#shared/ports.ts';
+import { conflict, notFound, validationFailed } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
 import { CHANGE_TTL_SECONDS, findMessage, viewOf } from './messages.ts';

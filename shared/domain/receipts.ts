@@ -1,5 +1,5 @@
-import type { Deps, User } from '../ports.ts';
-import { notFound } from '../errors.ts';
+import type { Deps, User } from '#shared/ports.ts';
+import { notFound } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { findMessage } from './messages.ts';
 import { unreadCount } from './rooms.ts';

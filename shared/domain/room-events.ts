@@ -1,5 +1,5 @@
-import type { Deps, MemberRecord, RoomRecord } from '../ports.ts';
-import type { ServerFrame } from '../schemas/frames.ts';
+import type { Deps, MemberRecord, RoomRecord } from '#shared/ports.ts';
+import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { deliver, deliverToRoom, type Delivery } from './fanout.ts';
 import { roomView } from './views.ts';
 

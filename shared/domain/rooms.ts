@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Deps, MemberRecord, RoomRecord, User } from '../ports.ts';
-import { AppError, validationFailed } from '../errors.ts';
+import type { Deps, MemberRecord, RoomRecord, User } from '#shared/ports.ts';
+import { AppError, validationFailed } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
-import { ROOM_LIMITS, type CreateRoomInput } from '../schemas/rooms.ts';
+import { ROOM_LIMITS, type CreateRoomInput } from '#shared/schemas/rooms.ts';
 import { roomView, type MessageView, type RoomView } from './views.ts';
 import { viewOf } from './messages.ts';
 

@@ -1,6 +1,6 @@
-import type { Deps, MessageRecord, User } from '../ports.ts';
-import { validationFailed } from '../errors.ts';
-import { SEARCH_LIMITS, type SearchQuery } from '../schemas/search.ts';
+import type { Deps, MessageRecord, User } from '#shared/ports.ts';
+import { validationFailed } from '#shared/errors.ts';
+import { SEARCH_LIMITS, type SearchQuery } from '#shared/schemas/search.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
 import { myRoomIds } from './rooms.ts';

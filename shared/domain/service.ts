@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { Deps, MemberRecord, RoomRecord, User } from '../ports.ts';
-import { AppError, conflict, notFound, validationFailed } from '../errors.ts';
-import { ROOM_LIMITS } from '../schemas/rooms.ts';
-import type { ServiceCreateRoomInput, ServiceMember, ServicePostMessageInput } from '../schemas/people.ts';
+import type { Deps, MemberRecord, RoomRecord, User } from '#shared/ports.ts';
+import { AppError, conflict, notFound, validationFailed } from '#shared/errors.ts';
+import { ROOM_LIMITS } from '#shared/schemas/rooms.ts';
+import type { ServiceCreateRoomInput, ServiceMember, ServicePostMessageInput } from '#shared/schemas/people.ts';
 import { addMemberTo, archive, removeMemberFrom, SYSTEM_USER } from './members.ts';
 import { appendMessage } from './messages.ts';
 import { memberView, messageView, roomView, type MessageView, type RoomView } from './views.ts';

@@ -1,4 +1,4 @@
-import type { Deps } from '../ports.ts';
+import type { Deps } from '#shared/ports.ts';
 import { FILES_PREFIX, THUMBNAIL_SOURCE_TYPES, thumbnailKey } from './attachments.ts';
 import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from './images.ts';
 import { DecoderUnavailableError } from './webp.ts';

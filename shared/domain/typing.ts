@@ -1,5 +1,5 @@
-import type { Deps, User } from '../ports.ts';
-import { conflict } from '../errors.ts';
+import type { Deps, User } from '#shared/ports.ts';
+import { conflict } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { deliverToRoom, type Delivery } from './fanout.ts';
 

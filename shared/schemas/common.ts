@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { validationFailed } from '../errors.ts';
+import { validationFailed } from '#shared/errors.ts';
 
 /**
  * User ids come from the identity provider's `sub`; anything printable without `#` (the key

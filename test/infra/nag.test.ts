@@ -6,7 +6,7 @@ import { App, Validations, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ParleyStack } from '../../infra/stack.ts';
+import { ParleyStack } from '#infra/stack.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 // The feature flags `cdk synth` runs with; bundling is skipped, it changes nothing cdk-nag checks.

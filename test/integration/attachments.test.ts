@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '../support/clients.ts';
-import { startRuntime, type Runtime } from '../support/runtime.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
+import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { BUCKET } from '#shared/adapters/s3/bucket.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

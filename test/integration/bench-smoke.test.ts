@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runBench } from '../../bench/run.ts';
-import type { Report } from '../../bench/lib/report.ts';
+import { runBench } from '#bench/run.ts';
+import type { Report } from '#bench/lib/report.ts';
 
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startRuntime, type RuntimeEndpoints } from '../support/runtime.ts';
+import { startRuntime, type RuntimeEndpoints } from '#test/support/runtime.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext extends RuntimeEndpoints {}

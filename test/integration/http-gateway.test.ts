@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT, generateKeyPair, importPKCS8, type CryptoKey } from 'jose';
-import { startHttpGateway } from '../../infra/local/http-gateway.ts';
-import { createDevIssuer, type DevIssuer } from '../../infra/local/dev-issuer.ts';
-import { devRoutes } from '../../infra/local/dev-routes.ts';
-import { createJwtVerifier } from '../../shared/adapters/jwt.ts';
-import type { HttpRoute } from '../../infra/routes.ts';
+import { startHttpGateway } from '#infra/local/http-gateway.ts';
+import { createDevIssuer, type DevIssuer } from '#infra/local/dev-issuer.ts';
+import { devRoutes } from '#infra/local/dev-routes.ts';
+import { createJwtVerifier } from '#shared/adapters/jwt.ts';
+import type { HttpRoute } from '#infra/routes.ts';
 
 // The HTTP API emulator on its own, in front of handlers that echo the event they get, so the
 // event shape and API Gateway's own answers can be asserted exactly.

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, connect, createUser, eventually, type TestUser } from '../support/clients.ts';
+import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { api, connect, createUser, type TestSocket, type TestUser } from '../support/clients.ts';
-import { startRuntime, type Runtime } from '../support/runtime.ts';
+import { api, connect, createUser, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

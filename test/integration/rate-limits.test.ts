@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, connect, createUser, type TestUser } from '../support/clients.ts';
-import { startRuntime, type Runtime } from '../support/runtime.ts';
+import { api, connect, createUser, type TestUser } from '#test/support/clients.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 
 // The shared runtime runs without limits; this one has the defaults (10 sends and 30 other writes per 10 s).
 let runtime: Runtime;

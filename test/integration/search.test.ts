@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createUser, type TestUser } from '../support/clients.ts';
-import { startRuntime, type Runtime } from '../support/runtime.ts';
+import { api, createUser, type TestUser } from '#test/support/clients.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 
 // A runtime of its own, whose search reads at most 25 messages a request: cursors are exercised
 // by rooms of a few dozen messages.

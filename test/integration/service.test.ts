@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { api, connect, createUser, type TestUser } from '../support/clients.ts';
-import { serviceApi } from '../support/service.ts';
+import { api, connect, createUser, type TestUser } from '#test/support/clients.ts';
+import { serviceApi } from '#test/support/service.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

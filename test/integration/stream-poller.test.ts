@@ -14,10 +14,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { startStreamPoller, type StreamFailure, type StreamPoller, type StreamPollerOptions } from '../../infra/local/stream-poller.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { ENTITY, TABLE, keys, streamFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
-import { createTableInput } from '../../infra/local/provision.ts';
+import { startStreamPoller, type StreamFailure, type StreamPoller, type StreamPollerOptions } from '#infra/local/stream-poller.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { ENTITY, TABLE, keys, streamFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { createTableInput } from '#infra/local/provision.ts';
 
 const aws = { endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 const client = new DynamoDBClient(aws);

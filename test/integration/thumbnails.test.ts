@@ -3,12 +3,12 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
-import { api, createUser, eventually, type TestUser } from '../support/clients.ts';
-import { animateWebp, encodeWebp } from '../support/webp.ts';
-import { exifTiff, jpegWithExif } from '../support/exif.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { BUCKET } from '../../shared/adapters/s3/bucket.ts';
-import { thumbnailKey } from '../../shared/domain/attachments.ts';
+import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { animateWebp, encodeWebp } from '#test/support/webp.ts';
+import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { BUCKET } from '#shared/adapters/s3/bucket.ts';
+import { thumbnailKey } from '#shared/domain/attachments.ts';
 
 const httpUrl = inject('httpUrl');
 const s3 = new S3Client({ endpoint: inject('s3Endpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });

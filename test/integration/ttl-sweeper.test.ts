@@ -12,11 +12,11 @@ import {
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { createTtlDeletions, startTtlSweeper, type TtlSweeper } from '../../infra/local/ttl-sweeper.ts';
-import { startStreamPoller } from '../../infra/local/stream-poller.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../infra/local/services.ts';
-import { TABLE } from '../../shared/adapters/dynamodb/table.ts';
-import { createTableInput } from '../../infra/local/provision.ts';
+import { createTtlDeletions, startTtlSweeper, type TtlSweeper } from '#infra/local/ttl-sweeper.ts';
+import { startStreamPoller } from '#infra/local/stream-poller.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { createTableInput } from '#infra/local/provision.ts';
 
 const aws = { endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
 const client = new DynamoDBClient(aws);

@@ -8,9 +8,9 @@ import {
   GetConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { WsRoute } from '../../infra/routes.ts';
-import type { Invoke } from '../../infra/local/lambda.ts';
-import { startWsGateway, type WsGateway } from '../../infra/local/ws-gateway.ts';
+import type { WsRoute } from '#infra/routes.ts';
+import type { Invoke } from '#infra/local/lambda.ts';
+import { startWsGateway, type WsGateway } from '#infra/local/ws-gateway.ts';
 
 // Events are whatever the gateway built; the assertions below pin their shape.
 type Event = any;

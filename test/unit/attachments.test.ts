@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fileKey, matchesSignature, uploadKey } from '../../shared/domain/attachments.ts';
-import { contentDisposition } from '../../shared/adapters/s3/blob-store.ts';
-import { createAttachmentBody, KNOWN_CONTENT_TYPES } from '../../shared/schemas/attachments.ts';
+import { fileKey, matchesSignature, uploadKey } from '#shared/domain/attachments.ts';
+import { contentDisposition } from '#shared/adapters/s3/blob-store.ts';
+import { createAttachmentBody, KNOWN_CONTENT_TYPES } from '#shared/schemas/attachments.ts';
 
 const bytes = (...parts: (number[] | string)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OUTPUTS, generateOpenApi, generateWebSocketReference } from '../../docs/generate.ts';
-import { httpRoutes, wsRoutes } from '../../infra/routes.ts';
+import { OUTPUTS, generateOpenApi, generateWebSocketReference } from '#docs/generate.ts';
+import { httpRoutes, wsRoutes } from '#infra/routes.ts';
 
 describe('the generated API references', () => {
   it('are up to date with the routes, handlers and schemas (run `npm run docs` after changing them)', async () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { userFromClaims } from '../../shared/domain/identity.ts';
-import { messageIdFor, seqFromMessageId } from '../../shared/domain/messages.ts';
-import { directRoomId } from '../../shared/domain/rooms.ts';
-import { AppError, toPublicError } from '../../shared/errors.ts';
-import { parseOrThrow } from '../../shared/schemas/common.ts';
-import { createRoomBody } from '../../shared/schemas/rooms.ts';
-import { emojiSchema, historyQuery, sendMessageBody } from '../../shared/schemas/messages.ts';
-import { messageSendFrame, requestIdOf } from '../../shared/schemas/frames.ts';
+import { userFromClaims } from '#shared/domain/identity.ts';
+import { messageIdFor, seqFromMessageId } from '#shared/domain/messages.ts';
+import { directRoomId } from '#shared/domain/rooms.ts';
+import { AppError, toPublicError } from '#shared/errors.ts';
+import { parseOrThrow } from '#shared/schemas/common.ts';
+import { createRoomBody } from '#shared/schemas/rooms.ts';
+import { emojiSchema, historyQuery, sendMessageBody } from '#shared/schemas/messages.ts';
+import { messageSendFrame, requestIdOf } from '#shared/schemas/frames.ts';
 
 describe('identity from claims', () => {
   it('takes the display name from the first claim that is set', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { compileFilter, matchesAny, matchesFilter } from '../../infra/local/event-filter.ts';
-import { ENTITY, TABLE, keys, streamFilterPatterns } from '../../shared/adapters/dynamodb/table.ts';
+import { compileFilter, matchesAny, matchesFilter } from '#infra/local/event-filter.ts';
+import { ENTITY, TABLE, keys, streamFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENTITY, STREAMED_ENTITIES, TABLE, connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk, streamFilterPatterns, tableSchema } from '../../shared/adapters/dynamodb/table.ts';
+import { ENTITY, STREAMED_ENTITIES, TABLE, connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk, streamFilterPatterns, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
 describe('table keys', () => {
   it('puts a room, its members and its messages in one partition', () => {

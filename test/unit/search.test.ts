@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageRecord } from '../../shared/ports.ts';
-import { foldText, matchesAll, searchWords } from '../../shared/domain/search.ts';
-import { parseOrThrow } from '../../shared/schemas/common.ts';
-import { searchQuery } from '../../shared/schemas/search.ts';
-import { AppError } from '../../shared/errors.ts';
+import type { MessageRecord } from '#shared/ports.ts';
+import { foldText, matchesAll, searchWords } from '#shared/domain/search.ts';
+import { parseOrThrow } from '#shared/schemas/common.ts';
+import { searchQuery } from '#shared/schemas/search.ts';
+import { AppError } from '#shared/errors.ts';
 
 const message = (content: string, extra: Partial<MessageRecord> = {}): MessageRecord => ({
   id: 'm',

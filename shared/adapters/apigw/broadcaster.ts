@@ -1,6 +1,6 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Broadcaster } from '../../ports.ts';
-import type { ServerFrame } from '../../schemas/frames.ts';
+import type { Broadcaster } from '#shared/ports.ts';
+import type { ServerFrame } from '#shared/schemas/frames.ts';
 
 type PostListener = (connectionId: string, frame: ServerFrame) => void;
 const postListeners = new Set<PostListener>();

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AppError, retryAfterOf, toPublicError, validationFailed } from '../../errors.ts';
-import { userFromClaims } from '../../domain/identity.ts';
-import type { User } from '../../ports.ts';
+import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
+import { userFromClaims } from '#shared/domain/identity.ts';
+import type { User } from '#shared/ports.ts';
 
 const logger = new Logger({ serviceName: 'parley' });
 const MAX_BODY_BYTES = 64 * 1024;

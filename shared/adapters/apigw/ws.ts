@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { AppError, retryAfterOf, toPublicError, validationFailed } from '../../errors.ts';
-import { parseOrThrow } from '../../schemas/common.ts';
-import { requestIdOf, type ServerFrame } from '../../schemas/frames.ts';
-import type { User } from '../../ports.ts';
+import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
+import { parseOrThrow } from '#shared/schemas/common.ts';
+import { requestIdOf, type ServerFrame } from '#shared/schemas/frames.ts';
+import type { User } from '#shared/ports.ts';
 
 const logger = new Logger({ serviceName: 'parley' });
 

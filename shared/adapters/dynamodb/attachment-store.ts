@@ -1,5 +1,5 @@
 import { BatchGetCommand, BatchWriteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttachmentRecord, AttachmentStore } from '../../ports.ts';
+import type { AttachmentRecord, AttachmentStore } from '#shared/ports.ts';
 import { ENTITY, TABLE, keys } from './table.ts';
 import { TableClient, epochSeconds, recordOf } from './table-client.ts';
 

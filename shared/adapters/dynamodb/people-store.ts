@@ -1,5 +1,5 @@
 import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AddMemberOutcome, ConnectionRecord, ConnectionTarget, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '../../ports.ts';
+import type { AddMemberOutcome, ConnectionRecord, ConnectionTarget, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '#shared/ports.ts';
 import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
 import { TableClient, decodeCursor, encodeCursor, errorName, recordOf, type Item } from './table-client.ts';
 

@@ -8,7 +8,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { conflict } from '../../errors.ts';
+import { conflict } from '#shared/errors.ts';
 import type {
   ChangeRecord,
   ConnectionRecord,
@@ -24,7 +24,7 @@ import type {
   RoomStore,
   SendMark,
   TypingRecord,
-} from '../../ports.ts';
+} from '#shared/ports.ts';
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
 import { TableClient, decodeCursor, encodeCursor, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 
