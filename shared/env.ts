@@ -67,8 +67,8 @@ export const TUNABLE_SETTINGS = [
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 /** Reads a required variable; a missing one is a deployment error, so it throws at first use. */
-export function requireEnv(name: EnvName): string {
-  const value = process.env[name];
+export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
   if (value === undefined || value === '') throw new Error(`Missing environment variable ${name}`);
   return value;
 }
@@ -86,8 +86,8 @@ export const LOCAL_ENV = {
 } as const;
 
 /** A non-negative integer setting, or its default; a malformed value is a deployment error. */
-export function intSetting(name: EnvName, fallback: number): number {
-  const raw = process.env[name];
+export function intSetting(name: EnvName, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got '${raw}'`);

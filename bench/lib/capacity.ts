@@ -4,7 +4,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { api } from '#test/support/clients.ts';
 import { httpRoutes } from '#infra/routes.ts';
 import { keys } from '#shared/adapters/dynamodb/table.ts';
-import { listenToCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, textOf, type TestUser } from './clients.ts';
@@ -65,7 +65,7 @@ export async function measureFanOut(bench: Bench, room: ReferenceRoom): Promise<
   if (!message) throw new Error('the room has no message to fan out');
   await bench.settle();
   const readings: CapacityReading[] = [];
-  const stop = listenToCapacity((r) => tagged.getStore() && readings.push(r));
+  const stop = bench.recorder.tap((r) => tagged.getStore() && readings.push(r));
   try {
     await tagged.run(true, () => fanOut(deps, { kind: 'message_created', message }));
   } finally {

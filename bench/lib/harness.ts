@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '#infra/local/stack.ts';
 import { ENV } from '#shared/env.ts';
+import { configureDeps } from '#functions/lib/deps.ts';
 import { Recorder, toCalls, type Call } from './meter.ts';
 import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 
@@ -44,8 +45,10 @@ export async function startBench(target: BenchTarget = {}): Promise<Bench> {
     ...(target.dynamoEndpoint && { dynamoEndpoint: target.dynamoEndpoint }),
     ...(target.s3Endpoint && { s3Endpoint: target.s3Endpoint }),
   };
-  const stack = await startLocalStack(config);
+  // The handlers run in this process: their composition root reports to the recorder.
   const recorder = new Recorder();
+  configureDeps(recorder.observers);
+  const stack = await startLocalStack(config);
   const db = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
   return {
     stack,
@@ -61,6 +64,7 @@ export async function startBench(target: BenchTarget = {}): Promise<Bench> {
       recorder.close();
       db.destroy();
       await stack.stop();
+      configureDeps({});
     },
   };
 }

@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { listenToCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
-import { listenToPosts } from '#shared/adapters/apigw/broadcaster.ts';
+import type { CapacityListener, CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import type { DepsOptions } from '#functions/lib/compose.ts';
 import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
 export interface Post {
@@ -10,14 +10,28 @@ export interface Post {
   type: string;
 }
 
-/** Everything the in-process handlers did while it listened: DynamoDB calls and PostToConnection calls. */
+/**
+ * Everything the in-process handlers did: DynamoDB calls and PostToConnection calls. Its
+ * `observers` go to the composition root (`configureDeps`) before the handlers first run.
+ */
 export class Recorder {
   private readings: CapacityReading[] = [];
   private posts: Post[] = [];
-  private readonly stops = [
-    listenToCapacity((r) => this.readings.push(r)),
-    listenToPosts((connectionId, frame) => this.posts.push({ at: performance.now(), connectionId, type: frame.type })),
-  ];
+  private readonly taps = new Set<CapacityListener>();
+
+  readonly observers: Pick<DepsOptions, 'onCapacity' | 'onPost'> = {
+    onCapacity: (reading) => {
+      this.readings.push(reading);
+      for (const tap of this.taps) tap(reading);
+    },
+    onPost: (connectionId, frame) => this.posts.push({ at: performance.now(), connectionId, type: frame.type }),
+  };
+
+  /** Also hands every reading to `listener`, until the returned function is called. */
+  tap(listener: CapacityListener): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
+  }
 
   /** What was heard since the last call, and forget it. */
   take(): { readings: CapacityReading[]; posts: Post[] } {
@@ -28,7 +42,7 @@ export class Recorder {
   }
 
   close(): void {
-    for (const stop of this.stops) stop();
+    this.taps.clear();
   }
 }
 

@@ -1,8 +1,8 @@
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
-import { decodeImage, imageSize, thumbnailOf, type Rgba } from '#shared/domain/images.ts';
-import { orientationOf } from '#shared/domain/exif.ts';
+import { decodeImage, imageSize, thumbnailOf, type Rgba } from '#shared/media/images.ts';
+import { orientationOf } from '#shared/media/exif.ts';
 import { encodeWebp } from '#test/support/webp.ts';
 import { median } from './stats.ts';
 

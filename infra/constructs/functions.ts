@@ -7,7 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { WEBP_WASM } from '#shared/domain/webp.ts';
+import { WEBP_WASM } from '#shared/media/webp.ts';
 import { allFunctions, streamFn, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';
 

@@ -1,4 +1,5 @@
-import type { Deps, MemberRecord, RoomRecord } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { forbidden, notFound } from '#shared/errors.ts';
 
 /**

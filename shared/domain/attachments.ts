@@ -1,8 +1,11 @@
-import type { AttachmentDeps, AttachmentRecord, AttachmentRef, Deps, MessageRecord, User } from '#shared/ports.ts';
+import type { AttachmentDeps } from '#shared/ports/attachments.ts';
+import type { AttachmentRecord, AttachmentRef, MessageRecord, User } from '#shared/model.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 import { AppError, conflict, forbidden, validationFailed } from '#shared/errors.ts';
 import type { CreateAttachmentInput } from '#shared/schemas/attachments.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
+import { startsWith } from '#shared/media/bytes.ts';
 
 /** Image types: a message of only these is an `image` message. */
 const IMAGE_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
@@ -32,9 +35,6 @@ export const THUMBS_PREFIX = 'thumbs/';
 const SNIFF_BYTES = 512;
 
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
-export function startsWith(b: Uint8Array, sig: readonly number[], at = 0): boolean {
-  return b.length >= at + sig.length && sig.every((x, i) => b[at + i] === x);
-}
 
 /** Text: valid UTF-8 (a character cut at the end of the sample is fine), no NUL or other binary control bytes. */
 function looksLikeText(b: Uint8Array): boolean {

@@ -1,6 +1,6 @@
-import type { ConnectionRecord, Deps, User } from '#shared/ports.ts';
+import type { ConnectionRecord, User } from '#shared/model.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 import { requireMembership } from './access.ts';
-import { connectionClosed, connectionOpened } from './presence.ts';
 
 /** Connections outlive API Gateway's 2-hour limit by a margin, then expire if $disconnect was lost. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 10 * 60;
@@ -20,7 +20,7 @@ export async function openConnection(deps: Deps, user: User, connectionId: strin
   const expiresAt = new Date(Date.parse(connection.connectedAt) + CONNECTION_TTL_SECONDS * 1000).toISOString();
   // Presence first: the connection item must be the last write, since its stream record makes the
   // fan-out post `connection_established`, which fails while `$connect` is still running.
-  await connectionOpened(deps, connection, expiresAt);
+  await deps.connections.connectionOpened(connection, expiresAt);
   await deps.connections.putConnection(connection, CONNECTION_TTL_SECONDS);
 }
 
@@ -46,5 +46,5 @@ export async function forgetGoneConnection(deps: Deps, connectionId: string): Pr
 
 /** Takes a connection whose item is gone (closed, or expired by TTL after a lost `$disconnect`) off its user's presence item. */
 export async function connectionExpired(deps: Deps, c: ConnectionRecord): Promise<void> {
-  await connectionClosed(deps, { connectionId: c.connectionId, userId: c.userId, ...(c.scopeRoomId !== undefined && { scopeRoomId: c.scopeRoomId }) });
+  await deps.connections.connectionClosed({ connectionId: c.connectionId, userId: c.userId, ...(c.scopeRoomId !== undefined && { scopeRoomId: c.scopeRoomId }) }, deps.clock.now().toISOString());
 }

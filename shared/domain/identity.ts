@@ -1,4 +1,4 @@
-import type { User } from '#shared/ports.ts';
+import type { User } from '#shared/model.ts';
 import { userIdSchema } from '#shared/schemas/common.ts';
 import { AppError } from '#shared/errors.ts';
 

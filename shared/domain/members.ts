@@ -1,4 +1,5 @@
-import type { Deps, MemberRecord, PresenceRecord, Role, RoomRecord, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, PresenceRecord, Role, RoomRecord, User } from '#shared/model.ts';
 import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
 import type { AddMemberInput, UpdateRoomInput } from '#shared/schemas/people.ts';
 import { requireMembership } from './access.ts';
@@ -34,7 +35,7 @@ async function tell(deps: Deps, roomId: string, actor: User, content: string, me
 /** The best name we know for a user: given, the name they last connected with, else their id. */
 async function nameOf(deps: Deps, userId: string, given?: string): Promise<string> {
   if (given) return given;
-  const [p] = await deps.people.store.getPresence([userId]);
+  const [p] = await deps.connections.getPresence([userId]);
   return p?.displayName ?? userId;
 }
 
@@ -60,7 +61,7 @@ export async function updateRoom(deps: Deps, actor: User, roomId: string, patch:
   requireGroup(room);
   requireActive(room);
   await limit(deps, actor.userId, 'write');
-  const updated = await deps.people.store.updateRoom(roomId, patch, deps.clock.now().toISOString());
+  const updated = await deps.rooms.updateRoom(roomId, patch, deps.clock.now().toISOString());
   if (updated === undefined) throw conflict('The room is archived');
   if (updated === 'too_small') throw validationFailed(`maxMembers cannot be below the ${room.memberCount} members the room has`, { issues: [{ path: 'maxMembers', message: 'below the member count' }] });
   return roomView(updated);
@@ -78,7 +79,7 @@ export async function archiveRoom(deps: Deps, actor: User, roomId: string): Prom
 export async function archive(deps: Deps, actor: User, room: RoomRecord): Promise<RoomView> {
   await tell(deps, room.roomId, actor, `${actor.displayName} archived the room`, { event: 'room_archived' });
   const at = deps.clock.now().toISOString();
-  await deps.people.store.archiveRoom(room.roomId, at);
+  await deps.rooms.archiveRoom(room.roomId, at);
   const current = await deps.rooms.getRoom(room.roomId);
   return roomView(current ?? { ...room, archivedAt: at });
 }
@@ -96,7 +97,7 @@ export interface MemberWithPresence {
 export async function listMembers(deps: Deps, actor: User, roomId: string): Promise<{ items: MemberWithPresence[] }> {
   await requireMembership(deps, roomId, actor.userId);
   const members = await deps.rooms.listMembers(roomId);
-  const presence = new Map((await deps.people.store.getPresence(members.map((m) => m.userId))).map((p) => [p.userId, p]));
+  const presence = new Map((await deps.connections.getPresence(members.map((m) => m.userId))).map((p) => [p.userId, p]));
   const items = members.map((m) => {
     const p = presence.get(m.userId);
     return { ...memberView(m), presence: { status: p?.status ?? 'offline', ...(p?.lastSeenAt && { lastSeenAt: p.lastSeenAt }) } };
@@ -117,7 +118,7 @@ export async function addMemberTo(deps: Deps, actor: User, room: RoomRecord, inp
     joinedAt: deps.clock.now().toISOString(),
     lastReadSeq: 0,
   };
-  const outcome = await deps.people.store.addMember(member);
+  const outcome = await deps.rooms.addMember(member);
   if (outcome === 'exists') throw conflict(`${input.userId} is already a member`);
   if (outcome === 'full') throw conflict(`The room is full: at most ${room.maxMembers} members`);
   if (outcome === 'closed') throw conflict('The room is archived');
@@ -162,7 +163,7 @@ export async function changeRole(deps: Deps, actor: User, roomId: string, userId
   if (target.role === role) return memberView(target);
   await limit(deps, actor.userId, 'write');
   if (target.role === 'admin') await requireAnotherAdmin(deps, roomId, userId, 'step down');
-  if (!(await deps.people.store.setRole(roomId, userId, role))) throw notFound('Member');
+  if (!(await deps.rooms.setRole(roomId, userId, role))) throw notFound('Member');
   await tell(deps, roomId, actor, `${actor.displayName} made ${await memberName(deps, target)} ${ROLE_NAMES[role]}`, { event: 'role_changed', userId, role });
   return memberView({ ...target, role });
 }
@@ -195,7 +196,7 @@ export async function removeMember(deps: Deps, actor: User, roomId: string, user
 export async function removeMemberFrom(deps: Deps, actor: User, room: RoomRecord, target: MemberRecord): Promise<void> {
   requireGroup(room);
   if (target.role === 'admin') await requireAnotherAdmin(deps, room.roomId, target.userId, 'leave');
-  if (!(await deps.people.store.removeMember(room.roomId, target.userId))) throw notFound('Member');
+  if (!(await deps.rooms.removeMember(room.roomId, target.userId))) throw notFound('Member');
   const self = actor.userId === target.userId;
   if (!room.archivedAt) {
     const name = await memberName(deps, target);
@@ -208,6 +209,6 @@ export async function removeMemberFrom(deps: Deps, actor: User, room: RoomRecord
 
 /** `GET /rooms/public`: listed public rooms, newest first. */
 export async function listPublicRooms(deps: Deps, q: { limit: number; cursor?: string }): Promise<{ items: RoomView[]; nextCursor?: string }> {
-  const page = await deps.people.store.listPublicRooms(q.limit, q.cursor);
+  const page = await deps.rooms.listPublicRooms(q.limit, q.cursor);
   return { items: page.items.map(roomView), ...(page.cursor && { nextCursor: page.cursor }) };
 }

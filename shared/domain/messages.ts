@@ -1,4 +1,5 @@
-import type { Deps, MemberRecord, MessageRecord, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, MessageRecord, User } from '#shared/model.ts';
 import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
 import { requireMembership } from './access.ts';
@@ -182,7 +183,7 @@ function oldestSent(member: MemberRecord, keep: number): string[] {
  * attempt seems to have died before storing anything.
  */
 async function awaitFirstAttempt(deps: Deps, roomId: string, userId: string, cmid: string, claimedAt: string): Promise<MessageRecord | undefined> {
-  const deadline = Date.now() + CLAIM_WAIT_MS;
+  const deadline = deps.clock.now().getTime() + CLAIM_WAIT_MS;
   for (;;) {
     const stored = await deps.messages.findByClientMessageId(roomId, userId, cmid, RETRY_SEARCH_MESSAGES);
     if (stored) return stored;
@@ -191,8 +192,8 @@ async function awaitFirstAttempt(deps: Deps, roomId: string, userId: string, cmi
       const member = await deps.rooms.getMember(roomId, userId);
       claimedAt = member?.sent?.[cmid] ?? claimedAt;
     }
-    if (Date.now() > deadline) throw conflict('A send with this clientMessageId is still in progress; retry shortly');
-    await new Promise((r) => setTimeout(r, 50));
+    if (deps.clock.now().getTime() > deadline) throw conflict('A send with this clientMessageId is still in progress; retry shortly');
+    await deps.clock.sleep(50);
   }
 }
 

@@ -1,8 +1,9 @@
-import type { ConnectionRecord, ConnectionTarget, Deps, PresenceRecord, User } from '#shared/ports.ts';
+import type { ConnectionRecord, ConnectionTarget, PresenceRecord, User } from '#shared/model.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { forbidden } from '#shared/errors.ts';
 import { limit } from './rate-limit.ts';
-import { deliver, type Delivery } from './fanout.ts';
+import { deliver, type Delivery } from './deliver.ts';
 
 /**
  * Bounds of a `presence_changed` fan-out (docs/design.md): the user's first rooms only, rooms
@@ -16,8 +17,8 @@ export const PRESENCE_FANOUT = { maxRooms: 100, maxRoomSize: 100, maxRecipients:
 export async function setPresence(deps: Deps, actor: User, status: 'online' | 'away' | 'busy'): Promise<PresenceRecord> {
   await limit(deps, actor.userId, 'write');
   const now = deps.clock.now().toISOString();
-  await deps.people.store.setStatus(actor.userId, actor.displayName, status, now);
-  const [p] = await deps.people.store.getPresence([actor.userId]);
+  await deps.connections.setStatus(actor.userId, actor.displayName, status, now);
+  const [p] = await deps.connections.getPresence([actor.userId]);
   return publicPresence(p ?? { userId: actor.userId, status: 'offline' });
 }
 
@@ -29,7 +30,7 @@ export async function getPresence(deps: Deps, actor: User, userIds: string[]): P
     const hidden = others.filter((u) => !visible.has(u));
     if (hidden.length > 0) throw forbidden(`You share no room with ${hidden.slice(0, 5).join(', ')}`);
   }
-  return { items: (await deps.people.store.getPresence(userIds)).map(publicPresence) };
+  return { items: (await deps.connections.getPresence(userIds)).map(publicPresence) };
 }
 
 const publicPresence = (p: PresenceRecord): PresenceRecord => ({ userId: p.userId, status: p.status, ...(p.lastSeenAt && { lastSeenAt: p.lastSeenAt }) });
@@ -50,15 +51,6 @@ async function sharesARoom(deps: Deps, userId: string, userIds: string[]): Promi
     cursor = page.cursor;
   } while (cursor && found.size < userIds.length);
   return found;
-}
-
-/** WebSocket connect / disconnect: the presence item counts open connections. */
-export async function connectionOpened(deps: Deps, c: ConnectionRecord, expiresAt: string): Promise<void> {
-  await deps.people.store.connectionOpened(c, expiresAt);
-}
-
-export async function connectionClosed(deps: Deps, c: ConnectionTarget): Promise<void> {
-  await deps.people.store.connectionClosed(c, deps.clock.now().toISOString());
 }
 
 /** Sends `presence_changed` to the members of the rooms the user shares with them, within PRESENCE_FANOUT. */

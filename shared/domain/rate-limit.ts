@@ -1,4 +1,4 @@
-import type { Deps } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 import { AppError } from '#shared/errors.ts';
 
 /**
@@ -10,10 +10,9 @@ import { AppError } from '#shared/errors.ts';
 const WHAT = { send: 'messages', write: 'writes', search: 'searches' } as const;
 
 export async function limit(deps: Deps, userId: string, kind: keyof typeof WHAT): Promise<void> {
-  const { rateLimiter, limits } = deps.people;
-  const retryAfter = await rateLimiter.take(userId, kind, limits[kind]);
+  const rule = deps.settings.rateLimits[kind];
+  const retryAfter = await deps.rateLimiter.take(userId, kind, rule);
   if (retryAfter > 0) {
-    const rule = limits[kind];
     throw new AppError('rate_limited', `Too many ${WHAT[kind]}: at most ${rule.limit} per ${rule.windowSeconds} s; retry in ${retryAfter} s`, { retryAfter });
   }
 }

@@ -1,4 +1,5 @@
-import type { Deps, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { User } from '#shared/model.ts';
 import { notFound } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { findMessage } from './messages.ts';

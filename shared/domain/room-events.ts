@@ -1,6 +1,7 @@
-import type { Deps, MemberRecord, RoomRecord } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
-import { deliver, deliverToRoom, type Delivery } from './fanout.ts';
+import { deliver, deliverToRoom, type Delivery } from './deliver.ts';
 import { roomView } from './views.ts';
 
 const none: Delivery = { sent: 0, gone: 0 };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Deps, MemberRecord, RoomRecord, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, RoomRecord, User } from '#shared/model.ts';
 import { AppError, validationFailed } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
@@ -53,7 +54,7 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
   ];
   try {
     await deps.rooms.createRoom(room, members);
-    if (room.visibility === 'public') await deps.people.store.listPublic(room);
+    if (room.visibility === 'public') await deps.rooms.listPublic(room);
     return { room: roomView(room), created: true };
   } catch (err) {
     if (input.type === 'direct' && err instanceof AppError && err.code === 'conflict') {
@@ -113,7 +114,7 @@ async function directRoomName(deps: Deps, roomId: string, userId: string): Promi
   const other = (await deps.rooms.listMembers(roomId)).find((m) => m.userId !== userId);
   if (!other) return '';
   if (other.displayName !== other.userId) return other.displayName;
-  const [p] = await deps.people.store.getPresence([other.userId]);
+  const [p] = await deps.connections.getPresence([other.userId]);
   return p?.displayName ?? other.userId;
 }
 

@@ -1,4 +1,5 @@
-import type { Deps, MessageRecord, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MessageRecord, User } from '#shared/model.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { SEARCH_LIMITS, type SearchQuery } from '#shared/schemas/search.ts';
 import { requireMembership } from './access.ts';

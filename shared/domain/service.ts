@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Deps, MemberRecord, RoomRecord, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { MemberRecord, RoomRecord, User } from '#shared/model.ts';
 import { AppError, conflict, notFound, validationFailed } from '#shared/errors.ts';
 import { ROOM_LIMITS } from '#shared/schemas/rooms.ts';
 import type { ServiceCreateRoomInput, ServiceMember, ServicePostMessageInput } from '#shared/schemas/people.ts';
@@ -65,7 +66,7 @@ export async function serviceCreateRoom(deps: Deps, input: ServiceCreateRoomInpu
     }
     throw err;
   }
-  if (room.visibility === 'public') await deps.people.store.listPublic(room);
+  if (room.visibility === 'public') await deps.rooms.listPublic(room);
   return { room: roomView(room), created: true };
 }
 

@@ -1,8 +1,8 @@
-import type { Deps } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 import { FILES_PREFIX, THUMBNAIL_SOURCE_TYPES, thumbnailKey } from './attachments.ts';
-import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from './images.ts';
-import { DecoderUnavailableError } from './webp.ts';
-import { orientationOf } from './exif.ts';
+import { THUMBNAIL_MAX_PIXELS, decodeImage, imageSize, thumbnailOf } from '#shared/media/images.ts';
+import { DecoderUnavailableError } from '#shared/media/webp.ts';
+import { orientationOf } from '#shared/media/exif.ts';
 
 /** Larger sources are not read at all (the upload limit's default). */
 export const THUMBNAIL_MAX_SOURCE_BYTES = 10 * 1024 * 1024;

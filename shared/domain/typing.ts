@@ -1,7 +1,8 @@
-import type { Deps, User } from '#shared/ports.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { User } from '#shared/model.ts';
 import { conflict } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
-import { deliverToRoom, type Delivery } from './fanout.ts';
+import { deliverToRoom, type Delivery } from './deliver.ts';
 
 /** A typing indicator lasts this long unless refreshed. */
 export const TYPING_SECONDS = 5;
@@ -15,8 +16,8 @@ export async function setTyping(deps: Deps, actor: User, roomId: string, isTypin
   if (room.archivedAt) throw conflict('The room is archived');
   const until = new Date(deps.clock.now().getTime() + TYPING_SECONDS * 1000).toISOString();
   await (isTyping
-    ? deps.messages.putTyping({ roomId, userId: actor.userId, displayName: actor.displayName, until })
-    : deps.messages.clearTyping(roomId, actor.userId));
+    ? deps.typing.putTyping({ roomId, userId: actor.userId, displayName: actor.displayName, until })
+    : deps.typing.clearTyping(roomId, actor.userId));
   return deliverToRoom(
     deps,
     roomId,
@@ -30,7 +31,7 @@ export async function setTyping(deps: Deps, actor: User, roomId: string, isTypin
 export async function listTyping(deps: Deps, actor: User, roomId: string): Promise<{ items: { userId: string; displayName: string; until: string }[] }> {
   await requireMembership(deps, roomId, actor.userId);
   const now = deps.clock.now().toISOString();
-  const items = (await deps.messages.listTyping(roomId))
+  const items = (await deps.typing.listTyping(roomId))
     .filter((t) => t.until > now)
     .map(({ userId, displayName, until }) => ({ userId, displayName, until }));
   return { items };

@@ -1,4 +1,4 @@
-import type { MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/ports.ts';
+import type { MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
 
 /** The public message object of CONTRACT §2. */
 export interface MessageView {

@@ -20,7 +20,7 @@ import {
 import { ParleyStack } from '#infra/stack.ts';
 import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '#infra/constructs/attachments.ts';
-import { WEBP_WASM } from '#shared/domain/webp.ts';
+import { WEBP_WASM } from '#shared/media/webp.ts';
 import { ENV } from '#shared/env.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

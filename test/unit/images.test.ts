@@ -7,11 +7,11 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
-import { decodeImage, fitWithin, imageSize, resize, thumbnailOf, THUMBNAIL_MAX_SIDE, type Rgba } from '#shared/domain/images.ts';
-import { firstFrame, webpInfo, WEBP_WASM } from '#shared/domain/webp.ts';
+import { decodeImage, fitWithin, imageSize, resize, thumbnailOf, THUMBNAIL_MAX_SIDE, type Rgba } from '#shared/media/images.ts';
+import { firstFrame, webpInfo, WEBP_WASM } from '#shared/media/webp.ts';
 import { animateWebp, encodeWebp, webpWithExif } from '#test/support/webp.ts';
 import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
-import { orient, orientationOf } from '#shared/domain/exif.ts';
+import { orient, orientationOf } from '#shared/media/exif.ts';
 
 const solid = (w: number, h: number, px: number[]): Rgba => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 4 }, (_, i) => px[i % 4]!) });
 
@@ -164,9 +164,9 @@ describe('WebP (libwebp in WebAssembly, a fresh instance per image)', () => {
     // node_modules above it: it must throw DecoderUnavailableError, which makeThumbnail rethrows.
     const dir = mkdtempSync(path.join(tmpdir(), 'parley-webp-'));
     try {
-      const entry = fileURLToPath(new URL('../../shared/domain/webp.ts', import.meta.url));
+      const entry = fileURLToPath(new URL('../../shared/media/webp.ts', import.meta.url));
       await build({ entryPoints: [entry], outfile: path.join(dir, 'index.mjs'), bundle: true, format: 'esm', platform: 'node', minify: true, logLevel: 'silent' });
-      const bundled = (await import(pathToFileURL(path.join(dir, 'index.mjs')).href)) as typeof import('#shared/domain/webp.ts');
+      const bundled = (await import(pathToFileURL(path.join(dir, 'index.mjs')).href)) as typeof import('#shared/media/webp.ts');
       expect(() => bundled.decodeWebp(lossless)).toThrow(bundled.DecoderUnavailableError);
       // With the file copied next to the bundle, as the thumbnail function's bundling does, it decodes.
       copyFileSync(createRequire(import.meta.url).resolve(WEBP_WASM.packagePath), path.join(dir, WEBP_WASM.fileName));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MessageRecord } from '#shared/ports.ts';
+import type { MessageRecord } from '#shared/model.ts';
 import { foldText, matchesAll, searchWords } from '#shared/domain/search.ts';
 import { parseOrThrow } from '#shared/schemas/common.ts';
 import { searchQuery } from '#shared/schemas/search.ts';

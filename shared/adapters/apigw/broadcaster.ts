@@ -1,22 +1,19 @@
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { Broadcaster } from '#shared/ports.ts';
+import type { Broadcaster } from '#shared/ports/broadcaster.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 
-type PostListener = (connectionId: string, frame: ServerFrame) => void;
-const postListeners = new Set<PostListener>();
-
-/** Lets a benchmark running the handlers in-process hear every PostToConnection; returns the function that stops it. */
-export function listenToPosts(listener: PostListener): () => void {
-  postListeners.add(listener);
-  return () => postListeners.delete(listener);
-}
+/** Hears every frame as it is posted (a benchmark running the handlers in-process counts them). */
+export type PostListener = (connectionId: string, frame: ServerFrame) => void;
 
 /** Posts frames through API Gateway's `@connections` API (the emulator's, locally). */
 export class ApiGatewayBroadcaster implements Broadcaster {
-  constructor(private readonly client: ApiGatewayManagementApiClient) {}
+  constructor(
+    private readonly client: ApiGatewayManagementApiClient,
+    private readonly onPost?: PostListener,
+  ) {}
 
   async send(connectionId: string, frame: ServerFrame): Promise<'sent' | 'gone'> {
-    for (const listener of postListeners) listener(connectionId, frame);
+    this.onPost?.(connectionId, frame);
     try {
       await this.client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: JSON.stringify(frame) }));
       return 'sent';

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 }
 import { Logger } from '@aws-lambda-powertools/logger';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
 import { userFromClaims } from '#shared/domain/identity.ts';
-import type { User } from '#shared/ports.ts';
+import type { User } from '#shared/model.ts';
 
 const logger = new Logger({ serviceName: 'parley' });
 const MAX_BODY_BYTES = 64 * 1024;

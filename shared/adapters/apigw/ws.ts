@@ -3,7 +3,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
 import { parseOrThrow } from '#shared/schemas/common.ts';
 import { requestIdOf, type ServerFrame } from '#shared/schemas/frames.ts';
-import type { User } from '#shared/ports.ts';
+import type { User } from '#shared/model.ts';
 
 const logger = new Logger({ serviceName: 'parley' });
 

@@ -1,5 +1,6 @@
 import { BatchGetCommand, BatchWriteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AttachmentRecord, AttachmentStore } from '#shared/ports.ts';
+import type { AttachmentRecord } from '#shared/model.ts';
+import type { AttachmentStore } from '#shared/ports/attachments.ts';
 import { ENTITY, TABLE, keys } from './table.ts';
 import { TableClient, epochSeconds, recordOf } from './table-client.ts';
 

@@ -1,7 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AttachmentRecord } from '#shared/ports.ts';
+import type { AttachmentRecord } from '#shared/model.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { recordOf } from './table-client.ts';
 

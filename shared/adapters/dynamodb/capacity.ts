@@ -15,27 +15,17 @@ export interface CapacityReading {
   endedAt: number;
 }
 
-type Listener = (reading: CapacityReading) => void;
-const listeners = new Set<Listener>();
-const calls = new WeakMap<ConsumedCapacity, { command: string; input: Record<string, unknown>; startedAt: number }>();
+export type CapacityListener = (reading: CapacityReading) => void;
 
 /**
- * Lets a benchmark running the handlers in-process hear every DynamoDB call they make. Returns
- * the function that stops listening.
+ * Meters `client` for `listener`: a middleware notes each API call's command, input and timing,
+ * and the returned `CapacityMeter` (which the stores call with their operation name) hands the
+ * listener the whole reading. Without a listener the composition root installs nothing.
  */
-export function listenToCapacity(listener: Listener): () => void {
-  listeners.add(listener);
-  return () => listeners.delete(listener);
-}
-
-/**
- * Notes the API call and its timing on the client, for `capacitySink` to report with the store's
- * operation name. With nobody listening the middleware passes the call straight on.
- */
-export function meterCapacity(client: DynamoDBClient): DynamoDBClient {
+export function meterCapacity(client: DynamoDBClient, listener: CapacityListener): CapacityMeter {
+  const calls = new WeakMap<ConsumedCapacity, { command: string; input: Record<string, unknown>; startedAt: number }>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (listeners.size === 0) return next(args);
       const startedAt = performance.now();
       const result = await next(args);
       const consumed = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity;
@@ -43,22 +33,17 @@ export function meterCapacity(client: DynamoDBClient): DynamoDBClient {
       if (first) calls.set(first, { command: context.commandName ?? 'unknown', input: args.input as Record<string, unknown>, startedAt });
       return result;
     },
-    { step: 'initialize', name: 'parleyCapacityMeter' },
+    { step: 'initialize', name: 'parleyCapacityMeter', override: true },
   );
-  return client;
-}
-
-/** The `CapacityMeter` the composition root gives the store: forwards each reading to the listeners. */
-export const capacitySink: CapacityMeter = (operation, consumed) => {
-  if (listeners.size === 0) return;
-  const call = consumed[0] && calls.get(consumed[0]);
-  const reading: CapacityReading = {
-    operation,
-    command: call?.command ?? 'unknown',
-    input: call?.input ?? {},
-    consumed,
-    startedAt: call?.startedAt ?? performance.now(),
-    endedAt: performance.now(),
+  return (operation, consumed) => {
+    const call = consumed[0] && calls.get(consumed[0]);
+    listener({
+      operation,
+      command: call?.command ?? 'unknown',
+      input: call?.input ?? {},
+      consumed,
+      startedAt: call?.startedAt ?? performance.now(),
+      endedAt: performance.now(),
+    });
   };
-  for (const listener of listeners) listener(reading);
-};
+}

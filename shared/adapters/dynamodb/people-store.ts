@@ -1,14 +1,25 @@
 import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AddMemberOutcome, ConnectionRecord, ConnectionTarget, MemberRecord, Page, PeopleStore, PresenceRecord, RateLimiter, RateRule, Role, RoomRecord } from '#shared/ports.ts';
+import type { AddMemberOutcome, RoomStore } from '#shared/ports/rooms.ts';
+import type { ConnectionRecord, ConnectionTarget, MemberRecord, Page, PresenceRecord, Role, RoomRecord } from '#shared/model.ts';
+import type { ConnectionStore } from '#shared/ports/connections.ts';
+import type { RateLimiter, RateRule } from '#shared/ports/rate-limiter.ts';
 import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
 import { TableClient, decodeCursor, encodeCursor, errorName, recordOf, type Item } from './table-client.ts';
 
+
+/** The room-store methods implemented here rather than in DynamoStore. */
+export type PeopleRoomMethods = 'addMember' | 'removeMember' | 'setRole' | 'updateRoom' | 'archiveRoom' | 'listPublic' | 'listPublicRooms';
+/** The connection-store methods implemented here: presence. */
+export type PresenceMethods = 'connectionOpened' | 'connectionClosed' | 'setStatus' | 'getPresence';
 
 /**
  * Membership changes, public listing, presence and rate counters over the one table. Kept apart
  * from DynamoStore (messages and reads) so each file stays about one concern.
  */
-export class DynamoPeopleStore extends TableClient implements PeopleStore, RateLimiter {
+export class DynamoPeopleStore
+  extends TableClient
+  implements Pick<RoomStore, PeopleRoomMethods>, Pick<ConnectionStore, PresenceMethods>, RateLimiter
+{
   private async getRoomItem(roomId: string): Promise<RoomRecord | undefined> {
     const out = await this.run('getRoom', this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [keys.room(roomId)], ConsistentRead: true } }, ReturnConsumedCapacity: 'INDEXES' })));
     const item = out.Responses?.[this.tableName]?.[0];

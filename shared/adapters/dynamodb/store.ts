@@ -9,28 +9,21 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { conflict } from '#shared/errors.ts';
-import type {
-  ChangeRecord,
-  ConnectionRecord,
-  ConnectionStore,
-  ConnectionTarget,
-  EditOutcome,
-  MemberRecord,
-  MessageRecord,
-  MessageStore,
-  Page,
-  ReactionRecord,
-  RoomRecord,
-  RoomStore,
-  SendMark,
-  TypingRecord,
-} from '#shared/ports.ts';
+import type { ChangeRecord, ConnectionRecord, ConnectionTarget, MemberRecord, MessageRecord, Page, ReactionRecord, RoomRecord, TypingRecord } from '#shared/model.ts';
+import type { ConnectionStore } from '#shared/ports/connections.ts';
+import type { EditOutcome, MessageStore } from '#shared/ports/messages.ts';
+import type { RoomStore, SendMark } from '#shared/ports/rooms.ts';
+import type { TypingStore } from '#shared/ports/typing.ts';
+import type { PeopleRoomMethods, PresenceMethods } from './people-store.ts';
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
 import { TableClient, decodeCursor, encodeCursor, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 
 
 /** One adapter over the one table, implementing every store port. */
-export class DynamoStore extends TableClient implements RoomStore, MessageStore, ConnectionStore {
+export class DynamoStore
+  extends TableClient
+  implements Omit<RoomStore, PeopleRoomMethods>, MessageStore, TypingStore, Omit<ConnectionStore, PresenceMethods>
+{
   private item(et: EntityType, key: Item, record: object, extra: Item = {}): Item {
     return { ...key, [TABLE.entityAttribute]: et, ...record, ...extra };
   }

@@ -1,8 +1,7 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Change } from '#shared/domain/fanout.ts';
-import type { ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/ports.ts';
+import type { Change, ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
 import { ENTITY, PRESENCE_EVENT, READ_SOURCE, ROOM_EVENT, TABLE } from './table.ts';
 import { shownPresence } from './people-store.ts';
 import { recordOf } from './table-client.ts';

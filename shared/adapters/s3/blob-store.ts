@@ -1,5 +1,5 @@
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
-import type { BlobStore } from '#shared/ports.ts';
+import type { BlobStore } from '#shared/ports/blobs.ts';
 
 /** The S3 SDK, loaded on first use (see `S3BlobStore`). */
 interface S3Sdk {

@@ -3,6 +3,7 @@ import pngjs from 'pngjs';
 import { GifReader } from 'omggif';
 import { decodeWebp, webpInfo } from './webp.ts';
 import { orient, type Orientation } from './exif.ts';
+import type { Rgba } from './bytes.ts';
 
 /**
  * Thumbnails without native code: decode PNG, JPEG, GIF (first frame) in JS or WebP (first frame)
@@ -15,12 +16,7 @@ export const THUMBNAIL_MAX_SIDE = 320;
 export const THUMBNAIL_MAX_PIXELS = 40_000_000;
 export const THUMBNAIL_QUALITY = 80;
 
-export interface Rgba {
-  width: number;
-  height: number;
-  /** 4 bytes a pixel, row by row. */
-  data: Uint8Array;
-}
+export type { Rgba };
 
 const be16 = (b: Uint8Array, i: number) => (b[i]! << 8) | b[i + 1]!;
 const be32 = (b: Uint8Array, i: number) => ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;

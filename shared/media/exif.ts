@@ -1,5 +1,4 @@
-import type { Rgba } from './images.ts';
-import { startsWith } from './attachments.ts';
+import { startsWith, type Rgba } from './bytes.ts';
 import { chunks } from './webp.ts';
 
 /**

@@ -1,0 +1,150 @@
+/**
+ * The records the domain works with, as the ports hand them over. Adapters turn stored items into
+ * these and back; nothing here knows how they are stored.
+ */
+
+export type Role = 'admin' | 'moderator' | 'member';
+export type RoomType = 'group' | 'direct';
+
+export interface User {
+  userId: string;
+  displayName: string;
+}
+
+export interface RoomRecord {
+  roomId: string;
+  type: RoomType;
+  name?: string;
+  description?: string;
+  visibility: 'private' | 'public';
+  maxMembers: number;
+  context?: { kind: string; id: string };
+  createdBy: string;
+  createdAt: string;
+  memberCount: number;
+  lastSeq: number;
+  lastActivityAt: string;
+  archivedAt?: string;
+}
+
+export interface MemberRecord {
+  roomId: string;
+  userId: string;
+  displayName: string;
+  role: Role;
+  joinedAt: string;
+  lastReadSeq: number;
+  lastReadAt?: string;
+  lastReadMessageId?: string;
+  /** The member's recent sends: clientMessageId → ISO time it was claimed (bounded, newest kept). */
+  sent?: Record<string, string>;
+}
+
+export interface MessageRecord {
+  id: string;
+  roomId: string;
+  seq: number;
+  senderId: string;
+  senderName: string;
+  type: string;
+  content: string;
+  replyTo?: { id: string; seq: number; senderId: string; excerpt: string };
+  mentions: string[];
+  metadata?: Record<string, unknown>;
+  clientMessageId?: string;
+  /** Files attached at send time (verified uploads of the sender); removed with the message. */
+  attachments?: AttachmentRef[];
+  createdAt: string;
+  editedAt?: string;
+  deletedAt?: string;
+}
+
+export interface ReactionRecord {
+  roomId: string;
+  messageId: string;
+  seq: number;
+  emoji: string;
+  userId: string;
+  createdAt: string;
+}
+
+/** One entry of a room's catch-up log: message `seq` was edited, deleted or reacted to `at`. */
+export interface ChangeRecord {
+  roomId: string;
+  seq: number;
+  messageId: string;
+  kind: 'edited' | 'deleted' | 'reactions';
+  at: string;
+}
+
+export interface TypingRecord {
+  roomId: string;
+  userId: string;
+  displayName: string;
+  /** ISO time after which the indicator no longer counts. */
+  until: string;
+}
+
+/** Where to send a user's events: one open connection, maybe scoped to one room. */
+export interface ConnectionTarget {
+  connectionId: string;
+  userId: string;
+  scopeRoomId?: string;
+}
+
+export interface ConnectionRecord {
+  connectionId: string;
+  userId: string;
+  displayName: string;
+  /** Set when the connection was opened with `?roomId=`: it receives that room's events only. */
+  scopeRoomId?: string;
+  connectedAt: string;
+}
+
+export type PresenceStatus = 'online' | 'away' | 'busy' | 'offline';
+
+export interface PresenceRecord {
+  userId: string;
+  /** What others see: the chosen status while a connection is open, `offline` otherwise. */
+  status: PresenceStatus;
+  lastSeenAt?: string;
+  /** The name the user last connected with (used to name them in system messages). */
+  displayName?: string;
+}
+
+/** What a message keeps of each attached file. */
+export interface AttachmentRef {
+  id: string;
+  /** Object key in the attachments bucket. */
+  key: string;
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+/** One upload slot handed out by `POST /rooms/{roomId}/attachments`. */
+export interface AttachmentRecord extends AttachmentRef {
+  roomId: string;
+  uploaderId: string;
+  createdAt: string;
+  /** `pending` until a message claims it; a pending one expires (and its object is deleted). */
+  status: 'pending' | 'attached';
+  messageId?: string;
+}
+
+/** A page of a list: `cursor` is opaque to the domain (the adapter encodes its position in it). */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+/** A stored change that produces events, decoded from a stream record by the table's adapter. */
+export type Change =
+  | { kind: 'message_created' | 'message_edited'; message: MessageRecord }
+  | { kind: 'message_deleted'; message: MessageRecord }
+  | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
+  | { kind: 'messages_read'; member: MemberRecord }
+  | { kind: 'connection_opened' | 'connection_expired'; connection: ConnectionRecord }
+  | { kind: 'member_joined' | 'member_left'; member: MemberRecord }
+  | { kind: 'room_updated' | 'room_archived'; room: RoomRecord }
+  | { kind: 'presence_changed'; presence: PresenceRecord };

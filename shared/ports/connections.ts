@@ -1,0 +1,19 @@
+import type { ConnectionRecord, ConnectionTarget, PresenceRecord } from '#shared/model.ts';
+
+/** Open WebSocket connections and the presence they make: a user is online while one is open. */
+export interface ConnectionStore {
+  putConnection(c: ConnectionRecord, ttlSeconds: number): Promise<void>;
+  /**
+   * Forgets the connection item — with `connectedBefore`, only if it connected before then —
+   * and returns what it was, if it was deleted.
+   */
+  deleteConnection(connectionId: string, connectedBefore?: string): Promise<ConnectionRecord | undefined>;
+  /** The open connections of the users, from their presence items (one batch read per 100 users); nothing read for anyone else. */
+  connectionsOf(userIds: string[]): Promise<ConnectionTarget[]>;
+
+  /** Lists an open connection on its user's presence item, which expires with it at `expiresAt`. */
+  connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;
+  connectionClosed(c: ConnectionTarget, at: string): Promise<void>;
+  setStatus(userId: string, displayName: string, status: 'online' | 'away' | 'busy', at: string): Promise<void>;
+  getPresence(userIds: string[]): Promise<PresenceRecord[]>;
+}
