@@ -1,6 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
-import { addMemberBody, roomParams } from '#shared/schemas/people.ts';
+import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { addMemberBody } from '#shared/schemas/people.ts';
 import { addMember } from '#shared/domain/members.ts';
 import { getDeps } from './lib/deps.ts';
 

@@ -1,12 +1,12 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomIdSchema } from '#shared/schemas/common.ts';
+import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
 import { createAttachmentBody } from '#shared/schemas/attachments.ts';
 import { createUpload } from '#shared/domain/attachments.ts';
 import { getDeps } from './lib/deps.ts';
 
 /** `POST /rooms/{roomId}/attachments` — 201 with a presigned PUT for the file (members only). */
 export const handler = httpHandler(async (req) => {
-  const roomId = parseOrThrow(roomIdSchema, req.params.roomId, 'roomId');
+  const { roomId } = parseOrThrow(roomParams, req.params, 'path');
   const input = parseOrThrow(createAttachmentBody, req.body() ?? {}, 'body');
   return { status: 201, body: await createUpload(getDeps(), req.user(), roomId, input) };
 });

@@ -1,13 +1,11 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { messageIdSchema, parseOrThrow, roomIdSchema } from '#shared/schemas/common.ts';
-import { emojiSchema } from '#shared/schemas/messages.ts';
+import { parseOrThrow } from '#shared/schemas/common.ts';
+import { reactionParams } from '#shared/schemas/messages.ts';
 import { removeReaction } from '#shared/domain/reactions.ts';
 import { getDeps } from './lib/deps.ts';
 
 /** `DELETE /rooms/{roomId}/messages/{messageId}/reactions/{emoji}` — removes my reaction (a missing one is no error); 200 with the message. */
 export const handler = httpHandler(async (req) => {
-  const roomId = parseOrThrow(roomIdSchema, req.params.roomId, 'roomId');
-  const messageId = parseOrThrow(messageIdSchema, req.params.messageId, 'messageId');
-  const emoji = parseOrThrow(emojiSchema, req.params.emoji, 'emoji');
+  const { roomId, messageId, emoji } = parseOrThrow(reactionParams, req.params, 'path');
   return { status: 200, body: await removeReaction(getDeps(), req.user(), roomId, messageId, emoji) };
 });

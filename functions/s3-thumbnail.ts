@@ -1,9 +1,8 @@
 import type { S3Event } from 'aws-lambda';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { logger } from '#shared/logger.ts';
 import { makeThumbnail } from '#shared/domain/thumbnails.ts';
 import { getDeps } from './lib/deps.ts';
 
-const logger = new Logger({ serviceName: 'parley' });
 
 /**
  * S3 `ObjectCreated` on `files/` → the image's thumbnail under `thumbs/`. A function of its own so

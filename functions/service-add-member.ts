@@ -1,6 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
-import { roomParams, serviceMemberSchema } from '#shared/schemas/people.ts';
+import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { serviceMemberSchema } from '#shared/schemas/people.ts';
 import { serviceAddMember } from '#shared/domain/service.ts';
 import { getDeps } from './lib/deps.ts';
 

@@ -1,9 +1,8 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { logger } from '#shared/logger.ts';
 import { userFromClaims } from '#shared/domain/identity.ts';
 import { getVerifier } from './lib/verifier.ts';
 
-const logger = new Logger({ serviceName: 'parley' });
 
 /**
  * The WebSocket `$connect` REQUEST authorizer: a JWT from `?token=` (browsers) or an

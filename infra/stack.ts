@@ -18,7 +18,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { ENV } from '#shared/env.ts';
+import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { keys } from '#shared/adapters/dynamodb/table.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
@@ -69,7 +69,7 @@ export class ParleyStack extends Stack {
       [ENV.wsCallbackUrl]: this.webSocketStage.callbackUrl,
       [ENV.jwtIssuer]: this.identity.issuer,
       [ENV.jwtAudience]: this.identity.audience,
-      [ENV.serviceName]: 'parley',
+      [ENV.serviceName]: DEFAULT_SERVICE_NAME,
       [ENV.logLevel]: 'INFO',
       ...settings.functionSettings,
     });

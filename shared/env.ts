@@ -43,6 +43,9 @@ export const ENV = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
 
+/** The service name logs carry where the deployment sets none. */
+export const DEFAULT_SERVICE_NAME = 'parley';
+
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
 /**

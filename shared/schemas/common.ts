@@ -11,6 +11,11 @@ export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 
 export const roomIdSchema = idSchema;
 export const messageIdSchema = idSchema;
 
+/** Path parameters of `/rooms/{roomId}/...` routes. */
+export const roomParams = z.object({ roomId: roomIdSchema });
+/** Path parameters of `/rooms/{roomId}/messages/{messageId}/...` routes. */
+export const messageParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema });
+
 /** Parses `input` or throws `validation_failed` listing each bad field. */
 export function parseOrThrow<T>(schema: z.ZodType<T>, input: unknown, what = 'request'): T {
   const result = schema.safeParse(input);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { idSchema, messageIdSchema } from './common.ts';
+import { idSchema, messageIdSchema, roomIdSchema } from './common.ts';
 
 export const MESSAGE_LIMITS = {
   /** Default; the deployment may set another (ENV.maxMessageLength), checked by the domain. */
@@ -62,3 +62,6 @@ export const changesQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageMax),
 });
 export type ChangesQuery = z.infer<typeof changesQuery>;
+
+/** Path parameters of `/rooms/{roomId}/messages/{messageId}/reactions/{emoji}`. */
+export const reactionParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema, emoji: emojiSchema });

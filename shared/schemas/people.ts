@@ -69,5 +69,4 @@ export const servicePostMessageBody = z.strictObject({
 });
 export type ServicePostMessageInput = z.infer<typeof servicePostMessageBody>;
 
-export const roomParams = z.object({ roomId: roomIdSchema });
 export const memberParams = z.object({ roomId: roomIdSchema, userId: userIdSchema });

@@ -1,10 +1,9 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2 } from 'aws-lambda';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { logger } from '#shared/logger.ts';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
 import { userFromClaims } from '#shared/domain/identity.ts';
 import type { User } from '#shared/model.ts';
 
-const logger = new Logger({ serviceName: 'parley' });
 const MAX_BODY_BYTES = 64 * 1024;
 
 export interface HttpRequest {

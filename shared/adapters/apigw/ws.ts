@@ -1,11 +1,10 @@
 import type { z } from 'zod';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { logger } from '#shared/logger.ts';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
 import { parseOrThrow } from '#shared/schemas/common.ts';
 import { requestIdOf, type ServerFrame } from '#shared/schemas/frames.ts';
 import type { User } from '#shared/model.ts';
 
-const logger = new Logger({ serviceName: 'parley' });
 
 /** What the `$connect` authorizer put in its context, which API Gateway passes to every route. */
 export interface WsAuthorizerContext {
