@@ -1,6 +1,6 @@
 /**
  * `npm start`: the whole of Parley on this machine — no Docker, no AWS account.
- * Configuration: CONTRACT §4 (PARLEY_HTTP_PORT, PARLEY_WS_PORT, PARLEY_DATA_DIR, PARLEY_IN_MEMORY,
+ * Configuration: the README's "Configuration of `npm start`" (PARLEY_HTTP_PORT, PARLEY_WS_PORT, PARLEY_DATA_DIR, PARLEY_IN_MEMORY,
  * AWS_ENDPOINT_URL*), plus the emulator knobs in shared/env.ts (LOCAL_ENV).
  */
 import { configFromEnv, startLocalStack } from '#infra/local/stack.ts';

@@ -50,7 +50,7 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'GET', path: '/rooms/{roomId}/typing', fn: 'http-list-typing', auth: 'jwt' },
   { method: 'GET', path: '/rooms/{roomId}/changes', fn: 'http-list-changes', auth: 'jwt' },
   { method: 'GET', path: '/search', fn: 'http-search', auth: 'jwt', rateLimited: true },
-  // ---- rooms and people (issue 4) ----
+  // ---- rooms and people ----
   { method: 'GET', path: '/rooms/public', fn: 'http-list-public-rooms', auth: 'jwt' },
   { method: 'PATCH', path: '/rooms/{roomId}', fn: 'http-update-room', auth: 'jwt' },
   { method: 'DELETE', path: '/rooms/{roomId}', fn: 'http-archive-room', auth: 'jwt' },

@@ -76,7 +76,7 @@ export function requireEnv(name: EnvName, env: NodeJS.ProcessEnv = process.env):
   return value;
 }
 
-/** Environment knobs of `npm start` (CONTRACT §4 and the emulator's timeouts). */
+/** Environment knobs of `npm start` (the README's "Configuration of `npm start`"), the emulator's timeouts among them. */
 export const LOCAL_ENV = {
   httpPort: 'PARLEY_HTTP_PORT',
   wsPort: 'PARLEY_WS_PORT',

@@ -2,7 +2,7 @@ import type { Units } from './meter.ts';
 import { reads, writes } from './meter.ts';
 
 /**
- * Published prices, us-east-1 (GUIDE "Measuring"; Lambda: aws.amazon.com/lambda/pricing, Arm).
+ * Published prices, us-east-1 (Lambda: aws.amazon.com/lambda/pricing, Arm).
  * DynamoDB Streams reads by a Lambda trigger are free (DynamoDB pricing, "DynamoDB Streams").
  */
 export const PRICES = {
@@ -23,7 +23,7 @@ export const WORKLOAD = {
   lambdaMemoryGb: 0.5,
   /** Connection-minutes per message: the 3 online members of a room that exchanges one message a minute. */
   connectionMinutesPerMessage: 3,
-  /** Clients ping every 5 minutes (CONTRACT §2): a ping in and a pong out per 5 connection-minutes. */
+  /** Clients are expected to ping every 5 minutes: a ping in and a pong out per 5 connection-minutes. */
   keepAliveMessagesPerConnectionMinute: 2 / 5,
   /** At low traffic each stream batch holds one record: one fan-out invocation per message (an upper bound). */
   fanOutInvocationsPerMessage: 1,

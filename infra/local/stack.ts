@@ -45,7 +45,7 @@ export interface LocalConfig {
   s3Endpoint?: string;
 }
 
-/** The configuration `npm start` reads from its environment (CONTRACT §4). */
+/** The configuration `npm start` reads from its environment (the README's "Configuration of `npm start`"). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LocalConfig {
   const num = (name: string, fallback: number) => {
     const raw = env[name];

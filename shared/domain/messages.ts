@@ -109,7 +109,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined,
     resolveMentions(deps, roomId, content),
   ]);
-  // --- attachments (issue 5): last check before anything is written for this send; it claims
+  // --- attachments: last check before anything is written for this send; it claims
   // the sender's uploads (each once) and verifies the files. The type follows from the files.
   const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
   // --- end attachments

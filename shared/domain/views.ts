@@ -1,6 +1,6 @@
 import type { MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
 
-/** The public message object of CONTRACT §2. */
+/** The public message object clients receive (docs/messages.md). */
 export interface MessageView {
   id: string;
   roomId: string;

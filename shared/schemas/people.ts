@@ -3,7 +3,7 @@ import { roomIdSchema, userIdSchema } from './common.ts';
 import { MESSAGE_LIMITS } from './messages.ts';
 import { ROOM_LIMITS } from './rooms.ts';
 
-/** Schemas of issue 4: room settings, membership, presence, the service API. */
+/** Schemas of rooms and people: room settings, membership, presence, the service API. */
 
 const roleSchema = z.enum(['admin', 'moderator', 'member']);
 const displayNameSchema = z.string().trim().min(1).max(100);
