@@ -1,4 +1,4 @@
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddMemberOutcome, RoomStore } from '#shared/ports/rooms.ts';
 import type { ConnectionRecord, ConnectionTarget, MemberRecord, Page, PresenceRecord, Role, RoomRecord } from '#shared/model.ts';
 import type { ConnectionStore } from '#shared/ports/connections.ts';

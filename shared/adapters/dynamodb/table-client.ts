@@ -1,5 +1,5 @@
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DeleteCommand, DynamoDBDocumentClient, type PutCommand, QueryCommand, type UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TABLE } from './table.ts';
 
 /** Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it up. */
