@@ -38,7 +38,7 @@ export interface MemberRecord {
   lastReadAt?: string;
   lastReadMessageId?: string;
   /** The member's recent sends: clientMessageId → ISO time it was claimed (bounded, newest kept). */
-  sent?: Record<string, string>;
+  sent?: ReadonlyMap<string, string>;
 }
 
 export interface MessageRecord {
@@ -76,10 +76,19 @@ export interface ConnectionRecord {
   connectedAt: string;
 }
 
-/** A page of a list: `cursor` is opaque to the domain (the adapter encodes its position in it). */
-export interface Page<T> {
+/**
+ * A page of a list: `cursor` is where the next page starts, as the store's own position (never a
+ * raw table key); the domain seals positions into the cursors clients see.
+ */
+export interface Page<T, P = string> {
   items: T[];
-  cursor?: string;
+  cursor?: P;
+}
+
+/** Where the public room listing stopped: the last room listed. */
+export interface PublicRoomPosition {
+  createdAt: string;
+  roomId: string;
 }
 
 export interface ReactionRecord {
@@ -131,7 +140,7 @@ export interface RoomStore {
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;
-  /** The room ids the user belongs to (from the user index: no room or message is read). */
+  /** The room ids the user belongs to (from the user index: no room or message is read); `cursor` is the last room id of the page before. */
   listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
   /** Each room with the user's membership in it, in one batch read. */
   getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
@@ -233,7 +242,12 @@ export interface Deps {
   attachments?: AttachmentDeps;
   /** Membership changes, presence and rate limits (issue 4). */
   people: PeopleDeps;
+  /** The key page cursors are authenticated with (see domain/cursors.ts). */
+  cursorKey: CursorKey;
 }
+
+/** Resolves the cursor key; the first call may fetch it, later ones reuse it. */
+export type CursorKey = () => Promise<Uint8Array>;
 
 // ---- rooms and people (issue 4) ----
 
@@ -267,7 +281,8 @@ export interface PeopleStore {
   archiveRoom(roomId: string, at: string): Promise<boolean>;
   /** Lists the room among public rooms. */
   listPublic(room: RoomRecord): Promise<void>;
-  listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>>;
+  /** Public rooms, newest first, after `after` (the position a page before ended at). */
+  listPublicRooms(limit: number, after?: PublicRoomPosition): Promise<Page<RoomRecord, PublicRoomPosition>>;
   /** Records an open connection of the user; returns the presence before and after. */
   connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;
   connectionClosed(c: ConnectionTarget, at: string): Promise<void>;

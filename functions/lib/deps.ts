@@ -6,6 +6,7 @@ import { DynamoStore } from '#shared/adapters/dynamodb/store.ts';
 import { capacitySink, meterCapacity } from '#shared/adapters/dynamodb/capacity.ts';
 import { ApiGatewayBroadcaster } from '#shared/adapters/apigw/broadcaster.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
+import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
 import { SEARCH_LIMITS } from '#shared/schemas/search.ts';
 import { attachmentPorts } from './attachments.ts';
@@ -36,6 +37,7 @@ export function getDeps(): Deps {
       },
       ...attachmentPorts(dynamo),
       people: createPeopleDeps(dynamo),
+      cursorKey: cursorKeyFromEnv(),
     };
   }
   return deps;
