@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV } from '../../env.ts';
 import type { CursorKey } from '../../ports.ts';
 
@@ -25,6 +24,8 @@ async function load(env: NodeJS.ProcessEnv): Promise<Uint8Array> {
   if (local) return checked(Buffer.from(local, 'base64url'), ENV.cursorKey);
   const secretId = env[ENV.cursorKeySecretArn];
   if (!secretId) throw new Error(`Missing environment variable ${ENV.cursorKeySecretArn} (or ${ENV.cursorKey})`);
+  // Loaded on first use: only the list routes need it, and not at cold start.
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({});
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
