@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type * as z from 'zod';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { parseOrThrow } from '../../shared/schemas/common.ts';
 import { MESSAGE_LIMITS, sendMessageBody } from '../../shared/schemas/messages.ts';
@@ -58,7 +59,7 @@ describe('metadata', () => {
       42,
     ];
     for (const metadata of bad) {
-      for (const schema of [sendMessageBody, servicePostMessageBody]) {
+      for (const schema of [sendMessageBody, servicePostMessageBody] as z.ZodType[]) {
         const err = (() => {
           try {
             parseOrThrow(schema, { content: 'x', metadata });
