@@ -39,7 +39,12 @@ describe('fuzz', () => {
         await world.beginBatch();
         for (const c of batch) await world.run(c);
         await world.checkStillWorks();
+        if (Date.now() - lastReport > 60_000) {
+          lastReport = Date.now();
+          console.log(`fuzz: ${((lastReport - started) / 1000).toFixed(0)} s, ${[...world.counts.values()].reduce((a, b) => a + b, 0)} cases so far`);
+        }
       });
+      let lastReport = Date.now();
       const started = Date.now();
       // Search within the budget, then shrink what failed with a budget of its own.
       let details = await fc.check(property, {
