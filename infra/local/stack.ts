@@ -20,6 +20,7 @@ import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
 import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
+import { loadCursorKey } from './cursor-key.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 
 /** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
@@ -158,6 +159,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
     });
+    process.env[ENV.cursorKey] ??= loadCursorKey(config.dataDir);
     process.env[ENV.logLevel] ??= 'WARN';
 
     const invoke = createInvoker(path.join(root, 'functions'));
