@@ -46,7 +46,7 @@ export async function startHttpGateway(opts: {
   invoke: Invoke;
   verify: ClaimsVerifier;
   /** IAM authorization of `iam` routes (a SigV4 check); without it those routes refuse everyone. */
-  verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => boolean;
+  verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => Promise<boolean>;
   local?: LocalRoute;
 }): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
@@ -104,7 +104,7 @@ export async function startHttpGateway(opts: {
     }
 
     // As API Gateway's IAM authorization: an unsigned or badly signed request (a JWT included) gets 403.
-    if (route.auth === 'iam' && !opts.verifyIam?.(req, url, body)) return send(res, 403, { message: 'Forbidden' });
+    if (route.auth === 'iam' && !(await opts.verifyIam?.(req, url, body))) return send(res, 403, { message: 'Forbidden' });
 
     const pathParameters: Record<string, string> = {};
     match.c.params.forEach((name, i) => {

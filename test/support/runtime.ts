@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,6 +37,8 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
       PARLEY_STREAM_POLL_MS: '20',
       PARLEY_TTL_SWEEP_SECONDS: '1',
       DDB_LOCAL_TELEMETRY: '0',
+      // Every runtime of a test run reports the grants it used (test/integration/global-setup.ts).
+      ...(process.env.PARLEY_IAM_USAGE_DIR && { PARLEY_IAM_USAGE_FILE: path.join(process.env.PARLEY_IAM_USAGE_DIR, `${randomUUID()}.json`) }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
