@@ -65,9 +65,6 @@ describe('ParleyStack', () => {
       .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(role) }]))
       .flatMap((r) => r.Properties.PolicyDocument.Statement);
   }
-  const grants = (fn: string): { actions: string[]; resources: string }[] =>
-    statementsOf(fn).map((s) => ({ actions: [s.Action].flat(), resources: JSON.stringify(s.Resource) }));
-  const actionsOf = (fn: string) => grants(fn).flatMap((g) => g.actions);
   /** What Cognito puts in `iss`: https://cognito-idp.{region}.amazonaws.com/{userPoolId}. */
   const cognitoIssuer = () => ({
     'Fn::Join': [
@@ -169,9 +166,6 @@ describe('ParleyStack', () => {
   });
 
   describe('least privilege', () => {
-    const httpFns = [...new Set(httpRoutes.map((r) => r.fn))];
-    const wsFns = wsRoutes.map((r) => r.fn);
-
     /** One line per (action, resource, condition) a function's role allows, event source mappings' own statements left out. */
     function allowedOf(fn: string): string[] {
       const streamArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] });
