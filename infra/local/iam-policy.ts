@@ -165,6 +165,13 @@ export function connectionRequests(names: LocalAwsNames, command: string, input:
   return [{ action: 'execute-api:ManageConnections', resource: connectionsArn(names, CONNECTION_METHODS[op] ?? 'POST', id), context: {}, detail: `@connections/${id}` }];
 }
 
+/** Secrets Manager calls: the action on the secret, named by ARN (or by name, as AWS resolves it). */
+export function secretRequests(names: Pick<LocalAwsNames, 'region' | 'account'>, command: string, input: Av): IamRequest[] {
+  const id = String(input.SecretId ?? '');
+  const resource = id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${names.region}:${names.account}:secret:${id}`;
+  return [{ action: `secretsmanager:${command.replace(/Command$/, '')}`, resource, context: {}, detail: `secret ${id}` }];
+}
+
 /** IAM wildcards: `*` any run of characters, `?` one character. Actions compare case-insensitively. */
 function like(pattern: string, value: string, ignoreCase = false): boolean {
   const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');

@@ -28,6 +28,7 @@ import {
   objectArn,
   s3Requests,
   secretArn,
+  secretRequests,
   sessionArn,
   tableArn,
   type IamRequest,
@@ -157,6 +158,8 @@ export function installIam(opts: IamOptions): LocalIam {
         return s3Requests(command, input);
       case 'ApiGatewayManagementApiClient':
         return connectionRequests(opts.names, command, input);
+      case 'SecretsManagerClient':
+        return secretRequests(opts.names, command, input);
       default:
         // A client this check does not know yet: refuse loudly rather than let it through unchecked.
         return [{ action: `${context.clientName}:${command}`, resource: '*', context: {}, detail: 'unknown client' }];

@@ -25,7 +25,8 @@ import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
 import { installIam, type LocalIam } from './iam.ts';
-import { LOCAL_ACCOUNT } from './iam-policy.ts';
+import { LOCAL_ACCOUNT, secretArn } from './iam-policy.ts';
+import { startSecretsManager } from './secrets-manager.ts';
 
 /** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
 const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
@@ -195,12 +196,22 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
     });
-    process.env[ENV.cursorKey] ??= loadCursorKey(config.dataDir);
+    // The cursor key lives in a secret, read by the list functions through the Secrets Manager API
+    // under their grants, as in AWS (an operator's PARLEY_CURSOR_KEY still wins, as it does there).
+    const localNames = { region, account: LOCAL_ACCOUNT, apiId: WS_API_ID, stage: WS_STAGE };
+    const cursorKeyArn = secretArn(localNames, 'cursor-key');
+    const secrets = await startSecretsManager({
+      secrets: [{ arn: cursorKeyArn, name: 'parley-cursor-key', value: loadCursorKey(config.dataDir) }],
+      credentials: [credentials],
+    });
+    stops.push(['Secrets Manager', secrets.stop]);
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
+    process.env[ENV.cursorKeySecretArn] = cursorKeyArn;
     process.env[ENV.logLevel] ??= 'WARN';
 
     if (config.iam) {
       iam = installIam({
-        names: { region, account: LOCAL_ACCOUNT, apiId: WS_API_ID, stage: WS_STAGE },
+        names: localNames,
         tableName: config.tableName,
         bucket: BUCKET.localName,
         revoked: new Set(config.iamRevoked),
