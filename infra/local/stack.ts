@@ -18,6 +18,7 @@ import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
 import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
+import { staticFiles } from './static-files.ts';
 import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
@@ -176,6 +177,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     stops.push(['WebSocket gateway', ws.stop]);
     const serviceCredential = loadServiceCredential(config.dataDir);
+    const files = await staticFiles();
     const httpGateway = await startHttpGateway({
       port: httpPort,
       routes: httpRoutes,
@@ -183,6 +185,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       verify,
       verifyIam: (req, url, body) => verifySigV4(req, url, body, serviceCredential),
       local: devRoutes(issuer),
+      files,
     });
     stops.push(['HTTP gateway', httpGateway.stop]);
 
