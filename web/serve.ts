@@ -6,7 +6,7 @@ import { buildWeb, type WebAsset } from './build.ts';
  * second), `/` and its assets, and `/config.json` telling the app where the APIs are and that it
  * signs in through the dev issuer. Returns false for anything else, which goes on to the API.
  */
-export async function webAppFiles(opts: { wsUrl: string }): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>> {
+export async function webAppFiles(opts: { wsUrl: () => string }): Promise<(req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>> {
   const assets = new Map<string, WebAsset>((await buildWeb()).map((a) => [a.path, a]));
   const index = assets.get('/index.html')!;
   assets.set('/', index);
@@ -18,7 +18,7 @@ export async function webAppFiles(opts: { wsUrl: string }): Promise<(req: http.I
     if (pathname === '/config.json') {
       // The browser reached this server by some host name; the API is on the same one.
       const host = req.headers.host ?? '127.0.0.1';
-      const wsUrl = new URL(opts.wsUrl);
+      const wsUrl = new URL(opts.wsUrl());
       if (wsUrl.hostname === '127.0.0.1' || wsUrl.hostname === 'localhost') wsUrl.hostname = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
       const body = { httpUrl: `http://${host}/`, wsUrl: wsUrl.toString(), auth: { kind: 'dev' } };
       asset = { path: pathname, contentType: 'application/json', contents: Buffer.from(JSON.stringify(body)) };

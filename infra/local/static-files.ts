@@ -2,6 +2,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '../../shared/env.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -29,18 +30,20 @@ export interface Mount {
 export type StaticHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<boolean>;
 
 /**
- * Files the local runtime serves beside the API: the client SDK under `/sdk/`. Never part of the
+ * Files the local runtime serves beside the API: the client SDK under `/sdk/`, and the web app at
+ * `/` (built in memory at start-up, with `/config.json` naming the APIs). Never part of the
  * deployed API (the route table stays the API); the gateway consults it for GETs before routing.
  * The SDK is built first when client/dist is missing or older than its sources, so `npm start`
  * works straight after `npm ci`.
  */
-export async function staticFiles(opts: { build?: boolean } = {}): Promise<StaticHandler> {
-  if (opts.build !== false) {
-    const { ensureClientBuilt } = await import('../../client/build.ts');
-    await ensureClientBuilt();
-  }
+export async function staticFiles(opts: { build?: boolean; webApp?: boolean } = {}): Promise<StaticHandler> {
+  const [, web] = await Promise.all([
+    opts.build !== false && import('../../client/build.ts').then(({ ensureClientBuilt }) => ensureClientBuilt()),
+    // The local WebSocket gateway serves the sockets at its @connections callback URL's origin.
+    opts.webApp !== false && import('../../web/serve.ts').then(({ webAppFiles }) => webAppFiles({ wsUrl: () => (process.env[ENV.wsCallbackUrl] ?? '').replace(/^http/, 'ws') })),
+  ]);
   const mounts: Mount[] = [{ prefix: '/sdk/', dir: path.join(root, 'client', 'dist') }];
-  return (req, res) => serve(mounts, req, res);
+  return async (req, res) => (await serve(mounts, req, res)) || (web ? web(req, res) : false);
 }
 
 async function serve(mounts: readonly Mount[], req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {

@@ -207,7 +207,7 @@ function RoomItem({ store, room, current, onOpen }: { store: ChatStore; room: My
   const preview = last
     ? last.deletedAt
       ? 'Message deleted'
-      : `${last.type === 'system' ? '' : `${last.senderId === store.me.userId ? 'You' : last.sender.displayName}: `}${plain(last.content, names) || (last.attachments.length ? `📎 ${last.attachments[0]!.name}` : '')}`
+      : `${last.type === 'system' ? '' : `${last.senderId === store.me.userId ? 'You' : last.sender.displayName}: `}${plain(last.content, names) || (last.attachments.length ? last.attachments[0]!.name : '')}`
     : room.room.description || 'No messages yet';
   const label = [room.displayName, status && STATUS_LABEL[status], room.unreadCount ? `${room.unreadCount} unread` : ''].filter(Boolean).join(', ');
   return (

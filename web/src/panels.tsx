@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore, Message, Room } from './store.ts';
-import { Content, STATUS_LABEL, time, useDialog, useStore } from './util.tsx';
+import { Content, Icon, STATUS_LABEL, time, useDialog, useStore } from './util.tsx';
 
 type Role = 'admin' | 'moderator' | 'member';
 
@@ -21,7 +21,7 @@ export function MembersPanel({ store, roomId, onClose }: { store: ChatStore; roo
       <h2 ref={heading} tabIndex={-1}>
         Members ({members.length})
         <button type="button" class="icon" aria-label="Close members" onClick={onClose}>
-          ✕
+          <Icon name="close" />
         </button>
       </h2>
       <ul class="member-list">
@@ -123,7 +123,7 @@ export function SearchPanel({ store, query, onOpen, onClose }: { store: ChatStor
       <h2>
         Results for “{query}”
         <button type="button" class="icon" aria-label="Close search" onClick={onClose}>
-          ✕
+          <Icon name="close" />
         </button>
       </h2>
       {error && <p class="error">{error}</p>}
@@ -243,7 +243,7 @@ export function NewRoomDialog({ store, onClose }: { store: ChatStore; onClose: (
               <li key={id}>
                 {people.get(id) ?? id}
                 <button type="button" class="icon" aria-label={`Remove ${people.get(id) ?? id}`} onClick={() => setPicked(picked.filter((p) => p !== id))}>
-                  ✕
+                  <Icon name="close" />
                 </button>
               </li>
             ))}

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ChatStore, Message, PendingMessage } from './store.ts';
-import { Avatar, Content, fileSize, plain, time, useStore } from './util.tsx';
+import { Avatar, Content, Icon, fileSize, plain, time, useStore } from './util.tsx';
 
 export const EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
 
@@ -48,7 +48,7 @@ export function RoomView({ store, roomId, onBack, onMembers, membersOpen }: Prop
     >
       <header class="room-header">
         <button type="button" class="icon back" aria-label="Back to rooms" onClick={onBack}>
-          ←
+          <Icon name="back" />
         </button>
         <h2>
           {room?.room.type === 'group' ? '# ' : ''}
@@ -154,7 +154,7 @@ function MessageList(props: {
           {t.loadingOlder ? 'Loading…' : 'Load older messages'}
         </button>
       )}
-      {!t.loaded && <p class="muted">Loading messages…</p>}
+      {!t.loaded && t.messages.length === 0 && <p class="muted">Loading messages…</p>}
       {t.loaded && !t.hasOlder && t.messages.length === 0 && pending.length === 0 && <p class="muted">No messages yet. Say hello!</p>}
       {t.messages.map((m) => (
         <MessageItem
@@ -271,20 +271,20 @@ function MessageItem(props: {
                 </button>
               ))}
               <button type="button" class="icon" aria-label="Close reactions" onClick={() => setPicker(false)}>
-                ✕
+                <Icon name="close" />
               </button>
             </div>
           ) : (
             <>
               <button type="button" class="icon" aria-label="Add reaction" onClick={() => setPicker(true)}>
-                ☺
+                <Icon name="smile" />
               </button>
               <button type="button" class="icon" aria-label="Reply" onClick={() => props.onReply(m)}>
-                ↩
+                <Icon name="reply" />
               </button>
               {mine && (
                 <button type="button" class="icon" aria-label="Edit" onClick={() => props.onEdit(m.id)}>
-                  ✎
+                  <Icon name="edit" />
                 </button>
               )}
               {(mine || props.canModerate) && (
@@ -296,7 +296,7 @@ function MessageItem(props: {
                     if (confirm(mine ? 'Delete this message?' : `Delete ${m.sender.displayName}'s message?`)) store.remove(m.roomId, m.id).catch(fail);
                   }}
                 >
-                  🗑
+                  <Icon name="trash" />
                 </button>
               )}
             </>
@@ -355,7 +355,7 @@ function Attachments({ message }: { message: Message }) {
           </a>
         ) : (
           <a key={a.id} class="file" href={a.url} download={a.name} aria-label={`Download ${a.name}`}>
-            <span aria-hidden="true">📄</span> {a.name} <span class="muted">{fileSize(a.size)}</span>
+            <Icon name="file" /> {a.name} <span class="muted">{fileSize(a.size)}</span>
           </a>
         ),
       )}
@@ -375,7 +375,7 @@ function PendingItem({ store, pending: p, names }: { store: ChatStore; pending: 
         </div>
         <div class="bubble">
           <Content text={p.content} names={names} />
-          {p.attachmentNames.length > 0 && <div class="muted">📎 {p.attachmentNames.join(', ')}</div>}
+          {p.attachmentNames.length > 0 && <div class="muted">Attachments: {p.attachmentNames.join(', ')}</div>}
         </div>
         {p.status === 'failed' && (
           <div class="status failed">
@@ -526,7 +526,7 @@ function Composer(props: ComposerProps) {
             Replying to <strong>{props.replyTo.sender.displayName}</strong>: {plain(props.replyTo.content, names)}
           </span>
           <button type="button" class="icon" aria-label="Cancel reply" onClick={props.onCancelReply}>
-            ✕
+            <Icon name="close" />
           </button>
         </div>
       )}
@@ -551,9 +551,9 @@ function Composer(props: ComposerProps) {
             ))}
           {files.map((f) => (
             <li key={f.id}>
-              <span>📎 {f.name}</span>
+              <span>{f.name}</span>
               <button type="button" class="icon" aria-label={`Remove ${f.name}`} onClick={() => setFiles((all) => all.filter((x) => x !== f))}>
-                ✕
+                <Icon name="close" />
               </button>
             </li>
           ))}
@@ -579,7 +579,7 @@ function Composer(props: ComposerProps) {
       )}
       <div class="row">
         <button type="button" class="icon" aria-label="Attach files" disabled={archived} onClick={() => picker.current?.click()}>
-          📎
+          <Icon name="attach" />
         </button>
         <input
           ref={picker}

@@ -72,3 +72,23 @@ export function useDialog(ref: { current: HTMLDialogElement | null }, open: bool
     return undefined;
   }, [open]);
 }
+
+const ICONS = {
+  attach: 'M21 11l-8.5 8.5a5 5 0 01-7-7L14 4a3.5 3.5 0 015 5l-8.5 8.5a2 2 0 01-3-3L15 7',
+  reply: 'M9 14L4 9l5-5M4 9h10a6 6 0 016 6v4',
+  edit: 'M12 20h9M16.5 3.5a2.1 2.1 0 013 3L7 19l-4 1 1-4z',
+  trash: 'M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6',
+  smile: 'M12 22a10 10 0 100-20 10 10 0 000 20zM8 14s1.5 2 4 2 4-2 4-2M9 9h.01M15 9h.01',
+  close: 'M18 6L6 18M6 6l12 12',
+  back: 'M19 12H5M12 19l-7-7 7-7',
+  file: 'M14 2H6a2 2 0 00-2 2v16a2 2 0 002 2h12a2 2 0 002-2V8zM14 2v6h6',
+};
+
+/** A decorative stroke icon (the button around it carries the accessible name). */
+export function Icon({ name }: { name: keyof typeof ICONS }) {
+  return (
+    <svg class="i" viewBox="0 0 24 24" aria-hidden="true">
+      <path d={ICONS[name]} />
+    </svg>
+  );
+}
