@@ -108,6 +108,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // Ports first: a taken one should fail before anything slow starts.
     const httpPort = config.httpPort === 0 ? await freePort() : await probePort(config.httpPort);
     const wsPort = config.wsPort === 0 ? await freePort() : await probePort(config.wsPort);
+    // Building the client SDK (when stale) overlaps the services' start-up.
+    const filesReady = staticFiles();
+    filesReady.catch(() => undefined);
     process.env.AWS_REGION ||= LOCAL_REGION;
     if (!process.env.AWS_ACCESS_KEY_ID) {
       process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
@@ -177,7 +180,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     stops.push(['WebSocket gateway', ws.stop]);
     const serviceCredential = loadServiceCredential(config.dataDir);
-    const files = await staticFiles();
+    const files = await filesReady;
     const httpGateway = await startHttpGateway({
       port: httpPort,
       routes: httpRoutes,
