@@ -255,7 +255,8 @@ export class ParleyClient {
     this.#hook();
     this.#outbox.enabled = true;
     this.#outbox.kick();
-    this.#open();
+    // The token #prefix() just asked for is fresh: the first socket uses it.
+    void this.#open(false);
   }
 
   /** `parley:<user>:` — storage is per user, so two accounts on one device never mix outboxes. */
@@ -283,11 +284,11 @@ export class ParleyClient {
     );
   }
 
-  async #open(): Promise<void> {
+  async #open(fresh = true): Promise<void> {
     const gen = ++this.#gen;
     let token: string;
     try {
-      token = await this.#getToken(true);
+      token = await this.#getToken(fresh);
     } catch (err) {
       this.#emit('client_error', asError(err));
       return this.#retry();
