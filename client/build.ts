@@ -14,9 +14,10 @@ export const CLIENT_DIST = path.join(here, 'dist');
 const ENTRY = path.join(here, 'index.ts');
 const WIRE = path.join(here, 'wire.ts');
 
-/** The bundle esbuild makes of the SDK, in memory. */
-export async function bundleClient(opts: { minify?: boolean } = {}): Promise<string> {
+/** The bundle esbuild makes of the SDK, in memory, with the source files that went into it. */
+export async function bundleClient(opts: { minify?: boolean } = {}): Promise<{ code: string; inputs: string[] }> {
   const result = await esbuild.build({
+    metafile: true,
     entryPoints: [ENTRY],
     bundle: true,
     format: 'esm',
@@ -26,12 +27,12 @@ export async function bundleClient(opts: { minify?: boolean } = {}): Promise<str
     legalComments: 'none',
     write: false,
   });
-  return result.outputFiles[0]!.text;
+  return { code: result.outputFiles[0]!.text, inputs: Object.keys(result.metafile.inputs) };
 }
 
 /** Builds both files into client/dist (each written beside and renamed, so a reader never sees half). */
 export async function buildClient(): Promise<void> {
-  const [js, dts] = await Promise.all([bundleClient(), Promise.resolve().then(bundleDeclarations)]);
+  const [{ code: js }, dts] = await Promise.all([bundleClient(), Promise.resolve().then(bundleDeclarations)]);
   await mkdir(CLIENT_DIST, { recursive: true });
   await Promise.all([put('parley-client.js', js), put('parley-client.d.ts', dts)]);
 }
