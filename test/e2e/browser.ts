@@ -63,9 +63,13 @@ export async function signIn(
   await page.getByLabel('Display name').fill(name);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await visible(page.getByRole('navigation', { name: 'Rooms' }));
-  await eventually(() => page.getByRole('status', { name: 'Connection' }).textContent(), 20_000).toBe('Connected');
+  await connected(page);
   return { userId, name, context, page };
 }
+
+/** Waits for the connection banner to say the client is live. */
+export const connected = (page: Page, timeout = 20_000) =>
+  page.getByRole('status', { name: 'Connection' }).filter({ hasText: /^Connected$/ }).waitFor({ state: 'attached', timeout });
 
 /** Asks again until the page agrees or the timeout passes: a condition, never a sleep. */
 export const eventually = <T>(read: () => T | Promise<T>, timeout = 15_000) => expect.poll(read, { timeout, interval: 100 });

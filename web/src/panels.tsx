@@ -28,11 +28,12 @@ export function MembersPanel({ store, roomId, onClose }: { store: ChatStore; roo
         {members.map((m) => {
           const status = store.presence.get(m.userId) ?? m.presence.status;
           const me = m.userId === store.me.userId;
+          const name = store.nameOf(m.userId, m.displayName);
           return (
-            <li key={m.userId} aria-label={`${m.displayName}, ${m.role}, ${STATUS_LABEL[status]}`}>
+            <li key={m.userId} aria-label={`${name}, ${m.role}, ${STATUS_LABEL[status]}`}>
               <span>
                 <span class={`dot inline ${status}`} aria-hidden="true" />
-                <strong>{m.displayName}</strong> {me && <span class="muted">(you)</span>}
+                <strong>{name}</strong> {me && <span class="muted">(you)</span>}
               </span>
               <span class="role">
                 {m.role} · {STATUS_LABEL[status]}
@@ -44,12 +45,12 @@ export function MembersPanel({ store, roomId, onClose }: { store: ChatStore; roo
                       .filter((r) => r !== m.role)
                       .map((r) => (
                         <button type="button" key={r} onClick={() => store.setRole(roomId, m.userId, r).catch(fail)}>
-                          Make {m.displayName} {r === 'admin' ? 'an admin' : `a ${r}`}
+                          Make {name} {r === 'admin' ? 'an admin' : `a ${r}`}
                         </button>
                       ))}
                   {canRemove(m.role) && (
                     <button type="button" class="danger" onClick={() => store.removeMember(roomId, m.userId).catch(fail)}>
-                      Remove {m.displayName}
+                      Remove {name}
                     </button>
                   )}
                 </span>
@@ -117,7 +118,7 @@ export function SearchPanel({ store, query, onOpen, onClose }: { store: ChatStor
     };
   }, [query]);
   const names = new Map<string, string>();
-  for (const list of store.members.values()) for (const m of list) names.set(m.userId, m.displayName);
+  for (const list of store.members.values()) for (const m of list) names.set(m.userId, store.nameOf(m.userId, m.displayName));
   return (
     <aside class="side-panel" aria-label="Search results" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
       <h2>

@@ -20,7 +20,7 @@ export function RoomView({ store, roomId, onBack, onMembers, membersOpen }: Prop
   const [editing, setEditing] = useState<string>();
   const [dragging, setDragging] = useState(false);
   const composer = useRef<ComposerHandle>(null);
-  const names = new Map((store.members.get(roomId) ?? []).map((m) => [m.userId, m.displayName]));
+  const names = new Map((store.members.get(roomId) ?? []).map((m) => [m.userId, store.nameOf(m.userId, m.displayName)]));
   names.set(store.me.userId, store.me.displayName);
   const title = room?.displayName ?? 'Room';
 
@@ -437,7 +437,9 @@ function Composer(props: ComposerProps) {
   };
   props.handle.current = { addFiles, focus: () => input.current?.focus() };
 
-  const members = (store.members.get(roomId) ?? []).filter((m) => m.userId !== store.me.userId);
+  const members = (store.members.get(roomId) ?? [])
+    .filter((m) => m.userId !== store.me.userId)
+    .map((m) => ({ userId: m.userId, displayName: store.nameOf(m.userId, m.displayName) }));
   const options = suggest
     ? members.filter((m) => m.displayName.toLowerCase().startsWith(suggest.query.toLowerCase()) || m.userId.toLowerCase().startsWith(suggest.query.toLowerCase())).slice(0, 6)
     : [];

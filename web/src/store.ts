@@ -66,6 +66,8 @@ export class ChatStore {
   version = 0;
 
   private listeners = new Set<() => void>();
+  /** The best name known for each user: a member added by id is listed under that id until they speak. */
+  private names = new Map<string, string>();
   private drafts = new Map<string, Omit<PendingMessage, 'status' | 'clientMessageId' | 'roomId'>>();
   private roomsReload: ReturnType<typeof setTimeout> | undefined;
   private typingTimer: ReturnType<typeof setInterval> | undefined;
@@ -127,6 +129,14 @@ export class ChatStore {
     await this.client.close();
   }
 
+  learnName(userId: string, name: string | undefined) {
+    if (name && name !== userId) this.names.set(userId, name);
+  }
+
+  nameOf(userId: string, fallback?: string): string {
+    return this.names.get(userId) ?? fallback ?? userId;
+  }
+
   // ---- rooms ----
 
   async loadRooms(): Promise<void> {
@@ -169,7 +179,7 @@ export class ChatStore {
   /** Everyone met in any room: candidates for new rooms and invitations. */
   knownPeople(): { userId: string; displayName: string }[] {
     const people = new Map<string, string>();
-    for (const list of this.members.values()) for (const m of list) if (m.userId !== this.me.userId) people.set(m.userId, m.displayName);
+    for (const list of this.members.values()) for (const m of list) if (m.userId !== this.me.userId) people.set(m.userId, this.nameOf(m.userId, m.displayName));
     return [...people].map(([userId, displayName]) => ({ userId, displayName })).sort((a, b) => a.displayName.localeCompare(b.displayName));
   }
 
@@ -207,14 +217,16 @@ export class ChatStore {
     const { items } = await this.client.api.listMembers(roomId);
     this.members.set(roomId, items);
     const marks = this.readMarks.get(roomId) ?? new Map<string, number>();
+    const room = this.rooms.get(roomId);
     for (const m of items) {
+      this.learnName(m.userId, m.displayName);
+      if (room?.room.type === 'direct' && m.userId !== this.me.userId) this.learnName(m.userId, room.displayName);
       this.presence.set(m.userId, m.presence.status);
       marks.set(m.userId, Math.max(marks.get(m.userId) ?? 0, m.lastReadSeq));
     }
     this.readMarks.set(roomId, marks);
     const mine = items.find((m) => m.userId === this.me.userId);
     if (mine) {
-      const room = this.rooms.get(roomId);
       if (room) room.role = mine.role;
       if (mine.presence.status !== 'offline') this.myStatus = mine.presence.status;
     }
@@ -267,7 +279,10 @@ export class ChatStore {
   private async loadLatest(roomId: string) {
     const page = await this.client.api.listMessages(roomId, { limit: PAGE });
     const t = this.timeline(roomId);
-    for (const m of page.items) this.insert(t, m);
+    for (const m of page.items) {
+      this.insert(t, m);
+      if (m.type !== 'system') this.learnName(m.senderId, m.sender.displayName);
+    }
     t.hasOlder = Boolean(page.nextCursor);
     t.loaded = true;
     this.changed();
@@ -303,6 +318,7 @@ export class ChatStore {
   }
 
   private onMessage(m: Message) {
+    if (m.type !== 'system') this.learnName(m.senderId, m.sender.displayName);
     if (!this.rooms.has(m.roomId)) this.reloadRoomsSoon();
     const t = this.timeline(m.roomId);
     const isNew = this.insert(t, m);
@@ -470,10 +486,9 @@ export class ChatStore {
   seenBy(roomId: string, seq: number, senderId: string): string[] {
     const marks = this.readMarks.get(roomId);
     if (!marks) return [];
-    const names = new Map((this.members.get(roomId) ?? []).map((m) => [m.userId, m.displayName]));
     return [...marks]
       .filter(([userId, s]) => userId !== senderId && userId !== this.me.userId && s >= seq)
-      .map(([userId]) => names.get(userId) ?? userId);
+      .map(([userId]) => this.nameOf(userId));
   }
 
   typingIn(roomId: string): string[] {
@@ -498,6 +513,7 @@ export class ChatStore {
   private onFrame(f: ServerFrame) {
     switch (f.type) {
       case 'user_typing': {
+        this.learnName(f.userId, f.displayName);
         const entries = this.typing.get(f.roomId) ?? new Map<string, TypingEntry>();
         if (f.isTyping) entries.set(f.userId, { displayName: f.displayName, until: Date.now() + TYPING_TTL_MS });
         else entries.delete(f.userId);
@@ -511,6 +527,7 @@ export class ChatStore {
         this.presence.set(f.userId, f.status as PresenceStatus | 'offline');
         break;
       case 'user_joined':
+        this.learnName(f.userId, f.displayName);
         if (f.userId === this.me.userId) this.reloadRoomsSoon();
         this.reloadMembersSoon(f.roomId);
         break;
