@@ -326,6 +326,8 @@ export class ParleyClient {
         if (gen !== this.#gen || ws !== this.#ws) return;
         this.#attempt = 0;
         this.#setState('live');
+        // Back online: sends waiting out a network backoff go now.
+        this.#outbox.kick(undefined, true);
       },
       (err) => {
         this.#emit('client_error', asError(err));

@@ -45,6 +45,8 @@ export class Outbox {
   #saved = new Map<string, Promise<void>>();
   #attempts = new Map<string, number>();
   #notBefore = new Map<string, number>();
+  /** Sends held by the server's Retry-After: a reconnect does not cut that wait short. */
+  #firm = new Set<string>();
   enabled = false;
 
   constructor(
@@ -88,7 +90,7 @@ export class Outbox {
       if (now) {
         clearTimeout(this.#timers.get(r));
         this.#timers.delete(r);
-        for (const e of this.entries.values()) if (e.roomId === r) this.#notBefore.delete(e.clientMessageId);
+        for (const e of this.entries.values()) if (e.roomId === r && !this.#firm.has(e.clientMessageId)) this.#notBefore.delete(e.clientMessageId);
       }
       if (!this.#running.has(r) && !this.#timers.has(r)) void this.#run(r);
     }
@@ -148,6 +150,9 @@ export class Outbox {
         try {
           const message = await this.post(e);
           this.entries.delete(e.clientMessageId);
+          this.#firm.delete(e.clientMessageId);
+          this.#notBefore.delete(e.clientMessageId);
+          this.#attempts.delete(e.clientMessageId);
           await this.storage.delete(await this.key(e.clientMessageId));
           e.status = 'sent';
           e.message = message;
@@ -160,6 +165,8 @@ export class Outbox {
             const attempt = this.#attempts.get(e.clientMessageId) ?? 0;
             this.#attempts.set(e.clientMessageId, attempt + 1);
             this.#notBefore.set(e.clientMessageId, Date.now() + (error.retryAfter ? error.retryAfter * 1000 : backoffDelay(attempt, this.backoff, this.random)));
+            if (error.retryAfter) this.#firm.add(e.clientMessageId);
+            else this.#firm.delete(e.clientMessageId);
             e.status = 'queued';
           } else {
             e.status = 'failed';

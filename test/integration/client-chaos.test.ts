@@ -10,6 +10,8 @@ const wsUrl = inject('wsUrl');
 const CLIENTS = 30;
 const SENDS_EACH = 4;
 const CHAOS_MS = 5_000;
+/** `PARLEY_CHAOS_RUNS=20` repeats the test (fresh users and room each time) against one runtime. */
+const RUNS = Number(process.env.PARLEY_CHAOS_RUNS ?? 1);
 
 let net: LossyNetwork | undefined;
 const clients: ParleyClient[] = [];
@@ -19,7 +21,7 @@ afterAll(async () => {
 });
 
 describe('SDK chaos', () => {
-  it(`${CLIENTS} clients send while their sockets are cut at random and a tenth of sends or answers are lost: 0 lost, 0 doubled, in order, every stream equals the room's history`, async () => {
+  it.each(Array.from({ length: RUNS }, (_, i) => i + 1))(`run %i: ${CLIENTS} clients send while their sockets are cut at random and a tenth of sends or answers are lost: 0 lost, 0 doubled, in order, every stream equals the room's history`, async (run) => {
     const users = await Promise.all(Array.from({ length: CLIENTS }, () => createUser(httpUrl, 'chaos')));
     const created = await api(httpUrl, 'POST', '/rooms', { token: users[0]!.token, body: { type: 'group', name: 'chaos', memberIds: users.slice(1).map((u) => u.userId) } });
     expect(created.status).toBe(201);
@@ -73,6 +75,10 @@ describe('SDK chaos', () => {
       for (const r of recorders) expect(r.inRoom(roomId).map((m) => m.id)).toEqual(ids);
     }, 15_000, 200);
     for (const c of clients) expect(c.pending()).toEqual([]);
-    console.log(`[sdk chaos] ${total} messages, ${CLIENTS} clients, ${kills} sockets cut, ${net.connections.length} connections; all stored after ${sentAt} ms, every stream complete after ${Date.now() - started} ms`);
+    const connections = net.connections.length;
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await net.stop();
+    net = undefined;
+    console.log(`[sdk chaos] run ${run}: ${total} messages, ${CLIENTS} clients, ${kills} sockets cut, ${connections} connections; all stored after ${sentAt} ms, every stream complete after ${Date.now() - started} ms`);
   }, 60_000);
 });
