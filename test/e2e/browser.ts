@@ -37,7 +37,7 @@ export interface Person {
 }
 
 /** A unique user id per test run, so files and reruns never share rooms or people. */
-export const uid = (name: string) => `${name.toLowerCase()}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+export const uid = (name: string) => `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-')}-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 
 /**
  * A person in their own browser context (own storage, own network switch), signed in through
