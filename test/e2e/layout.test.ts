@@ -58,7 +58,10 @@ describe('the web app at 375 px and in dark mode', () => {
     await visible(panel.getByRole('listitem', { name: /^Ann Lee, admin/ }));
     await panel.getByRole('button', { name: 'Close members' }).click();
     await gone(panel);
-    const overflow = await bo.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await bo.page.evaluate(() => {
+      const w: any = globalThis;
+      return (w.document.documentElement.scrollWidth as number) - (w.innerWidth as number);
+    });
     expect(overflow).toBeLessThanOrEqual(0);
 
     // Ann, on a desktop, sees the room, answers with an image, reacts.
@@ -83,7 +86,10 @@ describe('the web app at 375 px and in dark mode', () => {
     const dark = await signIn(h, appUrl, 'Ann Lee', { userId: ann.userId, colorScheme: 'dark' });
     await openRoom(dark, room);
     await visible(message(dark, 'Here is the last screen').getByRole('img'));
-    const bg = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await dark.page.evaluate(() => {
+      const w: any = globalThis;
+      return w.getComputedStyle(w.document.body).backgroundColor as string;
+    });
     expect(bg).toBe('rgb(22, 24, 29)');
     await dark.page.screenshot({ path: path.join(shots, 'desktop-dark.png') });
 
