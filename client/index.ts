@@ -51,6 +51,8 @@ export interface ParleyClientOptions {
   fetch?: typeof fetch;
   /** Reconnect backoff: base 500 ms doubling to a 30 s cap, full jitter after the cap. */
   backoff?: { baseMs?: number; capMs?: number };
+  /** A socket not open after this long is abandoned and retried (default 15 s): a handshake can hang too. */
+  connectTimeoutMs?: number;
   /** A `ping` this often (default 30 s); no frame at all for two intervals means the socket is dead. */
   pingIntervalMs?: number;
   /** Compare watermarks with `GET /rooms` this often while live (default 60 s). */
@@ -142,6 +144,7 @@ export class ParleyClient {
     const g = globalThis as any;
     this.#o = {
       pingIntervalMs: 30_000,
+      connectTimeoutMs: 15_000,
       recheckIntervalMs: 60_000,
       holeTimeoutMs: 15_000,
       tokenRefreshMarginMs: 60_000,
@@ -300,8 +303,10 @@ export class ParleyClient {
     const ws = new this.#WS(url.toString());
     this.#ws = ws;
     let opened = false;
+    this.#timer('open', this.#o.connectTimeoutMs, () => this.#drop(ws));
     ws.onopen = () => {
       opened = true;
+      clearTimeout(this.#timers.get('open'));
       this.#onOpen(ws, gen, token);
     };
     ws.onmessage = (ev) => this.#onFrame(ws, ev.data);

@@ -108,10 +108,12 @@ export class LossyNetwork {
     for (const s of this.sockets) s.terminate();
   }
 
-  /** Cuts one random client socket. */
-  killOne(): void {
+  /** Cuts one random client socket; false when none was open. */
+  killOne(): boolean {
     const all = [...this.sockets];
-    all[Math.floor(this.random() * all.length)]?.terminate();
+    const victim = all[Math.floor(this.random() * all.length)];
+    victim?.terminate();
+    return victim !== undefined;
   }
 
   async stop(): Promise<void> {

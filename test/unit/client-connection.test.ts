@@ -107,6 +107,22 @@ describe('SDK connection state machine', () => {
     await c.close();
   });
 
+  it('a handshake that never completes is abandoned after connectTimeoutMs and retried', async () => {
+    const c = client({ connectTimeoutMs: 5_000 });
+    c.connect().catch(() => undefined);
+    await tick(4_999);
+    expect(net.sockets).toHaveLength(1);
+    await tick(1);
+    expect(net.sockets[0]!.closedByClient).toBe(true);
+    expect(c.state).toBe('reconnecting');
+    await tick(250);
+    expect(net.sockets).toHaveLength(2);
+    net.last().open();
+    await tick();
+    expect(c.state).toBe('live');
+    await c.close();
+  });
+
   it('pings on the interval; a socket with no answer is dropped and replaced', async () => {
     const c = client({ pingIntervalMs: 1_000 });
     await live(c);
