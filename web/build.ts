@@ -57,12 +57,12 @@ export async function gzippedSize(assets: WebAsset[], ext: string): Promise<numb
   return assets.filter((a) => a.path.endsWith(ext)).reduce((n, a) => n + gzipSync(a.contents, { level: 9 }).length, 0);
 }
 
-// `npm run build:web`: writes the app to web/dist/ (what the CDK stack uploads) and says its size.
+// `npm run build:web [dir]`: writes the app to web/dist/ (or dir: the CDK stack's asset folder) and says its size.
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const { mkdir, writeFile } = await import('node:fs/promises');
-  const out = path.join(webDir, 'dist');
+  const out = path.resolve(process.argv[2] ?? path.join(webDir, 'dist'));
   const assets = await buildWeb();
   await mkdir(out, { recursive: true });
   for (const a of assets) await writeFile(path.join(out, a.path), a.contents);
-  console.log(`web/dist: ${assets.map((a) => a.path).join(' ')}; app.js ${((await gzippedSize(assets, '.js')) / 1024).toFixed(1)} KB gzipped`);
+  console.log(`${path.relative(process.cwd(), out) || '.'}: ${assets.map((a) => a.path).join(' ')}; app.js ${((await gzippedSize(assets, '.js')) / 1024).toFixed(1)} KB gzipped`);
 }
