@@ -291,6 +291,14 @@ describe('the web app, two people on desktop', () => {
     await page.keyboard.press('Escape');
     await gone(edit);
 
+    // Focus order follows the page: search, then the room tools, then the rooms.
+    await page.getByRole('searchbox', { name: 'Search messages' }).focus();
+    const focused = () => page.evaluate(() => (globalThis as any).document.activeElement?.textContent?.trim() as string);
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('New room');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Public rooms');
+
     const newRoom = page.getByRole('button', { name: 'New room' });
     await newRoom.focus();
     await page.keyboard.press('Enter');

@@ -58,6 +58,13 @@ describe('the web app at 375 px and in dark mode', () => {
     await visible(panel.getByRole('listitem', { name: /^Ann Lee, admin/ }));
     await panel.getByRole('button', { name: 'Close members' }).click();
     await gone(panel);
+    // prefers-reduced-motion: no smooth scrolling or arrival animation unless motion is welcome.
+    const scrolling = () => bo.page.getByRole('log', { name: 'Messages' }).evaluate((el) => (globalThis as any).getComputedStyle(el).scrollBehavior as string);
+    expect(await scrolling()).toBe('auto');
+    await bo.page.emulateMedia({ reducedMotion: 'no-preference' });
+    expect(await scrolling()).toBe('smooth');
+    await bo.page.emulateMedia({ reducedMotion: 'reduce' });
+
     const overflow = await bo.page.evaluate(() => {
       const w: any = globalThis;
       return (w.document.documentElement.scrollWidth as number) - (w.innerWidth as number);
