@@ -98,6 +98,9 @@ describe('the web app at 375 px and in dark mode', () => {
       return w.getComputedStyle(w.document.body).backgroundColor as string;
     });
     expect(bg).toBe('rgb(22, 24, 29)');
+    // A page opened while Bo types: from GET /rooms/{id}/typing when it opened the room, or his next refresh.
+    await composer(bo).pressSequentially('!', { delay: 10 });
+    await eventually(() => dark.page.getByRole('status', { name: 'Typing' }).textContent()).toBe('Bo Park is typing…');
     await dark.page.screenshot({ path: path.join(shots, 'desktop-dark.png') });
 
     await composer(bo).fill('');

@@ -192,6 +192,7 @@ export class ChatStore {
     await Promise.all([
       this.timelines.get(roomId)?.loaded ? undefined : this.loadLatest(roomId),
       this.loadMembers(roomId),
+      this.loadTyping(roomId),
     ]);
     this.markCurrentRead();
   }
@@ -489,6 +490,17 @@ export class ChatStore {
     return [...marks]
       .filter(([userId, s]) => userId !== senderId && userId !== this.me.userId && s >= seq)
       .map(([userId]) => this.nameOf(userId));
+  }
+
+  /** Who was typing before this page listened: the next refresh of theirs may be seconds away. */
+  private async loadTyping(roomId: string) {
+    const { items } = await this.client.api.listTyping(roomId);
+    const entries = this.typing.get(roomId) ?? new Map<string, TypingEntry>();
+    for (const t of items) {
+      if (t.userId !== this.me.userId && !entries.has(t.userId)) entries.set(t.userId, { displayName: t.displayName, until: Date.parse(t.until) });
+    }
+    this.typing.set(roomId, entries);
+    this.changed();
   }
 
   typingIn(roomId: string): string[] {
