@@ -43,7 +43,7 @@ describe('SDK chaos', () => {
     let kills = 0;
     const chaos = setInterval(() => {
       if (net!.killOne()) kills++;
-    }, 150);
+    }, 400);
     const outs = clients.map((c, i) =>
       (async () => {
         const mine = [];
