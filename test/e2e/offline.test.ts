@@ -76,4 +76,56 @@ describe('the web app offline and back', () => {
     expect(await message(ann, 'Sent across a reload').count()).toBe(1);
     expect(await composer(bo).inputValue()).toBe('');
   });
+
+  it('says when it is reconnecting and catching up, then connected again', async () => {
+    // Bo's sockets go through a pass-through route the test can cut; his room reads can be held.
+    const sockets: import('playwright-core').WebSocketRoute[] = [];
+    await bo.page.routeWebSocket(/.*/, (ws) => {
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = false;
+    await bo.page.route(/\/rooms(\?.*)?$/, async (route) => {
+      if (holding && route.request().method() === 'GET') await held;
+      await route.continue();
+    });
+    await bo.page.reload();
+    await connected(bo.page);
+    expect(sockets.length).toBe(1);
+    await bo.page.evaluate(() => {
+      const w: any = globalThis;
+      w.__banner = [];
+      const el = w.document.querySelector('[aria-label="Connection"]');
+      new w.MutationObserver(() => w.__banner.push(el.textContent)).observe(el, { childList: true, subtree: true, characterData: true });
+    });
+
+    holding = true;
+    await sockets[0]!.close({ code: 1006 });
+    await visible(banner(bo).filter({ hasText: 'Catching up…' }), 20_000);
+    release();
+    await connected(bo.page);
+    const seen: string[] = await bo.page.evaluate(() => (globalThis as any).__banner);
+    expect(seen).toContain('Reconnecting…');
+    expect(seen.indexOf('Reconnecting…')).toBeLessThan(seen.indexOf('Catching up…'));
+    expect(seen.at(-1)).toBe('Connected');
+    expect(sockets.length).toBe(2);
+    await say(ann, 'After the reconnect');
+    await visible(message(bo, 'After the reconnect'));
+  });
+
+  it('shows a send the server refuses as not sent, with retry and discard', async () => {
+    const tooLong = 'x'.repeat(4_001);
+    await say(bo, tooLong);
+    const failed = log(bo).locator('article.pending[data-pending="failed"]');
+    await visible(failed);
+    await visible(failed.getByText('Not sent'));
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    // Refused for good: the retry ends the same way, and nothing is stored.
+    await visible(log(bo).locator('article.pending[data-pending="failed"]'));
+    await log(bo).getByRole('button', { name: 'Discard' }).click();
+    await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
+    expect(await stored(tooLong)).toBe(0);
+  });
 });
