@@ -211,6 +211,7 @@ export class ParleyClient {
   /** Connects, catches up every room, and resolves once live. Rejects if the client ends `unauthorized` or `closed` first. */
   connect(): Promise<void> {
     if (TERMINAL.includes(this.state)) return Promise.reject(new ParleyError(this.state, `The client is ${this.state}`));
+    if (!this.#WS) return Promise.reject(new ParleyError('no_websocket', 'No WebSocket here: pass one (e.g. `ws` on Node 20) as the WebSocket option'));
     const live = this.#untilLive();
     if (!this.#started) {
       this.#started = true;
@@ -299,8 +300,7 @@ export class ParleyClient {
     if (gen !== this.#gen || TERMINAL.includes(this.state)) return;
     const url = new URL(this.#o.wsUrl);
     url.searchParams.set('token', token);
-    if (!this.#WS) throw new Error('No WebSocket here: pass one (e.g. `ws`) as the WebSocket option');
-    const ws = new this.#WS(url.toString());
+    const ws = new this.#WS!(url.toString());
     this.#ws = ws;
     let opened = false;
     this.#timer('open', this.#o.connectTimeoutMs, () => this.#drop(ws));
