@@ -34,6 +34,7 @@ describe('the web app, two people on desktop', () => {
     await visible(annInBo);
     await eventually(() => annInBo.getAttribute('aria-label')).toBe('Ann, Online, 1 unread');
     await eventually(() => annInBo.textContent()).toContain('Ann: Hi Bo, first message');
+    await eventually(() => bo.page.title()).toBe('(1) Parley');
     await eventually(() => roomButton(ann, 'Bo').getAttribute('aria-label')).toBe('Bo, Online');
 
     await openRoom(bo, 'Ann');
@@ -257,7 +258,7 @@ describe('the web app, two people on desktop', () => {
     await visible(message(bo, 'zebra crossing'));
   });
 
-  it('joins a public room', async () => {
+  it('joins a public room, leaves it, and its admin archives it', async () => {
     const lobby = `Lobby ${uid('l').slice(-6)}`;
     await ann.page.getByRole('button', { name: 'New room' }).click();
     const dialog = ann.page.getByRole('dialog', { name: 'New room' });
@@ -275,10 +276,22 @@ describe('the web app, two people on desktop', () => {
     await visible(bo.page.getByRole('heading', { name: `# ${lobby}` }));
     await visible(log(bo).getByText(/Bo joined/));
     await visible(log(ann).getByText(/Bo joined/));
+
+    // Bo leaves; Ann, its admin, archives it: the history stays, nobody can post.
+    await bo.page.getByRole('button', { name: 'Members' }).click();
+    await bo.page.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'Leave room' }).click();
+    await gone(roomButton(bo, lobby));
+    await visible(log(ann).getByText(/Bo left/));
+    await ann.page.getByRole('button', { name: 'Members' }).click();
+    await ann.page.getByRole('complementary', { name: 'Members' }).getByRole('button', { name: 'Archive room' }).click();
+    await eventually(() => composer(ann).isDisabled()).toBe(true);
+    await visible(ann.page.getByRole('region', { name: lobby }).getByText('archived', { exact: true }));
+    await ann.page.getByRole('button', { name: 'Close members' }).click();
   });
 
   it('is usable from the keyboard: Enter sends, Escape cancels a reply, focus moves into dialogs and back', async () => {
     const page = bo.page;
+    await openRoom(bo, 'Ann');
     await composer(bo).focus();
     await page.keyboard.type('Sent with the keyboard');
     await page.keyboard.press('Enter');

@@ -46,6 +46,11 @@ export function App({ config, session }: { config: AppConfig; session: Session }
     if (panel === 'members') setPanel(undefined);
   };
 
+  const unread = store.totalUnread();
+  useEffect(() => {
+    document.title = unread ? `(${unread}) Parley` : 'Parley';
+  }, [unread]);
+
   const roomId = store.currentRoomId;
   return (
     <div class="shell">

@@ -85,6 +85,17 @@ export function MembersPanel({ store, roomId, onClose }: { store: ChatStore; roo
           Leave room
         </button>
       )}
+      {isGroup && myRole === 'admin' && !room?.room.archivedAt && (
+        <button
+          type="button"
+          class="danger"
+          onClick={() => {
+            if (confirm('Archive this room? Its history stays readable; nobody can post any more.')) store.archiveRoom(roomId).catch(fail);
+          }}
+        >
+          Archive room
+        </button>
+      )}
     </aside>
   );
 }

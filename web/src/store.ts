@@ -259,6 +259,18 @@ export class ChatStore {
     }
   }
 
+  async archiveRoom(roomId: string) {
+    await this.client.api.archiveRoom(roomId);
+    await this.loadRooms();
+  }
+
+  /** Unread messages over all rooms but the one being read. */
+  totalUnread(): number {
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.unreadCount;
+    return n;
+  }
+
   async setStatus(status: PresenceStatus) {
     this.myStatus = status;
     this.presence.set(this.me.userId, status);
