@@ -30,6 +30,8 @@ export interface ApiTransport {
   httpUrl: string;
   token(fresh?: boolean): Promise<string>;
   fetch: typeof fetch;
+  /** A request with no answer after this long fails as `network` (and is retried where the SDK retries). */
+  timeoutMs?: number;
 }
 
 const seg = encodeURIComponent;
@@ -55,12 +57,23 @@ export class ParleyApi {
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
       let res: Response;
       try {
-        res = await this.#t.fetch(url, { method, headers, ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }) });
+        res = await this.#t.fetch(url, {
+          method,
+          headers,
+          ...(opts.body !== undefined && { body: JSON.stringify(opts.body) }),
+          // An overloaded server or a dead link can leave a request unanswered: an outbox waiting on it would stall.
+          signal: AbortSignal.timeout(this.#t.timeoutMs ?? 30_000),
+        });
       } catch (err) {
         throw new ParleyError('network', `${method} ${path}: ${(err as Error)?.message ?? err}`);
       }
       if (res.status === 401 && attempt === 0 && opts.auth !== false) continue;
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (err) {
+        throw new ParleyError('network', `${method} ${path}: ${(err as Error)?.message ?? err}`);
+      }
       let json: any;
       try {
         json = text ? JSON.parse(text) : undefined;

@@ -51,6 +51,8 @@ export interface ParleyClientOptions {
   fetch?: typeof fetch;
   /** Reconnect backoff: base 500 ms doubling to a 30 s cap, full jitter after the cap. */
   backoff?: { baseMs?: number; capMs?: number };
+  /** An HTTP request with no answer after this long fails as `network` (default 30 s). */
+  requestTimeoutMs?: number;
   /** A socket not open after this long is abandoned and retried (default 15 s): a handshake can hang too. */
   connectTimeoutMs?: number;
   /** A `ping` this often (default 30 s); no frame at all for two intervals means the socket is dead. */
@@ -145,6 +147,7 @@ export class ParleyClient {
     this.#o = {
       pingIntervalMs: 30_000,
       connectTimeoutMs: 15_000,
+      requestTimeoutMs: 30_000,
       recheckIntervalMs: 60_000,
       holeTimeoutMs: 15_000,
       tokenRefreshMarginMs: 60_000,
@@ -157,7 +160,7 @@ export class ParleyClient {
     };
     this.#WS = options.WebSocket ?? g.WebSocket;
     this.#storage = options.storage ?? (g.indexedDB ? indexedDbStorage() : memoryStorage());
-    this.api = new ParleyApi({ httpUrl: options.httpUrl, fetch: this.#o.fetch, token: (fresh) => this.#getToken(!!fresh) });
+    this.api = new ParleyApi({ httpUrl: options.httpUrl, fetch: this.#o.fetch, timeoutMs: this.#o.requestTimeoutMs, token: (fresh) => this.#getToken(!!fresh) });
     this.#outbox = new Outbox(
       this.#storage,
       async (id) => (await this.#prefix()) + 'o:' + id,
