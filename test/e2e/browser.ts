@@ -47,13 +47,16 @@ export async function signIn(
   h: Harness,
   appUrl: string,
   name: string,
-  opts: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; userId?: string } = {},
+  opts: { viewport?: { width: number; height: number }; colorScheme?: 'light' | 'dark'; userId?: string; context?: BrowserContext } = {},
 ): Promise<Person> {
-  const context = await h.browser.newContext({
-    viewport: opts.viewport ?? { width: 1280, height: 800 },
-    colorScheme: opts.colorScheme ?? 'light',
-    reducedMotion: 'reduce',
-  });
+  // A context of its own (another browser profile), unless given one: then a new tab in it.
+  const context =
+    opts.context ??
+    (await h.browser.newContext({
+      viewport: opts.viewport ?? { width: 1280, height: 800 },
+      colorScheme: opts.colorScheme ?? 'light',
+      reducedMotion: 'reduce',
+    }));
   const page = await context.newPage();
   page.on('dialog', (d) => void d.accept());
   page.on('pageerror', (err) => console.error(`[${name}] page error:`, err));

@@ -323,6 +323,24 @@ describe('the web app, two people on desktop', () => {
     expect(await newRoom.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
   });
 
+  it('lets two tabs of one browser be two people', async () => {
+    const dee = await signIn(h, appUrl, 'Dee');
+    const eve = await signIn(h, appUrl, 'Eve', { context: dee.context });
+    await dee.page.getByRole('button', { name: 'New room' }).click();
+    const dialog = dee.page.getByRole('dialog', { name: 'New room' });
+    await dialog.getByLabel('Person (user id)').fill(eve.userId);
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await say(dee, 'Hello from the other tab');
+    await openRoom(eve, 'Dee');
+    await visible(message(eve, 'Hello from the other tab'));
+    await say(eve, 'Hello back');
+    await visible(message(dee, 'Hello back'));
+    await visible(dee.page.getByText('Signed in as Dee'));
+    await visible(eve.page.getByText('Signed in as Eve'));
+    await dee.page.close();
+    await eve.page.close();
+  });
+
   it('gives every control an accessible name', async () => {
     for (const p of [ann, bo]) {
       const unnamed = await p.page.evaluate(() =>

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { signOut, tokenSource, type AppConfig, type Session } from './auth.ts';
-import { ParleyClient, indexedDbStorage } from './sdk.ts';
+import { ParleyClient } from './sdk.ts';
 import { ChatStore, type MyRoom } from './store.ts';
 import { Avatar, STATUS_LABEL, plain, useStore } from './util.tsx';
 import { RoomView } from './room.tsx';
@@ -15,8 +15,8 @@ export function App({ config, session }: { config: AppConfig; session: Session }
       httpUrl: config.httpUrl,
       wsUrl: config.wsUrl,
       getToken: tokenSource(config),
-      // One outbox per person: tabs of one browser may be different people.
-      storage: indexedDbStorage(`parley:${session.userId}`),
+      // The outbox and watermarks live in IndexedDB (the SDK's default in browsers), kept apart
+      // per user: tabs of one browser may be different people.
     });
     return new ChatStore(client, { userId: session.userId, displayName: session.displayName });
   }, [session.userId]);

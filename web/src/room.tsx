@@ -172,7 +172,7 @@ function MessageList(props: {
         <PendingItem key={p.clientMessageId} store={store} pending={p} names={names} />
       ))}
       {seen.length > 0 && (
-        <p class="seen" aria-label={`Seen by ${seen.join(', ')}`}>
+        <p class="seen">
           Seen by {seen.join(', ')}
         </p>
       )}
