@@ -72,6 +72,7 @@ export class ChatStore {
   private roomsReload: ReturnType<typeof setTimeout> | undefined;
   private typingTimer: ReturnType<typeof setInterval> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = new AbortController();
 
   constructor(readonly client: ParleyClient, me: { userId: string; displayName: string }) {
     this.me = me;
@@ -85,7 +86,7 @@ export class ChatStore {
   private changed() {
     this.version++;
     if (this.refreshTimer) return;
-    // Many events arrive in bursts (catch-up): render once per frame.
+    // Events arrive in bursts (a catch-up delivers hundreds): render once per burst.
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
       for (const fn of this.listeners) fn();
@@ -107,16 +108,18 @@ export class ChatStore {
     c.on('state', (s) => {
       this.state = s;
       this.syncPending();
-      if (s === 'live') void this.loadRooms();
+      // Back live after a reconnect: unread counts and previews as the server has them now.
+      if (s === 'live') this.loadRooms().catch((e) => this.fail(e));
       this.changed();
     });
     c.on('message', (m) => this.onMessage(m));
     c.on('message_updated', (m) => this.upsert(m));
     c.on('outbox', () => this.syncPending());
     for (const type of FRAMES) c.on(type, (f) => this.onFrame(f));
-    addEventListener('online', () => ((this.online = true), this.changed()));
-    addEventListener('offline', () => ((this.online = false), this.changed()));
-    document.addEventListener('visibilitychange', () => this.markCurrentRead());
+    const signal = this.stopped.signal;
+    addEventListener('online', () => ((this.online = true), this.changed()), { signal });
+    addEventListener('offline', () => ((this.online = false), this.changed()), { signal });
+    document.addEventListener('visibilitychange', () => this.markCurrentRead(), { signal });
     this.typingTimer = setInterval(() => this.expireTyping(), 1_000);
     this.syncPending();
     await Promise.all([c.connect(), this.loadRooms()]);
@@ -125,6 +128,7 @@ export class ChatStore {
   }
 
   async stop() {
+    this.stopped.abort();
     clearInterval(this.typingTimer);
     await this.client.close();
   }
