@@ -366,7 +366,7 @@ export class ParleyClient {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     clearInterval(this.#heartbeat);
-    this.#timers.delete('refresh');
+    for (const t of ['refresh', 'open']) clearTimeout(this.#timers.get(t));
     if (TERMINAL.includes(this.state)) return;
     this.#setState('reconnecting');
     if (!opened) {
