@@ -121,8 +121,10 @@ describe('the web app offline and back', () => {
     const failed = log(bo).locator('article.pending[data-pending="failed"]');
     await visible(failed);
     await visible(failed.getByText('Not sent'));
+    // Retry sends it again (same clientMessageId); refused for good, it ends the same way.
+    const resent = bo.page.waitForRequest((r) => r.method() === 'POST' && /\/rooms\/[^/]+\/messages$/.test(r.url()));
     await failed.getByRole('button', { name: 'Retry' }).click();
-    // Refused for good: the retry ends the same way, and nothing is stored.
+    expect(JSON.parse((await resent).postData() ?? '{}').content).toBe(tooLong);
     await visible(log(bo).locator('article.pending[data-pending="failed"]'));
     await log(bo).getByRole('button', { name: 'Discard' }).click();
     await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
