@@ -329,6 +329,15 @@ export class ParleyClient {
       this.#timer('refresh', Math.max(1_000, life - Math.min(this.#o.tokenRefreshMarginMs, life / 2)), () => this.#drop(ws, 0));
     }
     this.#setState('catching_up');
+    this.#catchUpOn(ws, gen);
+  }
+
+  /**
+   * Catches up on a fresh socket, then goes live. A failed catch-up (the HTTP API slow or down)
+   * is tried again on the same socket after a backoff: dropping a healthy socket would add a
+   * disconnect and a connect to an API that is already struggling.
+   */
+  #catchUpOn(ws: SocketLike, gen: number): void {
     this.#catchUp(true).then(
       () => {
         if (gen !== this.#gen || ws !== this.#ws) return;
@@ -339,7 +348,10 @@ export class ParleyClient {
       },
       (err) => {
         this.#emit('client_error', asError(err));
-        if (ws === this.#ws) this.#drop(ws);
+        if (gen !== this.#gen || ws !== this.#ws) return;
+        // The API already asked getToken() once more: the user is signed out.
+        if (err instanceof ParleyError && err.status === 401) return this.#fail();
+        this.#timer('catchup', backoffDelay(this.#attempt++, this.#o.backoff, this.#o.random), () => this.#catchUpOn(ws, gen));
       },
     );
   }
@@ -366,7 +378,7 @@ export class ParleyClient {
     if (ws !== this.#ws) return;
     this.#ws = undefined;
     clearInterval(this.#heartbeat);
-    for (const t of ['refresh', 'open']) clearTimeout(this.#timers.get(t));
+    for (const t of ['refresh', 'open', 'catchup']) clearTimeout(this.#timers.get(t));
     if (TERMINAL.includes(this.state)) return;
     this.#setState('reconnecting');
     if (!opened) {

@@ -78,6 +78,8 @@ export class ScriptedServer {
   readonly rooms = new Map<string, Message[]>();
   readonly requests: string[] = [];
   meStatus = 200;
+  /** Answers this status to the next `GET /rooms` calls, one each, then lists the rooms again. */
+  roomsFailures: number[] = [];
   onSend: ((roomId: string, body: any) => Reply | undefined) | undefined;
   changes = new Map<string, Message[]>();
 
@@ -93,6 +95,7 @@ export class ScriptedServer {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] === 'me') return this.meStatus === 200 ? { status: 200, body: { userId: 'bob', displayName: 'Bob' } } : { status: this.meStatus, body: { message: 'Unauthorized' } };
     if (parts[0] !== 'rooms') return { status: 404, body: { message: 'Not Found' } };
+    if (parts.length === 1 && this.roomsFailures.length) return { status: this.roomsFailures.shift()!, body: { error: { code: 'unavailable', message: 'busy' } } };
     if (parts.length === 1) return { status: 200, body: { items: [...this.rooms].map(([id, ms]) => ({ room: { id, lastSeq: ms.at(-1)?.seq ?? 0 } })) } };
     const roomId = parts[1]!;
     const messages = this.rooms.get(roomId) ?? [];

@@ -123,6 +123,33 @@ describe('SDK connection state machine', () => {
     await c.close();
   });
 
+  it('a failed catch-up is retried on the same socket after the backoff; a 401 during it ends in unauthorized', async () => {
+    server.roomsFailures = [503, 503];
+    const c = client();
+    const states: string[] = [];
+    c.on('state', (s) => states.push(s));
+    const connected = c.connect();
+    await tick();
+    net.last().open();
+    await tick();
+    expect(c.state).toBe('catching_up');
+    await tick(250 + 500);
+    await connected;
+    expect(net.sockets).toHaveLength(1);
+    expect(states).toEqual(['connecting', 'catching_up', 'live']);
+    await c.close();
+
+    server.roomsFailures = [401, 401];
+    const d = client();
+    const done = d.connect();
+    done.catch(() => undefined);
+    await tick();
+    net.last().open();
+    await tick();
+    await expect(done).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(net.last().closedByClient).toBe(true);
+  });
+
   it('pings on the interval; a socket with no answer is dropped and replaced', async () => {
     const c = client({ pingIntervalMs: 1_000 });
     await live(c);
