@@ -26,6 +26,7 @@ import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
 import { Identity } from './constructs/identity.ts';
+import { WebApp } from './constructs/web-app.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
 import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
@@ -83,6 +84,9 @@ export class ParleyStack extends Stack {
     grantFromPermissionTable(this.functions, this);
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
+
+    // Optional hosting of the web app (S3 + CloudFront + Cognito hosted sign-in).
+    if (WebApp.enabled(this.node)) new WebApp(this, 'WebApp', { identity: this.identity, httpUrl: this.httpStage.url, wsUrl: this.webSocketStage.url });
 
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
