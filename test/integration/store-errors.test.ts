@@ -4,7 +4,8 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
-import { StoreFault, TableClient, classifyStoreError } from '#shared/adapters/dynamodb/table-client.ts';
+import { TableClient } from '#shared/adapters/dynamodb/table-client.ts';
+import { StoreFault, classifyStoreError } from '#shared/adapters/dynamodb/store-errors.ts';
 import { toPublicError } from '#shared/errors.ts';
 
 // What DynamoDB Local really answers, through the one wrapper every adapter call goes through.

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { TABLE, keys } from '#shared/adapters/dynamodb/table.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { api, connect, createUser, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { serviceApi } from '#test/support/service.ts';
 

@@ -9,7 +9,7 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import { AppError, retryAfterOf, toPublicError } from '#shared/errors.ts';
-import { STORE_RETRY, StoreFault, cancellationCodes, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/table-client.ts';
+import { STORE_RETRY, StoreFault, cancellationCodes, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/store-errors.ts';
 
 // Errors as the SDK builds them from DynamoDB's responses (service exception classes, $metadata).
 const meta = { httpStatusCode: 400, requestId: 'R1', attempts: 1, totalRetryDelay: 0 };

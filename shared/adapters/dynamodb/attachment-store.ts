@@ -1,7 +1,8 @@
 import { BatchGetCommand, BatchWriteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AttachmentRecord } from '#shared/model.ts';
 import type { AttachmentStore } from '#shared/ports/attachments.ts';
-import { ENTITY, TABLE, keys } from './table.ts';
+import { ENTITY, TABLE } from './table.ts';
+import { keys } from './entities/keys.ts';
 import { unavailable } from '#shared/errors.ts';
 import { STORE_RETRY, TableClient, epochSeconds, recordOf } from './table-client.ts';
 

@@ -1,11 +1,13 @@
-import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { AddMemberOutcome } from '#shared/ports/rooms.ts';
 import type { ConnectionRecord, ConnectionTarget, MemberRecord, Page, PresenceRecord, Role, RoomRecord } from '#shared/model.ts';
 import type { PublicRoomPosition } from '#shared/model.ts';
 import type { ConnectionStore } from '#shared/ports/connections.ts';
 import type { RoomStore } from '#shared/ports/rooms.ts';
 import type { RateLimiter, RateRule } from '#shared/ports/rate-limiter.ts';
-import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
+import { ENTITY, TABLE } from './table.ts';
+import { connectionEntry, keys } from './entities/keys.ts';
+import { PRESENCE_EVENT, ROOM_EVENT } from './stream-filters.ts';
 import { TableClient, cancellationCodes, errorName, recordOf, type Item } from './table-client.ts';
 import { newMemberAttributes } from './items.ts';
 

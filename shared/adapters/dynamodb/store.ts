@@ -15,7 +15,9 @@ import type { EditOutcome, MessageStore } from '#shared/ports/messages.ts';
 import type { RoomStore, SendMark } from '#shared/ports/rooms.ts';
 import type { TypingStore } from '#shared/ports/typing.ts';
 import type { PeopleRoomMethods, PresenceMethods } from './people-store.ts';
-import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
+import { ENTITY, TABLE, type EntityType } from './table.ts';
+import { keys, parseConnectionEntry } from './entities/keys.ts';
+import { READ_SOURCE } from './stream-filters.ts';
 import { TableClient, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 import { memberRecord, messageItem, messageRecord, newMemberAttributes, sentName } from './items.ts';
 
