@@ -84,7 +84,7 @@ export async function withStoreRetries<T>(op: string, call: () => Promise<T>, sl
   }
 }
 
-/** The wait before attempt `attempt + 1`: doubling, with full jitter. */
-export const backoffMs = (attempt: number) => Math.random() * STORE_RETRY.baseMs * 2 ** attempt;
+/** The wait after attempt `attempt` (from 1): full jitter under a ceiling that doubles, 25, 50, 100 ms. */
+export const backoffMs = (attempt: number) => Math.random() * STORE_RETRY.baseMs * 2 ** (attempt - 1);
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
