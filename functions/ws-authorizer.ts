@@ -12,7 +12,7 @@ const logger = new Logger({ serviceName: 'parley' });
  * connect the socket as someone other than the client meant. An Authorization header that is not
  * `Bearer <token>` counts as a different value.
  */
-export function connectTokenOf(event: Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters'>): string | 'conflict' | undefined {
+export function connectTokenOf(event: Partial<Pick<APIGatewayRequestAuthorizerEvent, 'headers' | 'multiValueHeaders' | 'queryStringParameters' | 'multiValueQueryStringParameters'>>): string | 'conflict' | undefined {
   const queryTokens = event.multiValueQueryStringParameters?.token ?? (event.queryStringParameters?.token === undefined ? [] : [event.queryStringParameters.token]);
   // API Gateway keeps the client's spelling of header names.
   const headerValues = [event.multiValueHeaders, event.headers]

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { connectTokenOf } from '../../functions/ws-authorizer.ts';
 
 const event = (query?: Record<string, string[]>, headers?: Record<string, string[]>) => ({
-  queryStringParameters: query && Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1)!])),
-  multiValueQueryStringParameters: query,
-  headers: headers && Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.at(-1)!])),
-  multiValueHeaders: headers,
+  queryStringParameters: query ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1)!])) : null,
+  multiValueQueryStringParameters: query ?? null,
+  headers: headers ? Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, v.at(-1)!])) : null,
+  multiValueHeaders: headers ?? null,
 });
 
 describe('connectTokenOf: the one token of a $connect request', () => {

@@ -11,7 +11,7 @@ import { edgeNumber, emoji, forgedCursor, hostileString, hostileValue, metadata,
 
 /** How often a field holds a hostile value instead of one its schema describes. */
 const HOSTILE_WEIGHT = 1;
-const VALID_WEIGHT = 10;
+const VALID_WEIGHT = 16;
 
 const userRef = fc.oneof(
   { weight: 3, arbitrary: fc.constant('@@member') },
@@ -119,7 +119,7 @@ export function objectArbitrary(schema: JsonSchema, inQuery = false): fc.Arbitra
     return metadata;
   }
   const fields = names.map((n) =>
-    fc.tuple(fc.constant(n), arbitraryOf(props[n]!, n, inQuery), fc.oneof({ weight: required.has(n) ? 30 : 1, arbitrary: fc.constant(true) }, { weight: required.has(n) ? 1 : 1, arbitrary: fc.constant(false) })),
+    fc.tuple(fc.constant(n), arbitraryOf(props[n]!, n, inQuery), fc.oneof({ weight: required.has(n) ? 30 : 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })),
   );
   const extra = fc.oneof(
     { weight: 12, arbitrary: fc.constant([] as [string, unknown][]) },
