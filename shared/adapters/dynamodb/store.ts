@@ -8,7 +8,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { conflict } from '../../errors.ts';
+import { conflict, unavailable } from '../../errors.ts';
 import type {
   ChangeRecord,
   ConnectionRecord,
@@ -26,7 +26,7 @@ import type {
   TypingRecord,
 } from '../../ports.ts';
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
-import { TableClient, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
+import { STORE_RETRY, TableClient, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
 import { memberRecord, messageItem, messageRecord, newMemberAttributes, sentName } from './items.ts';
 
 
@@ -73,7 +73,7 @@ export class DynamoStore extends TableClient implements RoomStore, MessageStore,
   private async batchWrite(items: Item[]): Promise<void> {
     let pending: Item[] = items;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 8) throw new Error('BatchWrite did not complete');
+      if (attempt > 8) throw unavailable(STORE_RETRY.retryAfterSeconds);
       if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
       const out = await this.run(
         'batchWrite',
