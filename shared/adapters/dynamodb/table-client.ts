@@ -89,7 +89,7 @@ export async function withStoreRetries<T>(op: string, call: () => Promise<T>, sl
       if (kind === 'condition') throw err;
       if (kind === 'fault') throw new StoreFault(op, err);
       if (attempt >= STORE_RETRY.attempts) throw unavailable(STORE_RETRY.retryAfterSeconds);
-      await sleep(Math.random() * STORE_RETRY.baseMs * 2 ** attempt);
+      await sleep(Math.random() * STORE_RETRY.baseMs * 2 ** (attempt - 1));
     }
   }
 }
