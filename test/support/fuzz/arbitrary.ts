@@ -63,6 +63,8 @@ const BY_NAME: Record<string, fc.Arbitrary<unknown>> = {
   memberIds: fc.array(userRef, { maxLength: 4 }),
   userIds: fc.array(userRef, { minLength: 1, maxLength: 4 }).map((ids) => ids.join(',')),
   emoji,
+  // Ids of uploads that do not exist refuse the whole send: mostly none, so that sends get stored.
+  attachmentIds: fc.oneof({ weight: 6, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), protoKey), { minLength: 1, maxLength: 11 }) }),
   cursor: fc.oneof({ weight: 2, arbitrary: fc.constant('@@cursor:own') }, { weight: 3, arbitrary: forgedCursor }),
   metadata,
   clientMessageId,
