@@ -176,6 +176,22 @@ describe('the claims kept on the member item', () => {
   });
 });
 
+describe('text that is not well-formed Unicode', () => {
+  it('is refused as a file name (it cannot be a download name) and kept as sent elsewhere', async () => {
+    // JSON escapes: the body's text names a lone surrogate (UTF-8 cannot carry one).
+    for (const fileName of ['\\ud800.png', 'a\\udfffb.pdf']) {
+      const res = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, rawBody: `{"fileName":"${fileName}","contentType":"image/png","size":100}` });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+    }
+    const sent = await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: ann.token, rawBody: '{"content":"a\\ud800b","metadata":{"k\\ud800":"\\udc00"}}' });
+    expect(sent.status).toBe(201);
+    const read = await getMessage(bo, sent.body.id);
+    expect(read.body.content).toBe('a\ud800b');
+    expect(read.body.metadata).toEqual({ 'k\ud800': '\udc00' });
+  });
+});
+
 describe('names chosen by the client', () => {
   it('are only names: query parameters and headers called constructor or __proto__ get a clean answer', async () => {
     for (const q of ['constructor=1', '__proto__=1', 'toString=x', 'hasOwnProperty=x', 'limit=5&constructor=1']) {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { ChangeRecord } from '#shared/model.ts';
-import { ENTITY, TABLE } from '../table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 

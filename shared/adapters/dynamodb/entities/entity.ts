@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { TABLE, type EntityType } from '../table.ts';
+import { TABLE, type EntityType } from '#shared/adapters/dynamodb/table.ts';
 
 /** An item as the document client reads and writes it. */
 export type Item = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { MessageRecord } from '#shared/model.ts';
-import { ENTITY } from '../table.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
@@ -16,7 +16,8 @@ const schema = z.object({
   content: z.string(),
   replyTo: z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() }).optional(),
   mentions: z.array(z.string()),
-  metadata: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
+  // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
+  metadata: z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))]).optional(),
   clientMessageId: z.string().optional(),
   attachments: z.array(attachmentRefSchema).optional(),
   createdAt: z.string(),

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import type { ReactionRecord } from '#shared/model.ts';
-import { ENTITY } from '../table.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
