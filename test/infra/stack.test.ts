@@ -18,7 +18,8 @@ import {
   wsRoutes,
 } from '#infra/routes.ts';
 import { ParleyStack } from '#infra/stack.ts';
-import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { attachmentCleanupFilterPatterns, streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { UPLOAD_EXPIRY_DAYS } from '#infra/constructs/attachments.ts';
 import { stackArns } from '#infra/constructs/permissions.ts';
 import { grantsOf, policyOf } from '#infra/permissions.ts';

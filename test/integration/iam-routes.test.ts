@@ -6,7 +6,8 @@ import { api, connect, createUser, eventually, uniqueId, type Frame, type TestSo
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { serviceApi } from '#test/support/service.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { connectionEntry, ENTITY, keys, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 
 /**
  * Every route and trigger under its own grants, with the limits a deployment has (rate counters
