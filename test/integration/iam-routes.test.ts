@@ -110,7 +110,7 @@ describe('every route under its own grants, rate limits on', () => {
       await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'preview', attachmentIds: [await upload(ann, roomId)] });
       const newest = (await ok(ann, 'GET', `/rooms/${roomId}/messages?limit=1`)).items[0];
       await withThumbnail(ann, roomId, newest.id);
-      await expectDownloads('list rooms', (await ok(ann, 'GET', '/rooms')).items.find((r: { id: string }) => r.id === roomId));
+      await expectDownloads('list rooms', (await ok(ann, 'GET', '/rooms')).items.find((r: { room: { id: string } }) => r.room.id === roomId));
 
       // The rest of the routes.
       await ok(bo, 'POST', `/rooms/${roomId}/read`, { messageId: sent.id });
