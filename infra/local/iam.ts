@@ -131,7 +131,7 @@ export function installIam(opts: IamOptions): LocalIam {
     return p;
   };
   const usage = new Map<string, number>();
-  const presigned = new Map<string, { fn: string; expires: number }>();
+  const presigned = new Map<string, { fns: Set<string>; expires: number }>();
 
   /** The refused request, or undefined when every authorization the call needs is allowed (and counted). */
   const authorize = (fn: string, requests: IamRequest[]): IamRequest | undefined => {
@@ -202,18 +202,20 @@ export function installIam(opts: IamOptions): LocalIam {
   };
 
   // Outermost: a presigned request stops before signing is sent anywhere, with the URL as output.
+  // Locally every function signs with the same credentials, so two functions presigning the same
+  // object in the same second make the same URL: its signers are all remembered.
   const notePresigned: Middleware = (next) => async (args) => {
     const result = await next(args);
     const caller = invocation.getStore();
     const query = result.output?.presigned?.query;
-    if (caller && query) {
-      const signature = query['X-Amz-Signature'];
-      const seconds = Number(query['X-Amz-Expires'] ?? 900);
-      if (typeof signature === 'string') {
-        const now = Date.now();
-        for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
-        presigned.set(signature, { fn: caller.fn, expires: now + seconds * 1000 });
-      }
+    const signature = query?.['X-Amz-Signature'];
+    if (caller && query && typeof signature === 'string') {
+      const now = Date.now();
+      for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
+      const entry = presigned.get(signature) ?? { fns: new Set<string>(), expires: 0 };
+      entry.fns.add(caller.fn);
+      entry.expires = Math.max(entry.expires, now + Number(query['X-Amz-Expires'] ?? 900) * 1000);
+      presigned.set(signature, entry);
     }
     return result;
   };
@@ -225,16 +227,22 @@ export function installIam(opts: IamOptions): LocalIam {
     checkPresigned(req) {
       const url = new URL(req.url ?? '/', 'http://s3.local');
       const signature = url.searchParams.get('X-Amz-Signature');
-      const signer = signature ? presigned.get(signature) : undefined;
-      if (!signer) return undefined;
+      const signers = signature ? presigned.get(signature)?.fns : undefined;
+      if (!signers) return undefined;
       // Path-style: /<bucket>/<key>.
       const [, bucket = '', ...rest] = url.pathname.split('/');
       const key = decodeURIComponent(rest.join('/'));
       const method = req.method ?? 'GET';
       const action = method === 'PUT' ? 's3:PutObject' : method === 'DELETE' ? 's3:DeleteObject' : 's3:GetObject';
       const request: IamRequest = { action, resource: objectArn(bucket, key), context: {}, detail: `${bucket}/${key} (presigned)` };
-      if (!authorize(signer.fn, [request])) return undefined;
-      return { status: 403, body: s3DeniedXml(deniedMessage(sessionArn(opts.names.account, signer.fn), request, true), randomUUID()) };
+      const allowed = [...signers].filter((fn) => allowingStatement(policy(fn), request) >= 0);
+      if (allowed.length > 0) {
+        for (const fn of allowed) authorize(fn, [request]);
+        return undefined;
+      }
+      const fn = [...signers][0]!;
+      authorize(fn, [request]);
+      return { status: 403, body: s3DeniedXml(deniedMessage(sessionArn(opts.names.account, fn), request, true), randomUUID()) };
     },
   };
 }

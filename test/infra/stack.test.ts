@@ -56,7 +56,6 @@ describe('ParleyStack', () => {
   let resources: Record<string, Resource>;
   const fnId = (fn: string) => logicalId(stack.functions.get(fn)!);
 
-  /** Actions granted to a function's role, with the resources of each statement. */
   /** The IAM statements of a function's role, as synthesized. */
   function statementsOf(fn: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
     const role = stack.functions.get(fn)!.role!;
@@ -65,9 +64,6 @@ describe('ParleyStack', () => {
       .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(role) }]))
       .flatMap((r) => r.Properties.PolicyDocument.Statement);
   }
-  const grants = (fn: string): { actions: string[]; resources: string }[] =>
-    statementsOf(fn).map((s) => ({ actions: [s.Action].flat(), resources: JSON.stringify(s.Resource) }));
-  const actionsOf = (fn: string) => grants(fn).flatMap((g) => g.actions);
   /** What Cognito puts in `iss`: https://cognito-idp.{region}.amazonaws.com/{userPoolId}. */
   const cognitoIssuer = () => ({
     'Fn::Join': [

@@ -92,6 +92,17 @@ describe('every route under its own grants, rate limits on', () => {
       await expectDownloads('send, retried', await ok(ann, 'POST', `/rooms/${roomId}/messages`, httpSend));
       await expectDownloads('ws send, retried', await annSocket.request(wsSend));
 
+      // A reply (reads the message replied to), and a send whose file is not what it claims (its records go).
+      expect(await annSocket.request({ type: 'message_send', roomId, content: 'a reply', replyTo: sent.id })).toMatchObject({ type: 'ack' });
+      const fake = Buffer.concat([Buffer.from([0x4d, 0x5a, 0x90, 0x00]), Buffer.alloc(200, 0)]);
+      const fakeTicket = await ok(ann, 'POST', `/rooms/${roomId}/attachments`, { fileName: 'x.png', contentType: 'image/png', size: fake.length });
+      const { 'content-length': _fl, ...fakeHeaders } = fakeTicket.uploadHeaders;
+      expect((await fetch(fakeTicket.uploadUrl, { method: 'PUT', headers: fakeHeaders, body: fake })).status).toBe(200);
+      expect(await annSocket.request({ type: 'message_send', roomId, content: 'fake', attachmentIds: [fakeTicket.attachmentId] })).toMatchObject({
+        type: 'error',
+        code: 'validation_failed',
+      });
+
       // Views that presign downloads.
       await expectDownloads('list messages', await ok(bo, 'GET', `/rooms/${roomId}/messages`));
       await expectDownloads('search', await ok(bo, 'GET', `/search?q=picture`));
