@@ -98,7 +98,9 @@ let current: { enforce: Middleware; notePresigned: Middleware } | undefined;
  * themselves, the S3 presigner included, without a line in their code.
  */
 function patchCommands(): void {
-  const { Command } = require('@smithy/core/client') as { Command: { prototype: Record<string, unknown> } };
+  // The copy of smithy the SDK clients themselves load (a transitive dependency of @aws-sdk/*).
+  const sdkRequire = createRequire(require.resolve('@aws-sdk/client-dynamodb'));
+  const { Command } = sdkRequire('@smithy/core/client') as { Command: { prototype: Record<string, unknown> } };
   const proto = Command.prototype as { resolveMiddlewareWithContext: (this: SmithyCommand, ...a: unknown[]) => unknown; parleyIam?: true };
   if (proto.parleyIam) return;
   proto.parleyIam = true;
@@ -115,7 +117,7 @@ function patchCommands(): void {
 /** Checks every handler's AWS calls against its function's grants, from now on in this process. */
 export function installIam(opts: IamOptions): LocalIam {
   patchCommands();
-  const { HttpResponse } = require('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
+  const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
   const policies = new Map<string, PolicyStatementJson[]>();
   const policy = (fn: string) => {
