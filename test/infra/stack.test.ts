@@ -246,8 +246,8 @@ describe('ParleyStack', () => {
         expect(s3Grants(fn).sort(), fn).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject thumbs', 's3:GetObject uploads', 's3:PutObject files']);
       }
       expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject thumbs', 's3:DeleteObject uploads']);
-      // The thumbnailer reads attached files and writes thumbnails: not uploads, not files.
-      expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:GetObject files', 's3:PutObject thumbs']);
+      // The thumbnailer reads attached files and writes (or takes back) thumbnails: not uploads, not files.
+      expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:DeleteObject thumbs', 's3:GetObject files', 's3:PutObject thumbs']);
       // Deleting a message deletes records only; the clean-up consumer deletes the objects.
       expect(s3Grants('http-delete-message')).not.toContain('s3:DeleteObject files');
       // The resources are the bucket's objects under each prefix.
