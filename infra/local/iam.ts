@@ -42,6 +42,9 @@ const invocation = new AsyncLocalStorage<{ fn: string }>();
 /** Runs `body` as function `fn`: the AWS calls it makes are checked against `fn`'s grants. */
 export const runAs = <T>(fn: string, body: () => T): T => invocation.run({ fn }, body);
 
+/** Runs `body` as no function: its calls are AWS's own, unchecked (what the runtime's pollers make). */
+export const runAsService = <T>(body: () => T): T => invocation.exit(body);
+
 export interface IamOptions {
   names: LocalAwsNames;
   tableName: string;
@@ -98,7 +101,9 @@ let current: { enforce: Middleware; notePresigned: Middleware } | undefined;
  * themselves, the S3 presigner included, without a line in their code.
  */
 function patchCommands(): void {
-  const { Command } = require('@smithy/core/client') as { Command: { prototype: Record<string, unknown> } };
+  // The copy of smithy the SDK clients themselves load (a transitive dependency of @aws-sdk/*).
+  const sdkRequire = createRequire(require.resolve('@aws-sdk/client-dynamodb'));
+  const { Command } = sdkRequire('@smithy/core/client') as { Command: { prototype: Record<string, unknown> } };
   const proto = Command.prototype as { resolveMiddlewareWithContext: (this: SmithyCommand, ...a: unknown[]) => unknown; parleyIam?: true };
   if (proto.parleyIam) return;
   proto.parleyIam = true;
@@ -115,7 +120,7 @@ function patchCommands(): void {
 /** Checks every handler's AWS calls against its function's grants, from now on in this process. */
 export function installIam(opts: IamOptions): LocalIam {
   patchCommands();
-  const { HttpResponse } = require('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
+  const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
   const policies = new Map<string, PolicyStatementJson[]>();
   const policy = (fn: string) => {
@@ -131,7 +136,7 @@ export function installIam(opts: IamOptions): LocalIam {
     return p;
   };
   const usage = new Map<string, number>();
-  const presigned = new Map<string, { fn: string; expires: number }>();
+  const presigned = new Map<string, { fns: Set<string>; expires: number }>();
 
   /** The refused request, or undefined when every authorization the call needs is allowed (and counted). */
   const authorize = (fn: string, requests: IamRequest[]): IamRequest | undefined => {
@@ -204,18 +209,20 @@ export function installIam(opts: IamOptions): LocalIam {
   };
 
   // Outermost: a presigned request stops before signing is sent anywhere, with the URL as output.
+  // Locally every function signs with the same credentials, so two functions presigning the same
+  // object in the same second make the same URL: its signers are all remembered.
   const notePresigned: Middleware = (next) => async (args) => {
     const result = await next(args);
     const caller = invocation.getStore();
     const query = result.output?.presigned?.query;
-    if (caller && query) {
-      const signature = query['X-Amz-Signature'];
-      const seconds = Number(query['X-Amz-Expires'] ?? 900);
-      if (typeof signature === 'string') {
-        const now = Date.now();
-        for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
-        presigned.set(signature, { fn: caller.fn, expires: now + seconds * 1000 });
-      }
+    const signature = query?.['X-Amz-Signature'];
+    if (caller && query && typeof signature === 'string') {
+      const now = Date.now();
+      for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
+      const entry = presigned.get(signature) ?? { fns: new Set<string>(), expires: 0 };
+      entry.fns.add(caller.fn);
+      entry.expires = Math.max(entry.expires, now + Number(query['X-Amz-Expires'] ?? 900) * 1000);
+      presigned.set(signature, entry);
     }
     return result;
   };
@@ -227,16 +234,22 @@ export function installIam(opts: IamOptions): LocalIam {
     checkPresigned(req) {
       const url = new URL(req.url ?? '/', 'http://s3.local');
       const signature = url.searchParams.get('X-Amz-Signature');
-      const signer = signature ? presigned.get(signature) : undefined;
-      if (!signer) return undefined;
+      const signers = signature ? presigned.get(signature)?.fns : undefined;
+      if (!signers) return undefined;
       // Path-style: /<bucket>/<key>.
       const [, bucket = '', ...rest] = url.pathname.split('/');
       const key = decodeURIComponent(rest.join('/'));
       const method = req.method ?? 'GET';
       const action = method === 'PUT' ? 's3:PutObject' : method === 'DELETE' ? 's3:DeleteObject' : 's3:GetObject';
       const request: IamRequest = { action, resource: objectArn(bucket, key), context: {}, detail: `${bucket}/${key} (presigned)` };
-      if (!authorize(signer.fn, [request])) return undefined;
-      return { status: 403, body: s3DeniedXml(deniedMessage(sessionArn(opts.names.account, signer.fn), request, true), randomUUID()) };
+      const allowed = [...signers].filter((fn) => allowingStatement(policy(fn), request) >= 0);
+      if (allowed.length > 0) {
+        for (const fn of allowed) authorize(fn, [request]);
+        return undefined;
+      }
+      const fn = [...signers][0]!;
+      authorize(fn, [request]);
+      return { status: 403, body: s3DeniedXml(deniedMessage(sessionArn(opts.names.account, fn), request, true), randomUUID()) };
     },
   };
 }

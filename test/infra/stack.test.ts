@@ -57,7 +57,6 @@ describe('ParleyStack', () => {
   let resources: Record<string, Resource>;
   const fnId = (fn: string) => logicalId(stack.functions.get(fn)!);
 
-  /** Actions granted to a function's role, with the resources of each statement. */
   /** The IAM statements of a function's role, as synthesized. */
   function statementsOf(fn: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
     const role = stack.functions.get(fn)!.role!;
@@ -245,8 +244,8 @@ describe('ParleyStack', () => {
         expect(s3Grants(fn).sort(), fn).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject thumbs', 's3:GetObject uploads', 's3:PutObject files']);
       }
       expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject thumbs', 's3:DeleteObject uploads']);
-      // The thumbnailer reads attached files and writes thumbnails: not uploads, not files.
-      expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:GetObject files', 's3:PutObject thumbs']);
+      // The thumbnailer reads attached files and writes (or takes back) thumbnails: not uploads, not files.
+      expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:DeleteObject thumbs', 's3:GetObject files', 's3:PutObject thumbs']);
       // Deleting a message deletes records only; the clean-up consumer deletes the objects.
       expect(s3Grants('http-delete-message')).not.toContain('s3:DeleteObject files');
       // The resources are the bucket's objects under each prefix.

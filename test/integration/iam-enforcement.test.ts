@@ -1,15 +1,28 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pngjs from 'pngjs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { installIam, runAs } from '#infra/local/iam.ts';
+import { installIam, runAs, runAsService } from '#infra/local/iam.ts';
 import { LOCAL_ACCOUNT, type IamRequest } from '#infra/local/iam-policy.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { BUCKET } from '#shared/adapters/s3/bucket.ts';
-import { uniqueId } from '#test/support/clients.ts';
+import { eventually, uniqueId } from '#test/support/clients.ts';
+import { allGrantLabels } from '#infra/permissions.ts';
+import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
+import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { makeThumbnail } from '#shared/domain/thumbnails.ts';
+import { attachmentSettings } from '#functions/lib/config.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
 
 /**
  * The check itself, on real SDK clients against the real local services: this test process
@@ -17,7 +30,7 @@ import { uniqueId } from '#test/support/clients.ts';
  * checks every handler's calls the same way; the other iam-*.test.ts files go through it.)
  */
 const denied: { fn: string; request: IamRequest }[] = [];
-installIam({
+const iam = installIam({
   names: { region: LOCAL_REGION, account: LOCAL_ACCOUNT, apiId: 'local', stage: 'local' },
   tableName: TABLE.defaultName,
   bucket: BUCKET.localName,
@@ -25,10 +38,16 @@ installIam({
 });
 
 const config = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
-const db = DynamoDBDocumentClient.from(new DynamoDBClient({ ...config, endpoint: inject('dynamoEndpoint') }));
+const dynamo = new DynamoDBClient({ ...config, endpoint: inject('dynamoEndpoint') });
+const db = DynamoDBDocumentClient.from(dynamo);
 const s3 = new S3Client({ ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true });
 const connections = new ApiGatewayManagementApiClient({ ...config, endpoint: inject('callbackUrl') });
-afterAll(() => [db, s3, connections].forEach((c) => c.destroy()));
+afterAll(() => {
+  [db, s3, connections].forEach((c) => c.destroy());
+  // The grants used here count for the run's coverage like a runtime's (global-setup.ts).
+  const dir = process.env.PARLEY_IAM_USAGE_DIR;
+  if (dir) writeFileSync(path.join(dir, `${randomUUID()}.json`), JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(iam.usage()) }));
+});
 
 const TABLE_ARN = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${TABLE.defaultName}`;
 const role = (fn: string) => `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/parley-${fn}-role/parley-${fn}`;
@@ -129,5 +148,30 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     await expect(
       runAs('stream-fanout', () => connections.send(new PostToConnectionCommand({ ConnectionId: 'Zm9vYmFyYmF6cXV4=', Data: 'x' }))),
     ).rejects.toMatchObject({ name: 'GoneException' });
+  });
+
+  it('lets the thumbnail function delete the thumbnail it made when the attachment record went meanwhile', async () => {
+    // The real thumbnail use-case on the real store and bucket; the record is deleted right after
+    // the thumbnail is stored, where a message deleted during decoding would remove it.
+    const roomId = uniqueId('room');
+    const id = uniqueId('att');
+    const p = new pngjs.PNG({ width: 40, height: 30 });
+    p.data = Buffer.alloc(40 * 30 * 4, 0x60);
+    const bytes = pngjs.PNG.sync.write(p);
+    const fileKey = `files/${roomId}/${id}`;
+    const record = { roomId, id, key: fileKey, name: 'p.png', size: bytes.length, contentType: 'image/png', uploaderId: 'ann', createdAt: new Date().toISOString(), status: 'attached' };
+    await db.send(new PutCommand({ TableName: TABLE.defaultName, Item: { ...keys.attachment(roomId, id), [TABLE.entityAttribute]: ENTITY.attachment, ...record } }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET.localName, Key: fileKey, Body: bytes, ContentType: 'image/png' }));
+    const s3Config = { ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } as const;
+    class RecordGoesAfterPut extends S3BlobStore {
+      override async put(key: string, body: Uint8Array, contentType: string) {
+        await super.put(key, body, contentType);
+        await runAsService(() => db.send(new DeleteCommand({ TableName: TABLE.defaultName, Key: keys.attachment(roomId, id) })));
+      }
+    }
+    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(dynamo, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
+    expect(await runAs('s3-thumbnail', () => makeThumbnail(deps, { key: fileKey, size: bytes.length }))).toBe('ignored');
+    // (The shared runtime's own thumbnailer sees the file too; whichever stores a thumbnail last finds the record gone and deletes it.)
+    await eventually(() => expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: `thumbs/${roomId}/${id}.jpg` }))).rejects.toMatchObject({ name: 'NotFound' }));
   });
 });

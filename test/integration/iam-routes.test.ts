@@ -93,6 +93,17 @@ describe('every route under its own grants, rate limits on', () => {
       await expectDownloads('send, retried', await ok(ann, 'POST', `/rooms/${roomId}/messages`, httpSend));
       await expectDownloads('ws send, retried', await annSocket.request(wsSend));
 
+      // A reply (reads the message replied to), and a send whose file is not what it claims (its records go).
+      expect(await annSocket.request({ type: 'message_send', roomId, content: 'a reply', replyTo: sent.id })).toMatchObject({ type: 'ack' });
+      const fake = Buffer.concat([Buffer.from([0x4d, 0x5a, 0x90, 0x00]), Buffer.alloc(200, 0)]);
+      const fakeTicket = await ok(ann, 'POST', `/rooms/${roomId}/attachments`, { fileName: 'x.png', contentType: 'image/png', size: fake.length });
+      const { 'content-length': _fl, ...fakeHeaders } = fakeTicket.uploadHeaders;
+      expect((await fetch(fakeTicket.uploadUrl, { method: 'PUT', headers: fakeHeaders, body: fake })).status).toBe(200);
+      expect(await annSocket.request({ type: 'message_send', roomId, content: 'fake', attachmentIds: [fakeTicket.attachmentId] })).toMatchObject({
+        type: 'error',
+        code: 'validation_failed',
+      });
+
       // Views that presign downloads.
       await expectDownloads('list messages', await ok(bo, 'GET', `/rooms/${roomId}/messages`));
       await expectDownloads('search', await ok(bo, 'GET', `/search?q=picture`));
@@ -111,7 +122,7 @@ describe('every route under its own grants, rate limits on', () => {
       await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'preview', attachmentIds: [await upload(ann, roomId)] });
       const newest = (await ok(ann, 'GET', `/rooms/${roomId}/messages?limit=1`)).items[0];
       await withThumbnail(ann, roomId, newest.id);
-      await expectDownloads('list rooms', (await ok(ann, 'GET', '/rooms')).items.find((r: { id: string }) => r.id === roomId));
+      await expectDownloads('list rooms', (await ok(ann, 'GET', '/rooms')).items.find((r: { room: { id: string } }) => r.room.id === roomId));
 
       // The rest of the routes.
       await ok(bo, 'POST', `/rooms/${roomId}/read`, { messageId: sent.id });

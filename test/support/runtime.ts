@@ -19,7 +19,10 @@ export interface RuntimeEndpoints {
 export interface Runtime extends RuntimeEndpoints {
   /** Everything it printed, for failure messages. */
   output(): string;
-  stop(): Promise<void>;
+  /** What it printed on stderr only. */
+  errors(): string;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once it exited (killed after 15 s). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
@@ -44,6 +47,7 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let errors = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local runtime not ready in 90 s:\n${output}`)), 90_000);
     child.stdout.on('data', (d: Buffer) => {
@@ -55,6 +59,7 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     });
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString();
+      errors += d.toString();
       if (process.env.PARLEY_TEST_LOGS) process.stderr.write(d);
     });
     child.once('exit', (code) => {
@@ -75,12 +80,14 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     s3Endpoint: url('S3'),
     service: serviceCredentialIn(output),
     output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
+    errors: () => errors,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      child.kill(signal);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
+      return child.exitCode;
     },
   };
 }
