@@ -136,10 +136,12 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-get-presence': [reads('BatchGetItem'), queryIndex],
   'http-set-presence': setPresence,
   // The host platform's calls: no user, so no rate counter.
-  'service-create-room': [reads('GetItem'), roomWrites('PutItem')],
+  // A public room is listed on the public index by a second write to its item.
+  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
   'service-archive-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
   'service-add-member': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem')],
-  'service-remove-member': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem')],
+  // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.
+  'service-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem')],
   'service-post-message': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
   // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
   'http-create-attachment': [reads('BatchGetItem'), roomWrites('PutItem'), rateCounter, { actions: ['s3:PutObject'], on: uploads }],
