@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
  * left behind, type-only imports say so. The type checker (`npm run typecheck`) does the rest.
  */
 export default defineConfig(
-  { ignores: ['node_modules/', 'cdk.out/', '.parley/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.parley/', 'bench/results/', 'client/dist/', 'web/dist/'] },
   {
     files: ['**/*.ts', '**/*.js'],
     extends: [tseslint.configs.base],
