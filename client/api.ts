@@ -128,7 +128,10 @@ export class ParleyApi {
   removeMember(roomId: string, userId: string): Promise<void> {
     return this.request('DELETE', `/rooms/${seg(roomId)}/members/${seg(userId)}`);
   }
-  /** Newest first; `afterSeq` gives oldest first from there (catch-up), `beforeSeq` an older page. */
+  /**
+   * Newest first; `afterSeq` gives oldest first from there (catch-up), `beforeSeq` an older page.
+   * The next page: `{ cursor: page.nextCursor }` (alone: it keeps the direction; another user's, or another room's, is refused).
+   */
   listMessages(roomId: string, query: HistoryQuery = {}): Promise<Page<Message>> {
     return this.request('GET', `/rooms/${seg(roomId)}/messages`, { query });
   }
@@ -155,7 +158,10 @@ export class ParleyApi {
   markRead(roomId: string, messageId: string): Promise<ReadResult> {
     return this.request('POST', `/rooms/${seg(roomId)}/read`, { body: { messageId } });
   }
-  /** The current state of every message edited, deleted or re-reacted since `since`. */
+  /**
+   * The current state of every message edited, deleted or re-reacted since `since`: an ISO time, or
+   * the `cursor` the previous call returned (call again at once while `hasMore`).
+   */
   listChanges(roomId: string, query: ChangesQuery): Promise<Changes> {
     return this.request('GET', `/rooms/${seg(roomId)}/changes`, { query });
   }

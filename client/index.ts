@@ -15,7 +15,7 @@ import { backoffDelay, tokenClaims } from './backoff.ts';
 import { Outbox, type OutboxEntry, type SendInput } from './outbox.ts';
 import { RoomStream } from './room-stream.ts';
 import { indexedDbStorage, memoryStorage, type ParleyStorage } from './storage.ts';
-import type { Message, MyRoom, ServerFrame } from './wire.ts';
+import type { Changes, Message, MyRoom, ServerFrame } from './wire.ts';
 
 export { ParleyApi, ParleyError, backoffDelay, memoryStorage, indexedDbStorage, RoomStream };
 export type { ParleyStorage, OutboxEntry, SendInput };
@@ -131,7 +131,10 @@ export class ParleyClient {
   #pingAt = 0;
   #serverTime: string | undefined;
   #streams = new Map<string, RoomStream<Message>>();
+  /** Per room: where `/changes` goes on from (the server's cursor, or a time). */
   #cursors = new Map<string, string>();
+  /** Per room: a time at or before that cursor, to start again from should the server refuse the cursor. */
+  #cursorTimes = new Map<string, string>();
   #filling = new Map<string, Promise<void>>();
   #refill = new Set<string>();
   #dirty = new Set<string>();
@@ -250,6 +253,8 @@ export class ParleyClient {
           if (rest.startsWith('w:') && v && !this.#streams.has(rest.slice(2))) {
             this.#streams.set(rest.slice(2), new RoomStream(v.s));
             if (v.c) this.#cursors.set(rest.slice(2), v.c);
+            // Watermarks saved by older versions hold a time as the cursor.
+            if (v.t ?? v.c) this.#cursorTimes.set(rest.slice(2), v.t ?? v.c);
           }
         }),
       );
@@ -453,6 +458,7 @@ export class ParleyClient {
         // A room first met: from this moment on.
         this.#streams.set(room.id, (s = new RoomStream(room.lastSeq)));
         this.#cursors.set(room.id, since);
+        this.#cursorTimes.set(room.id, since);
         this.#persist(room.id);
         met.push(room.id);
       }
@@ -465,10 +471,25 @@ export class ParleyClient {
   async #replayChanges(roomId: string): Promise<void> {
     let since = this.#cursors.get(roomId);
     if (!since) return;
+    // Before this pass: replaying from here again would miss nothing the pass delivers.
+    const passFrom = this.#serverTime;
+    let restarted = false;
     for (;;) {
-      const page = await this.api.listChanges(roomId, { since, limit: FETCH_PAGE });
+      let page: Changes;
+      try {
+        page = await this.api.listChanges(roomId, { since, limit: FETCH_PAGE });
+      } catch (err) {
+        // A cursor the server no longer opens (its key was replaced): start again from a time before it.
+        if (restarted || !(err instanceof ParleyError) || err.code !== 'validation_failed') throw err;
+        restarted = true;
+        const at = this.#cursorTimes.get(roomId);
+        since = at && at !== since ? at : (this.#serverTime ?? new Date().toISOString());
+        continue;
+      }
       for (const m of page.items) this.#changed(m);
       this.#cursors.set(roomId, (since = page.cursor));
+      // A cursor in the middle of a pass still needs the time the pass started from.
+      if (!page.hasMore && passFrom) this.#cursorTimes.set(roomId, passFrom);
       this.#persist(roomId);
       if (!page.hasMore) return;
     }
@@ -485,11 +506,12 @@ export class ParleyClient {
       const s = this.#streams.get(roomId)!;
       do {
         this.#refill.delete(roomId);
-        for (let after = s.lastSeq; ; ) {
-          const page = await this.api.listMessages(roomId, { afterSeq: after, limit: FETCH_PAGE });
+        // From the watermark, then page after page with the server's cursor.
+        for (let cursor: string | undefined; ; ) {
+          const page = await this.api.listMessages(roomId, cursor ? { cursor, limit: FETCH_PAGE } : { afterSeq: s.lastSeq, limit: FETCH_PAGE });
           for (const m of page.items) this.#deliver(roomId, s.accept(m));
           if (!page.nextCursor || !page.items.length) break;
-          after = page.items[page.items.length - 1]!.seq;
+          cursor = page.nextCursor;
         }
       } while (this.#refill.has(roomId));
       if (!s.behind) return;
@@ -536,7 +558,7 @@ export class ParleyClient {
     const rooms = [...this.#dirty];
     this.#dirty.clear();
     await Promise.all(
-      rooms.map((r) => this.#storage.set(`${prefix}w:${r}`, { s: this.#streams.get(r)?.lastSeq ?? 0, c: this.#cursors.get(r) })),
+      rooms.map((r) => this.#storage.set(`${prefix}w:${r}`, { s: this.#streams.get(r)?.lastSeq ?? 0, c: this.#cursors.get(r), t: this.#cursorTimes.get(r) })),
     ).catch((err) => this.#emit('client_error', asError(err)));
   }
 
@@ -546,6 +568,7 @@ export class ParleyClient {
       // A room first met through a live event (created or joined after the catch-up): from here on.
       this.#streams.set(m.roomId, (s = new RoomStream(m.seq - 1)));
       this.#cursors.set(m.roomId, this.#serverTime ?? m.createdAt);
+      this.#cursorTimes.set(m.roomId, this.#serverTime ?? m.createdAt);
     }
     this.#deliver(m.roomId, s.accept(m));
     if (s.held.size) this.#fill(m.roomId).catch((e) => this.#emit('client_error', asError(e)));

@@ -1,11 +1,12 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
-
+import { membersQuery } from '#shared/schemas/people.ts';
 import { listMembers } from '#shared/domain/members.ts';
 import { getDeps } from './lib/deps.ts';
 
-/** `GET /rooms/{roomId}/members` — every member with role and presence. */
+/** `GET /rooms/{roomId}/members` — every member with role and presence, in one page (no cursor). */
 export const handler = httpHandler(async (req) => {
   const { roomId } = parseOrThrow(roomParams, req.params, 'path');
+  parseOrThrow(membersQuery, req.query, 'query');
   return { status: 200, body: await listMembers(getDeps(), req.user(), roomId) };
 });

@@ -113,7 +113,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
   'http-create-room': [roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
   'http-get-room': [reads('BatchGetItem')],
-  'http-list-messages': [reads('BatchGetItem', 'Query'), ...presignsDownloads],
+  'http-list-messages': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   'http-send-message': sendMessage,
   'http-get-message': [reads('GetItem', 'BatchGetItem', 'Query'), ...presignsDownloads],
   'http-edit-message': editMessage,
@@ -123,7 +123,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-mark-read': markRead,
   'http-unread': [reads('BatchGetItem'), queryIndex],
   'http-list-typing': [reads('BatchGetItem', 'Query')],
-  'http-list-changes': [reads('BatchGetItem', 'Query'), ...presignsDownloads],
+  'http-list-changes': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   // A search may read a thousand messages: it counts against its own rate limit.
   'http-search': [reads('BatchGetItem', 'Query'), queryIndex, rateCounter, readsCursorKey, ...presignsDownloads],
   'http-list-public-rooms': [reads('BatchGetItem'), queryIndex, readsCursorKey],

@@ -10,7 +10,7 @@ import type { CursorKey } from '#shared/ports/runtime.ts';
  * make, or made for another list, other parameters or another user, opens as `validation_failed`.
  * Positions are not secret (encrypting them buys nothing here), only unforgeable.
  */
-export type CursorList = 'rooms' | 'public-rooms' | 'search';
+export type CursorList = 'rooms' | 'public-rooms' | 'search' | 'messages' | 'changes';
 
 /** What a cursor is bound to. `params` are the list's parameters that define which list it is. */
 export interface CursorScope {
@@ -18,7 +18,6 @@ export interface CursorScope {
   userId: string;
   params?: readonly (string | number | null)[];
 }
-
 
 export type Position = readonly (string | number)[];
 
@@ -40,9 +39,10 @@ export async function sealCursor(key: CursorKey, scope: CursorScope, position: P
 
 /**
  * The position a cursor of `scope`'s list holds, checked by `read` (which returns `undefined`
- * for a tuple of the wrong shape). Anything else is `validation_failed`.
+ * for a tuple of the wrong shape). Anything else is `validation_failed`, naming `field`: the query
+ * parameter the cursor came in.
  */
-export async function openCursor<P>(key: CursorKey, scope: CursorScope, cursor: string, read: (tuple: readonly unknown[]) => P | undefined): Promise<P> {
+export async function openCursor<P>(key: CursorKey, scope: CursorScope, cursor: string, read: (tuple: readonly unknown[]) => P | undefined, field = 'cursor'): Promise<P> {
   const parts = SHAPE.exec(cursor);
   if (parts) {
     const [, payload, sent] = parts as unknown as [string, string, string];
@@ -55,7 +55,7 @@ export async function openCursor<P>(key: CursorKey, scope: CursorScope, cursor: 
     }
   }
   throw validationFailed('Invalid cursor: pass the nextCursor this list returned, with the same parameters', {
-    issues: [{ path: 'cursor', message: 'not a cursor of this list' }],
+    issues: [{ path: field, message: 'not a cursor of this list' }],
   });
 }
 
@@ -71,3 +71,5 @@ function parseTuple(payload: string): readonly unknown[] | undefined {
 /** Readers of common tuple members. */
 export const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 export const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= 256;
+/** A time as ms since the epoch (negative for the years before 1970 that ISO times may name). */
+export const isEpochMs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && Math.abs(v) <= 8.64e15;

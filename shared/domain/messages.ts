@@ -1,8 +1,9 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, MessageRecord, User } from '#shared/model.ts';
+import type { ChangeRecord, MemberRecord, MessageRecord, User } from '#shared/model.ts';
 import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
 import { requireMembership } from './access.ts';
+import { isCount, isEpochMs, openCursor, sealCursor, type CursorScope, type Position } from './cursors.ts';
 import { limit } from './rate-limit.ts';
 import { messageView, type MessageView } from './views.ts';
 import { attachUploads, attachmentUrls, removeAttachments } from './attachments.ts';
@@ -258,12 +259,22 @@ export async function deleteMessage(deps: Deps, actor: User, roomId: string, mes
  * (catch-up). `nextCursor` is the seq to pass as `beforeSeq` / `afterSeq` for the next page.
  */
 export async function listMessages(deps: Deps, actor: User, roomId: string, q: HistoryQuery): Promise<{ items: MessageView[]; nextCursor?: string }> {
+  // A history cursor belongs to the room and the user, and carries its direction: older pages ('b') or catch-up ('a').
+  const scope: CursorScope = { list: 'messages', userId: actor.userId, params: [roomId] };
+  const from = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, readHistoryPosition) : undefined;
   await requireMembership(deps, roomId, actor.userId);
-  const items = await viewsOf(deps, roomId, await deps.messages.listMessages(roomId, q), actor.userId);
+  const after = from ? (from.direction === 'a' ? from.seq : undefined) : q.afterSeq;
+  const before = from ? (from.direction === 'b' ? from.seq : undefined) : q.beforeSeq;
+  const page = { limit: q.limit, ...(after !== undefined && { afterSeq: after }), ...(before !== undefined && { beforeSeq: before }) };
+  const items = await viewsOf(deps, roomId, await deps.messages.listMessages(roomId, page), actor.userId);
   const last = items.at(-1);
-  return items.length === q.limit && last && (q.afterSeq !== undefined || last.seq > 1)
-    ? { items, nextCursor: String(last.seq) }
+  return items.length === q.limit && last && (after !== undefined || last.seq > 1)
+    ? { items, nextCursor: await sealCursor(deps.cursorKey, scope, [after !== undefined ? 'a' : 'b', last.seq]) }
     : { items };
+}
+
+function readHistoryPosition([direction, seq, ...rest]: readonly unknown[]): { direction: 'a' | 'b'; seq: number } | undefined {
+  return (direction === 'a' || direction === 'b') && isCount(seq) && rest.length === 0 ? { direction, seq } : undefined;
 }
 
 /** One message with `readBy`: the members whose read mark has reached it (derived, never stored per message). */
@@ -279,20 +290,38 @@ export async function getMessage(deps: Deps, actor: User, roomId: string, messag
 
 /**
  * What changed since `since` among messages a client already has: the current state of every
- * message edited, deleted or reacted to, in the order of the changes. `cursor` is the `since`
- * of the next call (a few seconds early, so changes from writers with slower clocks are not missed).
+ * message edited, deleted or reacted to, in the order of the changes. `cursor` is the `since` of
+ * the next call: with `hasMore`, the change this page ended at (the next page starts after it);
+ * else the time of this read, a few seconds early, so that changes written by writers with slower
+ * clocks are not missed (they may come twice).
  */
 export async function listChanges(deps: Deps, actor: User, roomId: string, q: ChangesQuery): Promise<{ items: MessageView[]; cursor: string; hasMore: boolean }> {
+  const scope: CursorScope = { list: 'changes', userId: actor.userId, params: [roomId] };
+  const from = 'cursor' in q.since ? await openCursor(deps.cursorKey, scope, q.since.cursor, readChangesPosition, 'since') : { since: Date.parse(q.since.time) };
+  if (!isEpochMs(from.since)) throw validationFailed('since must be an ISO time or a cursor', { issues: [{ path: 'since', message: 'not a time' }] });
   await requireMembership(deps, roomId, actor.userId);
-  const since = new Date(Date.parse(q.since) - CHANGE_SKEW_MS).toISOString();
-  const changes = await deps.messages.changesSince(roomId, since, q.limit);
+  const floor = new Date(from.since - CHANGE_SKEW_MS).toISOString();
+  const changes = await deps.messages.changesSince(roomId, floor, q.limit, from.after);
   const seqs = [...new Set(changes.map((c) => c.seq))];
   const records = new Map((await deps.messages.getMessages(roomId, seqs)).map((m) => [m.seq, m]));
   const views = new Map((await viewsOf(deps, roomId, [...records.values()], actor.userId)).map((v) => [v.seq, v]));
   const items = seqs.flatMap((s) => views.get(s) ?? []);
-  const hasMore = changes.length === q.limit;
-  const lastAt = changes.at(-1)?.at;
-  const cursor = hasMore && lastAt ? lastAt : new Date(Math.max(Date.parse(q.since), deps.clock.now().getTime() - CHANGE_SKEW_MS)).toISOString();
-  return { items, cursor, hasMore };
+  const last = changes.at(-1);
+  const hasMore = changes.length === q.limit && last !== undefined;
+  const position: Position = hasMore
+    ? [from.since, Date.parse(last.at), last.seq, last.kind]
+    : [Math.max(from.since, deps.clock.now().getTime() - CHANGE_SKEW_MS)];
+  return { items, cursor: await sealCursor(deps.cursorKey, scope, position), hasMore };
+}
+
+const CHANGE_KINDS: readonly string[] = ['edited', 'deleted', 'reactions'] satisfies ChangeRecord['kind'][];
+
+/** `[since]`, or `[since, at, seq, kind]` in the middle of a catch-up: the change the last page ended at. */
+function readChangesPosition(tuple: readonly unknown[]): { since: number; after?: Pick<ChangeRecord, 'at' | 'seq' | 'kind'> } | undefined {
+  const [since, at, seq, kind, ...rest] = tuple;
+  if (!isEpochMs(since) || rest.length > 0) return undefined;
+  if (tuple.length === 1) return { since };
+  if (!isEpochMs(at) || !isCount(seq) || typeof kind !== 'string' || !CHANGE_KINDS.includes(kind)) return undefined;
+  return { since, after: { at: new Date(at).toISOString(), seq, kind: kind as ChangeRecord['kind'] } };
 }
 

@@ -41,5 +41,9 @@ export interface MessageStore {
   reactionsBetween(roomId: string, fromSeq: number, toSeq: number): Promise<ReactionRecord[]>;
 
   recordChange(change: ChangeRecord, ttlSeconds: number): Promise<void>;
-  changesSince(roomId: string, since: string, limit: number): Promise<ChangeRecord[]>;
+  /**
+   * The room's changes at or after `since`, oldest first; with `after` (a change this read returned
+   * before), only those after it.
+   */
+  changesSince(roomId: string, since: string, limit: number, after?: Pick<ChangeRecord, 'at' | 'seq' | 'kind'>): Promise<ChangeRecord[]>;
 }

@@ -12,6 +12,15 @@ export const roomIdSchema = idSchema;
 export const messageIdSchema = idSchema;
 
 /** Path parameters of `/rooms/{roomId}/...` routes. */
+/**
+ * A page cursor as a query parameter: opaque, checked by the domain against the list, its
+ * parameters and the user it was issued for (shared/domain/cursors.ts).
+ */
+export const cursorSchema = z.string().max(1024).describe('The `nextCursor` of the previous page, unchanged');
+
+/** What a cursor looks like (`<payload>.<tag>`, base64url), to tell one from another kind of value in one parameter. */
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export const roomParams = z.object({ roomId: roomIdSchema });
 /** Path parameters of `/rooms/{roomId}/messages/{messageId}/...` routes. */
 export const messageParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { idSchema, messageIdSchema, roomIdSchema } from './common.ts';
+import { CURSOR_PATTERN, cursorSchema, idSchema, messageIdSchema, roomIdSchema } from './common.ts';
 
 export const MESSAGE_LIMITS = {
   /** Default; the deployment may set another (ENV.maxMessageLength), checked by the domain. */
@@ -69,9 +69,11 @@ export const historyQuery = z
     limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageDefault),
     beforeSeq: z.coerce.number().int().min(1).optional(),
     afterSeq: z.coerce.number().int().min(0).optional(),
+    cursor: cursorSchema.optional(),
   })
-  .refine((q) => !(q.beforeSeq !== undefined && q.afterSeq !== undefined), {
-    message: 'use either beforeSeq or afterSeq, not both',
+  // An empty cursor is no cursor, as on every list.
+  .refine((q) => [q.beforeSeq, q.afterSeq, q.cursor || undefined].filter((v) => v !== undefined).length <= 1, {
+    message: 'use one of beforeSeq, afterSeq or cursor',
   });
 export type HistoryQuery = z.infer<typeof historyQuery>;
 
@@ -85,8 +87,17 @@ export const editMessageBody = z.strictObject({ content: z.string().max(MESSAGE_
 
 export const readBody = z.strictObject({ messageId: messageIdSchema });
 
+/**
+ * `since` is where the feed starts: a time the client picks (an ISO time), or the `cursor` the
+ * previous call answered, which older clients already pass back as `since`.
+ */
 export const changesQuery = z.strictObject({
-  since: z.iso.datetime({ offset: true }),
+  since: z
+    .union([
+      z.iso.datetime({ offset: true }).transform((time) => ({ time })),
+      z.string().max(1024).regex(CURSOR_PATTERN).transform((cursor) => ({ cursor })),
+    ])
+    .describe('An ISO time, or the `cursor` the previous call returned'),
   limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageMax),
 });
 export type ChangesQuery = z.infer<typeof changesQuery>;

@@ -22,6 +22,12 @@ export type UpdateRoomInput = z.infer<typeof updateRoomBody>;
 export const addMemberBody = z.strictObject({ userId: userIdSchema, role: roleSchema.optional(), displayName: displayNameSchema.optional() });
 export type AddMemberInput = z.infer<typeof addMemberBody>;
 
+/**
+ * `GET /rooms/{roomId}/members` takes no parameters: the list is one page (a room has at most
+ * 1,000 members), so it hands out no cursor and accepts none.
+ */
+export const membersQuery = z.strictObject({});
+
 export const changeRoleBody = z.strictObject({ role: roleSchema });
 
 export const presenceStatusSchema = z.enum(['online', 'away', 'busy']);

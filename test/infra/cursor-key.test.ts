@@ -47,7 +47,7 @@ describe('the cursor key', () => {
   const CURSOR_FNS = functionsReadingSecret('cursor-key');
 
   it('is readable by the functions that make or open cursors, with its ARN in their environment', () => {
-    expect(CURSOR_FNS.sort()).toEqual(['http-list-public-rooms', 'http-list-rooms', 'http-search']);
+    expect(CURSOR_FNS.sort()).toEqual(['http-list-changes', 'http-list-messages', 'http-list-public-rooms', 'http-list-rooms', 'http-search']);
     for (const fn of CURSOR_FNS) {
       expect(readsSecret(fn), fn).toBe(true);
       expect(env(fn)[ENV.cursorKeySecretArn], fn).toEqual({ Ref: secretId });

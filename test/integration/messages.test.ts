@@ -20,16 +20,15 @@ async function history(user: TestUser, roomId: string, query = '') {
   return api(httpUrl, 'GET', `/rooms/${roomId}/messages${query}`, { token: user.token });
 }
 
-/** Every message of the room in seq order, through afterSeq pages. */
+/** Every message of the room in seq order: from afterSeq=0, then page after page with the cursor. */
 async function allMessages(user: TestUser, roomId: string) {
   const items: any[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await history(user, roomId, `?afterSeq=${after}&limit=100`);
+  for (let query = '?afterSeq=0&limit=100'; ; ) {
+    const page = await history(user, roomId, query);
     expect(page.status).toBe(200);
     items.push(...page.body.items);
     if (!page.body.nextCursor) return items;
-    after = Number(page.body.nextCursor);
+    query = `?limit=100&cursor=${encodeURIComponent(page.body.nextCursor)}`;
   }
 }
 
@@ -123,21 +122,28 @@ describe('sending', () => {
 });
 
 describe('history and catch-up', () => {
-  it('pages newest first with beforeSeq, and ascending after afterSeq', async () => {
+  it('pages newest first with beforeSeq or the cursor, and ascending after afterSeq', async () => {
     const roomId = await room(ann, [bo]);
     for (let i = 1; i <= 7; i++) await send(ann, roomId, { content: `m${i}` });
     const newest = await history(bo, roomId, '?limit=3');
     expect(newest.body.items.map((m: any) => m.seq)).toEqual([7, 6, 5]);
-    expect(newest.body.nextCursor).toBe('5');
-    const older = await history(bo, roomId, '?limit=3&beforeSeq=5');
+    // Opaque: not the seq it goes on from.
+    expect(newest.body.nextCursor).toEqual(expect.any(String));
+    expect(newest.body.nextCursor).not.toMatch(/^\d+$/);
+    const older = await history(bo, roomId, `?limit=3&cursor=${encodeURIComponent(newest.body.nextCursor)}`);
     expect(older.body.items.map((m: any) => m.seq)).toEqual([4, 3, 2]);
-    const oldest = await history(bo, roomId, '?limit=3&beforeSeq=2');
+    expect((await history(bo, roomId, '?limit=3&beforeSeq=5')).body.items.map((m: any) => m.seq)).toEqual([4, 3, 2]);
+    const oldest = await history(bo, roomId, `?limit=3&cursor=${encodeURIComponent(older.body.nextCursor)}`);
     expect(oldest.body.items.map((m: any) => m.seq)).toEqual([1]);
     expect(oldest.body.nextCursor).toBeUndefined();
+    expect((await history(bo, roomId, '?limit=3&beforeSeq=2')).body.items.map((m: any) => m.seq)).toEqual([1]);
     const missed = await history(bo, roomId, '?afterSeq=4');
     expect(missed.body.items.map((m: any) => m.seq)).toEqual([5, 6, 7]);
+    const up = await history(bo, roomId, '?afterSeq=2&limit=2');
+    expect(up.body.items.map((m: any) => m.seq)).toEqual([3, 4]);
+    expect((await history(bo, roomId, `?limit=2&cursor=${encodeURIComponent(up.body.nextCursor)}`)).body.items.map((m: any) => m.seq)).toEqual([5, 6]);
     expect((await history(bo, roomId)).body.items).toHaveLength(7);
-    for (const bad of ['?limit=101', '?limit=0', '?beforeSeq=3&afterSeq=1', '?afterSeq=-1', '?limit=ten', '?order=asc']) {
+    for (const bad of ['?limit=101', '?limit=0', '?beforeSeq=3&afterSeq=1', '?afterSeq=-1', '?limit=ten', '?order=asc', '?cursor=5', `?cursor=${encodeURIComponent(newest.body.nextCursor)}&beforeSeq=5`]) {
       const res = await history(bo, roomId, bad);
       expect(res.status, bad).toBe(400);
     }

@@ -82,6 +82,9 @@ export class ScriptedServer {
   roomsFailures: number[] = [];
   onSend: ((roomId: string, body: any) => Reply | undefined) | undefined;
   changes = new Map<string, Message[]>();
+  /** `since` values the changes route refuses as a cursor it did not issue (400 `validation_failed`). */
+  refusedCursors = new Set<string>();
+  #cursors = 0;
 
   fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(String(input));
@@ -99,7 +102,11 @@ export class ScriptedServer {
     if (parts.length === 1) return { status: 200, body: { items: [...this.rooms].map(([id, ms]) => ({ room: { id, lastSeq: ms.at(-1)?.seq ?? 0 } })) } };
     const roomId = parts[1]!;
     const messages = this.rooms.get(roomId) ?? [];
-    if (parts[2] === 'changes') return { status: 200, body: { items: this.changes.get(roomId) ?? [], cursor: url.searchParams.get('since'), hasMore: false } };
+    if (parts[2] === 'changes') {
+      const since = url.searchParams.get('since') ?? '';
+      if (this.refusedCursors.has(since)) return { status: 400, body: { error: { code: 'validation_failed', message: 'Invalid cursor' } } };
+      return { status: 200, body: { items: this.changes.get(roomId) ?? [], cursor: `changes.${++this.#cursors}`, hasMore: false } };
+    }
     if (parts[2] === 'messages' && method === 'POST') {
       const scripted = this.onSend?.(roomId, body);
       if (scripted) return scripted;
@@ -112,11 +119,13 @@ export class ScriptedServer {
     }
     if (parts[2] === 'messages' && parts[3]) return { status: 200, body: messages.find((m) => m.id === parts[3]) };
     if (parts[2] === 'messages') {
-      const after = Number(url.searchParams.get('afterSeq') ?? 0);
+      // Cursors here spell the seq they go on from; the SDK passes them back unread.
+      const cursor = url.searchParams.get('cursor');
+      const after = Number(cursor ? cursor.slice('after.'.length) : (url.searchParams.get('afterSeq') ?? 0));
       const limit = Number(url.searchParams.get('limit') ?? 50);
       const rest = messages.filter((m) => m.seq > after);
       const items = rest.slice(0, limit);
-      return { status: 200, body: { items, ...(rest.length > limit && { nextCursor: String(items.at(-1)!.seq) }) } };
+      return { status: 200, body: { items, ...(rest.length > limit && { nextCursor: `after.${items.at(-1)!.seq}` }) } };
     }
     return { status: 404, body: { message: 'Not Found' } };
   }

@@ -31,12 +31,12 @@ export class Recorder {
 /** A room's whole history, oldest first, as the server has it. */
 export async function roomHistory(httpUrl: string, token: string, roomId: string): Promise<Message[]> {
   const out: Message[] = [];
-  for (let after = 0; ; ) {
-    const res = await api<{ items: Message[]; nextCursor?: string }>(httpUrl, 'GET', `/rooms/${roomId}/messages?afterSeq=${after}&limit=100`, { token });
+  for (let query = 'afterSeq=0'; ; ) {
+    const res = await api<{ items: Message[]; nextCursor?: string }>(httpUrl, 'GET', `/rooms/${roomId}/messages?${query}&limit=100`, { token });
     if (res.status !== 200) throw new Error(`history: ${res.status} ${JSON.stringify(res.body)}`);
     out.push(...res.body.items);
     if (!res.body.nextCursor || res.body.items.length === 0) return out;
-    after = res.body.items.at(-1)!.seq;
+    query = `cursor=${encodeURIComponent(res.body.nextCursor)}`;
   }
 }
 

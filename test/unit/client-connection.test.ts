@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ParleyClient, memoryStorage, type ParleyClientOptions } from '../../client/index.ts';
+import { ParleyClient, memoryStorage, type Message, type ParleyClientOptions } from '../../client/index.ts';
 import { ScriptedServer, fakeMessage, fakeToken, scriptedSockets } from '#test/support/scripted.ts';
 
 let server: ScriptedServer;
@@ -32,13 +32,16 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-async function live(c: ParleyClient) {
+/** Connects `c` and returns the server time its connection was established at. */
+async function live(c: ParleyClient): Promise<string> {
   const connected = c.connect();
   await tick();
   net.last().open();
-  net.last().frame({ type: 'connection_established', connectionId: 'c1', userId: 'bob', serverTime: new Date().toISOString() });
+  const serverTime = new Date().toISOString();
+  net.last().frame({ type: 'connection_established', connectionId: 'c1', userId: 'bob', serverTime });
   await tick();
   await connected;
+  return serverTime;
 }
 
 describe('SDK connection state machine', () => {
@@ -263,6 +266,44 @@ describe('SDK delivery', () => {
     await live(second);
     expect(got).toEqual(['old-m3', 'old-m4']);
     await second.close();
+  });
+
+  it('catches up page after page with the server\'s cursors; a change feed cursor the server refuses starts again from the time saved with it', async () => {
+    const storage = memoryStorage();
+    server.rooms.set('r', [1, 2].map((s) => fakeMessage('r', s)));
+    const first = client({ storage });
+    await live(first);
+    await first.close();
+
+    server.rooms.get('r')!.push(...Array.from({ length: 150 }, (_, i) => fakeMessage('r', i + 3)));
+    await tick(60_000);
+    const second = client({ storage });
+    const got: number[] = [];
+    second.on('message', (m) => got.push(m.seq));
+    const secondConnectedAt = await live(second);
+    expect(got).toEqual(Array.from({ length: 150 }, (_, i) => i + 3));
+    const history = server.requests.filter((r) => r.startsWith('GET /rooms/r/messages'));
+    expect(history).toEqual(['GET /rooms/r/messages?afterSeq=2&limit=100', 'GET /rooms/r/messages?cursor=after.102&limit=100']);
+    await second.close();
+    const sinces = () => server.requests.filter((r) => r.startsWith('GET /rooms/r/changes')).map((r) => new URL(r.split(' ')[1]!, 'http://x').searchParams.get('since'));
+    // The reconnect replayed the change feed from the time the room was first met; the server's cursor was saved.
+    expect(sinces()).toHaveLength(1);
+    expect(sinces()[0]).toMatch(/^\d{4}-\d\d-\d\dT/);
+
+    // The server's cursor key changed: it refuses the saved cursor; the feed starts again from the time saved with it.
+    server.refusedCursors.add('changes.1');
+    server.changes.set('r', [fakeMessage('r', 5, { content: 'edited', editedAt: new Date().toISOString() })]);
+    await tick(60_000);
+    const third = client({ storage });
+    const updates: Message[] = [];
+    const errors: Error[] = [];
+    third.on('message_updated', (m) => updates.push(m));
+    third.on('client_error', (e) => errors.push(e));
+    await live(third);
+    expect(sinces().slice(1)).toEqual(['changes.1', secondConnectedAt]);
+    expect(updates.map((m) => m.content)).toEqual(['edited']);
+    expect(errors).toEqual([]);
+    await third.close();
   });
 
   it('reaction and delete frames update the delivered copy and come out as message_updated', async () => {

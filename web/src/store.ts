@@ -12,6 +12,8 @@ export interface Timeline {
   /** By seq, ascending; one entry per id. */
   messages: Message[];
   hasOlder: boolean;
+  /** The server's cursor to the page before the oldest message loaded. */
+  olderCursor?: string | undefined;
   loadingOlder: boolean;
   loaded: boolean;
 }
@@ -301,6 +303,7 @@ export class ChatStore {
       if (m.type !== 'system') this.learnName(m.senderId, m.sender.displayName);
     }
     t.hasOlder = Boolean(page.nextCursor);
+    t.olderCursor = page.nextCursor;
     t.loaded = true;
     this.changed();
   }
@@ -312,9 +315,10 @@ export class ChatStore {
     t.loadingOlder = true;
     this.changed();
     try {
-      const page = await this.client.api.listMessages(roomId, { limit: PAGE, beforeSeq: oldest.seq });
+      const page = await this.client.api.listMessages(roomId, t.olderCursor ? { limit: PAGE, cursor: t.olderCursor } : { limit: PAGE, beforeSeq: oldest.seq });
       for (const m of page.items) this.insert(t, m);
       t.hasOlder = Boolean(page.nextCursor);
+      t.olderCursor = page.nextCursor;
     } finally {
       t.loadingOlder = false;
       this.changed();

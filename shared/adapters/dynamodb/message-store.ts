@@ -162,11 +162,15 @@ export class DynamoMessageStore implements MessageStore {
     await this.table.put('recordChange', { Item: change.toItem(c, ttlSeconds) });
   }
 
-  async changesSince(roomId: string, since: string, limit: number): Promise<ChangeRecord[]> {
+  async changesSince(roomId: string, since: string, limit: number, after?: Pick<ChangeRecord, 'at' | 'seq' | 'kind'>): Promise<ChangeRecord[]> {
     const { PK, from, to } = keys.changesSince(roomId, since);
+    // A start key must lie within the key condition (else DynamoDB refuses the query): one before `from` is not needed.
+    const start = after && keys.change(roomId, after.at, after.seq, after.kind);
+    const resume = start && start.SK >= from ? start : undefined;
     const out = await this.table.query('changesSince', {
       KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
-      ExpressionAttributeValues: { ':pk': PK, ':from': from, ':to': to },
+      ExpressionAttributeValues: { ':pk': PK, ':from': resume ? resume.SK : from, ':to': to },
+      ...(resume && { ExclusiveStartKey: resume }),
       Limit: limit,
       ConsistentRead: true,
     });

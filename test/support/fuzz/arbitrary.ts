@@ -66,10 +66,11 @@ const BY_NAME: Record<string, fc.Arbitrary<unknown>> = {
   // Ids of uploads that do not exist refuse the whole send: mostly none, so that sends get stored.
   attachmentIds: fc.oneof({ weight: 6, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), protoKey), { minLength: 1, maxLength: 11 }) }),
   cursor: fc.oneof({ weight: 2, arbitrary: fc.constant('@@cursor:own') }, { weight: 3, arbitrary: forgedCursor }),
+  // The change feed's `since`: a time, or the cursor the feed answered (ours or a forged one).
+  since: fc.oneof({ weight: 4, arbitrary: since }, { weight: 1, arbitrary: fc.constant('@@cursor:own') }, { weight: 2, arbitrary: forgedCursor }),
   metadata,
   clientMessageId,
   content,
-  since,
   q: fc.oneof(fc.constantFrom('hello', 'x', 'é', '*', '%', '"'), fc.string({ minLength: 1, maxLength: 20 })),
 };
 

@@ -17,8 +17,8 @@ export interface HttpCase {
   method: string;
   path: string;
   auth: HttpTarget['auth'];
-  /** The route pages its list with a `cursor` query parameter. */
-  paged: boolean;
+  /** The query parameter the route takes its list's cursor in (`cursor`; the change feed's `since`), if it pages. */
+  cursorParam?: string;
   /** A value to percent-encode, or `{raw}` already encoded (invalid UTF-8, encoded slashes). */
   params: Record<string, string | { raw: string }>;
   query: [string, string][];
@@ -62,6 +62,11 @@ const whoFor = (auth: HttpTarget['auth']): fc.Arbitrary<Who> =>
       ? fc.oneof({ weight: 20, arbitrary: fc.constant('service' as const) }, { weight: 1, arbitrary: fc.constantFrom('owner' as const, 'anonymous' as const) })
       : fc.oneof({ weight: 6, arbitrary: fc.constant('anonymous' as const) }, { weight: 1, arbitrary: fc.constant('owner' as const) });
 
+/** The change feed takes either a time or its cursor in `since`; other lists page with `cursor`. */
+const CURSOR_PARAMS = new Map([['GET /rooms/{roomId}/changes', 'since']]);
+const cursorParamOf = (t: HttpTarget): string | undefined =>
+  CURSOR_PARAMS.get(t.key) ?? (Object.hasOwn(t.query?.properties ?? {}, 'cursor') ? 'cursor' : undefined);
+
 /** A query value as a client writes it. */
 const asQueryValue = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : toJsonText(v));
 
@@ -100,7 +105,7 @@ function httpCase(t: HttpTarget): fc.Arbitrary<HttpCase> {
     method: t.method,
     path: t.path,
     auth: t.auth,
-    paged: Object.hasOwn(t.query?.properties ?? {}, 'cursor'),
+    ...(cursorParamOf(t) && { cursorParam: cursorParamOf(t)! }),
     ...rest,
     ...(b !== undefined && { body: b }),
     ...(b !== undefined && ct !== undefined && { contentType: ct }),

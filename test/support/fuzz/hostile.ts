@@ -145,7 +145,8 @@ const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64url');
 
 /**
  * Cursors the server never issued, or issued for someone or something else (`@@cursor:*`, resolved
- * by the world): each must be refused with 400 `validation_failed`.
+ * by the world: another user's cursor of the same list, another list's, another room's, one with a
+ * character changed): each must be refused with 400 `validation_failed`.
  */
 export const forgedCursor: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('null', '[]', '{}', '""', '1', 'true', '{"PK":"ROOM#x","SK":"MSG#1"}', '{"PK":"USER#y","SK":"PRESENCE","GSI1PK":"PUBLIC#ROOMS","GSI1SK":"0"}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}').map(b64),
@@ -153,5 +154,5 @@ export const forgedCursor: fc.Arbitrary<string> = fc.oneof(
   fc.uint8Array({ minLength: 1, maxLength: 64 }).map(b64),
   fc.constantFrom('', '!!!', '====', 'a', '.', '%', 'eyJ9', 'x'.repeat(1024), 'x'.repeat(1025)),
   hostileString,
-  fc.constantFrom('@@cursor:other-user', '@@cursor:other-list', '@@cursor:tampered'),
+  fc.constantFrom('@@cursor:other-user', '@@cursor:other-list', '@@cursor:tampered', '@@cursor:other-room'),
 );

@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '#infra/local/sigv4.ts';
 import WebSocket from 'ws';
+import * as z from 'zod';
 import { messageSendFrame, requestIdOf } from '#shared/schemas/frames.ts';
 import { sendMessageBody } from '#shared/schemas/messages.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
@@ -114,14 +115,30 @@ export class FuzzWorld {
     await this.createRoom(this.owner, { type: 'group', name: 'second' });
     await this.newRoom();
     // Cursors of real lists: mine, another user's, another list's.
-    const cursorOf = async (user: TestUser, path: string) => {
-      const res = await this.must(user, 'GET', path, undefined, 200);
-      if (typeof res.nextCursor !== 'string') throw new Error(`no cursor from ${path}: ${JSON.stringify(res)}`);
-      return res.nextCursor as string;
-    };
-    this.cursors.set('own:GET /rooms', await cursorOf(this.owner, '/rooms?limit=1'));
-    this.cursors.set('own:GET /rooms/public', await cursorOf(this.owner, '/rooms/public?limit=1'));
-    this.cursors.set('other-user', await cursorOf(this.outsider, '/rooms?limit=1'));
+    this.cursors.set('own:GET /rooms', await this.cursorOf(this.owner, '/rooms?limit=1'));
+    this.cursors.set('own:GET /rooms/public', await this.cursorOf(this.owner, '/rooms/public?limit=1'));
+    this.cursors.set('other-user', await this.cursorOf(this.outsider, '/rooms?limit=1'));
+    // The canary room's history and change feed: cursors of the same lists for another room.
+    for (const n of [1, 2]) await this.must(this.owner, 'POST', `/rooms/${this.canaryRoom}/messages`, { content: `canary ${n}` }, 201);
+    this.cursors.set(`other-room:${HISTORY}`, await this.cursorOf(this.owner, `/rooms/${this.canaryRoom}/messages?limit=1`));
+    this.cursors.set(`other-room:${CHANGES}`, await this.cursorOf(this.owner, `/rooms/${this.canaryRoom}/changes?since=${encodeURIComponent(new Date().toISOString())}`));
+  }
+
+  /** The cursor of the first page of `path` (a list's `nextCursor`, the change feed's `cursor`). */
+  private async cursorOf(user: TestUser, path: string): Promise<string> {
+    const res = await this.must(user, 'GET', path, undefined, 200);
+    const cursor: unknown = res.nextCursor ?? res.cursor;
+    if (typeof cursor !== 'string') throw new Error(`no cursor from ${path}: ${JSON.stringify(res)}`);
+    return cursor;
+  }
+
+  /** The fuzz room's own history and change feed cursors, mine and the member's (another user's, same list and room). */
+  private async roomCursors(): Promise<void> {
+    const since = encodeURIComponent(new Date().toISOString());
+    for (const [who, user] of [['own', this.owner], ['other-user', this.member]] as const) {
+      this.cursors.set(`${who}:${HISTORY}`, await this.cursorOf(user, `/rooms/${this.room}/messages?limit=1`));
+      this.cursors.set(`${who}:${CHANGES}`, await this.cursorOf(user, `/rooms/${this.room}/changes?since=${since}`));
+    }
   }
 
   private async createRoom(user: TestUser, body: unknown): Promise<string> {
@@ -145,6 +162,7 @@ export class FuzzWorld {
     ]);
     this.message = mine.id;
     this.memberMessage = theirs.id;
+    if (!intact || !this.cursors.has(`own:${HISTORY}`)) await this.roomCursors();
   }
 
   /** The placeholders cases carry, for what exists now. */
@@ -170,10 +188,11 @@ export class FuzzWorld {
       const which = s.slice('@@cursor:'.length);
       const own = this.cursors.get(`own:${cursorList}`) ?? this.cursors.get('own:GET /rooms')!;
       if (which === 'own') return own;
-      if (which === 'other-user') return this.cursors.get('other-user')!;
+      if (which === 'other-user') return this.cursors.get(`other-user:${cursorList}`) ?? this.cursors.get('other-user')!;
       if (which === 'tampered') return own.slice(0, -2) + (own.endsWith('A') ? 'B' : 'A') + own.slice(-1);
-      // another list's cursor
-      return cursorList === 'GET /rooms' ? this.cursors.get('own:GET /rooms/public')! : this.cursors.get('own:GET /rooms')!;
+      const otherList = cursorList === 'GET /rooms' ? this.cursors.get('own:GET /rooms/public')! : this.cursors.get('own:GET /rooms')!;
+      if (which === 'other-room') return this.cursors.get(`other-room:${cursorList}`) ?? otherList;
+      return otherList;
     }
     const refs = this.refs(acting);
     return s.replace(/@@(foreign-message|member-message|foreign-room|public-room|other-token|room|message|member|outsider|me|token)/g, (_, name: string) => refs[name]!);
@@ -281,11 +300,13 @@ export class FuzzWorld {
     if (c.auth === 'iam' && c.who !== 'service' && res.status !== 403) fail('a service route must refuse what is not signed with the service credential (403)');
 
     // Forged, foreign and tampered cursors: 400 validation_failed (or the search rate limit first).
-    const cursors = c.query.filter(([k]) => k === 'cursor').map(([, v]) => v);
-    if (c.paged && c.who === 'owner' && cursors.length === 1 && cursors[0] !== '@@cursor:own' && cursors[0] !== '' && res.status !== 429 && !(res.status === 400 && res.body?.error?.code === 'validation_failed')) {
-      fail('a cursor the server did not issue for this list and user must be refused with 400 validation_failed');
+    // The change feed's `since` also takes a time: only what is not one is a cursor there.
+    const cursors = c.query.filter(([k]) => k === c.cursorParam).map(([, v]) => v);
+    const forged = cursors.length === 1 && cursors[0] !== '@@cursor:own' && cursors[0] !== '' && !(c.cursorParam === 'since' && isTime(cursors[0]!));
+    if (forged && c.who === 'owner') {
+      if (res.status !== 429 && !(res.status === 400 && res.body?.error?.code === 'validation_failed')) fail('a cursor the server did not issue for this list and user must be refused with 400 validation_failed');
+      this.checks.set(`forged cursors refused (${c.route})`, (this.checks.get(`forged cursors refused (${c.route})`) ?? 0) + 1);
     }
-    if (c.paged && c.who === 'owner' && cursors.length === 1 && cursors[0] !== '@@cursor:own' && cursors[0] !== '') this.checks.set('forged cursors refused', (this.checks.get('forged cursors refused') ?? 0) + 1);
 
     // Sends: one the schema accepts, to my room, is stored; any stored one holds what was sent and reads back so.
     const sentJson = c.body !== undefined && 'json' in c.body && bodyText !== undefined && !JSON.stringify(c.body.json).includes(LITERAL_PREFIX) && query.length === 0 && isJsonType(c.contentType) ? JSON.parse(bodyText) : undefined;
@@ -495,6 +516,10 @@ export class FuzzWorld {
 }
 
 const isJsonType = (t: string | null | undefined) => t === undefined || t === 'application/json';
+
+const HISTORY = 'GET /rooms/{roomId}/messages';
+const CHANGES = 'GET /rooms/{roomId}/changes';
+const isTime = (v: string) => z.iso.datetime({ offset: true }).safeParse(v).success;
 
 /** A send whose outcome the schema alone decides: no attachments or reply (which must exist), content within the default length. */
 function isPlainSend(m: { content?: string | undefined; attachmentIds?: string[] | undefined; replyTo?: string | undefined }): boolean {
