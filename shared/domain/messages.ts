@@ -256,7 +256,8 @@ export async function deleteMessage(deps: Deps, actor: User, roomId: string, mes
 
 /**
  * A page of history: newest first (below `beforeSeq` if given), or ascending after `afterSeq`
- * (catch-up). `nextCursor` is the seq to pass as `beforeSeq` / `afterSeq` for the next page.
+ * (catch-up), or on from a `cursor` this list answered (for this room and user), in its direction.
+ * `nextCursor` is that cursor for the next page, when there may be one.
  */
 export async function listMessages(deps: Deps, actor: User, roomId: string, q: HistoryQuery): Promise<{ items: MessageView[]; nextCursor?: string }> {
   // A history cursor belongs to the room and the user, and carries its direction: older pages ('b') or catch-up ('a').

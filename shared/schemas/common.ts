@@ -11,7 +11,6 @@ export const idSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 
 export const roomIdSchema = idSchema;
 export const messageIdSchema = idSchema;
 
-/** Path parameters of `/rooms/{roomId}/...` routes. */
 /**
  * A page cursor as a query parameter: opaque, checked by the domain against the list, its
  * parameters and the user it was issued for (shared/domain/cursors.ts).
@@ -21,6 +20,7 @@ export const cursorSchema = z.string().max(1024).describe('The `nextCursor` of t
 /** What a cursor looks like (`<payload>.<tag>`, base64url), to tell one from another kind of value in one parameter. */
 export const CURSOR_PATTERN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** Path parameters of `/rooms/{roomId}/...` routes. */
 export const roomParams = z.object({ roomId: roomIdSchema });
 /** Path parameters of `/rooms/{roomId}/messages/{messageId}/...` routes. */
 export const messageParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema });

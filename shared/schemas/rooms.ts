@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { userIdSchema } from './common.ts';
+import { cursorSchema, userIdSchema } from './common.ts';
 
 export const ROOM_LIMITS = {
   defaultMaxMembers: 100,
@@ -29,5 +29,5 @@ export type CreateRoomInput = z.infer<typeof createRoomBody>;
 
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().max(1024).optional(),
+  cursor: cursorSchema.optional(),
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { roomIdSchema } from './common.ts';
+import { cursorSchema, roomIdSchema } from './common.ts';
 
 export const SEARCH_LIMITS = {
   queryLength: 200,
@@ -15,6 +15,6 @@ export const searchQuery = z.strictObject({
   q: z.string().trim().min(1).max(SEARCH_LIMITS.queryLength),
   roomId: roomIdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(SEARCH_LIMITS.pageMax).default(SEARCH_LIMITS.pageDefault),
-  cursor: z.string().max(512).optional(),
+  cursor: cursorSchema.optional(),
 });
 export type SearchQuery = z.infer<typeof searchQuery>;

@@ -508,6 +508,18 @@ export class FuzzWorld {
       const roomGone = path.startsWith(`/rooms/${this.room}`) && (res.status === 403 || res.status === 404);
       if (res.status !== 200 && !roomGone) fail(`GET ${path} answered ${res.status} ${truncate(res.text)}`);
     });
+    // The cursors the fuzz room's history and change feed answer lead to their next pages.
+    const pagers = [`/rooms/${this.room}/messages?limit=1`, `/rooms/${this.room}/changes?since=${encodeURIComponent(since)}&limit=1`];
+    for (const path of pagers) {
+      const first = await this.http({ method: 'GET', path, user: this.owner });
+      if (first.status !== 200) continue; // the batch archived or left the room (checked above)
+      const cursor: unknown = first.body?.nextCursor ?? first.body?.cursor;
+      if (typeof cursor !== 'string') continue;
+      const next = path.includes('/changes') ? `/rooms/${this.room}/changes?since=${encodeURIComponent(cursor)}&limit=1` : `/rooms/${this.room}/messages?limit=1&cursor=${encodeURIComponent(cursor)}`;
+      const res = await this.http({ method: 'GET', path: next, user: this.owner });
+      if (res.status !== 200) fail(`GET ${next} (the cursor of ${path}) answered ${res.status} ${truncate(res.text)}`);
+      this.checks.set('own cursors followed', (this.checks.get('own cursors followed') ?? 0) + 1);
+    }
   }
 
   async close(): Promise<void> {
