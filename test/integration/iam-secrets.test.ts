@@ -7,8 +7,8 @@ import { functionsReadingSecret } from '#infra/permissions.ts';
  * The cursor key is read from Secrets Manager once per container. Locally every handler runs in
  * one process, so the first function that needs the key reads it for all: each list function is
  * therefore made the first reader in a runtime of its own, so that its own grant is the one used
- * (and counted by the grant coverage), and one runtime runs without a reader's grant to show the
- * refusal.
+ * (and counted by the grant coverage), and one runtime runs without any reader's grant to show
+ * each refusal (a failed read is not kept, so every function tries, and is refused, in turn).
  */
 const running: Runtime[] = [];
 afterEach(async () => {
@@ -74,13 +74,16 @@ describe('the cursor key secret, read under each function\'s own grant', () => {
     }, 120_000);
   }
 
-  it('refuses the read to a function whose grant is missing: the list fails, nothing leaks', async () => {
-    const rt = await runtime({ PARLEY_IAM_REVOKE: 'http-search: secretsmanager:GetSecretValue on secret cursor-key' });
+  it('refuses the read to each function whose grant is missing: its list fails, nothing leaks', async () => {
+    const fns = Object.keys(firstCursor);
+    const rt = await runtime({ PARLEY_IAM_REVOKE: fns.map((fn) => `${fn}: secretsmanager:GetSecretValue on secret cursor-key`).join('\n') });
     const user = await createUser(rt.httpUrl, 'ann');
-    const res = await firstCursor['http-search']!(rt, user);
-    expect(res.status).toBe(500);
-    expect(res.body).toEqual({ error: { code: 'internal', message: expect.any(String) } });
-    expect(JSON.stringify(res.body)).not.toMatch(/secret|AccessDenied|arn:/i);
-    expect(rt.output()).toContain('[iam] AccessDenied: parley-http-search may not secretsmanager:GetSecretValue on arn:aws:secretsmanager:');
-  }, 120_000);
+    for (const fn of fns) {
+      const res = await firstCursor[fn]!(rt, user);
+      expect(res.status, fn).toBe(500);
+      expect(res.body).toEqual({ error: { code: 'internal', message: expect.any(String) } });
+      expect(JSON.stringify(res.body)).not.toMatch(/secret|AccessDenied|arn:/i);
+      expect(rt.output()).toContain(`[iam] AccessDenied: parley-${fn} may not secretsmanager:GetSecretValue on arn:aws:secretsmanager:`);
+    }
+  }, 180_000);
 });
