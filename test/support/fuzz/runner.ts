@@ -96,6 +96,8 @@ export class FuzzWorld {
   private socket: TestSocket | undefined;
   /** clientMessageId → the message first stored with it, per room. */
   private sentByClientId = new Map<string, { id: string; content: unknown; metadata: unknown }>();
+  /** Sends by frames without a `requestId` (never answered): stored or not, the fuzzer cannot tell. */
+  private unanswered = new Set<string>();
   /** Every case run, for the report of the last batch. */
   readonly log: string[] = [];
   readonly counts = new Map<string, number>();
@@ -351,7 +353,13 @@ export class FuzzWorld {
   private async checkStored(sender: TestUser | undefined, input: { content?: string | undefined; metadata?: unknown; clientMessageId?: string | undefined }, mustStore: boolean, status: number, message: any, fail: (why: string) => never) {
     const roomId = typeof message?.roomId === 'string' ? message.roomId : this.room;
     const key = sender === undefined || input.clientMessageId === undefined ? undefined : `${roomId} ${sender.userId} ${input.clientMessageId}`;
-    const first = key === undefined ? undefined : this.sentByClientId.get(key);
+    let first = key === undefined ? undefined : this.sentByClientId.get(key);
+    // The first send of this clientMessageId was a frame nobody answered: this retry's answer names it.
+    if (!first && key !== undefined && this.unanswered.has(key) && status === 200 && message?.clientMessageId === input.clientMessageId && message?.senderId === sender?.userId) {
+      first = { id: message.id, content: message.content, metadata: message.metadata };
+      this.sentByClientId.set(key, first);
+      this.unanswered.delete(key);
+    }
     if (mustStore && (first ? status !== 200 : status !== 201)) fail(`a valid send to my room must be stored (${first ? `200, a retry of ${first.id}` : '201'})`);
     this.checks.set('sends read back', (this.checks.get('sends read back') ?? 0) + 1);
     const expected = first ?? { id: message?.id, content: input.content, metadata: input.metadata };
@@ -442,6 +450,10 @@ export class FuzzWorld {
       }
     }
     for (const f of socket.frames.slice(from)) if (f.type === 'ack' && f.requestId === requestId) this.noteSend(this.owner, f.result);
+    if (requestId === undefined) {
+      const parsed = messageSendFrame.safeParse(frame);
+      if (parsed.success && parsed.data.clientMessageId !== undefined) this.unanswered.add(`${parsed.data.roomId} ${this.owner.userId} ${parsed.data.clientMessageId}`);
+    }
   }
 
   private async runConnect(c: ConnectCase): Promise<void> {
