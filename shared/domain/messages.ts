@@ -104,7 +104,10 @@ export interface SendResult {
  * it itself if its first attempt died: a writer of that id meets any message the other stored.
  */
 export async function sendMessage(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<SendResult> {
-  const [{ room, member }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId), deps.messages.latestSeq(roomId)]);
+  // Read eventually consistent (half the units): the member write's conditions hold the truth.
+  // A member removed a moment ago is refused by it; a claim or window count not yet seen makes
+  // it refuse, and the member read again strongly tells why.
+  const [{ room, member }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId, { consistent: false }), deps.messages.latestSeq(roomId)]);
   if (room.archivedAt) throw conflict('The room is archived');
   const content = input.content ?? '';
   checkContent(deps, content);

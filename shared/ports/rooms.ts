@@ -36,8 +36,8 @@ export interface RoomStore {
   archiveRoom(roomId: string, at: string): Promise<boolean>;
 
   getMember(roomId: string, userId: string): Promise<MemberRecord | undefined>;
-  /** The room and the caller's membership in one read. */
-  getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
+  /** The room and the caller's membership in one read: strongly consistent unless `consistent: false`. */
+  getRoomAndMember(roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
   listMemberIds(roomId: string): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
