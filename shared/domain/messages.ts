@@ -10,13 +10,16 @@ import { attachUploads, attachmentUrls, removeAttachments } from './attachments.
 
 /** A user's last sends per room whose clientMessageId is remembered on their member item. */
 export const SENT_WINDOW = 10;
+/** At most this many bytes of claims on a member item: ten UUIDs fit, fewer of the longest ids. */
+const SENT_BYTES = 420;
 /** How far a retry reads (messages) for the message its first attempt stored. */
 const RETRY_SEARCH_MESSAGES = 2000;
 /**
  * How long a send goes on trying seqs taken by concurrent sends before it answers `unavailable`
- * (within the send function's timeout of 10 s), and the backoff between tries.
+ * (under API Gateway's 29 s; in Lambda the function's own timeout may end it first, which leaves
+ * no gap either: the client's retry of its clientMessageId completes it), and the backoff between tries.
  */
-const SEQ_DEADLINE_MS = 25_000;
+const SEQ_DEADLINE_MS = 28_000;
 const SEQ_BACKOFF_BASE_MS = 8;
 const SEQ_BACKOFF_CAP_MS = 2_000;
 /** How long a retry of a send with attachments waits for its first attempt (which holds the uploads). */
@@ -134,7 +137,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     readSeq: fromSeq,
     at,
     ...(windowStart !== undefined && { window: { start: windowStart, limit: rule.limit, drop: [...(m.sendWindows?.keys() ?? [])].filter((w) => w < windowStart) } }),
-    ...(cmid !== undefined && { claim: { clientMessageId: cmid, fromSeq, drop: oldestSent(m, SENT_WINDOW - 1) } }),
+    ...(cmid !== undefined && { claim: { clientMessageId: cmid, fromSeq, drop: oldestSent(m, SENT_WINDOW - 1, cmid) } }),
   });
   for (let current = member, attempt = 1; !(await deps.rooms.markSent(markFor(current))); attempt++) {
     // Refused: the member as it is now tells why.
@@ -254,12 +257,26 @@ export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessa
   return (await insertAtNext(deps, roomId, latest + 1, { ...m, createdAt: deps.clock.now().toISOString() })).message;
 }
 
-/** The clientMessageIds to forget so that at most `keep` remain, oldest first (claims that hold a time are older than any seq). */
-function oldestSent(member: MemberRecord, keep: number): string[] {
+/**
+ * The clientMessageIds to forget so that at most `keep` remain, and their names take at most
+ * `SENT_BYTES` beside `adding` (the member item stays under 1 KB, one write unit): oldest first;
+ * claims that hold a time are older than any seq.
+ */
+function oldestSent(member: MemberRecord, keep: number, adding: string): string[] {
   const order = (claim: number | string) => (typeof claim === 'number' ? claim : -1);
-  const entries = [...(member.sent ?? new Map<string, number | string>())].sort((a, b) => order(a[1]) - order(b[1]));
-  return entries.slice(0, Math.max(0, entries.length - keep)).map(([id]) => id);
+  const newestFirst = [...(member.sent ?? new Map<string, number | string>())].sort((a, b) => order(b[1]) - order(a[1]));
+  let bytes = claimBytes(adding);
+  const kept = new Set<string>();
+  for (const [id] of newestFirst) {
+    bytes += claimBytes(id);
+    if (kept.size >= keep || bytes > SENT_BYTES) break;
+    kept.add(id);
+  }
+  return newestFirst.filter(([id]) => !kept.has(id)).map(([id]) => id);
 }
+
+/** A claim's share of the member item: its prefixed name (UTF-8) and a small number. */
+const claimBytes = (id: string) => Buffer.byteLength(id) + 5;
 
 async function replyRef(deps: Deps, roomId: string, replyToId: string): Promise<MessageRecord['replyTo']> {
   const target = await findMessage(deps, roomId, replyToId);

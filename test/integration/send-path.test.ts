@@ -88,6 +88,12 @@ describe('a send', () => {
       expect(m.writeUnits).toBe(3);
       expect(m.result.created).toBe(true);
     }
+    // The claims kept stay within the member item's one unit, however long the ids.
+    const longId = (i: number) => `${i}`.padStart(64, 'L');
+    for (let i = 0; i < 12; i++) await send(deps, ann, roomId, { content: 'short', clientMessageId: longId(i) });
+    const m = await metered(() => send(deps, ann, roomId, { content: kb('long id'), clientMessageId: longId(12) }));
+    expect(m.writeUnits).toBe(3);
+    await expect(send(deps, ann, roomId, { content: 'short', clientMessageId: longId(11) })).resolves.toMatchObject({ created: false });
   });
 
   it('numbers 5 users × 50 concurrent sends 1..250, each once, and prints its figures', async () => {
