@@ -87,11 +87,13 @@ const presignsDownloads: Grant[] = [
   { actions: ['s3:GetObject'], on: thumbs },
 ];
 
-/** A send: the message (seq counter, message, member's read mark), and its attachments copied from uploads/ to files/. */
+/**
+ * A send: the member item (rate window, clientMessageId claim, own read mark), the message put at
+ * the next free seq, and its attachments copied from uploads/ to files/. No user-partition counter.
+ */
 const sendMessage: Grant[] = [
   reads('GetItem', 'BatchGetItem', 'Query'),
   roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'),
-  rateCounter,
   { actions: ['s3:GetObject', 's3:DeleteObject'], on: uploads },
   { actions: ['s3:PutObject'], on: files },
   ...presignsDownloads,
@@ -101,7 +103,7 @@ const editMessage: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWri
 const deleteMessage: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter];
 const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem'), rateCounter, ...presignsDownloads];
 const removeReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), rateCounter, ...presignsDownloads];
-const markRead: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('UpdateItem')];
+const markRead: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('UpdateItem')];
 const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
 
 /**
@@ -112,7 +114,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-list-rooms': [reads('BatchGetItem', 'Query'), queryIndex, readsCursorKey, ...presignsDownloads],
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
   'http-create-room': [roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
-  'http-get-room': [reads('BatchGetItem')],
+  'http-get-room': [reads('BatchGetItem', 'Query')],
   'http-list-messages': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   'http-send-message': sendMessage,
   'http-get-message': [reads('GetItem', 'BatchGetItem', 'Query'), ...presignsDownloads],
@@ -121,17 +123,17 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-add-reaction': addReaction,
   'http-remove-reaction': removeReaction,
   'http-mark-read': markRead,
-  'http-unread': [reads('BatchGetItem'), queryIndex],
+  'http-unread': [reads('BatchGetItem', 'Query'), queryIndex],
   'http-list-typing': [reads('BatchGetItem', 'Query')],
   'http-list-changes': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   // A search may read a thousand messages: it counts against its own rate limit.
   'http-search': [reads('BatchGetItem', 'Query'), queryIndex, rateCounter, readsCursorKey, ...presignsDownloads],
   'http-list-public-rooms': [reads('BatchGetItem'), queryIndex, readsCursorKey],
   'http-update-room': [reads('BatchGetItem'), roomWrites('UpdateItem'), rateCounter],
-  'http-archive-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
-  'http-join-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-archive-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-join-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-list-members': [reads('BatchGetItem', 'Query')],
-  'http-add-member': [reads('BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-update-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), rateCounter],
   'http-get-presence': [reads('BatchGetItem'), queryIndex],
@@ -139,11 +141,12 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // The host platform's calls: no user, so no rate counter.
   // A public room is listed on the public index by a second write to its item.
   'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem')],
-  'service-archive-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
-  'service-add-member': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem')],
+  'service-archive-room': [reads('GetItem', 'Query'), roomWrites('PutItem', 'UpdateItem')],
+  'service-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem')],
   // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.
   'service-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem')],
-  'service-post-message': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
+  // The message is put at the next free seq (a query finds the newest); nothing else is written.
+  'service-post-message': [reads('GetItem', 'Query'), roomWrites('PutItem')],
   // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
   'http-create-attachment': [reads('BatchGetItem'), roomWrites('PutItem'), rateCounter, { actions: ['s3:PutObject'], on: uploads }],
 

@@ -33,11 +33,17 @@ export interface MemberRecord {
   displayName: string;
   role: Role;
   joinedAt: string;
+  /** Everything up to here is read: the further of the last read receipt and the member's own last send. */
   lastReadSeq: number;
   lastReadAt?: string;
   lastReadMessageId?: string;
-  /** The member's recent sends: clientMessageId → ISO time it was claimed (bounded, newest kept). */
-  sent?: ReadonlyMap<string, string>;
+  /**
+   * The member's recent sends: clientMessageId → the seq its first attempt started from (the
+   * message is there or later), or for claims stored before seqs were kept, the ISO time of the claim.
+   */
+  sent?: ReadonlyMap<string, number | string>;
+  /** Messages sent in the current rate window, by window start (epoch seconds): usually one entry. */
+  sendWindows?: ReadonlyMap<number, number>;
 }
 
 export interface MessageRecord {

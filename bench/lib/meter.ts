@@ -103,6 +103,11 @@ export async function toCalls(readings: readonly CapacityReading[], client: Dyna
       const kind = READ_COMMANDS.has(r.command) ? 'read' : 'write';
       const local = localUnits(r, kind);
       const call: Call = { operation: r.operation, command: r.command.replace(/Command$/, ''), kind, local, aws: local };
+      if (r.conditionFailed) {
+        call.aws = { ...local, writeTable: r.conditionFailed.writeUnits };
+        call.awsNote = 'a write whose condition failed still costs its units (Local reports none)';
+        return call;
+      }
       if (kind === 'read' && reads(local) === 0 && r.command === 'QueryCommand') {
         const min = r.input.ConsistentRead ? 1 : 0.5;
         call.aws = r.input.IndexName ? { ...local, readGsi: min } : { ...local, readTable: min };

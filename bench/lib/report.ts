@@ -5,6 +5,7 @@ import type { ThumbnailFigures } from './thumbnails.ts';
 import type { BillLine, WORKLOAD } from './bill.ts';
 import type { ProbeResult } from './probe.ts';
 import type { SdkFigures } from './sdk.ts';
+import type { SendBurst } from './concurrency.ts';
 import { reads, writes, type Units } from './meter.ts';
 import type { Distribution } from './stats.ts';
 
@@ -31,6 +32,8 @@ export interface Report {
   thumbnails: ThumbnailFigures[];
   bill: { lines: BillLine[]; totalPerMillion: number; workload: typeof WORKLOAD };
   sdk: SdkFigures;
+  /** Concurrent sends into one room: seqs and what the conflicts cost. */
+  sendBurst: SendBurst;
   targets: Target[];
 }
 
@@ -74,6 +77,16 @@ export function renderMarkdown(rep: Report): string {
           .filter((c) => c.stage === 'request')
           .map((c) => [o.name, c.stage, c.operation, c.command, c.kind === 'read' ? `${r(c.aws)} R` : `${w(c.aws)} W`, c.awsNote ? `${c.kind === 'read' ? r(c.local) : w(c.local)} (${c.awsNote})` : 'same']),
       ),
+    ),
+  );
+  const burst = rep.sendBurst;
+  push(
+    '## Concurrent sends into one room',
+    `${burst.senders} users × ${burst.perSender} sends of 1 KB, all at once over HTTP. A send's message put takes the next free seq and is refused ` +
+      'when another send took it first (a refused put still costs its units), then tries a later seq.',
+    table(
+      ['stored', 'statuses', 'seqs', 'refused puts', 'WCU (a message)', 'RCU (a message)', 'seconds'],
+      [[burst.stored, Object.entries(burst.statuses).map(([k, v]) => `${k}: ${v}`).join(', '), burst.gapless ? `1..${burst.stored}, each once` : 'NOT gapless', burst.refusedPuts, `${n(burst.writeUnits)} (${n(burst.writeUnitsPerMessage, 2)})`, `${n(burst.readUnits)} (${n(burst.readUnitsPerMessage, 2)})`, n(burst.seconds)]],
     ),
   );
   const f = rep.fanOut;

@@ -6,8 +6,8 @@ import { forbidden, notFound } from '#shared/errors.ts';
  * The room and the caller's membership, or the reason they may not touch it:
  * `not_found` for no such room, `forbidden` for a non-member.
  */
-export async function requireMembership(deps: Deps, roomId: string, userId: string): Promise<{ room: RoomRecord; member: MemberRecord }> {
-  const { room, member } = await deps.rooms.getRoomAndMember(roomId, userId);
+export async function requireMembership(deps: Deps, roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room: RoomRecord; member: MemberRecord }> {
+  const { room, member } = await deps.rooms.getRoomAndMember(roomId, userId, opts);
   if (!room) throw notFound('Room');
   if (!member) throw forbidden('You are not a member of this room');
   return { room, member };

@@ -1,6 +1,7 @@
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { ChangeRecord, MemberRecord, MessageRecord, User } from '#shared/model.ts';
-import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
+import type { SendMark } from '#shared/ports/rooms.ts';
+import { AppError, conflict, forbidden, notFound, unavailable, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
 import { requireMembership } from './access.ts';
 import { isCount, isEpochMs, openCursor, sealCursor, type CursorScope, type Position } from './cursors.ts';
@@ -10,9 +11,19 @@ import { attachUploads, attachmentUrls, removeAttachments } from './attachments.
 
 /** A user's last sends per room whose clientMessageId is remembered on their member item. */
 export const SENT_WINDOW = 10;
-/** How far back a retry looks for the message its first attempt stored. */
-const RETRY_SEARCH_MESSAGES = 1000;
-const STALE_CLAIM_MS = 30_000;
+/** At most this many bytes of claims on a member item: ten UUIDs fit, fewer of the longest ids. */
+const SENT_BYTES = 420;
+/** How far a retry reads (messages) for the message its first attempt stored. */
+const RETRY_SEARCH_MESSAGES = 2000;
+/**
+ * How long a send goes on trying seqs taken by concurrent sends before it answers `unavailable`
+ * (under API Gateway's 29 s; in Lambda the function's own timeout may end it first, which leaves
+ * no gap either: the client's retry of its clientMessageId completes it), and the backoff between tries.
+ */
+const SEQ_DEADLINE_MS = 28_000;
+const SEQ_BACKOFF_BASE_MS = 8;
+const SEQ_BACKOFF_CAP_MS = 2_000;
+/** How long a retry of a send with attachments waits for its first attempt (which holds the uploads). */
 const CLAIM_WAIT_MS = 5_000;
 const EXCERPT_LENGTH = 120;
 /** Catch-up log entries live this long; a client away longer re-reads history. */
@@ -88,25 +99,25 @@ export interface SendResult {
 }
 
 /**
- * Stores a message as the room's next seq. Writes: the sender's member item (read mark forward,
- * and the clientMessageId claim that makes retries, even racing ones, return the first message),
- * the room's seq counter, the message.
+ * Stores a message as the room's next seq, with two writes (docs/design.md, "Sending"):
+ * 1. the sender's member item: the send counted in its rate window, the clientMessageId claimed
+ *    (with the seq this send starts from), the sender's own read mark;
+ * 2. the message itself, put only if its seq is free. That put is what takes the seq, so a send
+ *    that dies anywhere leaves no gap; on a conflict it goes on to a later seq.
+ * A retry of a claimed clientMessageId looks for the message from the claimed seq on, and stores
+ * it itself if its first attempt died: a writer of that id meets any message the other stored.
  */
 export async function sendMessage(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<SendResult> {
-  // The rate counter is written beside the membership read, so a send waits for no extra round trip.
-  const [{ room, member }] = await Promise.all([requireMembership(deps, roomId, actor.userId), limit(deps, actor.userId, 'send')]);
+  // Read eventually consistent (half the units): the member write's conditions hold the truth.
+  // A member removed a moment ago is refused by it; a claim or window count not yet seen makes
+  // it refuse, and the member read again strongly tells why.
+  const [{ room, member }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId, { consistent: false }), deps.messages.latestSeq(roomId)]);
   if (room.archivedAt) throw conflict('The room is archived');
   const content = input.content ?? '';
   checkContent(deps, content);
   const cmid = input.clientMessageId;
-  // Set when this attempt took over the claim of one that died: it must not claim again.
-  let claimHeld = false;
-  const claimedAt = cmid ? member.sent?.get(cmid) : undefined;
-  if (cmid && claimedAt) {
-    const existing = await awaitFirstAttempt(deps, roomId, actor.userId, cmid, claimedAt);
-    if (existing) return { message: await viewOf(deps, existing, actor.userId), created: false };
-    claimHeld = true;
-  }
+  const claimed = cmid === undefined ? undefined : member.sent?.get(cmid);
+  if (cmid !== undefined && claimed !== undefined) return resend(deps, actor, roomId, input, cmid, claimed);
   const [replyTo, mentions] = await Promise.all([
     input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined,
     resolveMentions(deps, roomId, content),
@@ -115,30 +126,34 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   // the sender's uploads (each once) and verifies the files. The type follows from the files.
   const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
   // --- end attachments
-  const now = deps.clock.now().toISOString();
-
-  // Sending marks everything up to one's own message read; without contention that is lastSeq + 1.
-  const expectedSeq = room.lastSeq + 1;
-  const mark = {
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const fromSeq = latest + 1;
+  const rule = deps.settings.rateLimits.send;
+  const nowS = now.getTime() / 1000;
+  const windowStart = rule.limit > 0 ? Math.floor(nowS / rule.windowSeconds) * rule.windowSeconds : undefined;
+  const markFor = (m: MemberRecord): SendMark => ({
     roomId,
     userId: actor.userId,
-    readSeq: expectedSeq,
-    at: now,
-    ...(cmid && !claimHeld && { claim: { clientMessageId: cmid, drop: oldestSent(member, SENT_WINDOW - 1) } }),
-  };
-  let seq: number | undefined;
-  if (mark.claim) {
-    if (!(await deps.rooms.markSent(mark))) {
-      const existing = await awaitFirstAttempt(deps, roomId, actor.userId, mark.claim.clientMessageId, now);
-      if (existing) return { message: await viewOf(deps, existing, actor.userId), created: false };
+    readSeq: fromSeq,
+    at,
+    ...(windowStart !== undefined && { window: { start: windowStart, limit: rule.limit, drop: [...(m.sendWindows?.keys() ?? [])].filter((w) => w < windowStart) } }),
+    ...(cmid !== undefined && { claim: { clientMessageId: cmid, fromSeq, drop: oldestSent(m, SENT_WINDOW - 1, cmid) } }),
+  });
+  for (let current = member, attempt = 1; !(await deps.rooms.markSent(markFor(current))); attempt++) {
+    // Refused: the member as it is now tells why.
+    const now2 = await deps.rooms.getMemberNow(roomId, actor.userId);
+    if (!now2) throw forbidden('You are not a member of this room');
+    const claim = cmid === undefined ? undefined : now2.sent?.get(cmid);
+    if (cmid !== undefined && claim !== undefined) return resend(deps, actor, roomId, input, cmid, claim);
+    if (windowStart !== undefined && (now2.sendWindows?.get(windowStart) ?? 0) >= rule.limit) {
+      const retryAfter = Math.max(1, Math.ceil(windowStart + rule.windowSeconds - nowS));
+      throw new AppError('rate_limited', `Too many messages: at most ${rule.limit} per ${rule.windowSeconds} s; retry in ${retryAfter} s`, { retryAfter });
     }
-    seq = await deps.messages.nextSeq(roomId, now);
-  } else {
-    [, seq] = await Promise.all([deps.rooms.markSent(mark), deps.messages.nextSeq(roomId, now)]);
+    if (attempt >= 3) throw unavailable(1);
+    current = now2;
   }
-  if (seq === undefined) throw conflict('The room is archived');
-
-  const message = await storeMessage(deps, roomId, seq, {
+  const { message, created } = await insertAtNext(deps, roomId, fromSeq, {
     senderId: actor.userId,
     senderName: actor.displayName,
     type: attached?.type ?? input.messageType,
@@ -148,20 +163,89 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     ...(input.metadata && { metadata: input.metadata }),
     ...(cmid && { clientMessageId: cmid }),
     ...(attached && { attachments: attached.refs }),
-    createdAt: now,
-  });
-  // Others sent first: move the mark on to this message (rare, so the common case writes once).
-  if (seq > expectedSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: seq, at: now });
-  return { message: messageView(message, [], undefined, await attachmentUrls(deps, [message])), created: true };
+    createdAt: at,
+  }, cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid });
+  // Others sent first: move the sender's mark on to their message (under contention only).
+  if (created && message.seq > fromSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: message.seq, at });
+  return created ? { message: messageView(message, [], undefined, await attachmentUrls(deps, [message])), created } : { message: await viewOf(deps, message, actor.userId), created };
+}
+
+/**
+ * A send whose clientMessageId the member item already claims: the message its first attempt
+ * stored (at the claimed seq or later), or, when that attempt died before storing it, this one.
+ * Racing attempts cannot both store: each writer of the id meets, at the seq it tries, any
+ * message the other stored (no seq between the claimed one and the newest is empty).
+ */
+async function resend(deps: Deps, actor: User, roomId: string, input: SendMessageInput, cmid: string, claim: number | string): Promise<SendResult> {
+  // A claim stored before seqs were kept holds a time: look back as far as the search reads.
+  const fromSeq = typeof claim === 'number' ? claim : Math.max(1, (await deps.messages.latestSeq(roomId)) - RETRY_SEARCH_MESSAGES + 1);
+  const deadline = deps.clock.now().getTime() + (input.attachmentIds?.length ? CLAIM_WAIT_MS : 0);
+  for (;;) {
+    const { found, lastSeq } = await deps.messages.findSent(roomId, actor.userId, cmid, fromSeq, RETRY_SEARCH_MESSAGES);
+    if (found) return { message: await viewOf(deps, found, actor.userId), created: false };
+    // The first attempt holds the uploads: give it time before storing the message here.
+    if (deps.clock.now().getTime() < deadline) {
+      await deps.clock.sleep(100);
+      continue;
+    }
+    const content = input.content ?? '';
+    const [replyTo, mentions] = await Promise.all([input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined, resolveMentions(deps, roomId, content)]);
+    const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
+    const { message, created } = await insertAtNext(
+      deps,
+      roomId,
+      lastSeq + 1,
+      {
+        senderId: actor.userId,
+        senderName: actor.displayName,
+        type: attached?.type ?? input.messageType,
+        content,
+        ...(replyTo && { replyTo }),
+        mentions,
+        ...(input.metadata && { metadata: input.metadata }),
+        clientMessageId: cmid,
+        ...(attached && { attachments: attached.refs }),
+        createdAt: deps.clock.now().toISOString(),
+      },
+      { senderId: actor.userId, clientMessageId: cmid },
+    );
+    return { message: await viewOf(deps, message, actor.userId), created };
+  }
 }
 
 export type NewMessage = Omit<MessageRecord, 'id' | 'roomId' | 'seq'>;
 
-/** Stores a message at a seq already taken from the room (`nextSeq`). */
-async function storeMessage(deps: Deps, roomId: string, seq: number, m: NewMessage): Promise<MessageRecord> {
-  const message: MessageRecord = { id: messageIdFor(deps.ids.newId(), seq), roomId, seq, ...m };
-  await deps.messages.putMessage(message);
-  return message;
+/**
+ * Stores the message at `fromSeq` or, on a conflict, the next free seq. `own` names a send by
+ * clientMessageId: meeting its own message at a seq, it returns that one instead (never stores
+ * twice). One conflict moves on one seq; from the second on it backs off (full jitter, doubling)
+ * and reads where the room is (a read costs a fifth of a refused write), reading every message
+ * it skips when it looks for its own. Past `SEQ_DEADLINE_MS` the store counts as busy.
+ */
+async function insertAtNext(deps: Deps, roomId: string, fromSeq: number, m: NewMessage, own?: { senderId: string; clientMessageId: string }): Promise<{ message: MessageRecord; created: boolean }> {
+  const deadline = deps.clock.now().getTime() + SEQ_DEADLINE_MS;
+  let seq = fromSeq;
+  for (let conflicts = 0; ; ) {
+    const message: MessageRecord = { id: messageIdFor(deps.ids.newId(), seq), roomId, seq, ...m };
+    const out = await deps.messages.insertMessage(message);
+    if (out.stored) return { message, created: true };
+    const { occupant } = out;
+    if (own && occupant.clientMessageId === own.clientMessageId && occupant.senderId === own.senderId) return { message: occupant, created: false };
+    if (deps.clock.now().getTime() > deadline) throw unavailable(1);
+    // The first conflict is most often one other send: the next seq is likely free.
+    if (++conflicts === 1) {
+      seq++;
+      continue;
+    }
+    await deps.clock.sleep(Math.random() * Math.min(SEQ_BACKOFF_CAP_MS, SEQ_BACKOFF_BASE_MS * 2 ** (conflicts - 2)));
+    if (own) {
+      const { found, lastSeq } = await deps.messages.findSent(roomId, own.senderId, own.clientMessageId, seq + 1, RETRY_SEARCH_MESSAGES);
+      if (found) return { message: found, created: false };
+      seq = lastSeq + 1;
+    } else {
+      seq = Math.max(seq + 1, (await deps.messages.latestSeq(roomId)) + 1);
+    }
+  }
 }
 
 /**
@@ -169,35 +253,31 @@ async function storeMessage(deps: Deps, roomId: string, seq: number, m: NewMessa
  * or the host platform posts (`system`, `payment`, ...). `undefined` if the room is archived or gone.
  */
 export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessage, 'createdAt'>): Promise<MessageRecord | undefined> {
-  const now = deps.clock.now().toISOString();
-  const seq = await deps.messages.nextSeq(roomId, now);
-  return seq === undefined ? undefined : storeMessage(deps, roomId, seq, { ...m, createdAt: now });
-}
-
-/** The clientMessageIds to forget so that at most `keep` remain, oldest first. */
-function oldestSent(member: MemberRecord, keep: number): string[] {
-  const entries = [...(member.sent ?? new Map<string, string>())].sort((a, b) => a[1].localeCompare(b[1]));
-  return entries.slice(0, Math.max(0, entries.length - keep)).map(([id]) => id);
+  const [room, latest] = await Promise.all([deps.rooms.getRoom(roomId), deps.messages.latestSeq(roomId)]);
+  if (!room || room.archivedAt) return undefined;
+  return (await insertAtNext(deps, roomId, latest + 1, { ...m, createdAt: deps.clock.now().toISOString() })).message;
 }
 
 /**
- * A retry: waits for the message the first attempt stores, or takes over the claim if that
- * attempt seems to have died before storing anything.
+ * The clientMessageIds to forget so that at most `keep` remain, and their names take at most
+ * `SENT_BYTES` beside `adding` (the member item stays under 1 KB, one write unit): oldest first;
+ * claims that hold a time are older than any seq.
  */
-async function awaitFirstAttempt(deps: Deps, roomId: string, userId: string, cmid: string, claimedAt: string): Promise<MessageRecord | undefined> {
-  const deadline = deps.clock.now().getTime() + CLAIM_WAIT_MS;
-  for (;;) {
-    const stored = await deps.messages.findByClientMessageId(roomId, userId, cmid, RETRY_SEARCH_MESSAGES);
-    if (stored) return stored;
-    if (Date.parse(claimedAt) < deps.clock.now().getTime() - STALE_CLAIM_MS) {
-      if (await deps.rooms.retakeClaim(roomId, userId, cmid, claimedAt, deps.clock.now().toISOString())) return undefined;
-      const member = await deps.rooms.getMember(roomId, userId);
-      claimedAt = member?.sent?.get(cmid) ?? claimedAt;
-    }
-    if (deps.clock.now().getTime() > deadline) throw conflict('A send with this clientMessageId is still in progress; retry shortly');
-    await deps.clock.sleep(50);
+function oldestSent(member: MemberRecord, keep: number, adding: string): string[] {
+  const order = (claim: number | string) => (typeof claim === 'number' ? claim : -1);
+  const newestFirst = [...(member.sent ?? new Map<string, number | string>())].sort((a, b) => order(b[1]) - order(a[1]));
+  let bytes = claimBytes(adding);
+  const kept = new Set<string>();
+  for (const [id] of newestFirst) {
+    bytes += claimBytes(id);
+    if (kept.size >= keep || bytes > SENT_BYTES) break;
+    kept.add(id);
   }
+  return newestFirst.filter(([id]) => !kept.has(id)).map(([id]) => id);
 }
+
+/** A claim's share of the member item: its prefixed name (UTF-8) and a small number. */
+const claimBytes = (id: string) => Buffer.byteLength(id) + 5;
 
 async function replyRef(deps: Deps, roomId: string, replyToId: string): Promise<MessageRecord['replyTo']> {
   const target = await findMessage(deps, roomId, replyToId);

@@ -10,12 +10,12 @@ import { unreadCount } from './rooms.ts';
  * moves, the room hears `messages_read` (through the stream).
  */
 export async function markRead(deps: Deps, actor: User, roomId: string, messageId: string): Promise<{ lastReadSeq: number; unreadCount: number }> {
-  const { room, member } = await requireMembership(deps, roomId, actor.userId);
+  const [{ room, member }, latestSeq] = await Promise.all([requireMembership(deps, roomId, actor.userId), deps.messages.latestSeq(roomId)]);
   const message = await findMessage(deps, roomId, messageId);
   if (!message) throw notFound('Message');
   const lastReadSeq = Math.max(member.lastReadSeq, message.seq);
   if (message.seq > member.lastReadSeq) {
     await deps.rooms.markRead(roomId, actor.userId, message.seq, message.id, deps.clock.now().toISOString());
   }
-  return { lastReadSeq, unreadCount: unreadCount(room, { ...member, lastReadSeq }) };
+  return { lastReadSeq, unreadCount: unreadCount({ ...room, lastSeq: Math.max(room.lastSeq, latestSeq) }, { ...member, lastReadSeq }) };
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, RoomRecord, User } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, RoomRecord, User } from '#shared/model.ts';
 import { AppError, validationFailed } from '#shared/errors.ts';
 import { requireMembership } from './access.ts';
 import { limit } from './rate-limit.ts';
@@ -67,8 +67,18 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
 }
 
 export async function getRoom(deps: Deps, actor: User, roomId: string): Promise<RoomView> {
-  const { room } = await requireMembership(deps, roomId, actor.userId);
-  return roomView(room);
+  const [{ room }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId), deps.messages.latestMessages([roomId])]);
+  return roomView(withActivity(room, latest.get(roomId)));
+}
+
+/**
+ * The room with its last seq and activity time taken from its newest message: sends write the
+ * message and the sender's member item only, never the room item (whose own fields are what
+ * the room had when it was created or last changed).
+ */
+export function withActivity(room: RoomRecord, latest: MessageRecord | undefined): RoomRecord {
+  if (!latest || latest.seq <= room.lastSeq) return room;
+  return { ...room, lastSeq: latest.seq, lastActivityAt: latest.createdAt > room.lastActivityAt ? latest.createdAt : room.lastActivityAt };
 }
 
 export interface MyRoom {
@@ -83,17 +93,18 @@ export interface MyRoom {
 
 /**
  * My rooms, most recent activity first. Cost: one GSI query for my memberships, one batch read of
- * the rooms, one single-item query per room for its last message; none depends on message counts.
+ * the rooms and my member items, one single-item query per room for its last message (which
+ * orders them); none depends on message counts.
  */
 export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: MyRoom[]; nextCursor?: string }> {
   const roomIds = await myRoomIds(deps, actor.userId);
-  const ordered = (await deps.rooms.getRoomsWithMember(roomIds, actor.userId)).sort(
-    (a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId),
-  );
+  const [withMember, latest] = await Promise.all([deps.rooms.getRoomsWithMember(roomIds, actor.userId), deps.messages.latestMessages(roomIds)]);
+  const ordered = withMember
+    .map(({ room, member }) => ({ room: withActivity(room, latest.get(room.roomId)), member }))
+    .sort((a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId));
   const scope = { list: 'rooms', userId: actor.userId } as const;
   const start = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, ([o, ...rest]) => (isCount(o) && rest.length === 0 ? o : undefined)) : 0;
   const page = ordered.slice(start, start + q.limit);
-  const latest = await deps.messages.latestMessages(page.filter((p) => p.room.lastSeq > 0).map((p) => p.room.roomId));
   const items = await Promise.all(
     page.map(async ({ room, member }): Promise<MyRoom> => {
       const last = latest.get(room.roomId);
@@ -138,8 +149,9 @@ export const unreadCount = (room: RoomRecord, member: MemberRecord): number => M
 /** `GET /unread`: the total and each room with something unread. */
 export async function listUnread(deps: Deps, actor: User): Promise<{ total: number; rooms: { roomId: string; unreadCount: number }[] }> {
   const roomIds = await myRoomIds(deps, actor.userId);
-  const rooms = (await deps.rooms.getRoomsWithMember(roomIds, actor.userId))
-    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(room, member) }))
+  const [withMember, latest] = await Promise.all([deps.rooms.getRoomsWithMember(roomIds, actor.userId), deps.messages.latestMessages(roomIds)]);
+  const rooms = withMember
+    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(withActivity(room, latest.get(room.roomId)), member) }))
     .filter((r) => r.unreadCount > 0);
   return { total: rooms.reduce((sum, r) => sum + r.unreadCount, 0), rooms };
 }

@@ -2,6 +2,9 @@ import type { ChangeRecord, MessageRecord, ReactionRecord } from '#shared/model.
 
 export type EditOutcome = 'done' | 'missing' | 'refused';
 
+/** A conditional insert at a seq: stored, or refused because `occupant` holds that seq. */
+export type InsertOutcome = { stored: true } | { stored: false; occupant: MessageRecord };
+
 export interface MessageEdit {
   editorId: string;
   content: string;
@@ -12,9 +15,13 @@ export interface MessageEdit {
 
 /** A room's messages, their reactions, and the catch-up log of what changed on them. */
 export interface MessageStore {
-  /** Atomically takes the next seq of an active room; `undefined` if the room is gone or archived. */
-  nextSeq(roomId: string, at: string): Promise<number | undefined>;
-  putMessage(message: MessageRecord): Promise<void>;
+  /** The seq of the room's newest stored message (0 for none), read strongly consistent. */
+  latestSeq(roomId: string): Promise<number>;
+  /**
+   * Stores the message only if its seq is free: the write that takes a seq is the message itself,
+   * so no seq is ever taken without its message. Otherwise hands back the message holding the seq.
+   */
+  insertMessage(message: MessageRecord): Promise<InsertOutcome>;
   getMessage(roomId: string, seq: number): Promise<MessageRecord | undefined>;
   /**
    * Newest first below `beforeSeq`, or ascending above `afterSeq`. Strongly consistent unless
@@ -23,8 +30,11 @@ export interface MessageStore {
   listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, opts?: { consistent?: boolean }): Promise<MessageRecord[]>;
   latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>>;
   getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]>;
-  /** The sender's message with this clientMessageId among the room's newest `window` messages. */
-  findByClientMessageId(roomId: string, senderId: string, clientMessageId: string, window: number): Promise<MessageRecord | undefined>;
+  /**
+   * The sender's message with this clientMessageId at `fromSeq` or later (reading at most about
+   * `limit` messages), and the last seq read.
+   */
+  findSent(roomId: string, senderId: string, clientMessageId: string, fromSeq: number, limit: number): Promise<{ found?: MessageRecord; lastSeq: number }>;
   /** Sets new content if the message exists, is the editor's, is not deleted and was created after `notBefore`. */
   editMessage(roomId: string, seq: number, edit: MessageEdit): Promise<EditOutcome>;
   /** Turns the message into a tombstone (keeps id and seq); `missing` if absent or already deleted. */

@@ -1,13 +1,19 @@
 import type { MemberRecord, Page, PublicRoomPosition, Role, RoomRecord } from '#shared/model.ts';
 
-/** What a send writes on the sender's member item: the read mark, and the clientMessageId claim. */
+/**
+ * The one write a send makes on the sender's member item: its read mark, its count in the send
+ * rate window, and the claim of its clientMessageId.
+ */
 export interface SendMark {
   roomId: string;
   userId: string;
-  /** Moves the read mark forward to here (never back). */
+  /** The sender's own read mark: their message's seq. */
   readSeq: number;
   at: string;
-  claim?: { clientMessageId: string; drop: string[] };
+  /** Counts the send in the window starting at `start`, refused once `limit` are counted; `drop`: older windows to forget. */
+  window?: { start: number; limit: number; drop: number[] };
+  /** Claims the clientMessageId, remembering the seq the send starts from; `drop`: older claims to forget. */
+  claim?: { clientMessageId: string; fromSeq: number; drop: string[] };
 }
 
 export type AddMemberOutcome = 'added' | 'exists' | 'full' | 'closed';
@@ -30,8 +36,8 @@ export interface RoomStore {
   archiveRoom(roomId: string, at: string): Promise<boolean>;
 
   getMember(roomId: string, userId: string): Promise<MemberRecord | undefined>;
-  /** The room and the caller's membership in one read. */
-  getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
+  /** The room and the caller's membership in one read: strongly consistent unless `consistent: false`. */
+  getRoomAndMember(roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
   listMemberIds(roomId: string): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
@@ -51,12 +57,12 @@ export interface RoomStore {
   /** Moves the member's read mark forward only; false when it was already there or beyond. */
   markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean>;
   /**
-   * The write a send makes on the sender's member item: read mark forward, and with a
-   * clientMessageId, its claim (false when that clientMessageId is already claimed).
+   * The write a send makes on the sender's member item (SendMark). False when it was refused: the
+   * clientMessageId was claimed, the window is full, or the member is gone (read the member to tell).
    */
   markSent(mark: SendMark): Promise<boolean>;
-  /** Takes over a claim whose send seems to have died before storing its message. */
-  retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean>;
+  /** The member as it is now (a strongly consistent read). */
+  getMemberNow(roomId: string, userId: string): Promise<MemberRecord | undefined>;
 
   /** Lists the room among public rooms. */
   listPublic(room: RoomRecord): Promise<void>;

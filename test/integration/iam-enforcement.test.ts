@@ -112,9 +112,9 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
         KeyConditionExpression: IndexName ? 'GSI1PK = :pk' : 'PK = :pk',
         ExpressionAttributeValues: { ':pk': `USER#${uniqueId('iam')}` },
       });
-    // Unread counts read the user's rooms through GSI1, never the table by query.
-    await runAs('http-unread', () => db.send(query(TABLE.gsi1.name)));
-    await expect(runAs('http-unread', () => db.send(query()))).rejects.toMatchObject(accessDenied('http-unread', 'dynamodb:Query'));
+    // The public listing reads rooms through GSI1, never the table by query.
+    await runAs('http-list-public-rooms', () => db.send(query(TABLE.gsi1.name)));
+    await expect(runAs('http-list-public-rooms', () => db.send(query()))).rejects.toMatchObject(accessDenied('http-list-public-rooms', 'dynamodb:Query'));
     await expect(runAs('http-get-room', () => db.send(query(TABLE.gsi1.name)))).rejects.toMatchObject(
       accessDenied('http-get-room', 'dynamodb:Query', `${TABLE_ARN}/index/${TABLE.gsi1.name}`),
     );

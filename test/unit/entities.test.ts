@@ -4,7 +4,7 @@ import type { AttachmentRecord, ChangeRecord, ConnectionRecord, MemberRecord, Me
 import { attachment } from '#shared/adapters/dynamodb/entities/attachment.ts';
 import { change } from '#shared/adapters/dynamodb/entities/change.ts';
 import { connection } from '#shared/adapters/dynamodb/entities/connection.ts';
-import { member } from '#shared/adapters/dynamodb/entities/member.ts';
+import { member, sendWindowName } from '#shared/adapters/dynamodb/entities/member.ts';
 import { message } from '#shared/adapters/dynamodb/entities/message.ts';
 import { presence } from '#shared/adapters/dynamodb/entities/presence.ts';
 import { rate } from '#shared/adapters/dynamodb/entities/rate.ts';
@@ -116,8 +116,14 @@ describe('entities: the records items are read as', () => {
   });
 
   it('reads a member\'s claims into a Map, prefixed names and names written before the prefix alike', () => {
-    const item = stored({ ...member.toItem(memberRecord), sent: { '~__proto__': at, '~c-2': at, 'c-old': at } });
-    expect(member.fromItem(item).sent).toEqual(new Map([['__proto__', at], ['c-2', at], ['c-old', at]]));
+    const item = stored({ ...member.toItem(memberRecord), sent: { '~__proto__': 12, '~c-2': 3, 'c-old': at } });
+    expect(member.fromItem(item).sent).toEqual(new Map<string, number | string>([['__proto__', 12], ['c-2', 3], ['c-old', at]]));
+  });
+
+  it('reads the read mark as the further of receipts and own sends, and the send rate windows', () => {
+    const item = stored({ ...member.toItem({ ...memberRecord, lastReadSeq: 4 }), sentSeq: 9, [sendWindowName(1_700_000_000)]: 3, ratelimit: 'not a window' });
+    expect(member.fromItem(item)).toMatchObject({ lastReadSeq: 9, sendWindows: new Map([[1_700_000_000, 3]]) });
+    expect(member.fromItem(stored({ ...member.toItem({ ...memberRecord, lastReadSeq: 4 }), sentSeq: 2 })).lastReadSeq).toBe(4);
   });
 
   it('reads what others see of a presence item, and where to post', () => {

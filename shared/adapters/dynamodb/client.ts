@@ -20,8 +20,11 @@ import { unavailable } from '#shared/errors.ts';
 import type { Item, Key } from './entities/entity.ts';
 import { STORE_RETRY, backoffMs, cancellationCodes, delay, errorName, isConditionFailure, withStoreRetries } from './store-errors.ts';
 
-/** Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it up. */
-export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[]) => void;
+/**
+ * Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it
+ * up. A write whose condition failed comes with its error instead (it still costs units in AWS).
+ */
+export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[], conditionFailure?: unknown) => void;
 
 /** A request's own fields: the client adds the table and asks for the capacity consumed. */
 type Input<T> = Omit<T, 'TableName' | 'ReturnConsumedCapacity'>;
@@ -47,7 +50,10 @@ export class TableClient {
   }
 
   private async run<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }>(op: string, send: () => Promise<T>): Promise<T> {
-    const out = await withStoreRetries(op, send, this.sleep);
+    const out = await withStoreRetries(op, send, this.sleep).catch((err: unknown) => {
+      if (isConditionFailure(err)) this.meter(op, [], err);
+      throw err;
+    });
     const consumed = out.ConsumedCapacity;
     if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed]);
     return out;

@@ -5,7 +5,7 @@ import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
 import type { Item } from './entities/entity.ts';
 import { keys } from './entities/keys.ts';
-import { member, sentName } from './entities/member.ts';
+import { member, sendWindowName, sentName } from './entities/member.ts';
 import { room } from './entities/room.ts';
 import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
@@ -123,7 +123,8 @@ export abstract class DynamoMembership {
       this.table.update('markRead', {
         Key: member.key(roomId, userId),
         UpdateExpression: 'SET lastReadSeq = :seq, lastReadMessageId = :mid, lastReadAt = :at, readSource = :src',
-        ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq',
+        // Behind the member's own send, a receipt tells nothing new.
+        ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq AND (attribute_not_exists(sentSeq) OR sentSeq < :seq)',
         ExpressionAttributeValues: { ':seq': seq, ':mid': messageId, ':at': at, ':src': READ_SOURCE.receipt },
       }),
     );
@@ -131,57 +132,51 @@ export abstract class DynamoMembership {
   }
 
   async markSent(mark: SendMark): Promise<boolean> {
-    const { claim } = mark;
+    const { claim, window } = mark;
     const names: Record<string, string> = {};
-    let update = 'SET lastReadSeq = :seq, lastReadAt = :at, readSource = :src';
-    let condition = 'attribute_exists(PK) AND lastReadSeq < :seq';
-    let claimSet = '';
+    const values: Item = { ':seq': mark.readSeq, ':at': mark.at, ':src': READ_SOURCE.send };
+    // The send's own read mark is apart from receipts (sentSeq): concurrent sends may set it in
+    // any order, and a receipt never moves it. fromItem reads the further of the two.
+    const sets = ['sentSeq = :seq', 'lastReadAt = :at', 'readSource = :src'];
+    const removes: string[] = [];
+    const conditions = ['attribute_exists(PK)'];
+    if (window) {
+      names['#w'] = sendWindowName(window.start);
+      Object.assign(values, { ':zero': 0, ':one': 1, ':limit': window.limit });
+      sets.push('#w = if_not_exists(#w, :zero) + :one');
+      conditions.push('(attribute_not_exists(#w) OR #w < :limit)');
+      window.drop.forEach((start, i) => {
+        names[`#ow${i}`] = sendWindowName(start);
+        removes.push(`#ow${i}`);
+      });
+    }
     if (claim) {
       // Each forgotten id is removed under its name and under the unprefixed name items written before used.
       names['#c'] = sentName(claim.clientMessageId);
       names['#l'] = claim.clientMessageId;
-      const removes: string[] = [];
+      values[':from'] = claim.fromSeq;
+      sets.push('sent.#c = :from');
+      conditions.push('attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l)');
       claim.drop.forEach((id, i) => {
         names[`#d${i}`] = sentName(id);
         names[`#o${i}`] = id;
         removes.push(`sent.#d${i}`, `sent.#o${i}`);
       });
-      claimSet = `sent.#c = :at${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
-      update += `, ${claimSet}`;
-      condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq < :seq';
     }
-    const send = async (UpdateExpression: string, ConditionExpression: string, values: Item) =>
-      (await unlessConditionFails(
-        this.table.update('markSent', {
-          Key: member.key(mark.roomId, mark.userId),
-          UpdateExpression,
-          ConditionExpression,
-          ...(claim && { ExpressionAttributeNames: names }),
-          ExpressionAttributeValues: values,
-        }),
-      )) !== false;
-    if (await send(update, condition, { ':seq': mark.readSeq, ':at': mark.at, ':src': READ_SOURCE.send })) return true;
-    if (!claim) return true; // the mark was already there or beyond: nothing to move
-    // Refused: either the clientMessageId is claimed, or the read mark was already past `readSeq`.
-    // A second write, in that rare second case only, claims without moving the mark.
-    return send(
-      `SET ${claimSet}`,
-      'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq >= :seq',
-      { ':seq': mark.readSeq, ':at': mark.at },
-    );
-  }
-
-  async retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
-    // A claim written before names were prefixed moves to the prefixed name.
     const out = await unlessConditionFails(
-      this.table.update('retakeClaim', {
-        Key: member.key(roomId, userId),
-        UpdateExpression: 'SET sent.#c = :at REMOVE sent.#l',
-        ConditionExpression: 'sent.#c = :was OR sent.#l = :was',
-        ExpressionAttributeNames: { '#c': sentName(clientMessageId), '#l': clientMessageId },
-        ExpressionAttributeValues: { ':at': at, ':was': claimedAt },
+      this.table.update('markSent', {
+        Key: member.key(mark.roomId, mark.userId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: conditions.join(' AND '),
+        ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
+        ExpressionAttributeValues: values,
       }),
     );
     return out !== false;
+  }
+
+  async getMemberNow(roomId: string, userId: string): Promise<MemberRecord | undefined> {
+    const out = await this.table.get('getMemberNow', { Key: member.key(roomId, userId), ConsistentRead: true });
+    return out.Item ? member.fromItem(out.Item) : undefined;
   }
 }

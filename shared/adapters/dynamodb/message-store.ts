@@ -1,8 +1,11 @@
 import type { ChangeRecord, MessageRecord, ReactionRecord } from '#shared/model.ts';
-import type { EditOutcome, MessageEdit, MessageStore } from '#shared/ports/messages.ts';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { EditOutcome, InsertOutcome, MessageEdit, MessageStore } from '#shared/ports/messages.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
+import { isConditionFailure } from './store-errors.ts';
 import { change } from './entities/change.ts';
-import { keys } from './entities/keys.ts';
+import { keys, seqFromMessageSk } from './entities/keys.ts';
 import { message } from './entities/message.ts';
 import { reaction } from './entities/reaction.ts';
 
@@ -10,22 +13,36 @@ import { reaction } from './entities/reaction.ts';
 export class DynamoMessageStore implements MessageStore {
   constructor(private readonly table: TableClient) {}
 
-  async nextSeq(roomId: string, at: string): Promise<number | undefined> {
-    const out = await unlessConditionFails(
-      this.table.update('nextSeq', {
-        Key: keys.room(roomId),
-        // Removing the room-event mark keeps the stream filter from seeing a message as a room update.
-        UpdateExpression: 'SET lastSeq = lastSeq + :one, lastActivityAt = :at REMOVE roomEvent',
-        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt)',
-        ExpressionAttributeValues: { ':one': 1, ':at': at },
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    return out === false ? undefined : Number(out.Attributes?.lastSeq);
+  async latestSeq(roomId: string): Promise<number> {
+    const { PK, SKPrefix } = keys.messagePrefix(roomId);
+    const out = await this.table.query('latestSeq', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: 'SK',
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    });
+    const sk = out.Items?.[0]?.SK;
+    return typeof sk === 'string' ? seqFromMessageSk(sk) : 0;
   }
 
-  async putMessage(m: MessageRecord): Promise<void> {
-    await this.table.put('putMessage', { Item: message.toItem(m), ConditionExpression: 'attribute_not_exists(PK)' });
+  async insertMessage(m: MessageRecord): Promise<InsertOutcome> {
+    try {
+      await this.table.put('insertMessage', {
+        Item: message.toItem(m),
+        ConditionExpression: 'attribute_not_exists(PK)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      });
+      return { stored: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const found = (err as { Item?: Record<string, AttributeValue> }).Item;
+      // The message that holds the seq came back with the refusal; a service that leaves it out is asked.
+      const occupant = found ? message.fromItem(unmarshall(found)) : await this.getMessage(m.roomId, m.seq);
+      if (!occupant) throw new Error(`seq ${m.seq} of room ${m.roomId} refused, yet holds no message`);
+      return { stored: false, occupant };
+    }
   }
 
   async getMessage(roomId: string, seq: number): Promise<MessageRecord | undefined> {
@@ -74,18 +91,27 @@ export class DynamoMessageStore implements MessageStore {
     return items.map(message.fromItem).sort((a, b) => a.seq - b.seq);
   }
 
-  async findByClientMessageId(roomId: string, senderId: string, clientMessageId: string, window: number): Promise<MessageRecord | undefined> {
+  async findSent(roomId: string, senderId: string, clientMessageId: string, fromSeq: number, limit: number): Promise<{ found?: MessageRecord; lastSeq: number }> {
     const { PK, SKPrefix } = keys.messagePrefix(roomId);
-    const out = await this.table.query('findByClientMessageId', {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
-      FilterExpression: 'clientMessageId = :c AND senderId = :u',
-      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix, ':c': clientMessageId, ':u': senderId },
-      ScanIndexForward: false,
-      Limit: window,
-      ConsistentRead: true,
-    });
-    const item = out.Items?.[0];
-    return item ? message.fromItem(item) : undefined;
+    let start: Record<string, unknown> | undefined;
+    let lastSeq = fromSeq - 1;
+    let read = 0;
+    do {
+      const out = await this.table.query('findSent', {
+        KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+        ProjectionExpression: 'SK, senderId, clientMessageId',
+        ExpressionAttributeValues: { ':pk': PK, ':from': keys.message(roomId, Math.max(1, fromSeq)).SK, ':to': `${SKPrefix}\uffff` },
+        ConsistentRead: true,
+        ...(start && { ExclusiveStartKey: start }),
+      });
+      for (const item of out.Items ?? []) {
+        lastSeq = seqFromMessageSk(String(item.SK));
+        if (item.clientMessageId === clientMessageId && item.senderId === senderId) return { found: await this.getMessage(roomId, lastSeq), lastSeq };
+      }
+      read += out.Items?.length ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start && read < limit);
+    return { lastSeq };
   }
 
   async editMessage(roomId: string, seq: number, edit: MessageEdit): Promise<EditOutcome> {

@@ -30,8 +30,8 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     return out.Item ? room.fromItem(out.Item) : undefined;
   }
 
-  async getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }> {
-    const items = await this.table.batchGet('getRoomAndMember', [room.key(roomId), member.key(roomId, userId)], { consistent: true });
+  async getRoomAndMember(roomId: string, userId: string, opts: { consistent?: boolean } = {}): Promise<{ room?: RoomRecord; member?: MemberRecord }> {
+    const items = await this.table.batchGet('getRoomAndMember', [room.key(roomId), member.key(roomId, userId)], { consistent: opts.consistent ?? true });
     const result: { room?: RoomRecord; member?: MemberRecord } = {};
     for (const item of items) {
       if (entityOf(item) === ENTITY.room) result.room = room.fromItem(item);

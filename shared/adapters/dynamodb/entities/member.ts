@@ -12,6 +12,14 @@ import { keys } from './keys.ts';
 const SENT_PREFIX = '~';
 export const sentName = (clientMessageId: string) => `${SENT_PREFIX}${clientMessageId}`;
 
+/**
+ * A send rate window is counted in an attribute of its own, named after the window's start, so
+ * that concurrent sends add to it without reading it first (`if_not_exists(...) + 1`); a send
+ * removes the windows before its own.
+ */
+const WINDOW_PREFIX = 'rate';
+export const sendWindowName = (windowStart: number) => `${WINDOW_PREFIX}${windowStart}`;
+
 const schema = z.object({
   roomId: z.string(),
   userId: z.string(),
@@ -21,18 +29,29 @@ const schema = z.object({
   lastReadSeq: z.number(),
   lastReadAt: z.string().optional(),
   lastReadMessageId: z.string().optional(),
+  /** The read mark the member's own sends move (apart from receipts: a send is no read receipt). */
+  sentSeq: z.number().optional(),
   sent: z.unknown().optional(),
 });
 
 /** The claims of the `sent` map, by clientMessageId (read with Object.entries: no name is looked up). */
-function claimsOf(sent: unknown): Map<string, string> {
-  const claims = new Map<string, string>();
+function claimsOf(sent: unknown): Map<string, number | string> {
+  const claims = new Map<string, number | string>();
   if (typeof sent === 'object' && sent !== null) {
-    for (const [name, at] of Object.entries(sent)) {
-      if (typeof at === 'string') claims.set(name.startsWith(SENT_PREFIX) ? name.slice(SENT_PREFIX.length) : name, at);
+    for (const [name, claim] of Object.entries(sent)) {
+      if (typeof claim === 'string' || typeof claim === 'number') claims.set(name.startsWith(SENT_PREFIX) ? name.slice(SENT_PREFIX.length) : name, claim);
     }
   }
   return claims;
+}
+
+function windowsOf(item: Item): Map<number, number> {
+  const windows = new Map<number, number>();
+  for (const [name, count] of Object.entries(item)) {
+    const start = name.startsWith(WINDOW_PREFIX) ? Number(name.slice(WINDOW_PREFIX.length)) : Number.NaN;
+    if (Number.isSafeInteger(start) && typeof count === 'number') windows.set(start, count);
+  }
+  return windows;
 }
 
 /** A room's member: role, read mark, and the clientMessageIds of their recent sends. GSI1 lists a user's rooms. */
@@ -40,11 +59,12 @@ export const member = {
   key: (roomId: string, userId: string) => keys.member(roomId, userId),
   /** A new member item: an empty `sent` map, which a send's claim sets one name inside. */
   toItem: (m: MemberRecord): Item => {
-    const { sent: _claims, ...record } = m;
+    const { sent: _claims, sendWindows: _windows, ...record } = m;
     return itemOf(ENTITY.member, keys.member(m.roomId, m.userId), { ...record, sent: {} }, keys.memberGsi1(m.roomId, m.userId));
   },
   fromItem: (item: Item): MemberRecord => {
-    const { sent, ...record } = parseItem(ENTITY.member, schema, item);
-    return { ...record, sent: claimsOf(sent) };
+    const { sent, sentSeq, ...record } = parseItem(ENTITY.member, schema, item);
+    const sendWindows = windowsOf(item);
+    return { ...record, lastReadSeq: Math.max(record.lastReadSeq, sentSeq ?? 0), sent: claimsOf(sent), ...(sendWindows.size > 0 && { sendWindows }) };
   },
 };
