@@ -1,6 +1,7 @@
 import type { ConnectionTarget } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
+import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
 import { forgetGoneConnection } from './connections.ts';
 
 /**
@@ -37,25 +38,46 @@ export async function deliverToRoom(
 }
 
 /**
- * One PostToConnection per connection. A connection API Gateway no longer knows (410) is
- * forgotten, item and presence entry. `frameFor` is called once per user.
+ * Posts in flight at once in one delivery, and sockets the `@connections` client keeps open: past
+ * this, more concurrent posts only queue behind one another (bench: the fan-out floor).
+ */
+export const POST_CONCURRENCY = 64;
+
+/**
+ * One PostToConnection per connection, at most POST_CONCURRENCY at a time. `frameFor` is called
+ * once per user and each distinct frame is serialized once, before the first post, so the
+ * per-connection path is the post alone. A connection API Gateway no longer knows (410) is
+ * forgotten afterwards, item and presence entry.
  */
 export async function deliver(
   deps: Deps,
-  connections: ConnectionTarget[],
+  connections: readonly ConnectionTarget[],
   frameFor: FrameFor,
   afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
 ): Promise<Delivery> {
-  const frames = new Map<string, Promise<ServerFrame>>();
-  const results = await Promise.all(
-    connections.map(async (c) => {
-      let frame = frames.get(c.userId);
-      if (!frame) frames.set(c.userId, (frame = Promise.resolve(frameFor(c.userId))));
-      const outcome = await deps.broadcaster.send(c.connectionId, await frame);
-      if (outcome === 'gone') await forgetGoneConnection(deps, c.connectionId);
-      await afterSend?.(c, outcome);
-      return outcome;
-    }),
-  );
-  return { sent: results.filter((r) => r === 'sent').length, gone: results.filter((r) => r === 'gone').length };
+  if (connections.length === 0) return { sent: 0, gone: 0 };
+  const byUser = new Map<string, PreparedFrame>();
+  const serialized = new Map<ServerFrame, PreparedFrame>();
+  for (const userId of new Set(connections.map((c) => c.userId))) {
+    const made = frameFor(userId);
+    const frame = made instanceof Promise ? await made : made;
+    let prepared = serialized.get(frame);
+    if (!prepared) serialized.set(frame, (prepared = { frame, data: JSON.stringify(frame) }));
+    byUser.set(userId, prepared);
+  }
+  const gone: ConnectionTarget[] = [];
+  let sent = 0;
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < connections.length) {
+      const c = connections[next++]!;
+      const outcome = await deps.broadcaster.post(c.connectionId, byUser.get(c.userId)!);
+      if (outcome === 'sent') sent++;
+      else gone.push(c);
+      if (afterSend) await afterSend(c, outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(POST_CONCURRENCY, connections.length) }, lane));
+  await Promise.all(gone.map((c) => forgetGoneConnection(deps, c.connectionId)));
+  return { sent, gone: gone.length };
 }
