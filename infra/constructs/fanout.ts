@@ -6,6 +6,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
+import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
 
 /**
  * Feeds the table's stream to the fan-out function, and raises alarms when fan-out falls behind
@@ -32,12 +33,12 @@ export class StreamFanout extends Construct {
     handler.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition.LATEST,
-        batchSize: 100,
-        // Order per key: one concurrent batch per shard.
-        parallelizationFactor: 1,
+        // Order per partition key (a room's, a user's, a connection's) holds across parallel batches.
+        batchSize: FANOUT_EVENT_SOURCE.batchSize,
+        parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
-        retryAttempts: 5,
+        retryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
         // Live events this old help nobody; clients catch up by `seq` over HTTP.
         maxRecordAge: Duration.minutes(10),
         onFailure: new SqsDlq(this.failures),

@@ -26,6 +26,7 @@ import { loadCursorKey } from './cursor-key.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
+import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
 import { installIam, type LocalIam } from './iam.ts';
 import { LOCAL_ACCOUNT, secretArn } from './iam-policy.ts';
 import { startSecretsManager } from './secrets-manager.ts';
@@ -275,6 +276,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       tableName: config.tableName,
       handler: (event: DynamoDBStreamEvent) => invoke(streamFn, event),
       filterPatterns: streamFilterPatterns,
+      batchSize: FANOUT_EVENT_SOURCE.batchSize,
+      parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
+      maxRetryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
       pollIntervalMs: config.streamPollMs,
       ttlDeletions: sweeper.ttlDeletions,
       onFailure: ({ records, error }) =>

@@ -424,7 +424,7 @@ describe('ParleyStack', () => {
   });
 
   describe('stream fan-out', () => {
-    it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries and a DLQ', () => {
+    it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries, a DLQ and ten batches per shard', () => {
       // The other mapping on the same stream is the attachment clean-up (tested below).
       const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[]).filter(
         (m) => m.Properties.FunctionName.Ref === fnId(streamFn),
@@ -436,7 +436,7 @@ describe('ParleyStack', () => {
         EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] },
         StartingPosition: 'LATEST',
         BatchSize: 100,
-        ParallelizationFactor: 1,
+        ParallelizationFactor: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BisectBatchOnFunctionError: true,
         MaximumRetryAttempts: 5,

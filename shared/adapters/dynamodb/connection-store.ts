@@ -43,8 +43,23 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {
+    const entry = new Set([connectionEntry(c.connectionId, c.scopeRoomId)]);
+    // The user's first connection shows them in the same write: one write for most connects, and
+    // of several tabs opening at once exactly one passes the condition (one presence_changed).
+    const first = await unlessConditionFails(
+      this.table.update('presenceOpen', {
+        Key: presence.key(c.userId),
+        UpdateExpression: 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp, #status = if_not_exists(chosen, :online), changedAt = :at, #et = :et, #ev = :ev',
+        ConditionExpression: 'attribute_not_exists(conns)',
+        ExpressionAttributeNames: { '#status': 'status', '#et': TABLE.entityAttribute, '#ev': PRESENCE_EVENT.attribute },
+        ExpressionAttributeValues: { ':c': entry, ':u': c.userId, ':n': c.displayName, ':exp': expiresAt, ':online': 'online', ':at': c.connectedAt, ':et': ENTITY.presence, ':ev': PRESENCE_EVENT.changed },
+      }),
+    );
+    if (first !== false) return;
+    // Another connection is listed (or a stale one a lost `$disconnect` left): listed quietly,
+    // shown only if what others see differs.
     const p = await this.presenceUpdate('presenceOpen', c.userId, 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp', {
-      ':c': new Set([connectionEntry(c.connectionId, c.scopeRoomId)]),
+      ':c': entry,
       ':u': c.userId,
       ':n': c.displayName,
       ':exp': expiresAt,
