@@ -14,6 +14,7 @@ import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-stor
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
 import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
+import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
 import type { DepsConfig } from './config.ts';
 
@@ -66,7 +67,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
  * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
  * presigned PUT's checksum is turned off (it would sign an empty body's).
  */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients } {
+export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; workers?: LambdaFanOutWorkers } {
   const clients = createClients(config, options.clients);
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
@@ -91,5 +92,7 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
       },
     }),
   };
-  return { deps, clients };
+  // Only the stream fan-out splits its posts (getFanOutDeps): other functions have no grant to invoke workers.
+  const workers = config.fanoutWorkers && new LambdaFanOutWorkers(config.fanoutWorkers.functionName, config.fanoutWorkers.chunkSize);
+  return { deps, clients, ...(workers && { workers }) };
 }

@@ -2,6 +2,7 @@ import type { ConnectionTarget } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
+import type { FanOutChunk, FanOutWorkers } from '#shared/ports/fanout-workers.ts';
 import { forgetGoneConnection } from './connections.ts';
 
 /**
@@ -65,6 +66,7 @@ export async function deliver(
     if (!prepared) serialized.set(frame, (prepared = { frame, data: JSON.stringify(frame) }));
     byUser.set(userId, prepared);
   }
+  if (deps.workers && !afterSend && connections.length > deps.workers.chunkSize) return splitAcrossWorkers(deps.workers, connections, byUser);
   const gone: ConnectionTarget[] = [];
   let sent = 0;
   let next = 0;
@@ -80,4 +82,35 @@ export async function deliver(
   await Promise.all(Array.from({ length: Math.min(POST_CONCURRENCY, connections.length) }, lane));
   await Promise.all(gone.map((c) => forgetGoneConnection(deps, c.connectionId)));
   return { sent, gone: gone.length };
+}
+
+/**
+ * A delivery too large for one invocation to post quickly, split across workers that post at
+ * once. It resolves when every worker is done, so the next event of the room starts after it:
+ * each connection still gets a room's events in order.
+ */
+async function splitAcrossWorkers(workers: FanOutWorkers, connections: readonly ConnectionTarget[], byUser: ReadonlyMap<string, PreparedFrame>): Promise<Delivery> {
+  const chunks: FanOutChunk[] = [];
+  for (let i = 0; i < connections.length; i += workers.chunkSize) {
+    const frames: string[] = [];
+    const index = new Map<PreparedFrame, number>();
+    const targets = connections.slice(i, i + workers.chunkSize).map((c): FanOutChunk['targets'][number] => {
+      const prepared = byUser.get(c.userId)!;
+      let n = index.get(prepared);
+      if (n === undefined) index.set(prepared, (n = frames.push(prepared.data) - 1));
+      return [c.connectionId, c.userId, n];
+    });
+    chunks.push({ frames, targets });
+  }
+  const results = await workers.run(chunks);
+  return { sent: results.reduce((n, r) => n + r.sent, 0), gone: results.reduce((n, r) => n + r.gone, 0) };
+}
+
+/** A worker's share: posted as any delivery is (gone connections forgotten), never split again. */
+export function deliverChunk(deps: Deps, chunk: FanOutChunk): Promise<Delivery> {
+  const prepared = chunk.frames.map((data): PreparedFrame => ({ frame: JSON.parse(data) as ServerFrame, data }));
+  const connections = chunk.targets.map(([connectionId, userId]) => ({ connectionId, userId }));
+  const frameOf = new Map(chunk.targets.map(([, userId, n]) => [userId, prepared[n]!.frame]));
+  const { workers: _none, ...alone } = deps;
+  return deliver(alone, connections, (userId) => frameOf.get(userId)!);
 }

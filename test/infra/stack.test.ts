@@ -187,7 +187,7 @@ describe('ParleyStack', () => {
     }
     /** The same lines, from the permission table with this stack's ARNs. */
     function tableLinesOf(fn: string): string[] {
-      return policyOf(fn, stackArns(stack)).flatMap((s) =>
+      return policyOf(fn, stackArns(stack, stack.functions)).flatMap((s) =>
         s.Action.flatMap((a) => s.Resource.map((r) => `${a} ${JSON.stringify(stack.resolve(r))}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`)),
       );
     }
