@@ -13,6 +13,7 @@ import {
   httpRouteKey,
   httpRoutes,
   streamFn,
+  fanoutWorkerFn,
   WS_ROUTE_SELECTION,
   wsAuthorizerFn,
   wsRoutes,
@@ -218,9 +219,19 @@ describe('ParleyStack', () => {
       ]);
     });
 
-    it('lets only the fan-out and the typing relay post to connections', () => {
+    it('lets only the fan-out, its worker and the typing relay post to connections', () => {
       const posters = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'connections'));
-      expect(posters.sort()).toEqual([streamFn, 'ws-typing'].sort());
+      expect(posters.sort()).toEqual([streamFn, fanoutWorkerFn, 'ws-typing'].sort());
+    });
+
+    it('lets only the fan-out invoke a function, its worker alone, and hands it the worker\'s name', () => {
+      const invokers = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'function'));
+      expect(invokers).toEqual([streamFn]);
+      const invoke = statementsOf(streamFn).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('lambda:')));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]).toMatchObject({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fnId(fanoutWorkerFn), 'Arn'] } });
+      const fanOut = template.findResources('AWS::Lambda::Function')[fnId(streamFn)] as Resource;
+      expect(fanOut.Properties.Environment.Variables[ENV.fanoutWorkerFunction]).toEqual({ Ref: fnId(fanoutWorkerFn) });
     });
 
     it('gives the $connect authorizer no data access at all', () => {
@@ -459,7 +470,7 @@ describe('ParleyStack', () => {
       });
     });
 
-    it('alarms on given-up records, iterator age, fan-out errors and thumbnail errors', () => {
+    it('alarms on given-up records, iterator age, fan-out and worker errors, worker throttles and thumbnail errors', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
       const watched = alarms
         .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}${a.Properties.Namespace === 'AWS/Lambda' ? ` ${a.Properties.Dimensions[0].Value.Ref}` : ''}`)
@@ -469,6 +480,8 @@ describe('ParleyStack', () => {
         [
           `AWS/Lambda/Errors ${fnId(streamFn)}`,
           `AWS/Lambda/Errors ${fnId(thumbnailFn)}`,
+          `AWS/Lambda/Errors ${fnId(fanoutWorkerFn)}`,
+          `AWS/Lambda/Throttles ${fnId(fanoutWorkerFn)}`,
           `AWS/Lambda/IteratorAge ${fnId(streamFn)}`,
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
