@@ -9,6 +9,9 @@ import { presence, type PresenceItem } from './entities/presence.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { PRESENCE_EVENT } from './stream-filters.ts';
 
+/** Batch reads of presence items in flight at once for one fan-out. */
+const READS_IN_FLIGHT = 10;
+
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
  * listing their connections). A second, conditional write changes what others see and carries the
@@ -37,7 +40,17 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
-    const items = await this.table.batchGet('connectionsOf', [...new Set(userIds)].map(presence.key), { consistent: false });
+    const keys = [...new Set(userIds)].map(presence.key);
+    // A large room's presence items in several batch reads at once (100 keys each), not one after another.
+    const batches: (typeof keys)[] = [];
+    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
+    const items: Item[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(READS_IN_FLIGHT, batches.length) }, async () => {
+        while (next < batches.length) items.push(...(await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false })));
+      }),
+    );
     const now = this.clock.now().toISOString();
     return items.flatMap((item) => presence.connections(presence.fromItem(item), now));
   }
