@@ -236,3 +236,54 @@ export function scaleMarkdown(r: ScaleFigures): string {
     '',
   ].join('\n');
 }
+
+/**
+ * What the local `@connections` emulator itself costs per post: the same client, as many in
+ * flight, posting to the emulator (SigV4 check, routing; the connection's send answers at once) and
+ * to a bare HTTP server that answers 200; µs per post of each, median of `rounds`.
+ */
+export async function measureEmulatorShare(posts: number, rounds: number): Promise<{ bareUs: number; emulatorUs: number }> {
+  const http = await import('node:http');
+  const { createManagementApi } = await import('#infra/local/ws-management-api.ts');
+  const credentials = [{ accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' }];
+  const emulator = createManagementApi({
+    stage: 'local',
+    credentials,
+    find: () => ({ connectedAt: 0, lastActiveAt: 0, identity: { sourceIp: '', userAgent: '' }, send: async () => undefined, close: () => undefined }),
+  });
+  const serve = (handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) =>
+    new Promise<import('node:http').Server>((resolve) => {
+      const server = http.createServer(handler);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+  const bare = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
+  const emu = await serve((req, res) => void emulator(req, res));
+  const timePer = async (server: import('node:http').Server) => {
+    const client = createManagementClient(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const data = textOf('emu', MESSAGE_BYTES);
+    const us: number[] = [];
+    for (let round = 0; round < rounds + 1; round++) {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: POST_CONCURRENCY }, async () => {
+          while (next++ < posts) await client.send(new PostToConnectionCommand({ ConnectionId: 'abcdEFGH1234=', Data: data }));
+        }),
+      );
+      if (round > 0) us.push(((performance.now() - t0) / posts) * 1000);
+    }
+    client.destroy();
+    return distribution(us).p50;
+  };
+  try {
+    const bareUs = await timePer(bare);
+    const emulatorUs = await timePer(emu);
+    return { bareUs, emulatorUs };
+  } finally {
+    bare.close();
+    emu.close();
+  }
+}
