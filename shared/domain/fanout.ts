@@ -63,14 +63,15 @@ export const GREETING_RETRY = { withinMs: 10_000, firstPauseMs: 50, maxPauseMs: 
  * `connection_established`. Its stream record can be handled before API Gateway has finished the
  * upgrade (the item is written inside `$connect`), when a post is answered 410: a connection that
  * may still be inside its `$connect` is tried again rather than left waiting for a greeting that
- * never comes. Only this connection's key waits meanwhile.
+ * never comes, until it is closed. Only this connection's key waits meanwhile.
  */
 async function greetConnection(deps: Deps, c: ConnectionRecord): Promise<Delivery> {
   const { connectionId, userId } = c;
   for (let pause: number = GREETING_RETRY.firstPauseMs; ; pause = Math.min(pause * 2, GREETING_RETRY.maxPauseMs)) {
     const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
     if ((await deps.broadcaster.send(connectionId, frame)) === 'sent') return { sent: 1, gone: 0 };
-    if (deps.clock.now().getTime() + pause - Date.parse(c.connectedAt) > GREETING_RETRY.withinMs) {
+    // Not worth waiting for: too old to be inside its `$connect`, or already closed (`$disconnect` deleted its item).
+    if (deps.clock.now().getTime() + pause - Date.parse(c.connectedAt) > GREETING_RETRY.withinMs || !(await deps.connections.isStored(connectionId))) {
       await forgetGoneConnection(deps, connectionId);
       return { sent: 0, gone: 1 };
     }

@@ -39,6 +39,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     return old && Object.keys(old).length > 0 ? connection.fromItem(old) : undefined;
   }
 
+  async isStored(connectionId: string): Promise<boolean> {
+    const out = await this.table.get('getConnection', { Key: connection.key(connectionId), ProjectionExpression: 'PK' });
+    return out.Item !== undefined;
+  }
+
   async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
     // A large room's presence items in several batch reads at once (100 keys each), not one after another.
