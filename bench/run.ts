@@ -22,6 +22,9 @@ import { latencySvg } from './lib/svg.ts';
 import { measureSdk } from './lib/sdk.ts';
 import { measureSendBurst } from './lib/concurrency.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
+import { measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
+import type { Distribution } from './lib/stats.ts';
+import { ENV } from '#shared/env.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,6 +44,12 @@ const PLANS = {
     thumbnails: { width: 4000, height: 3000, runs: 3 },
     sdk: { missed: [300, 1000], catchUpRuns: 20, cycles: 1000 },
     sendBurst: { senders: 5, perSender: 50 },
+    floorRoom: 100,
+    floorRuns: 20,
+    connects: [200, 2000],
+    hugeRoom: 10_000,
+    hugeRoomMessages: 5,
+    fanoutChunk: undefined,
   },
   smoke: {
     roomSizes: [2, 10],
@@ -56,6 +65,13 @@ const PLANS = {
     thumbnails: { width: 400, height: 300, runs: 1 },
     sdk: { missed: [20], catchUpRuns: 2, cycles: 10 },
     sendBurst: { senders: 2, perSender: 5 },
+    floorRoom: 10,
+    floorRuns: 2,
+    connects: [5, 10],
+    hugeRoom: 12,
+    hugeRoomMessages: 1,
+    // Small chunks, so the smoke run's larger rooms go through the fan-out workers too.
+    fanoutChunk: '5',
   },
 } as const;
 
@@ -71,8 +87,11 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date();
   const startLoad = os.loadavg()[0]!;
+  const chunkBefore = process.env[ENV.fanoutChunk];
+  if (plan.fanoutChunk) process.env[ENV.fanoutChunk] = plan.fanoutChunk;
   const bench = await startBench(opts);
-  let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'>;
+  let scale: ScaleFigures;
+  let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'> & ScaleFigures;
   try {
     log('probing DynamoDB Local');
     const probe = await probeDynamoDbLocal(bench.db, bench.config.tableName);
@@ -89,9 +108,11 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const sendBurst = await measureSendBurst(bench, plan.sendBurst.senders, plan.sendBurst.perSender, fanOutOperations);
 
     const latency: RoomRun[] = [];
+    const floors: { members: number; floor: Distribution }[] = [];
+    const floorOf = (members: number) => async (sockets: readonly BenchSocket[]) => void floors.push({ members, floor: await measureFloor(bench, sockets, plan.floorRuns) });
     for (const members of plan.roomSizes) {
       log(`latency: room of ${members}, ${plan.messages} messages`);
-      latency.push(await runRoom(bench, { members, messages: plan.messages, outsiders: plan.outsiders, budgetMs: plan.roomBudgetMs, fanOutOperations }));
+      latency.push(await runRoom(bench, { members, messages: plan.messages, outsiders: plan.outsiders, budgetMs: plan.roomBudgetMs, fanOutOperations, ...(members === plan.floorRoom && { during: floorOf(members) }) }));
     }
 
     log(`fan-out: one message to ${plan.bigRoom} connections`);
@@ -104,10 +125,26 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       budgetMs: 120_000,
       fanOutOperations,
       // The reference room's fan-out again, now with all these connections outside it.
-      during: async () => void (crowded = await measureFanOut(bench, room)),
+      during: async (sockets) => {
+        crowded = await measureFanOut(bench, room);
+        await floorOf(plan.bigRoom)(sockets);
+      },
     });
     const outsideFrames = outsiders.reduce((sum, s) => sum + s.received, 0);
     await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
+
+    const connects: ConnectRun[] = [];
+    for (const n of plan.connects) {
+      log(`connect: ${n} sockets at once`);
+      connects.push(await runConnects(bench, n));
+    }
+    log(`fan-out: one message to ${plan.hugeRoom} connections`);
+    const hugeRoom = await runHugeRoom(bench, plan.hugeRoom, plan.hugeRoomMessages);
+    const fanOutFloor = floors.map(({ members, floor }) => {
+      const run = [...latency, big].find((x) => x.members === members)!;
+      return { members, floor, fanOut: run.fanOut, ratio: run.fanOut.p50 / floor.p50 };
+    });
+    scale = { fanOutFloor, connects, hugeRoom };
 
     log(`client SDK: catch-up of ${plan.sdk.missed.join(' and ')} missed messages, ${plan.sdk.cycles} reconnect cycles`);
     const sdk = await measureSdk(bench, plan.sdk);
@@ -137,9 +174,14 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       bill: { ...bill, workload: WORKLOAD },
       sdk,
       sendBurst,
+      ...scale,
     };
   } finally {
     await bench.close();
+    if (plan.fanoutChunk) {
+      if (chunkBefore === undefined) delete process.env[ENV.fanoutChunk];
+      else process.env[ENV.fanoutChunk] = chunkBefore;
+    }
   }
 
   log('bundles: build and cold loads');
@@ -154,7 +196,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   full.targets = targets(full);
   mkdirSync(opts.outDir, { recursive: true });
   writeFileSync(path.join(opts.outDir, 'latest.json'), `${JSON.stringify(full, (k, v) => (k === 'samples' ? undefined : v), 2)}\n`);
-  writeFileSync(path.join(opts.outDir, 'latest.md'), renderMarkdown(full));
+  writeFileSync(path.join(opts.outDir, 'latest.md'), `${renderMarkdown(full)}\n${scaleMarkdown(full)}`);
   writeFileSync(
     path.join(opts.outDir, 'latency.svg'),
     latencySvg(
@@ -166,7 +208,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
 }
 
 /** The issue's targets, each with where we are. */
-function targets(r: Omit<Report, 'targets'>): Target[] {
+function targets(r: Omit<Report, 'targets'> & ScaleFigures): Target[] {
   const send = r.operations.find((o) => o.name === 'send 1 KB text')!;
   const sendWrites = writes(send.request.aws) + writes(send.fanOut.aws);
   const runs = [...r.latency, r.bigRoom];
@@ -212,6 +254,7 @@ function targets(r: Omit<Report, 'targets'>): Target[] {
       value: `listeners ${cycles.listeners.join(' → ')}, active handles ${cycles.activeResources.join(' → ')}, heap ${cycles.heapMb.join(' → ')} MB`,
       met: cycles.listeners[0] === cycles.listeners[1] && cycles.activeResources[1] <= cycles.activeResources[0] + 2,
     },
+    ...scaleTargets(r),
   ];
 }
 

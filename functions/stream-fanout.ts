@@ -1,22 +1,16 @@
-import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { changeFromRecord } from '#shared/adapters/dynamodb/stream.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
-import { getDeps } from './lib/deps.ts';
-
-const processor = new BatchProcessor(EventType.DynamoDBStreams);
+import { getFanOutDeps } from './lib/deps.ts';
+import { processByPartitionKey } from './lib/stream-batch.ts';
 
 /**
- * DynamoDB Streams → connections. Records are handled one after another, in stream order; a
- * failed record is reported so the batch is retried from it (ReportBatchItemFailures).
+ * DynamoDB Streams → connections. Records of one partition key (a room, a user's presence, a
+ * connection) are handled in stream order, different keys at once; a failed record is reported
+ * so the batch is retried from it (ReportBatchItemFailures).
  */
-export const handler = (event: DynamoDBStreamEvent, context: Context) =>
-  processPartialResponse(
-    event,
-    async (record: DynamoDBRecord) => {
-      const change = changeFromRecord(record);
-      if (change) await fanOut(getDeps(), change);
-    },
-    processor,
-    { context, processInParallel: false },
-  );
+export const handler = (event: DynamoDBStreamEvent) =>
+  processByPartitionKey(event, async (record) => {
+    const change = changeFromRecord(record);
+    if (change) await fanOut(getFanOutDeps(), change);
+  });

@@ -11,6 +11,7 @@
  */
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
+import { fanoutWorkerFn } from './routes.ts';
 
 /** What a grant is on. */
 export type ResourceRef =
@@ -23,7 +24,9 @@ export type ResourceRef =
   /** Every connection of the WebSocket API's stage (`@connections`). */
   | { kind: 'connections' }
   /** One Secrets Manager secret the stack makes. */
-  | { kind: 'secret'; name: SecretName };
+  | { kind: 'secret'; name: SecretName }
+  /** One function of the stack, by its file in functions/. */
+  | { kind: 'function'; fn: string };
 
 /** The stack's secrets: `cursor-key` signs page cursors. */
 export type SecretName = 'cursor-key';
@@ -173,6 +176,14 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
     presenceWrites,
     { actions: MANAGE_CONNECTIONS, on: connections },
     ...presignsDownloads,
+    // A room too large for one invocation is split across workers.
+    { actions: ['lambda:InvokeFunction'], on: { kind: 'function', fn: fanoutWorkerFn } },
+  ],
+  // A worker posts its share and forgets the connections that are gone, as the fan-out does.
+  [fanoutWorkerFn]: [
+    { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
+    presenceWrites,
+    { actions: MANAGE_CONNECTIONS, on: connections },
   ],
   // Removed attachment records: their objects go.
   'stream-attachments': [{ actions: ['s3:DeleteObject'], on: uploads }, { actions: ['s3:DeleteObject'], on: files }, { actions: ['s3:DeleteObject'], on: thumbs }],
@@ -222,7 +233,9 @@ export function grantLabel(fn: string, grant: Grant, action: string): string {
           ? `objects ${on.prefix}*`
           : on.kind === 'secret'
             ? `secret ${on.name}`
-            : on.kind;
+            : on.kind === 'function'
+              ? `function ${on.fn}`
+              : on.kind;
   return `${fn}: ${action} on ${where}${grant.leadingKeys ? ` (LeadingKeys ${grant.leadingKeys.join(', ')})` : ''}`;
 }
 

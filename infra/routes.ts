@@ -88,6 +88,8 @@ export const wsRoutes: readonly WsRoute[] = [
 export const wsAuthorizerFn = 'ws-authorizer';
 /** The DynamoDB Streams consumer that fans stored changes out to connections. */
 export const streamFn = 'stream-fanout';
+/** Posts one share of a large room's fan-out, invoked by the stream fan-out. */
+export const fanoutWorkerFn = 'stream-fanout-worker';
 /** The DynamoDB Streams consumer that deletes the objects of removed attachment records. */
 export const attachmentStreamFn = 'stream-attachments';
 /** Fed by S3 `ObjectCreated` on `files/` (locally: by the S3 store's events): makes image thumbnails. */
@@ -100,4 +102,4 @@ export const httpRouteKey = (r: Pick<HttpRoute, 'method' | 'path'>): string => `
 
 /** Every function file the stack deploys, in a stable order. */
 export const allFunctions = (): string[] =>
-  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, attachmentStreamFn, thumbnailFn])];
+  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, fanoutWorkerFn, attachmentStreamFn, thumbnailFn])];

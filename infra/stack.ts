@@ -29,7 +29,7 @@ import { Identity } from './constructs/identity.ts';
 import { WebApp } from './constructs/web-app.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
-import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
+import { fanoutWorkerFn, httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
 
 const WS_STAGE = 'prod';
 const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
@@ -82,7 +82,7 @@ export class ParleyStack extends Stack {
     this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret };
     // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).
     grantFromPermissionTable(this.functions, this);
-    new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
+    new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn), worker: this.fn(fanoutWorkerFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
 
     // Optional hosting of the web app (S3 + CloudFront + Cognito hosted sign-in).

@@ -7,6 +7,10 @@ export const ENV = {
   bucketName: 'PARLEY_BUCKET_NAME',
   /** `https://{api}.execute-api.{region}.amazonaws.com/{stage}` in AWS; the emulator's URL locally. */
   wsCallbackUrl: 'PARLEY_WS_CALLBACK_URL',
+  /** The fan-out worker function (name or ARN) the stream fan-out splits a large room's posts across. */
+  fanoutWorkerFunction: 'PARLEY_FANOUT_WORKER_FUNCTION',
+  /** Connections one fan-out posts to itself; more are split across workers in chunks of this many (default 500). */
+  fanoutChunk: 'PARLEY_FANOUT_CHUNK',
   jwtIssuer: 'PARLEY_JWT_ISSUER',
   jwtAudience: 'PARLEY_JWT_AUDIENCE',
   /** Local only: the dev issuer's JWKS, handed to aws-jwt-verify directly (it fetches over https only). */

@@ -41,8 +41,8 @@ export interface RunOptions {
   fanOutOperations: ReadonlySet<string>;
   /** Messages sent first and not counted (JIT, connection pools). */
   warmup?: number;
-  /** Runs while every socket is still open (e.g. a measurement that needs these connections around). */
-  during?: () => Promise<void>;
+  /** Runs while every socket is still open (e.g. a measurement that needs these connections around); gets the members' sockets. */
+  during?: (members: readonly BenchSocket[]) => Promise<void>;
 }
 
 /**
@@ -116,7 +116,7 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     outsidePosts += made.filter((p) => !memberConnections.has(p.connectionId)).length;
   }
 
-  await opts.during?.();
+  await opts.during?.(sockets);
   const outsideFrames = outside.reduce((sum, s) => sum + s.received, 0);
   await inBatches([...sockets, ...outside], 50, (s) => s.close());
   await bench.settle();

@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
@@ -12,6 +14,8 @@ import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-stor
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
 import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
+import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
+import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
 import type { DepsConfig } from './config.ts';
 
 /** The SDK clients the ports are built on (the S3 client is built by its store on first use). */
@@ -38,11 +42,23 @@ export const systemClock: Clock = {
 
 export const ulids: Ids = { newId: () => ulid() };
 
+/**
+ * The `@connections` client: kept-alive sockets, as many as a delivery has posts in flight, so a
+ * fan-out neither queues behind the agent nor pays a TCP (and TLS) handshake per post.
+ */
+export function createManagementClient(endpoint: string | undefined): ApiGatewayManagementApiClient {
+  const agent = { keepAlive: true, maxSockets: POST_CONCURRENCY };
+  return new ApiGatewayManagementApiClient({
+    ...(endpoint && { endpoint }),
+    requestHandler: { httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent) },
+  });
+}
+
 /** New clients for `config` (and any given): SDK defaults (region, credentials, endpoint overrides) from the environment. */
 export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
   return {
     dynamo: given.dynamo ?? new DynamoDBClient({}),
-    management: given.management ?? new ApiGatewayManagementApiClient({ endpoint: config.wsCallbackUrl }),
+    management: given.management ?? createManagementClient(config.wsCallbackUrl),
   };
 }
 
@@ -51,7 +67,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
  * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
  * presigned PUT's checksum is turned off (it would sign an empty body's).
  */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients } {
+export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; workers?: LambdaFanOutWorkers } {
   const clients = createClients(config, options.clients);
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
@@ -76,5 +92,7 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
       },
     }),
   };
-  return { deps, clients };
+  // Only the stream fan-out splits its posts (getFanOutDeps): other functions have no grant to invoke workers.
+  const workers = config.fanoutWorkers && new LambdaFanOutWorkers(config.fanoutWorkers.functionName, config.fanoutWorkers.chunkSize);
+  return { deps, clients, ...(workers && { workers }) };
 }

@@ -8,12 +8,20 @@ import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from '#shared/schemas/attachme
 import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
 import { SEARCH_LIMITS } from '#shared/schemas/search.ts';
 
+/**
+ * Connections one fan-out posts to by itself; a larger room is split across workers in chunks of
+ * this many (at about 1 ms a post with 64 in flight, one chunk is posted in well under a second).
+ */
+export const FANOUT_CHUNK = 500;
+
 /** What the composition root needs to build the ports: names, endpoints and the operator's limits. */
 export interface DepsConfig {
   tableName: string;
   /** Where frames are posted: API Gateway's `@connections` endpoint (the emulator's locally). */
   wsCallbackUrl: string;
   settings: Settings;
+  /** The fan-out worker function and the chunk it takes (absent: fan-outs post by themselves). */
+  fanoutWorkers?: { functionName: string; chunkSize: number };
   /** The page cursors' key: the local runtime's own, or the stack's secret (read on first use). */
   cursorKey: CursorKey;
   /** Absent where no bucket is configured (then sends with attachments are refused). */
@@ -31,10 +39,12 @@ export interface DepsConfig {
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig {
   const bucketName = env[ENV.bucketName];
+  const workerFunction = env[ENV.fanoutWorkerFunction];
   return {
     tableName: requireEnv(ENV.tableName, env),
     wsCallbackUrl: requireEnv(ENV.wsCallbackUrl, env),
     settings: settingsFromEnv(env),
+    ...(workerFunction && { fanoutWorkers: { functionName: workerFunction, chunkSize: Math.max(1, intSetting(ENV.fanoutChunk, FANOUT_CHUNK, env)) } }),
     cursorKey: cursorKeyFromEnv(env),
     ...(bucketName && {
       attachments: { bucketName, pathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), settings: attachmentSettings(env) },

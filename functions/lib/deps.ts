@@ -8,12 +8,19 @@ import { createDeps, type Clients, type DepsOptions } from './compose.ts';
  * benchmark) may set options first.
  */
 let options: DepsOptions = {};
-let built: { deps: Deps; clients: Clients } | undefined;
+let built: ReturnType<typeof createDeps> | undefined;
+let fanOutDeps: Deps | undefined;
 
 const build = () => (built ??= createDeps(configFromEnv(), options));
 
 export function getDeps(): Deps {
   return build().deps;
+}
+
+/** The stream fan-out's ports: getDeps() with the workers a large room's posts are split across, where configured. */
+export function getFanOutDeps(): Deps {
+  const { deps, workers } = build();
+  return workers ? (fanOutDeps ??= { ...deps, workers }) : deps;
 }
 
 /** The SDK clients `getDeps()` is built on. */
@@ -28,7 +35,9 @@ export function configureDeps(next: DepsOptions): void {
     const { dynamo, management } = built.clients;
     if (dynamo !== options.clients?.dynamo) dynamo.destroy();
     if (management !== options.clients?.management) management.destroy();
+    built.workers?.destroy();
   }
   built = undefined;
+  fanOutDeps = undefined;
   options = next;
 }

@@ -6,6 +6,8 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
+import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
+import { ENV } from '#shared/env.ts';
 
 /**
  * Feeds the table's stream to the fan-out function, and raises alarms when fan-out falls behind
@@ -15,9 +17,13 @@ export class StreamFanout extends Construct {
   /** Where the event source mapping sends the metadata of batches it gave up on. */
   readonly failures: Queue;
 
-  constructor(scope: Construct, id: string, props: { table: ITable; handler: IFunction }) {
+  constructor(scope: Construct, id: string, props: { table: ITable; handler: IFunction & { addEnvironment(key: string, value: string): unknown }; worker: IFunction }) {
     super(scope, id);
-    const { table, handler } = props;
+    const { table, handler, worker } = props;
+    // Invoked synchronously by the fan-out (its grant comes from the permission table): a failed
+    // worker fails the fan-out's record, which the mapping retries and finally sends to `failures`.
+    // Lambda's own dead-letter queues and destinations apply to asynchronous invocations only.
+    handler.addEnvironment(ENV.fanoutWorkerFunction, worker.functionName);
 
     this.failures = new Queue(this, 'Failures', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -32,12 +38,12 @@ export class StreamFanout extends Construct {
     handler.addEventSource(
       new DynamoEventSource(table, {
         startingPosition: StartingPosition.LATEST,
-        batchSize: 100,
-        // Order per key: one concurrent batch per shard.
-        parallelizationFactor: 1,
+        // Order per partition key (a room's, a user's, a connection's) holds across parallel batches.
+        batchSize: FANOUT_EVENT_SOURCE.batchSize,
+        parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
         reportBatchItemFailures: true,
         bisectBatchOnError: true,
-        retryAttempts: 5,
+        retryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
         // Live events this old help nobody; clients catch up by `seq` over HTTP.
         maxRecordAge: Duration.minutes(10),
         onFailure: new SqsDlq(this.failures),
@@ -66,6 +72,22 @@ export class StreamFanout extends Construct {
         alarmDescription: 'Stream fan-out is more than 30 s behind the table: live events arrive late.',
         threshold: 30_000,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      });
+    worker
+      .metricErrors({ period: Duration.minutes(1) })
+      .createAlarm(this, 'WorkerErrorsAlarm', {
+        ...alarm,
+        alarmDescription: 'A fan-out worker failed: a large room\'s event was retried, or given up on (then also in the failures queue).',
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      });
+    worker
+      .metricThrottles({ period: Duration.minutes(1) })
+      .createAlarm(this, 'WorkerThrottlesAlarm', {
+        ...alarm,
+        alarmDescription: 'Fan-out workers are throttled (account concurrency): large rooms get their events late.',
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       });
     handler
       .metricErrors({ period: Duration.minutes(1) })

@@ -17,7 +17,7 @@ export interface PermissionTargets {
 }
 
 /** The ARNs of the permission table's resource kinds in this stack. */
-export function stackArns(t: PermissionTargets): ArnResolver {
+export function stackArns(t: PermissionTargets, functions: ReadonlyMap<string, NodejsFunction> = new Map()): ArnResolver {
   const stack = Stack.of(t.table);
   return {
     table: () => t.table.tableArn,
@@ -25,6 +25,11 @@ export function stackArns(t: PermissionTargets): ArnResolver {
     objects: (ref) => t.bucket.arnForObjects(`${ref.prefix}*`),
     // What grantManagementApiAccess allows: every connection id of this stage.
     secret: (ref) => t.secrets[ref.name].secretArn,
+    function: (ref) => {
+      const fn = functions.get(ref.fn);
+      if (!fn) throw new Error(`The permission table names function ${ref.fn}, which the stack does not make`);
+      return fn.functionArn;
+    },
     connections: () => `${stack.formatArn({ service: 'execute-api', resource: t.webSocketStage.api.apiId })}/${t.webSocketStage.stageName}/*/@connections/*`,
   };
 }
@@ -41,7 +46,7 @@ const WILDCARD_REASONS: Partial<Record<ResourceKind, string>> = {
  * poller needs, which are the service's, not the handler's.)
  */
 export function grantFromPermissionTable(functions: ReadonlyMap<string, NodejsFunction>, targets: PermissionTargets): void {
-  const arns = stackArns(targets);
+  const arns = stackArns(targets, functions);
   for (const [fn, handler] of functions) {
     const acknowledged = new Set<string>();
     for (const grant of grantsOf(fn)) {

@@ -35,6 +35,8 @@ export const tableArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, tableName
 export const secretArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, name: string): string =>
   `arn:aws:secretsmanager:${n.region}:${n.account}:secret:parley-${name}-local0`;
 export const objectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
+/** A local function's ARN: its name is `parley-<file of functions/>`. */
+export const functionArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, fn: string): string => `arn:aws:lambda:${n.region}:${n.account}:function:parley-${fn}`;
 export const connectionsArn = (n: LocalAwsNames, method: string, connectionId: string): string =>
   `arn:aws:execute-api:${n.region}:${n.account}:${n.apiId}/${n.stage}/${method}/@connections/${connectionId}`;
 
@@ -163,6 +165,14 @@ export function connectionRequests(names: LocalAwsNames, command: string, input:
   const op = command.replace(/Command$/, '');
   const id = String(input.ConnectionId ?? '');
   return [{ action: 'execute-api:ManageConnections', resource: connectionsArn(names, CONNECTION_METHODS[op] ?? 'POST', id), context: {}, detail: `@connections/${id}` }];
+}
+
+/** Lambda `Invoke`: `lambda:InvokeFunction` on the function, named by ARN or by name (as AWS resolves it). */
+export function lambdaRequests(names: Pick<LocalAwsNames, 'region' | 'account'>, command: string, input: Av): IamRequest[] {
+  const name = String(input.FunctionName ?? '');
+  const resource = name.startsWith('arn:') ? name.replace(/:(\$LATEST|\d+)$/, '') : `arn:aws:lambda:${names.region}:${names.account}:function:${name}`;
+  const action = command === 'InvokeCommand' ? 'lambda:InvokeFunction' : `lambda:${command.replace(/Command$/, '')}`;
+  return [{ action, resource, context: {}, detail: `function ${name}` }];
 }
 
 /** Secrets Manager calls: the action on the secret, named by ARN (or by name, as AWS resolves it). */

@@ -25,6 +25,8 @@ import {
   connectionRequests,
   deniedMessage,
   dynamoRequests,
+  functionArn,
+  lambdaRequests,
   objectArn,
   s3Requests,
   secretArn,
@@ -76,6 +78,7 @@ export function localArns(names: LocalAwsNames, tableName: string, bucket: strin
     index: (ref) => `${tableArn(names, tableName)}/index/${ref.index}`,
     objects: (ref) => objectArn(bucket, `${ref.prefix}*`),
     secret: (ref) => secretArn(names, ref.name),
+    function: (ref) => functionArn(names, ref.fn),
     connections: () => `arn:aws:execute-api:${names.region}:${names.account}:${names.apiId}/${names.stage}/*/@connections/*`,
   };
 }
@@ -165,6 +168,8 @@ export function installIam(opts: IamOptions): LocalIam {
         return connectionRequests(opts.names, command, input);
       case 'SecretsManagerClient':
         return secretRequests(opts.names, command, input);
+      case 'LambdaClient':
+        return lambdaRequests(opts.names, command, input);
       default:
         // A client this check does not know yet: refuse loudly rather than let it through unchecked.
         return [{ action: `${context.clientName}:${command}`, resource: '*', context: {}, detail: 'unknown client' }];
@@ -184,7 +189,7 @@ export function installIam(opts: IamOptions): LocalIam {
         body: Readable.from(isHead ? [] : [Buffer.from(xml)]),
       });
     }
-    if (context.clientName === 'ApiGatewayManagementApiClient') {
+    if (context.clientName === 'ApiGatewayManagementApiClient' || context.clientName === 'LambdaClient') {
       return new HttpResponse({
         statusCode: 403,
         headers: { 'content-type': 'application/json', 'x-amzn-requestid': requestId, 'x-amzn-errortype': 'AccessDeniedException' },

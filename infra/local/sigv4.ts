@@ -22,6 +22,29 @@ export class Sha256 {
   }
 }
 
+/**
+ * One signer per key, region and service: it keeps the day's derived signing key, which is most
+ * of what a check costs (each `@connections` post of a fan-out is checked).
+ */
+const signers = new Map<string, SignatureV4>();
+function signerFor(credential: Credential, region: string, service: string): SignatureV4 {
+  const key = JSON.stringify([credential.accessKeyId, credential.secretAccessKey, region, service]);
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size >= 64) signers.clear();
+    signer = new SignatureV4({
+      credentials: credential,
+      region,
+      service,
+      sha256: Sha256,
+      // S3 signs the path as sent; every other service escapes it once more.
+      uriEscapePath: service !== 's3',
+    });
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
 /** AWS refuses a signature made more than 5 minutes before or after it arrives. */
 const MAX_SKEW_MS = 5 * 60 * 1000;
 
@@ -81,14 +104,7 @@ export async function verifySigV4(
     query[k] = prior === undefined ? v : [prior].flat().concat(v);
   }
   const [hostname = '', port] = (headers.host ?? '').split(':');
-  const signer = new SignatureV4({
-    credentials: credential,
-    region,
-    service,
-    sha256: Sha256,
-    // S3 signs the path as sent; every other service escapes it once more.
-    uriEscapePath: service !== 's3',
-  });
+  const signer = signerFor(credential, region, service);
   const signed = await signer.sign(
     { method: req.method ?? 'GET', protocol: 'http:', hostname, ...(port && { port: Number(port) }), path: q < 0 ? raw : raw.slice(0, q), query, headers, body },
     { signingDate: new Date(signedAt), signableHeaders: new Set(signedHeaders) },

@@ -7,7 +7,8 @@ import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { BUCKET } from '#shared/adapters/s3/bucket.ts';
 import { createJwtVerifier } from '#shared/adapters/jwt.ts';
-import { httpRoutes, streamFn, wsAuthorizerFn, wsRoutes } from '#infra/routes.ts';
+import { allFunctions, fanoutWorkerFn, httpRoutes, streamFn, wsAuthorizerFn, wsRoutes } from '#infra/routes.ts';
+import { startLambdaApi } from './lambda-api.ts';
 import { createInvoker } from './lambda.ts';
 import { createDevIssuer } from './dev-issuer.ts';
 import { startHttpGateway } from './http-gateway.ts';
@@ -26,6 +27,7 @@ import { loadCursorKey } from './cursor-key.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
+import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
 import { installIam, type LocalIam } from './iam.ts';
 import { LOCAL_ACCOUNT, secretArn } from './iam-policy.ts';
 import { startSecretsManager } from './secrets-manager.ts';
@@ -123,6 +125,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     'attachment clean-up poller',
     'S3 notifications',
     'WebSocket gateway',
+    'Lambda API',
     'IAM usage',
     'DynamoDB client',
     'DynamoDB',
@@ -230,6 +233,11 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       }
     }
     const invoke = createInvoker(path.join(root, 'functions'));
+    // The stream fan-out splits a large room across invocations of its worker, through Lambda's API.
+    const lambdaApi = await startLambdaApi({ functions: allFunctions(), invoke, credentials: [credentials], region, account: LOCAL_ACCOUNT });
+    stops.push(['Lambda API', lambdaApi.stop]);
+    process.env.AWS_ENDPOINT_URL_LAMBDA = lambdaApi.endpoint;
+    process.env[ENV.fanoutWorkerFunction] ||= `parley-${fanoutWorkerFn}`;
     const notifications = s3Notifications(invoke);
     onS3Event = notifications.onEvent;
     stops.push(['S3 notifications', notifications.stop]);
@@ -275,6 +283,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       tableName: config.tableName,
       handler: (event: DynamoDBStreamEvent) => invoke(streamFn, event),
       filterPatterns: streamFilterPatterns,
+      batchSize: FANOUT_EVENT_SOURCE.batchSize,
+      parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
+      maxRetryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
       pollIntervalMs: config.streamPollMs,
       ttlDeletions: sweeper.ttlDeletions,
       onFailure: ({ records, error }) =>

@@ -16,7 +16,8 @@ import type { TtlDeletions } from './ttl-sweeper.ts';
  * The local stand-in for Lambda's DynamoDB Streams event source mapping: reads every shard of the
  * table's stream and invokes the handler with Lambda-shaped `DynamoDBStreamEvent` batches.
  *
- * Like AWS: filter patterns drop records before batching; one batch in flight per shard, in order;
+ * Like AWS: filter patterns drop records before batching; up to `parallelizationFactor` batches in
+ * flight per shard, each record in the one of its partition key, so one key's records stay in order;
  * `{ batchItemFailures }` honoured as with ReportBatchItemFailures; retries up to
  * `maxRetryAttempts`, then the rest of the batch goes to `onFailure` (the on-failure destination)
  * and polling goes on; a child shard waits for its parent; TTL deletions carry the Service
@@ -38,6 +39,11 @@ export interface StreamPollerOptions {
   /** Pause after a read that found nothing; a read that found records is followed at once. */
   pollIntervalMs: number;
   batchSize?: number;
+  /**
+   * Batches of one shard in flight at once (AWS: 1 to 10). Records go to a batch by their
+   * partition key, so one key's records stay in order, as Lambda keeps them.
+   */
+  parallelizationFactor?: number;
   maxRetryAttempts?: number;
   /** For the shards that exist at start; shards found later are read from their beginning. */
   startingPosition?: 'LATEST' | 'TRIM_HORIZON';
@@ -77,7 +83,8 @@ interface ShardState {
   finished: boolean;
   /** Records read and matched but not yet delivered successfully. */
   buffer: DynamoDBRecord[];
-  retry?: { seq: string; failures: number } | undefined;
+  /** Failed attempts of the records a batch failed at, by sequence number. */
+  retries: Map<string, number>;
   /** Logical time at which the last read that found nothing (with nothing pending) started. */
   quietAt: number;
 }
@@ -98,6 +105,7 @@ const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' } 
 export async function startStreamPoller(opts: StreamPollerOptions): Promise<StreamPoller> {
   const matches = compileFilter(opts.filterPatterns ?? []);
   const batchSize = opts.batchSize ?? 100;
+  const lanes = Math.max(1, Math.min(10, Math.floor(opts.parallelizationFactor ?? 1)));
   const maxRetryAttempts = opts.maxRetryAttempts ?? 5;
   const startingPosition = opts.startingPosition ?? 'LATEST';
   const logger = opts.logger ?? console;
@@ -121,6 +129,8 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
   const waiters = new Set<{ since: number; shards: ShardState[]; resolve: () => void }>();
   let clock = 0;
   let streamArn = '';
+  /** The table's partition key attribute, which picks a record's lane. */
+  let hashKey = '';
   let initial = true;
   let discovering = Promise.resolve();
 
@@ -149,6 +159,7 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
           ended: false,
           finished: false,
           buffer: [],
+          retries: new Map(),
           quietAt: 0,
         }));
       // LATEST means "from now": anchor it before start resolves, or records written meanwhile would be skipped.
@@ -168,6 +179,7 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
   async function findStreamArn(): Promise<string> {
     const { Table } = await ddb.send(new DescribeTableCommand({ TableName: opts.tableName }), { abortSignal: signal });
     if (!Table?.LatestStreamArn) throw new Error(`Table ${opts.tableName} has no stream`);
+    hashKey = Table.KeySchema?.find((k) => k.KeyType === 'HASH')?.AttributeName ?? '';
     return Table.LatestStreamArn;
   }
 
@@ -248,7 +260,21 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
   }
 
   async function deliver(shard: ShardState): Promise<void> {
-    const batch = shard.buffer.slice(0, batchSize);
+    // Each lane takes its first records from the buffer in order; the rest wait for the next round.
+    const batches = Array.from({ length: lanes }, () => [] as DynamoDBRecord[]);
+    for (const record of shard.buffer) {
+      const batch = batches[lanes === 1 ? 0 : laneOf(record, hashKey, lanes)]!;
+      if (batch.length < batchSize) batch.push(record);
+    }
+    const outcomes = await Promise.all(batches.filter((b) => b.length > 0).map((batch) => deliverBatch(shard, batch)));
+    const done = new Set(outcomes.flatMap((o) => o.done));
+    shard.buffer = shard.buffer.filter((r) => !done.has(r));
+    const backoff = Math.max(0, ...outcomes.map((o) => o.backoffMs));
+    if (backoff > 0) await pause(backoff);
+  }
+
+  /** One batch through the handler: the records that are done with (delivered or given up on), and the pause a retry asks for. */
+  async function deliverBatch(shard: ShardState, batch: DynamoDBRecord[]): Promise<{ done: DynamoDBRecord[]; backoffMs: number }> {
     let failedAt: number;
     let error: unknown;
     try {
@@ -259,27 +285,26 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
       error = err;
     }
     if (failedAt === -1) {
-      shard.buffer.splice(0, batch.length);
-      shard.retry = undefined;
-      return;
+      for (const r of batch) shard.retries.delete(r.dynamodb?.SequenceNumber ?? '');
+      return { done: batch, backoffMs: 0 };
     }
     const head = batch[failedAt]?.dynamodb?.SequenceNumber ?? '';
     error ??= new Error(`The handler reported a batch item failure at ${head}`);
-    shard.buffer.splice(0, failedAt);
-    const failures = shard.retry?.seq === head ? shard.retry.failures + 1 : 1;
+    const delivered = batch.slice(0, failedAt);
+    const failures = (shard.retries.get(head) ?? 0) + 1;
     if (failures <= maxRetryAttempts) {
-      shard.retry = { seq: head, failures };
+      shard.retries.set(head, failures);
       logger.warn(`Stream batch failed at ${head}; retry ${failures} of ${maxRetryAttempts}`, { shardId: shard.id, error });
-      await pause(retryBackoffMs(failures));
-      return;
+      return { done: delivered, backoffMs: retryBackoffMs(failures) };
     }
-    shard.retry = undefined;
-    const records = shard.buffer.splice(0, batch.length - failedAt);
+    shard.retries.delete(head);
+    const records = batch.slice(failedAt);
     try {
       onFailure({ shardId: shard.id, records, error });
     } catch (err) {
       logger.error('onFailure threw', { error: err });
     }
+    return { done: batch, backoffMs: 0 };
   }
 
   /** What to do after a failed stream read; returns the pause before the next attempt. */
@@ -338,6 +363,14 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
       streams.destroy();
     },
   };
+}
+
+/** The lane of a record: a hash of its partition key's value. */
+function laneOf(record: DynamoDBRecord, hashKey: string, lanes: number): number {
+  const text = JSON.stringify(record.dynamodb?.Keys?.[hashKey] ?? null);
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0) % lanes;
 }
 
 /**

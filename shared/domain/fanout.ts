@@ -1,11 +1,11 @@
-import type { Change } from '#shared/model.ts';
+import type { Change, ConnectionRecord } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import { announceJoin, announceLeave, announceRoom } from './room-events.ts';
 import { announcePresence } from './presence.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { messageView } from './views.ts';
-import { connectionExpired } from './connections.ts';
-import { deliver, deliverToRoom, type Delivery } from './deliver.ts';
+import { connectionExpired, forgetGoneConnection } from './connections.ts';
+import { deliverToRoom, type Delivery } from './deliver.ts';
 import { attachmentUrls } from './attachments.ts';
 
 /** The events one stored change produces, sent to the connections that should hear of it. */
@@ -40,11 +40,8 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
     case 'connection_expired':
       await connectionExpired(deps, change.connection);
       return { sent: 0, gone: 0 };
-    case 'connection_opened': {
-      const { connectionId, userId } = change.connection;
-      const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
-      return deliver(deps, [change.connection], () => frame);
-    }
+    case 'connection_opened':
+      return greetConnection(deps, change.connection);
     case 'member_joined':
       return announceJoin(deps, change.member);
     case 'member_left':
@@ -58,3 +55,26 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
 }
 
 
+
+/** How long `$connect` may run (its function's timeout), and the pauses between tries meanwhile. */
+export const GREETING_RETRY = { withinMs: 10_000, firstPauseMs: 50, maxPauseMs: 500 } as const;
+
+/**
+ * `connection_established`. Its stream record can be handled before API Gateway has finished the
+ * upgrade (the item is written inside `$connect`), when a post is answered 410: a connection that
+ * may still be inside its `$connect` is tried again rather than left waiting for a greeting that
+ * never comes, until it is closed. Only this connection's key waits meanwhile.
+ */
+async function greetConnection(deps: Deps, c: ConnectionRecord): Promise<Delivery> {
+  const { connectionId, userId } = c;
+  for (let pause: number = GREETING_RETRY.firstPauseMs; ; pause = Math.min(pause * 2, GREETING_RETRY.maxPauseMs)) {
+    const frame: ServerFrame = { type: 'connection_established', connectionId, userId, serverTime: deps.clock.now().toISOString() };
+    if ((await deps.broadcaster.send(connectionId, frame)) === 'sent') return { sent: 1, gone: 0 };
+    // Not worth waiting for: too old to be inside its `$connect`, or already closed (`$disconnect` deleted its item).
+    if (deps.clock.now().getTime() + pause - Date.parse(c.connectedAt) > GREETING_RETRY.withinMs || !(await deps.connections.isStored(connectionId))) {
+      await forgetGoneConnection(deps, connectionId);
+      return { sent: 0, gone: 1 };
+    }
+    await deps.clock.sleep(pause);
+  }
+}

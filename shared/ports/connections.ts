@@ -8,6 +8,8 @@ export interface ConnectionStore {
    * and returns what it was, if it was deleted.
    */
   deleteConnection(connectionId: string, connectedBefore?: string): Promise<ConnectionRecord | undefined>;
+  /** Whether the connection's item is stored (between its `$connect` and its `$disconnect`). */
+  isStored(connectionId: string): Promise<boolean>;
   /** The open connections of the users, from their presence items (one batch read per 100 users); nothing read for anyone else. */
   connectionsOf(userIds: string[]): Promise<ConnectionTarget[]>;
 

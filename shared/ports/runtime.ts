@@ -1,6 +1,7 @@
 import type { AttachmentDeps } from './attachments.ts';
 import type { Broadcaster } from './broadcaster.ts';
 import type { ConnectionStore } from './connections.ts';
+import type { FanOutWorkers } from './fanout-workers.ts';
 import type { MessageStore } from './messages.ts';
 import type { RateLimiter, RateLimits } from './rate-limiter.ts';
 import type { RoomStore } from './rooms.ts';
@@ -36,6 +37,8 @@ export interface Deps {
   connections: ConnectionStore;
   rateLimiter: RateLimiter;
   broadcaster: Broadcaster;
+  /** Where a large fan-out is split (absent: every delivery posts by itself, as a worker does). */
+  workers?: FanOutWorkers;
   clock: Clock;
   ids: Ids;
   settings: Settings;

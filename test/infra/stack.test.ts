@@ -13,6 +13,7 @@ import {
   httpRouteKey,
   httpRoutes,
   streamFn,
+  fanoutWorkerFn,
   WS_ROUTE_SELECTION,
   wsAuthorizerFn,
   wsRoutes,
@@ -187,7 +188,7 @@ describe('ParleyStack', () => {
     }
     /** The same lines, from the permission table with this stack's ARNs. */
     function tableLinesOf(fn: string): string[] {
-      return policyOf(fn, stackArns(stack)).flatMap((s) =>
+      return policyOf(fn, stackArns(stack, stack.functions)).flatMap((s) =>
         s.Action.flatMap((a) => s.Resource.map((r) => `${a} ${JSON.stringify(stack.resolve(r))}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`)),
       );
     }
@@ -218,9 +219,19 @@ describe('ParleyStack', () => {
       ]);
     });
 
-    it('lets only the fan-out and the typing relay post to connections', () => {
+    it('lets only the fan-out, its worker and the typing relay post to connections', () => {
       const posters = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'connections'));
-      expect(posters.sort()).toEqual([streamFn, 'ws-typing'].sort());
+      expect(posters.sort()).toEqual([streamFn, fanoutWorkerFn, 'ws-typing'].sort());
+    });
+
+    it('lets only the fan-out invoke a function, its worker alone, and hands it the worker\'s name', () => {
+      const invokers = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'function'));
+      expect(invokers).toEqual([streamFn]);
+      const invoke = statementsOf(streamFn).filter((st) => [st.Action].flat().some((a: string) => a.startsWith('lambda:')));
+      expect(invoke).toHaveLength(1);
+      expect(invoke[0]).toMatchObject({ Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [fnId(fanoutWorkerFn), 'Arn'] } });
+      const fanOut = template.findResources('AWS::Lambda::Function')[fnId(streamFn)] as Resource;
+      expect(fanOut.Properties.Environment.Variables[ENV.fanoutWorkerFunction]).toEqual({ Ref: fnId(fanoutWorkerFn) });
     });
 
     it('gives the $connect authorizer no data access at all', () => {
@@ -424,7 +435,7 @@ describe('ParleyStack', () => {
   });
 
   describe('stream fan-out', () => {
-    it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries and a DLQ', () => {
+    it('maps the table stream to the fan-out function with partial failures, bisection, bounded retries, a DLQ and ten batches per shard', () => {
       // The other mapping on the same stream is the attachment clean-up (tested below).
       const mappings = (Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as Resource[]).filter(
         (m) => m.Properties.FunctionName.Ref === fnId(streamFn),
@@ -436,7 +447,7 @@ describe('ParleyStack', () => {
         EventSourceArn: { 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] },
         StartingPosition: 'LATEST',
         BatchSize: 100,
-        ParallelizationFactor: 1,
+        ParallelizationFactor: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BisectBatchOnFunctionError: true,
         MaximumRetryAttempts: 5,
@@ -459,7 +470,7 @@ describe('ParleyStack', () => {
       });
     });
 
-    it('alarms on given-up records, iterator age, fan-out errors and thumbnail errors', () => {
+    it('alarms on given-up records, iterator age, fan-out and worker errors, worker throttles and thumbnail errors', () => {
       const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Resource[];
       const watched = alarms
         .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}${a.Properties.Namespace === 'AWS/Lambda' ? ` ${a.Properties.Dimensions[0].Value.Ref}` : ''}`)
@@ -469,6 +480,8 @@ describe('ParleyStack', () => {
         [
           `AWS/Lambda/Errors ${fnId(streamFn)}`,
           `AWS/Lambda/Errors ${fnId(thumbnailFn)}`,
+          `AWS/Lambda/Errors ${fnId(fanoutWorkerFn)}`,
+          `AWS/Lambda/Throttles ${fnId(fanoutWorkerFn)}`,
           `AWS/Lambda/IteratorAge ${fnId(streamFn)}`,
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',

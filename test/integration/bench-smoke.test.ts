@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench } from '#bench/run.ts';
 import type { Report } from '#bench/lib/report.ts';
+import type { ScaleFigures } from '#bench/lib/fanout.ts';
 
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -79,7 +80,7 @@ describe('benchmark smoke run', () => {
   it('models the bill line by line from the measured units', () => {
     expect(report.bill.lines.length).toBeGreaterThan(5);
     expect(report.bill.totalPerMillion).toBeCloseTo(report.bill.lines.reduce((s, l) => s + l.usdPerMillion, 0));
-    expect(report.targets.length).toBeGreaterThanOrEqual(11);
+    expect(report.targets.length).toBeGreaterThanOrEqual(16);
     expect(report.targets.every((t) => typeof t.met === 'boolean')).toBe(true);
     expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['GET /rooms for 10 rooms', 'DynamoDB + Lambda share of the modelled bill per million messages']));
   });
@@ -87,6 +88,25 @@ describe('benchmark smoke run', () => {
   it('sends a burst into one room and reads back every seq once, with what the conflicts cost', () => {
     expect(report.sendBurst).toMatchObject({ senders: 2, perSender: 5, stored: 10, statuses: { 201: 10 }, gapless: true });
     expect(report.sendBurst.writeUnitsPerMessage).toBeGreaterThanOrEqual(3);
+  });
+
+  it('measures the fan-out against its floor, a room split across workers, and connects at once', () => {
+    const r = report as Report & ScaleFigures;
+    expect(r.fanOutFloor.map((f) => f.members)).toEqual([10, 30]);
+    for (const f of r.fanOutFloor) {
+      expect(f.floor.n).toBe(2);
+      expect(f.floor.p50).toBeGreaterThan(0);
+      expect(f.ratio).toBeCloseTo(f.fanOut.p50 / f.floor.p50);
+    }
+    // Chunks of 5: the room of 12 took three worker invocations, and every connection got each message once.
+    expect(r.hugeRoom).toMatchObject({ members: 12, delivered: 12, chunkSize: 5, workers: 3, posts: 12 });
+    expect(r.hugeRoom.lastRecipient.n).toBe(1);
+    expect(r.connects.map((c) => [c.sockets, c.failed, c.established.n])).toEqual([
+      [5, 0, 5],
+      [10, 0, 10],
+    ]);
+    const names = r.targets.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(['One message to 12 connections: the last one has it', '5 concurrent connects: connection_established', '10 concurrent connects hold']));
   });
 
   it('measures the client SDK: size, catch-up of missed messages, reconnect cycles without leaks', () => {

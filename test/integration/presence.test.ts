@@ -50,6 +50,26 @@ describe('presence', () => {
     }
   });
 
+  it('coalesces several tabs: one online when they open at once, offline only after the last one closes', async () => {
+    const [cy, dee] = (await Promise.all(['cy', 'dee'].map((n) => createUser(httpUrl, n)))) as [TestUser, TestUser];
+    expect((await api(httpUrl, 'POST', '/rooms', { token: cy.token, body: { type: 'group', name: 'Tabs', memberIds: [dee.userId] } })).status).toBe(201);
+    const watcher = await connect(wsUrl, cy);
+    try {
+      const tabs = await Promise.all(Array.from({ length: 4 }, () => connect(wsUrl, dee)));
+      await watcher.next((f) => f.type === 'presence_changed' && f.userId === dee.userId && f.status === 'online');
+      for (const tab of tabs.slice(1)) await tab.close();
+      // Time for any stray event to arrive: three tabs closing and four opening change nothing others see.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await presenceOf(cy, dee)).toMatchObject({ status: 'online' });
+      await tabs[0]!.close();
+      await watcher.next((f) => f.type === 'presence_changed' && f.userId === dee.userId && f.status === 'offline');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(watcher.frames.filter((f) => f.type === 'presence_changed' && f.userId === dee.userId).map((f) => f.status)).toEqual(['online', 'offline']);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('is shown only to users who share a room, and sent only to them', async () => {
     const res = await api(httpUrl, 'GET', `/presence?userIds=${bo.userId}`, { token: stranger.token });
     expect(res.status).toBe(403);

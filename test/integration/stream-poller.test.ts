@@ -187,6 +187,41 @@ describe('stream poller', () => {
     expect(sequence).toEqual([...sequence].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
   });
 
+  it('with a parallelization factor, runs batches of one shard at once and keeps each partition key in order, retries included', async () => {
+    const table = await createTable();
+    let inFlight = 0;
+    let most = 0;
+    const seen = new Map<string, number[]>();
+    let failedOnce = false;
+    const handler = async (event: DynamoDBStreamEvent) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await sleep(15);
+      inFlight--;
+      const records = event.Records;
+      // One batch fails part-way once: the rest of its keys must wait for the retry, not overtake it.
+      const failing = records.findIndex((r) => label(r) === 'room-3' && r.dynamodb?.NewImage?.n?.N === '4');
+      if (failing >= 0 && !failedOnce) {
+        failedOnce = true;
+        for (const r of records.slice(0, failing)) (seen.get(label(r)) ?? seen.set(label(r), []).get(label(r))!).push(Number(r.dynamodb?.NewImage?.n?.N));
+        return failAt(records[failing]);
+      }
+      for (const r of records) (seen.get(label(r)) ?? seen.set(label(r), []).get(label(r))!).push(Number(r.dynamodb?.NewImage?.n?.N));
+      return undefined;
+    };
+    const poller = await poll(table, { handler, parallelizationFactor: 4, batchSize: 3 });
+    // Eight rooms, their items interleaved in the stream: room-0 #0, room-1 #0, ..., room-7 #0, room-0 #1, ...
+    const rooms = Array.from({ length: 8 }, (_, i) => `room-${i}`);
+    for (let n = 0; n < 8; n++) {
+      await Promise.all(rooms.map((pk) => client.send(new PutItemCommand({ TableName: table, Item: { PK: { S: pk }, SK: { S: `MSG#${n}` }, n: { N: String(n) } } }))));
+    }
+    await poller.drained();
+    expect(failedOnce).toBe(true);
+    expect(most).toBeGreaterThan(1);
+    expect([...seen.keys()].sort()).toEqual(rooms);
+    for (const pk of rooms) expect(seen.get(pk), pk).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('drops the records the filter patterns do not match', async () => {
     const table = await createTable();
     const { handler, calls } = recorder();

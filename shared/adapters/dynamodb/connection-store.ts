@@ -9,6 +9,9 @@ import { presence, type PresenceItem } from './entities/presence.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { PRESENCE_EVENT } from './stream-filters.ts';
 
+/** Batch reads of presence items in flight at once for one fan-out. */
+const READS_IN_FLIGHT = 10;
+
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
  * listing their connections). A second, conditional write changes what others see and carries the
@@ -36,15 +39,45 @@ export class DynamoConnectionStore implements ConnectionStore {
     return old && Object.keys(old).length > 0 ? connection.fromItem(old) : undefined;
   }
 
+  async isStored(connectionId: string): Promise<boolean> {
+    const out = await this.table.get('getConnection', { Key: connection.key(connectionId), ProjectionExpression: 'PK' });
+    return out.Item !== undefined;
+  }
+
   async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
-    const items = await this.table.batchGet('connectionsOf', [...new Set(userIds)].map(presence.key), { consistent: false });
+    const keys = [...new Set(userIds)].map(presence.key);
+    // A large room's presence items in several batch reads at once (100 keys each), not one after another.
+    const batches: (typeof keys)[] = [];
+    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
+    const items: Item[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(READS_IN_FLIGHT, batches.length) }, async () => {
+        while (next < batches.length) items.push(...(await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false })));
+      }),
+    );
     const now = this.clock.now().toISOString();
     return items.flatMap((item) => presence.connections(presence.fromItem(item), now));
   }
 
   async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {
+    const entry = new Set([connectionEntry(c.connectionId, c.scopeRoomId)]);
+    // The user's first connection shows them in the same write: one write for most connects, and
+    // of several tabs opening at once exactly one passes the condition (one presence_changed).
+    const first = await unlessConditionFails(
+      this.table.update('presenceOpen', {
+        Key: presence.key(c.userId),
+        UpdateExpression: 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp, #status = if_not_exists(chosen, :online), changedAt = :at, #et = :et, #ev = :ev',
+        ConditionExpression: 'attribute_not_exists(conns)',
+        ExpressionAttributeNames: { '#status': 'status', '#et': TABLE.entityAttribute, '#ev': PRESENCE_EVENT.attribute },
+        ExpressionAttributeValues: { ':c': entry, ':u': c.userId, ':n': c.displayName, ':exp': expiresAt, ':online': 'online', ':at': c.connectedAt, ':et': ENTITY.presence, ':ev': PRESENCE_EVENT.changed },
+      }),
+    );
+    if (first !== false) return;
+    // Another connection is listed (or a stale one a lost `$disconnect` left): listed quietly,
+    // shown only if what others see differs.
     const p = await this.presenceUpdate('presenceOpen', c.userId, 'ADD conns :c SET userId = :u, displayName = :n, onlineUntil = :exp', {
-      ':c': new Set([connectionEntry(c.connectionId, c.scopeRoomId)]),
+      ':c': entry,
       ':u': c.userId,
       ':n': c.displayName,
       ':exp': expiresAt,

@@ -1,0 +1,289 @@
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { createManagementClient } from '#functions/lib/compose.ts';
+import { configFromEnv } from '#functions/lib/config.ts';
+import { getDeps } from '#functions/lib/deps.ts';
+import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
+import type { MemberRecord, RoomRecord } from '#shared/model.ts';
+import { api } from '#test/support/clients.ts';
+import { createUsers, textOf, type BenchSocket } from './clients.ts';
+import { MESSAGE_BYTES } from './capacity.ts';
+import { startCrowd } from './crowd.ts';
+import type { Bench } from './harness.ts';
+import { distribution, type Distribution } from './stats.ts';
+
+/**
+ * The fan-out's floor for a room's connections: the same number of PostToConnection calls, with
+ * the same client settings (createManagementClient) and as many in flight (POST_CONCURRENCY), of
+ * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it.
+ */
+export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[], runs: number): Promise<Distribution> {
+  const client = createManagementClient(bench.stack.callbackUrl);
+  const times: number[] = [];
+  try {
+    for (let run = 0; run < runs + 1; run++) {
+      const tag = `floor${run}`;
+      const data = JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } });
+      let got = 0;
+      let last = 0;
+      const all = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`floor: ${got} of ${sockets.length} in 10 s`)), 10_000);
+        for (const s of sockets) {
+          s.onFrame = (f, at) => {
+            if (f.type !== 'message_new' || !String(f.message?.content).startsWith(`${tag} `)) return;
+            last = Math.max(last, at);
+            if (++got === sockets.length) (clearTimeout(timer), resolve());
+          };
+        }
+      });
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
+          while (next < sockets.length) await client.send(new PostToConnectionCommand({ ConnectionId: sockets[next++]!.connectionId, Data: data }));
+        }),
+      );
+      await all;
+      // The first run warms the client's sockets, as the fan-out's are warm.
+      if (run > 0) times.push(last - t0);
+    }
+  } finally {
+    client.destroy();
+    for (const s of sockets) s.onFrame = () => undefined;
+  }
+  return distribution(times);
+}
+
+export interface ConnectRun {
+  /** Sockets opened at once (each a different user). */
+  sockets: number;
+  /** Upgrade request → `connection_established`, per socket. */
+  established: Distribution;
+  failed: number;
+  errors: string[];
+}
+
+/** `sockets` clients connecting at once (from a process of their own), each timed to `connection_established`. */
+export async function runConnects(bench: Bench, sockets: number): Promise<ConnectRun> {
+  const users = await createUsers(bench.stack.httpUrl, `conn${sockets}`, sockets);
+  await bench.settle();
+  const crowd = await startCrowd();
+  try {
+    const opened = await crowd.open(bench.stack.wsUrl, users.map((u) => u.token), sockets);
+    return { sockets, established: distribution(opened.ms), failed: opened.failed, errors: opened.errors };
+  } finally {
+    await crowd.close();
+    await bench.settle();
+  }
+}
+
+export interface HugeRoomRun {
+  members: number;
+  /** Connections that received the message (each member has one). */
+  delivered: number;
+  /** Connections per worker invocation, and how many invocations one message makes. */
+  chunkSize: number;
+  workers: number;
+  /** POST message → each recipient has it; and the last one, per message. */
+  endToEnd: Distribution;
+  lastRecipient: Distribution;
+  /** Stored → fan-out's first DynamoDB call (the stream poll), per message. */
+  streamWait: Distribution;
+  /** PostToConnection calls per message (one per connection). */
+  posts: number;
+}
+
+/**
+ * A room of `members` (stored directly in the table: rooms made over the API hold 1,000 at most),
+ * every member connected from a crowd process; `messages` messages posted one at a time.
+ */
+export async function runHugeRoom(bench: Bench, members: number, messages: number): Promise<HugeRoomRun> {
+  const users = await createUsers(bench.stack.httpUrl, `huge${members}`, members);
+  const now = new Date().toISOString();
+  const roomId = `huge-${users[0]!.userId}`;
+  const room: RoomRecord = { roomId, type: 'group', name: `bench ${members}`, visibility: 'private', maxMembers: members, createdBy: users[0]!.userId, createdAt: now, memberCount: members, lastSeq: 0, lastActivityAt: now };
+  const records: MemberRecord[] = users.map((u, i) => ({ roomId, userId: u.userId, displayName: u.displayName, role: i === 0 ? 'admin' : 'member', joinedAt: now, lastReadSeq: 0 }));
+  await getDeps().rooms.createRoom(room, records);
+  await bench.settle();
+  const crowd = await startCrowd();
+  try {
+    const opened = await crowd.open(bench.stack.wsUrl, users.map((u) => u.token), 200, 120_000);
+    if (opened.failed > 0) throw new Error(`huge room: ${opened.failed} of ${members} sockets failed (${opened.errors.join('; ')})`);
+    await bench.settle();
+    bench.recorder.take();
+    const endToEnd: number[] = [];
+    const last: number[] = [];
+    const waits: number[] = [];
+    let delivered = members;
+    let posts = 0;
+    for (let n = -1; n < messages; n++) {
+      const tag = `huge${n < 0 ? 'warm' : n}`;
+      await crowd.arm(tag);
+      const t0 = performance.timeOrigin + performance.now();
+      const res = await api(bench.stack.httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: users[(n + 1) % members]!.token, body: { content: textOf(tag, MESSAGE_BYTES) } });
+      if (res.status !== 201) throw new Error(`huge room send: ${res.status} ${JSON.stringify(res.body)}`);
+      await bench.stack.streamDrained();
+      const times = await crowd.arrivals();
+      const { readings, posts: made } = bench.recorder.take();
+      if (n < 0) continue;
+      delivered = Math.min(delivered, times.length);
+      posts = made.filter((p) => p.type === 'message_new').length;
+      endToEnd.push(...times.map((t) => t - t0));
+      last.push(Math.max(...times) - t0);
+      const fanStart = Math.min(...readings.filter((r) => r.operation === 'listMemberIds').map((r) => r.startedAt));
+      const stored = Math.max(...readings.filter((r) => r.operation !== 'listMemberIds' && r.endedAt <= fanStart).map((r) => r.endedAt));
+      if (Number.isFinite(fanStart) && Number.isFinite(stored)) waits.push(fanStart - stored);
+    }
+    const chunkSize = configFromEnv().fanoutWorkers?.chunkSize ?? members;
+    return {
+      members,
+      delivered,
+      chunkSize,
+      workers: members > chunkSize ? Math.ceil(members / chunkSize) : 0,
+      endToEnd: distribution(endToEnd),
+      lastRecipient: distribution(last),
+      streamWait: distribution(waits),
+      posts,
+    };
+  } finally {
+    await crowd.close();
+    await bench.settle();
+  }
+}
+
+/** A room's fan-out against its floor (measureFloor), with the same connections open. */
+export interface FloorRun {
+  members: number;
+  floor: Distribution;
+  /** The fan-out's own time in the same room (RoomRun.fanOut), and its p50 over the floor's p50. */
+  fanOut: Distribution;
+  ratio: number;
+}
+
+/** What this file adds to latest.json. */
+export interface ScaleFigures {
+  fanOutFloor: FloorRun[];
+  connects: ConnectRun[];
+  hugeRoom: HugeRoomRun;
+}
+
+interface ScaleTarget {
+  name: string;
+  target: string;
+  value: string;
+  met: boolean;
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** The targets for fan-out against its floor, rooms of 10,000 and connects under load. */
+export function scaleTargets(r: ScaleFigures): ScaleTarget[] {
+  const floors = r.fanOutFloor.map((f) => ({
+    name: `Fan-out time over its floor (same posts, no lookups), room of ${f.members}`,
+    target: '≤ 1.25 × floor (rooms of 100 and 1,000)',
+    value: `${f.ratio.toFixed(2)} × (${f.fanOut.p50.toFixed(1)} ms over ${f.floor.p50.toFixed(1)} ms p50)`,
+    met: f.ratio <= 1.25,
+  }));
+  const [few, many] = [r.connects[0], r.connects.at(-1)];
+  const h = r.hugeRoom;
+  return [
+    ...floors,
+    {
+      name: `One message to ${h.members} connections: the last one has it`,
+      target: '≤ 1.5 s (10,000)',
+      value: `${s(h.lastRecipient.p50)} p50, ${s(h.lastRecipient.max)} max over ${h.lastRecipient.n}; ${h.workers} workers of ${h.chunkSize}; ${h.delivered} of ${h.members} delivered`,
+      met: h.lastRecipient.p50 <= 1500 && h.delivered === h.members,
+    },
+    ...(few
+      ? [
+          {
+            name: `${few.sockets} concurrent connects: connection_established`,
+            target: '≤ 1 s p50 (200)',
+            value: `${s(few.established.p50)} p50, ${s(few.established.max)} max, ${few.failed} failed`,
+            met: few.established.p50 <= 1000 && few.failed === 0,
+          },
+        ]
+      : []),
+    ...(many && many !== few
+      ? [
+          {
+            name: `${many.sockets} concurrent connects hold`,
+            target: 'all established (2,000)',
+            value: `${many.sockets - many.failed} of ${many.sockets} in ${s(many.established.max)} (p50 ${s(many.established.p50)})`,
+            met: many.failed === 0,
+          },
+        ]
+      : []),
+  ];
+}
+
+const fmt = (d: Distribution) => `${d.p50.toFixed(1)} / ${d.p95.toFixed(1)} / ${d.max.toFixed(1)}`;
+
+/** The Markdown section of these figures. */
+export function scaleMarkdown(r: ScaleFigures): string {
+  const h = r.hugeRoom;
+  return [
+    '## Fan-out against its floor, a room of many, connects at once',
+    '',
+    '| measured | p50 / p95 / max ms |',
+    '|---|---|',
+    ...r.fanOutFloor.flatMap((f) => [
+      `| room of ${f.members}: floor (same PostToConnection calls and client, no lookups) | ${fmt(f.floor)} |`,
+      `| room of ${f.members}: fan-out (first DynamoDB call → last recipient), ${f.ratio.toFixed(2)} × floor | ${fmt(f.fanOut)} |`,
+    ]),
+    `| ${h.members} connections (${h.workers} workers of ${h.chunkSize}): send → last recipient | ${fmt(h.lastRecipient)} |`,
+    `| ${h.members} connections: send → each recipient | ${fmt(h.endToEnd)} |`,
+    ...r.connects.map((c) => `| ${c.sockets} connects at once → connection_established (${c.failed} failed) | ${fmt(c.established)} |`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * What the local `@connections` emulator itself costs per post: the same client, as many in
+ * flight, posting to the emulator (SigV4 check, routing; the connection's send answers at once) and
+ * to a bare HTTP server that answers 200; µs per post of each, median of `rounds`.
+ */
+export async function measureEmulatorShare(posts: number, rounds: number): Promise<{ bareUs: number; emulatorUs: number }> {
+  const http = await import('node:http');
+  const { createManagementApi } = await import('#infra/local/ws-management-api.ts');
+  const credentials = [{ accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' }];
+  const emulator = createManagementApi({
+    stage: 'local',
+    credentials,
+    find: () => ({ connectedAt: 0, lastActiveAt: 0, identity: { sourceIp: '', userAgent: '' }, send: async () => undefined, close: () => undefined }),
+  });
+  const serve = (handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) =>
+    new Promise<import('node:http').Server>((resolve) => {
+      const server = http.createServer(handler);
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+  const bare = await serve((req, res) => {
+    req.resume();
+    req.on('end', () => res.end());
+  });
+  const emu = await serve((req, res) => void emulator(req, res));
+  const timePer = async (server: import('node:http').Server) => {
+    const client = createManagementClient(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
+    const data = textOf('emu', MESSAGE_BYTES);
+    const us: number[] = [];
+    for (let round = 0; round < rounds + 1; round++) {
+      let next = 0;
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: POST_CONCURRENCY }, async () => {
+          while (next++ < posts) await client.send(new PostToConnectionCommand({ ConnectionId: 'abcdEFGH1234=', Data: data }));
+        }),
+      );
+      if (round > 0) us.push(((performance.now() - t0) / posts) * 1000);
+    }
+    client.destroy();
+    return distribution(us).p50;
+  };
+  try {
+    const bareUs = await timePer(bare);
+    const emulatorUs = await timePer(emu);
+    return { bareUs, emulatorUs };
+  } finally {
+    bare.close();
+    emu.close();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `npx tsx bench/scale.ts`: only the fan-out and connect parts of `npm run bench` (floor for rooms
+ * of 100 and 1,000, one message to 10,000 connections, 200 and 2,000 connects at once), plus the
+ * `@connections` emulator's own cost per post; prints JSON. For working on those parts without the
+ * whole run; `npm run bench` records the figures.
+ */
+import os from 'node:os';
+import { startBench } from './lib/harness.ts';
+import { runRoom } from './lib/latency.ts';
+import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom } from './lib/fanout.ts';
+import type { Distribution } from './lib/stats.ts';
+
+process.env.DDB_LOCAL_TELEMETRY ??= '0';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const rooms = arg('rooms', '100,1000').split(',').filter(Boolean).map(Number);
+const connects = arg('connects', '200,2000').split(',').filter(Boolean).map(Number);
+const huge = Number(arg('huge', '10000'));
+const out: Record<string, unknown> = { loadAverageStart: os.loadavg() };
+const log = (line: string) => console.error(`[scale] ${line}`);
+
+const bench = await startBench({});
+try {
+  // After the start: the runtime's region and credentials are in the environment by then.
+  out.emulator = await measureEmulatorShare(2000, 5);
+  log(`emulator ${JSON.stringify(out.emulator)}`);
+  const floors: { members: number; floor: Distribution; fanOut: Distribution; overhead: Distribution; lookups: Distribution; ratio: number }[] = [];
+  for (const members of rooms) {
+    let floor: Distribution | undefined;
+    const run = await runRoom(bench, {
+      members,
+      messages: members >= 1000 ? 10 : 100,
+      outsiders: 0,
+      warmup: 3,
+      budgetMs: 180_000,
+      fanOutOperations: new Set(['listMemberIds', 'connectionsOf']),
+      during: async (sockets) => void (floor = await measureFloor(bench, sockets, 20)),
+    });
+    floors.push({ members, floor: floor!, fanOut: run.fanOut, overhead: run.overhead, lookups: run.lookups, ratio: run.fanOut.p50 / floor!.p50 });
+    log(`room ${members}: ${JSON.stringify(floors.at(-1))}`);
+  }
+  out.floors = floors;
+  const c = [];
+  for (const n of connects) {
+    c.push(await runConnects(bench, n));
+    log(`connects ${n}: ${JSON.stringify(c.at(-1))}`);
+  }
+  out.connects = c;
+  if (huge > 0) {
+    out.hugeRoom = await runHugeRoom(bench, huge, 5);
+    log(`huge: ${JSON.stringify(out.hugeRoom)}`);
+  }
+} finally {
+  await bench.close();
+}
+out.loadAverageEnd = os.loadavg();
+console.log(JSON.stringify(out, null, 2));
+process.exit(0);
