@@ -26,6 +26,7 @@ async function main() {
       `  Service API     SigV4 (execute-api, ${process.env.AWS_REGION}) access key ${stack.serviceCredential.accessKeyId} secret ${stack.serviceCredential.secretAccessKey}`,
       `  DynamoDB        ${stack.dynamoEndpoint}${config.dynamoEndpoint ? ' (external)' : ''}  table ${config.tableName}`,
       `  S3              ${stack.s3Endpoint}${config.s3Endpoint ? ' (external)' : ''}  bucket ${stack.bucket}`,
+      `  Events          ${stack.eventsUrl ? `POST ${stack.eventsUrl}` : 'not sent (set PARLEY_EVENTS_URL to receive them)'}`,
       `Parley local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
       '',
     ].join('\n'),

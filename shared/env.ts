@@ -39,6 +39,20 @@ export const ENV = {
   /** Local only: the service credential the HTTP gateway checks SigV4 signatures of `/service/...` routes with. */
   serviceAccessKeyId: 'PARLEY_SERVICE_ACCESS_KEY_ID',
   serviceSecretAccessKey: 'PARLEY_SERVICE_SECRET_ACCESS_KEY',
+  /** The EventBridge bus outbound events go to (the stack's own, or `-c parley:eventBusName=`). */
+  eventBusName: 'PARLEY_EVENT_BUS_NAME',
+  /** Local only: where each outbound event is POSTed (unset: events are not sent anywhere). */
+  eventsUrl: 'PARLEY_EVENTS_URL',
+  /** The Secrets Manager secret whose random value the VAPID key pair is derived from (AWS). */
+  vapidSecretArn: 'PARLEY_VAPID_SECRET_ARN',
+  /** Local only: the random seed the VAPID key pair is derived from (kept in the data dir). */
+  vapidSeed: 'PARLEY_VAPID_SEED',
+  /** The VAPID `sub` claim: a `mailto:` or `https:` contact for push services (default `mailto:push@parley.invalid`). */
+  vapidSubject: 'PARLEY_VAPID_SUBJECT',
+  /** Local only: `1` lets push subscriptions point at http://127.0.0.1 (tests' push services). */
+  pushAllowLoopback: 'PARLEY_PUSH_ALLOW_LOOPBACK',
+  /** At most one notification per user and room per this many seconds (default 30). */
+  notifyCoalesceSeconds: 'PARLEY_NOTIFY_COALESCE_SECONDS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;

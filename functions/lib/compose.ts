@@ -8,6 +8,7 @@ import { DynamoStore } from '#shared/adapters/dynamodb/store.ts';
 import { DynamoPeopleStore } from '#shared/adapters/dynamodb/people-store.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
+import type { CapacityMeter } from '#shared/adapters/dynamodb/table-client.ts';
 import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import type { DepsConfig } from './config.ts';
@@ -49,7 +50,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
  * connections (and its metering). The S3 store loads its SDK on first use; the presigned PUT's
  * checksum is turned off (it would sign an empty body's).
  */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients } {
+export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; meter?: CapacityMeter | undefined } {
   const clients = createClients(config, options.clients);
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
   const store = new DynamoStore(clients.dynamo, config.tableName, meter);
@@ -88,5 +89,5 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
       },
     }),
   };
-  return { deps, clients };
+  return { deps, clients, meter };
 }

@@ -1,6 +1,7 @@
 import type { Deps } from '#shared/ports/runtime.ts';
 import { configFromEnv } from './config.ts';
 import { createDeps, type Clients, type DepsOptions } from './compose.ts';
+import type { CapacityMeter } from '#shared/adapters/dynamodb/table-client.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -8,7 +9,7 @@ import { createDeps, type Clients, type DepsOptions } from './compose.ts';
  * benchmark) may set options first.
  */
 let options: DepsOptions = {};
-let built: { deps: Deps; clients: Clients } | undefined;
+let built: ReturnType<typeof createDeps> | undefined;
 
 const build = () => (built ??= createDeps(configFromEnv(), options));
 
@@ -19,6 +20,11 @@ export function getDeps(): Deps {
 /** The SDK clients `getDeps()` is built on. */
 export function getClients(): Clients {
   return build().clients;
+}
+
+/** The capacity meter the stores report to (when a listener was given): stores built elsewhere share it. */
+export function getMeter(): CapacityMeter | undefined {
+  return build().meter;
 }
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */

@@ -13,6 +13,7 @@ import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
 import { startStreamPoller } from './stream-poller.ts';
 import { startAttachmentCleanup } from './attachment-cleanup.ts';
+import { localVapidSeed, startEventsConsumer } from './events-consumer.ts';
 import { s3Notifications } from './s3-notifications.ts';
 import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
@@ -82,6 +83,8 @@ export interface LocalStack {
   serviceCredential: ServiceCredential;
   /** Resolves when every stream record written so far has been handed to the fan-out handler. */
   streamDrained(): Promise<void>;
+  /** Where outbound events are POSTed (`PARLEY_EVENTS_URL`), if anywhere. */
+  eventsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -157,6 +160,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       [ENV.devJwks]: JSON.stringify(issuer.jwks),
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
+      [ENV.vapidSeed]: localVapidSeed(config.dataDir),
+      // Local mode: a test's push service on http://127.0.0.1 may be subscribed.
+      [ENV.pushAllowLoopback]: '1',
     });
     process.env[ENV.logLevel] ??= 'WARN';
 
@@ -208,6 +214,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stops.push(['stream poller', poller.stop]);
     const cleanup = await startAttachmentCleanup({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
     stops.push(['attachment clean-up poller', cleanup.stop]);
+    const events = await startEventsConsumer({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
+    stops.push(['events poller', events.stop]);
 
     return {
       httpUrl: httpGateway.url,
@@ -218,6 +226,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       bucket: BUCKET.localName,
       serviceCredential,
       streamDrained: () => poller.drained(),
+      ...(process.env[ENV.eventsUrl] && { eventsUrl: process.env[ENV.eventsUrl] }),
       stop,
     };
   } catch (err) {

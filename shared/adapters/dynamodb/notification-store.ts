@@ -1,0 +1,104 @@
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import { TABLE } from './table.ts';
+import { TableClient } from './table-client.ts';
+import { NOTIFY_ENTITY, notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
+
+/** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
+export class DynamoNotificationStore extends TableClient implements NotificationStore {
+  async getUserPreference(userId: string): Promise<NotifyLevel | undefined> {
+    const out = await this.run('getUserPreference', this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.pref(userId), ReturnConsumedCapacity: 'INDEXES' })));
+    return userPrefEntity.fromItem(out.Item);
+  }
+
+  async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
+    await this.run('setUserPreference', this.doc.send(new PutCommand({ TableName: this.tableName, Item: userPrefEntity.toItem(userId, notify, at), ReturnConsumedCapacity: 'INDEXES' })));
+  }
+
+  async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
+    const out = await this.run('getRoomPreference', this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ReturnConsumedCapacity: 'INDEXES' })));
+    return roomNotifyEntity.preference(out.Item);
+  }
+
+  async setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
+    const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at'];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = { ':et': NOTIFY_ENTITY.room, ':u': userId, ':r': roomId, ':at': at };
+    for (const field of ['notify', 'mutedUntil'] as const) {
+      const value = patch[field];
+      if (value === null) remove.push(field);
+      else if (value !== undefined) {
+        set.push(`${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    const out = await this.run(
+      'setRoomPreference',
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: notifyKeys.room(userId, roomId),
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+          ReturnConsumedCapacity: 'INDEXES',
+        }),
+      ),
+    );
+    return roomNotifyEntity.preference(out.Attributes);
+  }
+
+  async recipients(roomId: string, userIds: string[]): Promise<Recipient[]> {
+    if (userIds.length === 0) return [];
+    // Strongly consistent: the state a previous message of the room committed must be seen.
+    const items = await this.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), true);
+    const byKey = new Map(items.map((i) => [`${String(i[TABLE.partitionKey])}\n${String(i[TABLE.sortKey])}`, i]));
+    const get = (k: { PK: string; SK: string }) => byKey.get(`${k.PK}\n${k.SK}`);
+    return userIds.map((u) => roomNotifyEntity.fromItem(u, get(notifyKeys.pref(u)), get(notifyKeys.room(u, roomId))));
+  }
+
+  async commit(userId: string, roomId: string, seq: number, sent: boolean, at: string): Promise<boolean> {
+    return this.applies(
+      'commitNotification',
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: notifyKeys.room(userId, roomId),
+        UpdateExpression: sent
+          ? 'SET #et = :et, userId = :u, roomId = :r, lastSeq = :seq, sentAt = :at, pending = :zero'
+          : 'SET #et = :et, userId = :u, roomId = :r, lastSeq = :seq ADD pending :one',
+        ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
+        ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
+        ExpressionAttributeValues: { ':et': NOTIFY_ENTITY.room, ':u': userId, ':r': roomId, ':seq': seq, ...(sent ? { ':at': at, ':zero': 0 } : { ':one': 1 }) },
+        ReturnConsumedCapacity: 'INDEXES',
+      }),
+    );
+  }
+
+  async putSubscription(sub: PushSubscriptionRecord, maxPerUser: number): Promise<void> {
+    const existing = await this.listSubscriptions(sub.userId);
+    if (!existing.some((s) => s.endpoint === sub.endpoint) && existing.length >= maxPerUser) {
+      // The oldest device gives way: a user who keeps reinstalling must not grow the list.
+      const oldest = existing.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).slice(0, existing.length - maxPerUser + 1);
+      for (const s of oldest) await this.deleteSubscription(s.userId, s.endpoint);
+    }
+    await this.run('putSubscription', this.doc.send(new PutCommand({ TableName: this.tableName, Item: pushSubscriptionEntity.toItem(sub), ReturnConsumedCapacity: 'INDEXES' })));
+  }
+
+  async deleteSubscription(userId: string, endpoint: string): Promise<boolean> {
+    const out = await this.run(
+      'deleteSubscription',
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: notifyKeys.push(userId, endpoint), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  async listSubscriptions(userId: string): Promise<PushSubscriptionRecord[]> {
+    const { PK, SKPrefix } = notifyKeys.pushPrefix(userId);
+    const items = await this.queryAll('listSubscriptions', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+    });
+    return items.map((i) => pushSubscriptionEntity.fromItem(i));
+  }
+}
