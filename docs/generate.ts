@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as z from 'zod';
 import { httpRoutes, wsRoutes, type HttpRoute } from '#infra/routes.ts';
+import { ERROR_STATUS } from '#shared/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const schemasDir = path.join(root, 'shared/schemas');
@@ -53,7 +54,7 @@ const errorResponse = {
           error: {
             type: 'object',
             properties: {
-              code: { enum: ['validation_failed', 'unauthorized', 'forbidden', 'not_found', 'conflict', 'payload_too_large', 'rate_limited', 'internal'] },
+              code: { enum: Object.keys(ERROR_STATUS) },
               message: { type: 'string' },
               details: {},
             },
@@ -83,6 +84,7 @@ function operation(route: HttpRoute, schemas: Map<string, z.ZodType>): Json {
     responses: {
       '2XX': { description: 'Success: see the summary and docs/*.md for the result' },
       '4XX': errorResponse,
+      '503': { ...errorResponse, description: '`unavailable`: the store stayed busy (throttled, or conflicting writes); retry after `Retry-After` seconds' },
       ...(route.auth === 'jwt' && { '401': { description: 'No valid token: API Gateway answers {"message":"Unauthorized"}' } }),
     },
   };

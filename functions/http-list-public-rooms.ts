@@ -7,5 +7,5 @@ import { getDeps } from './lib/deps.ts';
 /** `GET /rooms/public` — discoverable public rooms, newest first. */
 export const handler = httpHandler(async (req) => {
   const query = parseOrThrow(listQuery, req.query, 'query');
-  return { status: 200, body: await listPublicRooms(getDeps(), query) };
+  return { status: 200, body: await listPublicRooms(getDeps(), req.user(), query) };
 });

@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { keys } from '#shared/adapters/dynamodb/table.ts';
 import { createFunctions } from './constructs/functions.ts';
+import { CURSOR_FNS, CursorKey } from './constructs/cursor-key.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
@@ -77,6 +78,8 @@ export class ParleyStack extends Stack {
     this.httpStage = this.httpApi(settings);
     this.webSocketRoutes(webSocketApi);
     this.grantData();
+    const cursorKey = new CursorKey(this, 'CursorKey');
+    for (const fn of CURSOR_FNS) cursorKey.grantCursorKeyRead(this.fn(fn));
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
 

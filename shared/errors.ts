@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   rate_limited: 429,
   internal: 500,
+  /** The store is throttling or a write kept conflicting with others: retry after `retryAfter`. */
+  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -36,9 +38,12 @@ export const forbidden = (message: string) => new AppError('forbidden', message)
 export const validationFailed = (message: string, details?: unknown) => new AppError('validation_failed', message, details);
 export const conflict = (message: string) => new AppError('conflict', message);
 
-/** Seconds to wait before retrying, on a `rate_limited` error (HTTP `Retry-After`, WebSocket `retryAfter`). */
+export const unavailable = (retryAfter: number) =>
+  new AppError('unavailable', `The service is busy; retry in ${retryAfter} s`, { retryAfter });
+
+/** Seconds to wait before retrying, on `rate_limited` and `unavailable` (HTTP `Retry-After`, WebSocket `retryAfter`). */
 export function retryAfterOf(err: unknown): number | undefined {
-  if (!(err instanceof AppError) || err.code !== 'rate_limited') return undefined;
+  if (!(err instanceof AppError) || (err.code !== 'rate_limited' && err.code !== 'unavailable')) return undefined;
   const value = (err.details as { retryAfter?: unknown } | undefined)?.retryAfter;
   return typeof value === 'number' ? value : undefined;
 }

@@ -37,7 +37,7 @@ export interface MemberRecord {
   lastReadAt?: string;
   lastReadMessageId?: string;
   /** The member's recent sends: clientMessageId → ISO time it was claimed (bounded, newest kept). */
-  sent?: Record<string, string>;
+  sent?: ReadonlyMap<string, string>;
 }
 
 export interface MessageRecord {
@@ -132,10 +132,19 @@ export interface AttachmentRecord extends AttachmentRef {
   messageId?: string;
 }
 
-/** A page of a list: `cursor` is opaque to the domain (the adapter encodes its position in it). */
-export interface Page<T> {
+/**
+ * A page of a list: `cursor` is where the next page starts, as the store's own position (never a
+ * raw table key); the domain seals positions into the cursors clients see.
+ */
+export interface Page<T, P = string> {
   items: T[];
-  cursor?: string;
+  cursor?: P;
+}
+
+/** Where the public room listing stopped: the last room listed. */
+export interface PublicRoomPosition {
+  createdAt: string;
+  roomId: string;
 }
 
 /** A stored change that produces events, decoded from a stream record by the table's adapter. */

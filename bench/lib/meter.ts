@@ -1,4 +1,4 @@
-import { DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { CapacityListener, CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import type { DepsOptions } from '#functions/lib/compose.ts';

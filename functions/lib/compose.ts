@@ -81,6 +81,7 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
     clock: options.clock ?? systemClock,
     ids: options.ids ?? ulids,
     settings: config.settings,
+    cursorKey: config.cursorKey,
     ...(a && {
       attachments: {
         store: new DynamoAttachmentStore(clients.dynamo, config.tableName, meter),

@@ -1,5 +1,6 @@
 import type { AttachmentSettings } from '#shared/ports/attachments.ts';
-import type { Settings } from '#shared/ports/runtime.ts';
+import type { CursorKey, Settings } from '#shared/ports/runtime.ts';
+import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import { isKnownContentType } from '#shared/domain/attachments.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 import { ENV, intSetting, requireEnv, type EnvName } from '#shared/env.ts';
@@ -13,6 +14,8 @@ export interface DepsConfig {
   /** Where frames are posted: API Gateway's `@connections` endpoint (the emulator's locally). */
   wsCallbackUrl: string;
   settings: Settings;
+  /** The page cursors' key: the local runtime's own, or the stack's secret (read on first use). */
+  cursorKey: CursorKey;
   /** Absent where no bucket is configured (then sends with attachments are refused). */
   attachments?: {
     bucketName: string;
@@ -32,6 +35,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig 
     tableName: requireEnv(ENV.tableName, env),
     wsCallbackUrl: requireEnv(ENV.wsCallbackUrl, env),
     settings: settingsFromEnv(env),
+    cursorKey: cursorKeyFromEnv(env),
     ...(bucketName && {
       attachments: { bucketName, pathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), settings: attachmentSettings(env) },
     }),

@@ -161,7 +161,7 @@ const safeDecode = (s: string) => {
 
 /** The JWT authorizer hands claims to the integration as strings (arrays as `[a b]`). */
 function stringifyClaims(claims: Record<string, unknown>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(claims)) {
     out[k] = typeof v === 'string' ? v : Array.isArray(v) ? `[${v.join(' ')}]` : JSON.stringify(v);
   }
@@ -176,11 +176,12 @@ function toEvent(
   pathParameters: Record<string, string>,
   claims: Record<string, string> | undefined,
 ): APIGatewayProxyEventV2WithJWTAuthorizer {
-  const headers: Record<string, string> = {};
+  // Header and parameter names are the client's: objects without a prototype, so none is special.
+  const headers = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(req.headers)) {
     if (v !== undefined && k !== 'cookie') headers[k] = Array.isArray(v) ? v.join(',') : v;
   }
-  const query: Record<string, string> = {};
+  const query = Object.create(null) as Record<string, string>;
   for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
   const now = new Date();
   const isText = /json|text|xml|urlencoded/.test(headers['content-type'] ?? 'application/json');

@@ -21,6 +21,7 @@ import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
 import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
+import { loadCursorKey } from './cursor-key.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 
 /** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
@@ -164,6 +165,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       // Local mode: a test's push service on http://127.0.0.1 may be subscribed.
       [ENV.pushAllowLoopback]: '1',
     });
+    process.env[ENV.cursorKey] ??= loadCursorKey(config.dataDir);
     process.env[ENV.logLevel] ??= 'WARN';
 
     const invoke = createInvoker(path.join(root, 'functions'));

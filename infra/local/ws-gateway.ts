@@ -365,8 +365,9 @@ const JSON_CONTENT = { 'Content-Type': 'application/json' };
 
 /** Headers as the client spelled them (API Gateway does not lower-case them); the last value wins in `headers`. */
 function headersOf(req: http.IncomingMessage) {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Names are the client's: objects without a prototype, so `constructor` or `__proto__` is just a name.
+  const headers = Object.create(null) as Record<string, string>;
+  const multiValueHeaders = Object.create(null) as Record<string, string[]>;
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const [name, value] = [req.rawHeaders[i]!, req.rawHeaders[i + 1]!];
     headers[name] = value;
@@ -379,8 +380,8 @@ function headersOf(req: http.IncomingMessage) {
 function queryOf(url: string) {
   const params = new URL(url, 'http://localhost').searchParams;
   if (params.size === 0) return {};
-  const queryStringParameters: Record<string, string> = {};
-  const multiValueQueryStringParameters: Record<string, string[]> = {};
+  const queryStringParameters = Object.create(null) as Record<string, string>;
+  const multiValueQueryStringParameters = Object.create(null) as Record<string, string[]>;
   for (const [name, value] of params) {
     queryStringParameters[name] = value;
     (multiValueQueryStringParameters[name] ??= []).push(value);

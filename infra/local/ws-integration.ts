@@ -64,7 +64,7 @@ export async function runAuthorizer(invoke: Invoke, fn: string, event: { methodA
   if (!isPlainObject(result) || typeof result.principalId !== 'string') return malformed;
   const context = result.context ?? {};
   if (!isPlainObject(context)) return malformed;
-  const stringified: Record<string, unknown> = {};
+  const stringified = Object.create(null) as Record<string, unknown>;
   for (const [key, value] of Object.entries(context)) {
     if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) return malformed;
     stringified[key] = value === null ? null : String(value);

@@ -48,7 +48,7 @@ function looksLikeText(b: Uint8Array): boolean {
 }
 
 /** What the first bytes of each allowed type must be. */
-const SIGNATURES: Record<string, (b: Uint8Array) => boolean> = {
+const SIGNATURES = new Map<string, (b: Uint8Array) => boolean>(Object.entries({
   'image/jpeg': (b) => startsWith(b, [0xff, 0xd8, 0xff]),
   'image/png': (b) => startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
   'image/gif': (b) => startsWith(b, ascii('GIF87a')) || startsWith(b, ascii('GIF89a')),
@@ -59,14 +59,14 @@ const SIGNATURES: Record<string, (b: Uint8Array) => boolean> = {
   // A ZIP container (Office Open XML).
   'application/vnd.openxmlformats-officedocument.wordprocessingml.document': (b) => startsWith(b, [0x50, 0x4b, 0x03, 0x04]),
   'text/plain': looksLikeText,
-};
+}));
 
 /** True when the first bytes of a file are those of `contentType`. */
 export function matchesSignature(contentType: string, firstBytes: Uint8Array): boolean {
-  return SIGNATURES[contentType]?.(firstBytes) ?? false;
+  return SIGNATURES.get(contentType)?.(firstBytes) ?? false;
 }
 
-export const isKnownContentType = (t: string) => t in SIGNATURES;
+export const isKnownContentType = (t: string) => SIGNATURES.has(t);
 
 function requireAttachments(deps: Deps): AttachmentDeps {
   if (!deps.attachments) throw new Error('Attachments are not configured in this process');

@@ -14,7 +14,7 @@ export function userFromClaims(claims: Record<string, unknown> | undefined): Use
     throw new AppError('unauthorized', 'The token has no usable subject');
   }
   for (const claim of NAME_CLAIMS) {
-    const value = claims?.[claim];
+    const value = claims && Object.hasOwn(claims, claim) ? claims[claim] : undefined;
     if (typeof value === 'string' && value.trim() !== '') return { userId: sub, displayName: value.trim().slice(0, 100) };
   }
   return { userId: sub, displayName: sub };

@@ -1,11 +1,13 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, PresenceRecord, Role, RoomRecord, User } from '#shared/model.ts';
+import type { MemberRecord, PresenceRecord, PublicRoomPosition, Role, RoomRecord, User } from '#shared/model.ts';
 import { conflict, forbidden, notFound, validationFailed } from '#shared/errors.ts';
 import type { AddMemberInput, UpdateRoomInput } from '#shared/schemas/people.ts';
 import { requireMembership } from './access.ts';
 import { appendMessage } from './messages.ts';
 import { limit } from './rate-limit.ts';
 import { memberView, roomView, type RoomView } from './views.ts';
+import { isText, openCursor, sealCursor } from './cursors.ts';
+import { roomIdSchema } from '#shared/schemas/common.ts';
 
 /**
  * Roles (docs/rooms-and-people.md):
@@ -208,7 +210,15 @@ export async function removeMemberFrom(deps: Deps, actor: User, room: RoomRecord
 }
 
 /** `GET /rooms/public`: listed public rooms, newest first. */
-export async function listPublicRooms(deps: Deps, q: { limit: number; cursor?: string }): Promise<{ items: RoomView[]; nextCursor?: string }> {
-  const page = await deps.rooms.listPublicRooms(q.limit, q.cursor);
-  return { items: page.items.map(roomView), ...(page.cursor && { nextCursor: page.cursor }) };
+export async function listPublicRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: RoomView[]; nextCursor?: string }> {
+  const scope = { list: 'public-rooms', userId: actor.userId } as const;
+  const after = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, readPublicPosition) : undefined;
+  const page = await deps.rooms.listPublicRooms(q.limit, after);
+  const next = page.cursor && (await sealCursor(deps.cursorKey, scope, [page.cursor.createdAt, page.cursor.roomId]));
+  return { items: page.items.map(roomView), ...(next && { nextCursor: next }) };
+}
+
+function readPublicPosition([createdAt, roomId, ...rest]: readonly unknown[]): PublicRoomPosition | undefined {
+  const valid = rest.length === 0 && isText(createdAt) && !Number.isNaN(Date.parse(createdAt)) && roomIdSchema.safeParse(roomId).success;
+  return valid ? { createdAt: createdAt as string, roomId: roomId as string } : undefined;
 }

@@ -100,8 +100,9 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   const cmid = input.clientMessageId;
   // Set when this attempt took over the claim of one that died: it must not claim again.
   let claimHeld = false;
-  if (cmid && member.sent?.[cmid]) {
-    const existing = await awaitFirstAttempt(deps, roomId, actor.userId, cmid, member.sent[cmid]);
+  const claimedAt = cmid ? member.sent?.get(cmid) : undefined;
+  if (cmid && claimedAt) {
+    const existing = await awaitFirstAttempt(deps, roomId, actor.userId, cmid, claimedAt);
     if (existing) return { message: await viewOf(deps, existing, actor.userId), created: false };
     claimHeld = true;
   }
@@ -174,7 +175,7 @@ export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessa
 
 /** The clientMessageIds to forget so that at most `keep` remain, oldest first. */
 function oldestSent(member: MemberRecord, keep: number): string[] {
-  const entries = Object.entries(member.sent ?? {}).sort((a, b) => a[1].localeCompare(b[1]));
+  const entries = [...(member.sent ?? new Map<string, string>())].sort((a, b) => a[1].localeCompare(b[1]));
   return entries.slice(0, Math.max(0, entries.length - keep)).map(([id]) => id);
 }
 
@@ -190,7 +191,7 @@ async function awaitFirstAttempt(deps: Deps, roomId: string, userId: string, cmi
     if (Date.parse(claimedAt) < deps.clock.now().getTime() - STALE_CLAIM_MS) {
       if (await deps.rooms.retakeClaim(roomId, userId, cmid, claimedAt, deps.clock.now().toISOString())) return undefined;
       const member = await deps.rooms.getMember(roomId, userId);
-      claimedAt = member?.sent?.[cmid] ?? claimedAt;
+      claimedAt = member?.sent?.get(cmid) ?? claimedAt;
     }
     if (deps.clock.now().getTime() > deadline) throw conflict('A send with this clientMessageId is still in progress; retry shortly');
     await deps.clock.sleep(50);

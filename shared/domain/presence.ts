@@ -1,4 +1,4 @@
-import type { ConnectionRecord, ConnectionTarget, PresenceRecord, User } from '#shared/model.ts';
+import type { PresenceRecord, User } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { forbidden } from '#shared/errors.ts';

@@ -7,6 +7,7 @@ import { limit } from './rate-limit.ts';
 import { ROOM_LIMITS, type CreateRoomInput } from '#shared/schemas/rooms.ts';
 import { roomView, type MessageView, type RoomView } from './views.ts';
 import { viewOf } from './messages.ts';
+import { isCount, openCursor, sealCursor } from './cursors.ts';
 
 /** Direct rooms have one id per pair of users, so creating one twice finds the first. */
 export function directRoomId(a: string, b: string): string {
@@ -89,7 +90,8 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
   const ordered = (await deps.rooms.getRoomsWithMember(roomIds, actor.userId)).sort(
     (a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId),
   );
-  const start = q.cursor ? decodeOffset(q.cursor) : 0;
+  const scope = { list: 'rooms', userId: actor.userId } as const;
+  const start = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, ([o, ...rest]) => (isCount(o) && rest.length === 0 ? o : undefined)) : 0;
   const page = ordered.slice(start, start + q.limit);
   const latest = await deps.messages.latestMessages(page.filter((p) => p.room.lastSeq > 0).map((p) => p.room.roomId));
   const items = await Promise.all(
@@ -106,7 +108,7 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
     }),
   );
   const next = start + q.limit;
-  return next < ordered.length ? { items, nextCursor: encodeOffset(next) } : { items };
+  return next < ordered.length ? { items, nextCursor: await sealCursor(deps.cursorKey, scope, [next]) } : { items };
 }
 
 /** The other member's name (one two-item query); a name never learned falls back to the one they connect with. */
@@ -142,13 +144,3 @@ export async function listUnread(deps: Deps, actor: User): Promise<{ total: numb
   return { total: rooms.reduce((sum, r) => sum + r.unreadCount, 0), rooms };
 }
 
-const encodeOffset = (n: number) => Buffer.from(JSON.stringify({ o: n })).toString('base64url');
-function decodeOffset(cursor: string): number {
-  try {
-    const o = (JSON.parse(Buffer.from(cursor, 'base64url').toString()) as { o?: unknown }).o;
-    if (typeof o === 'number' && Number.isInteger(o) && o >= 0) return o;
-  } catch {
-    // fall through
-  }
-  throw validationFailed('Invalid cursor');
-}

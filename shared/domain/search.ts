@@ -7,6 +7,8 @@ import { limit } from './rate-limit.ts';
 import { myRoomIds } from './rooms.ts';
 import { viewsOf } from './messages.ts';
 import type { MessageView } from './views.ts';
+import { isCount, openCursor, sealCursor } from './cursors.ts';
+import { roomIdSchema } from '#shared/schemas/common.ts';
 
 /** Messages one history query reads at a time while searching. */
 const SEARCH_PAGE = 100;
@@ -54,15 +56,10 @@ interface Position {
   b?: number;
 }
 
-const encodeCursor = (p: Position) => Buffer.from(JSON.stringify(p)).toString('base64url');
-function decodeCursor(cursor: string): Position {
-  try {
-    const p = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as Partial<Position>;
-    if (typeof p.r === 'string' && p.r.length > 0 && (p.b === undefined || (Number.isInteger(p.b) && p.b >= 1))) return { r: p.r, ...(p.b !== undefined && { b: p.b }) };
-  } catch {
-    // fall through
-  }
-  throw validationFailed('Invalid cursor');
+function readPosition([r, b, ...rest]: readonly unknown[]): Position | undefined {
+  if (rest.length > 0 || !roomIdSchema.safeParse(r).success) return undefined;
+  if (b === undefined) return { r: r as string };
+  return isCount(b) && b >= 1 ? { r: r as string, b } : undefined;
 }
 
 /**
@@ -81,8 +78,10 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
   if (terms.length > SEARCH_LIMITS.terms) {
     throw validationFailed(`q: at most ${SEARCH_LIMITS.terms} words`, { issues: [{ path: 'q', message: `at most ${SEARCH_LIMITS.terms} words` }] });
   }
-  const from = q.cursor ? decodeCursor(q.cursor) : undefined;
   const roomId = q.roomId;
+  // A cursor belongs to the user, the words searched and the room (or all rooms) searched in.
+  const scope = { list: 'search', userId: actor.userId, params: [terms.join(' '), roomId ?? null] } as const;
+  const from = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, readPosition) : undefined;
   if (roomId && from && from.r !== roomId) throw validationFailed('Invalid cursor');
   // Room ids are ULIDs: descending is newest room first, an order new messages do not shuffle.
   const toSearch = roomId
@@ -133,5 +132,5 @@ export async function searchMessages(deps: Deps, actor: User, q: SearchQuery): P
   }
   const views = new Map((await Promise.all([...byRoom].map(([id, records]) => viewsOf(deps, id, records, actor.userId)))).flat().map((v) => [v.id, v]));
   const items = hits.map((m) => views.get(m.id)!);
-  return stop ? { items, nextCursor: encodeCursor(stop) } : { items };
+  return stop ? { items, nextCursor: await sealCursor(deps.cursorKey, scope, stop.b === undefined ? [stop.r] : [stop.r, stop.b]) } : { items };
 }

@@ -1,4 +1,4 @@
-import type { MemberRecord, Page, Role, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, Page, PublicRoomPosition, Role, RoomRecord } from '#shared/model.ts';
 
 /** What a send writes on the sender's member item: the read mark, and the clientMessageId claim. */
 export interface SendMark {
@@ -43,7 +43,7 @@ export interface RoomStore {
   /** False if they are not a member. */
   setRole(roomId: string, userId: string, role: Role): Promise<boolean>;
 
-  /** The room ids the user belongs to (from the user index: no room or message is read). */
+  /** The room ids the user belongs to (from the user index: no room or message is read); `cursor` is the last room id of the page before. */
   listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
   /** Each room with the user's membership in it, in one batch read. */
   getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
@@ -60,5 +60,6 @@ export interface RoomStore {
 
   /** Lists the room among public rooms. */
   listPublic(room: RoomRecord): Promise<void>;
-  listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>>;
+  /** Public rooms, newest first, after `after` (the position a page before ended at). */
+  listPublicRooms(limit: number, after?: PublicRoomPosition): Promise<Page<RoomRecord, PublicRoomPosition>>;
 }

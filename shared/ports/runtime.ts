@@ -41,4 +41,9 @@ export interface Deps {
   settings: Settings;
   /** Absent where attachments are not wired (then sends with `attachmentIds` are refused). */
   attachments?: AttachmentDeps;
+  /** The key page cursors are authenticated with (see domain/cursors.ts). */
+  cursorKey: CursorKey;
 }
+
+/** Resolves the cursor key; the first call may fetch it, later ones reuse it. */
+export type CursorKey = () => Promise<Uint8Array>;

@@ -9,15 +9,43 @@ export const MESSAGE_LIMITS = {
   editWindowSeconds: 15 * 60,
   reactionsPerMessage: 50,
   metadataBytes: 8 * 1024,
+  /** Levels of nesting `metadata` may have (the object itself is the first). */
+  metadataDepth: 32,
   historyPageDefault: 50,
   historyPageMax: 100,
 } as const;
 
-const metadataSchema = z
-  .record(z.string(), z.unknown())
-  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MESSAGE_LIMITS.metadataBytes, {
-    message: `must be at most ${MESSAGE_LIMITS.metadataBytes} bytes as JSON`,
-  });
+const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** How deeply objects and arrays nest in `value` (the value itself is level 1), counted up to `cap` + 1. */
+export function nestingDepth(value: unknown, cap: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, level] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    deepest = Math.max(deepest, level);
+    if (deepest > cap) return deepest;
+    for (const child of Object.values(v)) stack.push([child, level + 1]);
+  }
+  return deepest;
+}
+
+/**
+ * Any JSON object up to 32 levels deep and 8 KB serialized, kept exactly as sent: a zod object
+ * or record would rebuild it and drop a `__proto__` key, so the object is checked, not rebuilt.
+ */
+export const metadataSchema = z
+  .custom<Record<string, unknown>>(isJsonObject, { message: 'must be a JSON object' })
+  .superRefine((m, ctx) => {
+    if (!isJsonObject(m)) return;
+    if (nestingDepth(m, MESSAGE_LIMITS.metadataDepth) > MESSAGE_LIMITS.metadataDepth) {
+      ctx.addIssue({ code: 'custom', message: `must nest at most ${MESSAGE_LIMITS.metadataDepth} levels deep` });
+    } else if (Buffer.byteLength(JSON.stringify(m)) > MESSAGE_LIMITS.metadataBytes) {
+      ctx.addIssue({ code: 'custom', message: `must be at most ${MESSAGE_LIMITS.metadataBytes} bytes as JSON` });
+    }
+  })
+  .meta({ type: 'object', additionalProperties: true, description: 'Any JSON object: at most 8 KB as JSON and 32 levels deep; returned as sent.' });
 
 /** The body of `POST /rooms/{roomId}/messages`, and of a `message_send` frame without `type`/`roomId`. */
 export const sendMessageFields = {

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { roomIdSchema, userIdSchema } from './common.ts';
-import { MESSAGE_LIMITS } from './messages.ts';
+import { MESSAGE_LIMITS, metadataSchema } from './messages.ts';
 import { ROOM_LIMITS } from './rooms.ts';
 
 /** Schemas of rooms and people: room settings, membership, presence, the service API. */
@@ -59,10 +59,7 @@ export const serviceMessageTypeSchema = z
 export const servicePostMessageBody = z.strictObject({
   type: serviceMessageTypeSchema.default('system'),
   content: z.string().max(MESSAGE_LIMITS.contentHardLimit).default(''),
-  metadata: z
-    .record(z.string(), z.unknown())
-    .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= 8 * 1024, 'metadata must be at most 8 KB of JSON')
-    .optional(),
+  metadata: metadataSchema.optional(),
   /** Shown as the sender; `system` when absent. */
   senderId: userIdSchema.optional(),
   senderName: displayNameSchema.optional(),

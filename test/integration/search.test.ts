@@ -159,10 +159,20 @@ describe('search', () => {
   });
 
   it('never follows a cursor into a room I do not belong to', async () => {
-    // A cursor forged to point at room C (Bo's and Eve's): Ann's search skips to her own rooms older than it.
+    // A cursor forged to point at room C (Bo's and Eve's) is not one the server issued: refused.
     const forged = Buffer.from(JSON.stringify({ r: roomC })).toString('base64url');
-    const res = await searchAll(ann, { q: 'payment', cursor: forged });
-    expect(res.items.every((m) => m.roomId !== roomC)).toBe(true);
+    const res = await search(ann, { q: 'payment', cursor: forged });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('validation_failed');
+    // A real cursor of Bo's, pointing into room C, is Bo's alone.
+    const bos = await search(bo, { q: 'payment', roomId: roomC, limit: '1' });
+    expect(bos.body.items.map((m: any) => m.roomId)).toEqual([roomC]);
+    expect(bos.body.nextCursor).toEqual(expect.any(String));
+    const borrowed = await search(ann, { q: 'payment', roomId: roomC, limit: '1', cursor: bos.body.nextCursor });
+    expect(borrowed.status).toBe(400);
+    expect(borrowed.body.error.code).toBe('validation_failed');
+    // Ann's own pages never reach room C.
+    expect((await searchAll(ann, { q: 'payment', limit: '1' })).items.every((m) => m.roomId !== roomC)).toBe(true);
   });
 
   it('needs a token', async () => {

@@ -1,4 +1,4 @@
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type ApiGatewayManagementApiClient, DeleteConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Broadcaster } from '#shared/ports/broadcaster.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 

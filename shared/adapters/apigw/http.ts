@@ -56,8 +56,9 @@ function parseJson(raw: string | undefined): unknown {
   }
 }
 
+/** Names are the client's: kept in an object without a prototype, so `constructor` is just a name. */
 function decodeAll(values: Record<string, string | undefined> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(values ?? {})) if (v !== undefined) out[k] = v;
   return out;
 }

@@ -7,16 +7,16 @@ import { NOTIFY_ENTITY, notifyKeys, pushSubscriptionEntity, roomNotifyEntity, us
 /** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
 export class DynamoNotificationStore extends TableClient implements NotificationStore {
   async getUserPreference(userId: string): Promise<NotifyLevel | undefined> {
-    const out = await this.run('getUserPreference', this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.pref(userId), ReturnConsumedCapacity: 'INDEXES' })));
+    const out = await this.run('getUserPreference', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.pref(userId), ReturnConsumedCapacity: 'INDEXES' })));
     return userPrefEntity.fromItem(out.Item);
   }
 
   async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
-    await this.run('setUserPreference', this.doc.send(new PutCommand({ TableName: this.tableName, Item: userPrefEntity.toItem(userId, notify, at), ReturnConsumedCapacity: 'INDEXES' })));
+    await this.run('setUserPreference', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: userPrefEntity.toItem(userId, notify, at), ReturnConsumedCapacity: 'INDEXES' })));
   }
 
   async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
-    const out = await this.run('getRoomPreference', this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ReturnConsumedCapacity: 'INDEXES' })));
+    const out = await this.run('getRoomPreference', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ReturnConsumedCapacity: 'INDEXES' })));
     return roomNotifyEntity.preference(out.Item);
   }
 
@@ -34,7 +34,7 @@ export class DynamoNotificationStore extends TableClient implements Notification
     }
     const out = await this.run(
       'setRoomPreference',
-      this.doc.send(
+      () => this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: notifyKeys.room(userId, roomId),
@@ -82,13 +82,13 @@ export class DynamoNotificationStore extends TableClient implements Notification
       const oldest = existing.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).slice(0, existing.length - maxPerUser + 1);
       for (const s of oldest) await this.deleteSubscription(s.userId, s.endpoint);
     }
-    await this.run('putSubscription', this.doc.send(new PutCommand({ TableName: this.tableName, Item: pushSubscriptionEntity.toItem(sub), ReturnConsumedCapacity: 'INDEXES' })));
+    await this.run('putSubscription', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: pushSubscriptionEntity.toItem(sub), ReturnConsumedCapacity: 'INDEXES' })));
   }
 
   async deleteSubscription(userId: string, endpoint: string): Promise<boolean> {
     const out = await this.run(
       'deleteSubscription',
-      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: notifyKeys.push(userId, endpoint), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
+      () => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: notifyKeys.push(userId, endpoint), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
     );
     return out.Attributes !== undefined;
   }

@@ -1,10 +1,13 @@
 import { BatchGetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { AddMemberOutcome, RoomStore } from '#shared/ports/rooms.ts';
+import type { AddMemberOutcome } from '#shared/ports/rooms.ts';
 import type { ConnectionRecord, ConnectionTarget, MemberRecord, Page, PresenceRecord, Role, RoomRecord } from '#shared/model.ts';
+import type { PublicRoomPosition } from '#shared/model.ts';
 import type { ConnectionStore } from '#shared/ports/connections.ts';
+import type { RoomStore } from '#shared/ports/rooms.ts';
 import type { RateLimiter, RateRule } from '#shared/ports/rate-limiter.ts';
 import { ENTITY, PRESENCE_EVENT, ROOM_EVENT, TABLE, connectionEntry, keys } from './table.ts';
-import { TableClient, decodeCursor, encodeCursor, errorName, recordOf, type Item } from './table-client.ts';
+import { TableClient, cancellationCodes, errorName, recordOf, type Item } from './table-client.ts';
+import { newMemberAttributes } from './items.ts';
 
 
 /** The room-store methods implemented here rather than in DynamoStore. */
@@ -21,7 +24,7 @@ export class DynamoPeopleStore
   implements Pick<RoomStore, PeopleRoomMethods>, Pick<ConnectionStore, PresenceMethods>, RateLimiter
 {
   private async getRoomItem(roomId: string): Promise<RoomRecord | undefined> {
-    const out = await this.run('getRoom', this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [keys.room(roomId)], ConsistentRead: true } }, ReturnConsumedCapacity: 'INDEXES' })));
+    const out = await this.run('getRoom', () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [keys.room(roomId)], ConsistentRead: true } }, ReturnConsumedCapacity: 'INDEXES' })));
     const item = out.Responses?.[this.tableName]?.[0];
     return item ? recordOf<RoomRecord>(item) : undefined;
   }
@@ -32,14 +35,13 @@ export class DynamoPeopleStore
     try {
       await this.run(
         'addMember',
-        this.doc.send(
+        () => this.doc.send(
           new TransactWriteCommand({
             TransactItems: [
               {
                 Put: {
                   TableName: this.tableName,
-                  // `sent` must exist: a send's claim sets one path inside it (as DynamoStore writes members).
-                  Item: { ...keys.member(m.roomId, m.userId), [TABLE.entityAttribute]: ENTITY.member, sent: {}, ...m, ...keys.memberGsi1(m.roomId, m.userId) },
+                  Item: { ...keys.member(m.roomId, m.userId), [TABLE.entityAttribute]: ENTITY.member, ...newMemberAttributes(m), ...keys.memberGsi1(m.roomId, m.userId) },
                   ConditionExpression: 'attribute_not_exists(PK)',
                 },
               },
@@ -61,8 +63,7 @@ export class DynamoPeopleStore
       return 'added';
     } catch (err) {
       if (errorName(err) !== 'TransactionCanceledException') throw err;
-      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'exists';
+      if (cancellationCodes(err)[0] === 'ConditionalCheckFailed') return 'exists';
       const room = await this.getRoomItem(m.roomId);
       if (!room || room.archivedAt || room.type !== 'group') return 'closed';
       if (room.memberCount >= room.maxMembers) return 'full';
@@ -74,7 +75,7 @@ export class DynamoPeopleStore
     try {
       await this.run(
         'removeMember',
-        this.doc.send(
+        () => this.doc.send(
           new TransactWriteCommand({
             TransactItems: [
               { Delete: { TableName: this.tableName, Key: keys.member(roomId, userId), ConditionExpression: 'attribute_exists(PK)' } },
@@ -180,7 +181,7 @@ export class DynamoPeopleStore
     const gsi = keys.publicRoomGsi1(room.createdAt, room.roomId);
     await this.run(
       'listPublic',
-      this.doc.send(
+      () => this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.room(room.roomId),
@@ -192,10 +193,10 @@ export class DynamoPeopleStore
     );
   }
 
-  async listPublicRooms(limit: number, cursor?: string): Promise<Page<RoomRecord>> {
+  async listPublicRooms(limit: number, after?: PublicRoomPosition): Promise<Page<RoomRecord, PublicRoomPosition>> {
     const out = await this.run(
       'listPublicRooms',
-      this.doc.send(
+      () => this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: TABLE.gsi1.name,
@@ -203,17 +204,18 @@ export class DynamoPeopleStore
           ExpressionAttributeValues: { ':pk': keys.publicRoomsGsi1().GSI1PK },
           ScanIndexForward: false,
           Limit: limit,
-          ...(cursor && { ExclusiveStartKey: decodeCursor(cursor) }),
+          ...(after && { ExclusiveStartKey: { ...keys.room(after.roomId), ...keys.publicRoomGsi1(after.createdAt, after.roomId) } }),
           ReturnConsumedCapacity: 'INDEXES',
         }),
       ),
     );
-    const roomIds = (out.Items ?? []).map((i) => String(i.roomId));
+    const listed = (out.Items ?? []).map((i) => ({ roomId: String(i.roomId), listedAt: String(i[TABLE.gsi1.sortKey]) }));
+    const roomIds = listed.map((l) => l.roomId);
     const rooms = new Map<string, RoomRecord>();
     if (roomIds.length > 0) {
       const got = await this.run(
         'getPublicRooms',
-        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: roomIds.map((id) => keys.room(id)) } }, ReturnConsumedCapacity: 'INDEXES' })),
+        () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: roomIds.map((id) => keys.room(id)) } }, ReturnConsumedCapacity: 'INDEXES' })),
       );
       for (const item of got.Responses?.[this.tableName] ?? []) rooms.set(String(item.roomId), roomRecord(item));
     }
@@ -221,7 +223,9 @@ export class DynamoPeopleStore
       const r = rooms.get(id);
       return r && !r.archivedAt && r.visibility === 'public' ? [r] : [];
     });
-    const next = encodeCursor(out.LastEvaluatedKey);
+    // The position is the last listed room's creation time and id: what its index key is made of.
+    const last = listed.at(-1);
+    const next = out.LastEvaluatedKey && last ? { createdAt: last.listedAt.slice(0, -(last.roomId.length + 1)), roomId: last.roomId } : undefined;
     return { items, ...(next && { cursor: next }) };
   }
 
@@ -262,7 +266,7 @@ export class DynamoPeopleStore
   private async presenceUpdate(op: string, userId: string, expression: string, values: Item): Promise<Item> {
     const out = await this.run(
       op,
-      this.doc.send(
+      () => this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.presence(userId),
@@ -299,7 +303,7 @@ export class DynamoPeopleStore
     for (let i = 0; i < unique.length; i += 100) {
       const out = await this.run(
         'getPresence',
-        this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unique.slice(i, i + 100).map((u) => keys.presence(u)) } }, ReturnConsumedCapacity: 'INDEXES' })),
+        () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: unique.slice(i, i + 100).map((u) => keys.presence(u)) } }, ReturnConsumedCapacity: 'INDEXES' })),
       );
       for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.userId), item);
     }

@@ -16,7 +16,8 @@ import type { RoomStore, SendMark } from '#shared/ports/rooms.ts';
 import type { TypingStore } from '#shared/ports/typing.ts';
 import type { PeopleRoomMethods, PresenceMethods } from './people-store.ts';
 import { ENTITY, READ_SOURCE, TABLE, keys, parseConnectionEntry, type EntityType } from './table.ts';
-import { TableClient, decodeCursor, encodeCursor, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
+import { TableClient, epochSeconds, errorName, isConditionFailure, recordOf, type Item } from './table-client.ts';
+import { memberRecord, messageItem, messageRecord, newMemberAttributes, sentName } from './items.ts';
 
 
 /** One adapter over the one table, implementing every store port. */
@@ -41,7 +42,7 @@ export class DynamoStore
       if (memberItems.length < 100) {
         await this.run(
           'createRoom',
-          this.doc.send(
+          () => this.doc.send(
             new TransactWriteCommand({
               TransactItems: [{ Put: roomPut }, ...memberItems.map((Item) => ({ Put: { TableName: this.tableName, Item } }))],
               ReturnConsumedCapacity: 'INDEXES',
@@ -50,7 +51,7 @@ export class DynamoStore
         );
         return;
       }
-      await this.run('createRoom', this.doc.send(new PutCommand({ ...roomPut, ReturnConsumedCapacity: 'INDEXES' })));
+      await this.run('createRoom', () => this.doc.send(new PutCommand({ ...roomPut, ReturnConsumedCapacity: 'INDEXES' })));
     } catch (err) {
       if (isConditionFailure(err) || errorName(err) === 'TransactionCanceledException') {
         throw conflict('The room already exists');
@@ -69,7 +70,7 @@ export class DynamoStore
       if (attempt > 0) await new Promise((r) => setTimeout(r, 25 * 2 ** attempt));
       const out = await this.run(
         'batchWrite',
-        this.doc.send(
+        () => this.doc.send(
           new BatchWriteCommand({
             RequestItems: { [this.tableName]: pending.map((Item) => ({ PutRequest: { Item } })) },
             ReturnConsumedCapacity: 'INDEXES',
@@ -81,27 +82,26 @@ export class DynamoStore
   }
 
   private memberItem(m: MemberRecord): Item {
-    // `sent` must exist: a send's claim sets one path inside it.
-    return this.item(ENTITY.member, keys.member(m.roomId, m.userId), { sent: {}, ...m }, keys.memberGsi1(m.roomId, m.userId));
+    return this.item(ENTITY.member, keys.member(m.roomId, m.userId), newMemberAttributes(m), keys.memberGsi1(m.roomId, m.userId));
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {
-    const out = await this.run('getRoom', this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.room(roomId), ReturnConsumedCapacity: 'INDEXES' })));
+    const out = await this.run('getRoom', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.room(roomId), ReturnConsumedCapacity: 'INDEXES' })));
     return out.Item ? recordOf<RoomRecord>(out.Item) : undefined;
   }
 
   async getMember(roomId: string, userId: string): Promise<MemberRecord | undefined> {
     const out = await this.run(
       'getMember',
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.member(roomId, userId), ReturnConsumedCapacity: 'INDEXES' })),
+      () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.member(roomId, userId), ReturnConsumedCapacity: 'INDEXES' })),
     );
-    return out.Item ? recordOf<MemberRecord>(out.Item) : undefined;
+    return out.Item ? memberRecord(out.Item) : undefined;
   }
 
   async getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }> {
     const out = await this.run(
       'getRoomAndMember',
-      this.doc.send(
+      () => this.doc.send(
         new BatchGetCommand({
           RequestItems: { [this.tableName]: { Keys: [keys.room(roomId), keys.member(roomId, userId)], ConsistentRead: true } },
           ReturnConsumedCapacity: 'INDEXES',
@@ -111,7 +111,7 @@ export class DynamoStore
     const result: { room?: RoomRecord; member?: MemberRecord } = {};
     for (const item of out.Responses?.[this.tableName] ?? []) {
       if (item[TABLE.entityAttribute] === ENTITY.room) result.room = recordOf<RoomRecord>(item);
-      else if (item[TABLE.entityAttribute] === ENTITY.member) result.member = recordOf<MemberRecord>(item);
+      else if (item[TABLE.entityAttribute] === ENTITY.member) result.member = memberRecord(item);
     }
     // Two small keys never exceed BatchGet limits; an unprocessed key means throttling: read singly.
     if (out.UnprocessedKeys?.[this.tableName]) {
@@ -129,7 +129,7 @@ export class DynamoStore
     do {
       const out = await this.run(
         'listMemberIds',
-        this.doc.send(
+        () => this.doc.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
@@ -148,21 +148,19 @@ export class DynamoStore
 
   async listMembers(roomId: string): Promise<MemberRecord[]> {
     const { PK, SKPrefix } = keys.memberPrefix(roomId);
-    return (await this.queryAll('listMembers', { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix } })).map(
-      (i) => recordOf<MemberRecord>(i),
-    );
+    return (await this.queryAll('listMembers', { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix } })).map(memberRecord);
   }
 
   async getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]> {
     const items = await this.batchGet('getMembers', [...new Set(userIds)].map((u) => keys.member(roomId, u)), true);
-    return items.map((i) => recordOf<MemberRecord>(i));
+    return items.map(memberRecord);
   }
 
   async listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
     const { GSI1PK, GSI1SKPrefix } = keys.userRoomsGsi1(userId);
     const out = await this.run(
       'listMemberships',
-      this.doc.send(
+      () => this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: TABLE.gsi1.name,
@@ -170,13 +168,14 @@ export class DynamoStore
           ExpressionAttributeValues: { ':pk': GSI1PK, ':sk': GSI1SKPrefix },
           ProjectionExpression: 'roomId',
           Limit: limit,
-          ExclusiveStartKey: decodeCursor(cursor),
+          ...(cursor !== undefined && { ExclusiveStartKey: { ...keys.member(cursor, userId), ...keys.memberGsi1(cursor, userId) } }),
           ReturnConsumedCapacity: 'INDEXES',
         }),
       ),
     );
-    const next = encodeCursor(out.LastEvaluatedKey);
-    return { items: (out.Items ?? []).map((i) => String(i.roomId)), ...(next && { cursor: next }) };
+    const items = (out.Items ?? []).map((i) => String(i.roomId));
+    const last = items.at(-1);
+    return { items, ...(out.LastEvaluatedKey && last !== undefined && { cursor: last }) };
   }
 
   async getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]> {
@@ -185,7 +184,7 @@ export class DynamoStore
     const members = new Map<string, MemberRecord>();
     for (const item of items) {
       if (item[TABLE.entityAttribute] === ENTITY.room) rooms.set(String(item.roomId), recordOf<RoomRecord>(item));
-      else members.set(String(item.roomId), recordOf<MemberRecord>(item));
+      else members.set(String(item.roomId), memberRecord(item));
     }
     return roomIds.flatMap((id) => {
       const room = rooms.get(id);
@@ -213,11 +212,20 @@ export class DynamoStore
     const names: Record<string, string> = {};
     let update = 'SET lastReadSeq = :seq, lastReadAt = :at, readSource = :src';
     let condition = 'attribute_exists(PK) AND lastReadSeq < :seq';
+    let claimSet = '';
     if (claim) {
-      names['#c'] = claim.clientMessageId;
-      claim.drop.forEach((id, i) => (names[`#d${i}`] = id));
-      update += `, sent.#c = :at${claim.drop.length ? ` REMOVE ${claim.drop.map((_, i) => `sent.#d${i}`).join(', ')}` : ''}`;
-      condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND lastReadSeq < :seq';
+      // Each forgotten id is removed under its name and under the unprefixed name items written before used.
+      names['#c'] = sentName(claim.clientMessageId);
+      names['#l'] = claim.clientMessageId;
+      const removes: string[] = [];
+      claim.drop.forEach((id, i) => {
+        names[`#d${i}`] = sentName(id);
+        names[`#o${i}`] = id;
+        removes.push(`sent.#d${i}`, `sent.#o${i}`);
+      });
+      claimSet = `sent.#c = :at${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+      update += `, ${claimSet}`;
+      condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq < :seq';
     }
     const send = (UpdateExpression: string, ConditionExpression: string, values: Item) =>
       this.applies(
@@ -237,21 +245,22 @@ export class DynamoStore
     // Refused: either the clientMessageId is claimed, or the read mark was already past `readSeq`.
     // A second write, in that rare second case only, claims without moving the mark.
     return send(
-      `SET sent.#c = :at${claim.drop.length ? ` REMOVE ${claim.drop.map((_, i) => `sent.#d${i}`).join(', ')}` : ''}`,
-      'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND lastReadSeq >= :seq',
+      `SET ${claimSet}`,
+      'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq >= :seq',
       { ':seq': mark.readSeq, ':at': mark.at },
     );
   }
 
   async retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
+    // A claim written before names were prefixed moves to the prefixed name.
     return this.applies(
       'retakeClaim',
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.member(roomId, userId),
-        UpdateExpression: 'SET sent.#c = :at',
-        ConditionExpression: 'sent.#c = :was',
-        ExpressionAttributeNames: { '#c': clientMessageId },
+        UpdateExpression: 'SET sent.#c = :at REMOVE sent.#l',
+        ConditionExpression: 'sent.#c = :was OR sent.#l = :was',
+        ExpressionAttributeNames: { '#c': sentName(clientMessageId), '#l': clientMessageId },
         ExpressionAttributeValues: { ':at': at, ':was': claimedAt },
         ReturnConsumedCapacity: 'INDEXES',
       }),
@@ -264,7 +273,7 @@ export class DynamoStore
     try {
       const out = await this.run(
         'nextSeq',
-        this.doc.send(
+        () => this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.room(roomId),
@@ -287,10 +296,10 @@ export class DynamoStore
   async putMessage(message: MessageRecord): Promise<void> {
     await this.run(
       'putMessage',
-      this.doc.send(
+      () => this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: this.item(ENTITY.message, keys.message(message.roomId, message.seq), message),
+          Item: this.item(ENTITY.message, keys.message(message.roomId, message.seq), messageItem(message)),
           ConditionExpression: 'attribute_not_exists(PK)',
           ReturnConsumedCapacity: 'INDEXES',
         }),
@@ -301,9 +310,9 @@ export class DynamoStore
   async getMessage(roomId: string, seq: number): Promise<MessageRecord | undefined> {
     const out = await this.run(
       'getMessage',
-      this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(roomId, seq), ConsistentRead: true, ReturnConsumedCapacity: 'INDEXES' })),
+      () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.message(roomId, seq), ConsistentRead: true, ReturnConsumedCapacity: 'INDEXES' })),
     );
-    return out.Item ? recordOf<MessageRecord>(out.Item) : undefined;
+    return out.Item ? messageRecord(out.Item) : undefined;
   }
 
   /**
@@ -325,7 +334,7 @@ export class DynamoStore
     if (q.beforeSeq !== undefined && q.beforeSeq <= 1) return [];
     const out = await this.run(
       'listMessages',
-      this.doc.send(
+      () => this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: condition.expr,
@@ -337,7 +346,7 @@ export class DynamoStore
         }),
       ),
     );
-    return (out.Items ?? []).map((i) => recordOf<MessageRecord>(i));
+    return (out.Items ?? []).map(messageRecord);
   }
 
   /** The room list's previews: eventually consistent (half the units), a preview may lag a second. */
@@ -353,14 +362,14 @@ export class DynamoStore
 
   async getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]> {
     const items = await this.batchGet('getMessages', [...new Set(seqs)].map((seq) => keys.message(roomId, seq)), true);
-    return items.map((i) => recordOf<MessageRecord>(i)).sort((a, b) => a.seq - b.seq);
+    return items.map(messageRecord).sort((a, b) => a.seq - b.seq);
   }
 
   async findByClientMessageId(roomId: string, senderId: string, clientMessageId: string, window: number): Promise<MessageRecord | undefined> {
     const { PK, SKPrefix } = keys.messagePrefix(roomId);
     const out = await this.run(
       'findByClientMessageId',
-      this.doc.send(
+      () => this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
@@ -374,7 +383,7 @@ export class DynamoStore
       ),
     );
     const item = out.Items?.[0];
-    return item ? recordOf<MessageRecord>(item) : undefined;
+    return item ? messageRecord(item) : undefined;
   }
 
   async editMessage(
@@ -462,7 +471,7 @@ export class DynamoStore
     do {
       const out = await this.run(
         'countReactions',
-        this.doc.send(
+        () => this.doc.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
@@ -494,7 +503,7 @@ export class DynamoStore
   async recordChange(change: ChangeRecord, ttlSeconds: number): Promise<void> {
     await this.run(
       'recordChange',
-      this.doc.send(
+      () => this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: this.item(ENTITY.change, keys.change(change.roomId, change.at, change.seq, change.kind), change, {
@@ -510,7 +519,7 @@ export class DynamoStore
     const { PK, from, to } = keys.changesSince(roomId, since);
     const out = await this.run(
       'changesSince',
-      this.doc.send(
+      () => this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
@@ -527,7 +536,7 @@ export class DynamoStore
   async putTyping(t: TypingRecord): Promise<void> {
     await this.run(
       'putTyping',
-      this.doc.send(
+      () => this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: this.item(ENTITY.typing, keys.typing(t.roomId, t.userId), t, { [TABLE.ttlAttribute]: epochSeconds(t.until) + 1 }),
@@ -538,7 +547,7 @@ export class DynamoStore
   }
 
   async clearTyping(roomId: string, userId: string): Promise<void> {
-    await this.run('clearTyping', this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.typing(roomId, userId), ReturnConsumedCapacity: 'INDEXES' })));
+    await this.run('clearTyping', () => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.typing(roomId, userId), ReturnConsumedCapacity: 'INDEXES' })));
   }
 
   async listTyping(roomId: string): Promise<TypingRecord[]> {
@@ -555,7 +564,7 @@ export class DynamoStore
   async putConnection(c: ConnectionRecord, ttlSeconds: number): Promise<void> {
     await this.run(
       'putConnection',
-      this.doc.send(
+      () => this.doc.send(
         new PutCommand({
           TableName: this.tableName,
           Item: this.item(ENTITY.connection, keys.connection(c.connectionId), c, { [TABLE.ttlAttribute]: epochSeconds(c.connectedAt) + ttlSeconds }),

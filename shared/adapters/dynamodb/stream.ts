@@ -1,10 +1,11 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { Change, ConnectionRecord, MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
+import type { Change, ConnectionRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
 import { ENTITY, PRESENCE_EVENT, READ_SOURCE, ROOM_EVENT, TABLE } from './table.ts';
 import { shownPresence } from './people-store.ts';
 import { recordOf } from './table-client.ts';
+import { memberRecord, messageRecord } from './items.ts';
 
 type Image = Record<string, AttributeValue>;
 const image = (i: unknown) => (i ? unmarshall(i as Image) : undefined);
@@ -16,9 +17,9 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
   const entity = (after ?? before)?.[TABLE.entityAttribute];
   switch (`${entity} ${record.eventName}`) {
     case `${ENTITY.message} INSERT`:
-      return { kind: 'message_created', message: recordOf<MessageRecord>(after!) };
+      return { kind: 'message_created', message: messageRecord(after!) };
     case `${ENTITY.message} MODIFY`: {
-      const message = recordOf<MessageRecord>(after!);
+      const message = messageRecord(after!);
       if (message.deletedAt && !before?.deletedAt) return { kind: 'message_deleted', message };
       if (message.editedAt && message.editedAt !== before?.editedAt) return { kind: 'message_edited', message };
       return undefined;
@@ -28,9 +29,9 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
     case `${ENTITY.reaction} REMOVE`:
       return { kind: 'reaction_removed', reaction: recordOf<ReactionRecord>(before!) };
     case `${ENTITY.member} MODIFY`: {
-      const member = recordOf<MemberRecord & { readSource?: string }>(after!);
+      const member = memberRecord(after!);
       const moved = member.lastReadSeq !== before?.lastReadSeq;
-      return moved && member.readSource === READ_SOURCE.receipt ? { kind: 'messages_read', member } : undefined;
+      return moved && after!.readSource === READ_SOURCE.receipt ? { kind: 'messages_read', member } : undefined;
     }
     case `${ENTITY.connection} INSERT`:
       return { kind: 'connection_opened', connection: recordOf<ConnectionRecord>(after!) };
@@ -40,9 +41,9 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
         ? { kind: 'connection_expired', connection: recordOf<ConnectionRecord>(before!) }
         : undefined;
     case `${ENTITY.member} INSERT`:
-      return { kind: 'member_joined', member: recordOf<MemberRecord>(after!) };
+      return { kind: 'member_joined', member: memberRecord(after!) };
     case `${ENTITY.member} REMOVE`:
-      return { kind: 'member_left', member: recordOf<MemberRecord>(before!) };
+      return { kind: 'member_left', member: memberRecord(before!) };
     case `${ENTITY.room} MODIFY`: {
       const event = after![ROOM_EVENT.attribute];
       if (event === ROOM_EVENT.archived && !before?.archivedAt) return { kind: 'room_archived', room: recordOf<RoomRecord>(after!) };
