@@ -22,13 +22,14 @@ import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { keys } from '#shared/adapters/dynamodb/table.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { CURSOR_FNS, CursorKey } from './constructs/cursor-key.ts';
+import { OutboundEvents, VAPID_FNS } from './constructs/events.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
 import { Identity } from './constructs/identity.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
-import { httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
+import { eventsStreamFn, httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
 
 const WS_STAGE = 'prod';
 const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
@@ -82,6 +83,13 @@ export class ParleyStack extends Stack {
     for (const fn of CURSOR_FNS) cursorKey.grantCursorKeyRead(this.fn(fn));
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
+    new OutboundEvents(this, 'OutboundEvents', {
+      table: this.table,
+      handler: this.fn(eventsStreamFn),
+      vapidReaders: VAPID_FNS.map((fn) => this.fn(fn)),
+      ...(settings.eventBusName && { eventBusName: settings.eventBusName }),
+      ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
+    });
 
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });

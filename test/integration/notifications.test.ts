@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
-import { startEventsSink, type Envelope, type EventsSink } from '#test/support/events-sink.ts';
+import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
 import { startPushService, type PushService } from '#test/support/push-service.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EVENT_SOURCE, type EventPublisher, type OutboundEvent } from '#shared/ports/events.ts';
 
 /** PutEvents takes at most 10 entries per call. */
