@@ -20,6 +20,7 @@ import { probeDynamoDbLocal } from './lib/probe.ts';
 import { writes } from './lib/meter.ts';
 import { latencySvg } from './lib/svg.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
+import { measureNotifications } from './lib/notifications.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -79,6 +80,8 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
     const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
     const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
+    log('notifications: the events consumer in the reference room');
+    const notifications = await measureNotifications(bench, room, plan.durations);
 
     const latency: RoomRun[] = [];
     for (const members of plan.roomSizes) {
@@ -102,7 +105,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
 
     const send = operations.find((o) => o.name === 'send 1 KB text')!;
-    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs });
+    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs, notify: { aws: notifications.plain.aws, ms: notifications.plain.ms, events: 1 } });
     report = {
       mode: opts.smoke ? 'smoke' : 'full',
       startedAt: startedAt.toISOString(),
@@ -121,6 +124,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       operations,
       fanOut: { reference: fanOut, crowded: crowded!, outsideConnections: plan.bigRoom, outsideFrames },
       durations,
+      notifications,
       latency,
       bigRoom: big,
       bill: { ...bill, workload: WORKLOAD },
