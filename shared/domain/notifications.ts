@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MessageRecord, RoomRecord, User } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { OutboundEvent } from '#shared/ports/events.ts';
-import type { NotifyLevel, NotifyPorts, PushPayload, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { NotificationState, NotifyLevel, NotifyPorts, PushPayload, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { PUSH_LIMITS, type PushSubscriptionInput } from '#shared/schemas/notifications.ts';
 import { requireMembership } from './access.ts';
@@ -119,8 +119,7 @@ export function admits(level: NotifyLevel, reason: Reason): boolean {
 /** What happens for one candidate: nothing (already handled), coalesced into a later one, or sent. */
 export type Decision = { action: 'skip' } | { action: 'coalesce' } | { action: 'send'; count: number };
 
-export function decide(r: Recipient, seq: number, now: Date, coalesceSeconds: number): Decision {
-  const state = r.state;
+export function decide(state: NotificationState | undefined, seq: number, now: Date, coalesceSeconds: number): Decision {
   if (state && state.lastSeq >= seq) return { action: 'skip' };
   if (state?.sentAt && now.getTime() - Date.parse(state.sentAt) < coalesceSeconds * 1000) return { action: 'coalesce' };
   return { action: 'send', count: (state?.pending ?? 0) + 1 };
@@ -157,7 +156,9 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   for (const r of await deps.notifications.recipients(m.roomId, offline)) {
     const reason = reasonFor(room, m, r.userId);
     if (!admits(effectiveLevel(r, now), reason)) continue;
-    const decision = decide(r, m.seq, now, deps.notifySettings.coalesceSeconds);
+    // The batch read may be a moment stale: the state a decision rests on is read consistently.
+    const state = await deps.notifications.state(r.userId, m.roomId);
+    const decision = decide(state, m.seq, now, deps.notifySettings.coalesceSeconds);
     if (decision.action === 'skip') continue;
     if (decision.action === 'coalesce') {
       if (await deps.notifications.commit(r.userId, m.roomId, m.seq, false, at)) outcomes.push({ userId: r.userId, action: 'coalesced' });

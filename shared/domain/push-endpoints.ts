@@ -19,14 +19,27 @@ export function addressProblem(address: string, policy: EndpointPolicy): string 
   if (kind === 4) return ipv4Problem(address, policy);
   if (kind === 6) {
     const a = address.toLowerCase();
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a);
-    if (mapped?.[1]) return ipv4Problem(mapped[1], policy);
+    const embedded = embeddedIpv4(a);
+    if (embedded) return ipv4Problem(embedded, policy);
     if (a === '::1' || a === '::') return 'a loopback or unspecified address';
     if (/^fe[89ab]/.test(a)) return 'a link-local address';
     if (/^f[cd]/.test(a)) return 'a private address (including the EC2 metadata service)';
     return undefined;
   }
   return 'not an IP address';
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped or -compatible (`::ffff:a.b.c.d`, `::a.b.c.d`) or NAT64
+ * (`64:ff9b::`) IPv6 address, in either spelling (URL parsing turns the dotted form into hex).
+ */
+function embeddedIpv4(a: string): string | undefined {
+  const m = /^(?:::(?:ffff:)?|64:ff9b::)(?:(\d+\.\d+\.\d+\.\d+)|([0-9a-f]{1,4}):([0-9a-f]{1,4}))$/.exec(a);
+  if (!m) return undefined;
+  if (m[1]) return m[1];
+  const hi = parseInt(m[2]!, 16);
+  const lo = parseInt(m[3]!, 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.');
 }
 
 function ipv4Problem(address: string, policy: EndpointPolicy): string | undefined {

@@ -43,8 +43,10 @@ export interface NotificationStore {
   getRoomPreference(userId: string, roomId: string): Promise<RoomPreference>;
   /** `null` clears a field (back to the default level, or unmuted). */
   setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference>;
-  /** Preferences and state of each user for the room: one batch read. */
+  /** Preferences (and state, possibly stale) of each user for the room: one eventually consistent batch read. */
   recipients(roomId: string, userIds: string[]): Promise<Recipient[]>;
+  /** Where notifications of the room stand for the user, read consistently (what a decision rests on). */
+  state(userId: string, roomId: string): Promise<NotificationState | undefined>;
   /**
    * Records that message `seq` was handled for the user (sent when `sent`, else coalesced), only if
    * nothing at or after `seq` was; false when a retry already did.

@@ -1,5 +1,5 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { TABLE } from './table.ts';
 import { TableClient } from './table-client.ts';
 import { NOTIFY_ENTITY, notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
@@ -51,11 +51,20 @@ export class DynamoNotificationStore extends TableClient implements Notification
 
   async recipients(roomId: string, userIds: string[]): Promise<Recipient[]> {
     if (userIds.length === 0) return [];
-    // Strongly consistent: the state a previous message of the room committed must be seen.
-    const items = await this.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), true);
+    // Eventually consistent: most members are ruled out by their levels; the state of those who
+    // are not is read again, consistently (state()).
+    const items = await this.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), false);
     const byKey = new Map(items.map((i) => [`${String(i[TABLE.partitionKey])}\n${String(i[TABLE.sortKey])}`, i]));
     const get = (k: { PK: string; SK: string }) => byKey.get(`${k.PK}\n${k.SK}`);
     return userIds.map((u) => roomNotifyEntity.fromItem(u, get(notifyKeys.pref(u)), get(notifyKeys.room(u, roomId))));
+  }
+
+  async state(userId: string, roomId: string): Promise<NotificationState | undefined> {
+    const out = await this.run(
+      'notificationState',
+      () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ConsistentRead: true, ReturnConsumedCapacity: 'INDEXES' })),
+    );
+    return roomNotifyEntity.fromItem(userId, undefined, out.Item).state;
   }
 
   async commit(userId: string, roomId: string, seq: number, sent: boolean, at: string): Promise<boolean> {
