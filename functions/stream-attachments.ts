@@ -1,6 +1,6 @@
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { removedAttachment } from '#shared/adapters/dynamodb/attachment-stream.ts';
+import { removedAttachment } from '#shared/adapters/dynamodb/stream.ts';
 import { deleteAttachmentObjects } from '#shared/domain/attachments.ts';
 import { getDeps } from './lib/deps.ts';
 

@@ -19,7 +19,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
-import { keys } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { CURSOR_FNS, CursorKey } from './constructs/cursor-key.ts';
 import { OutboundEvents, VAPID_FNS } from './constructs/events.ts';

@@ -3,7 +3,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { api } from '#test/support/clients.ts';
 import { httpRoutes } from '#infra/routes.ts';
-import { keys } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
 import { getDeps } from '#functions/lib/deps.ts';

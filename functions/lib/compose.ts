@@ -2,10 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
-import type { RoomStore } from '#shared/ports/rooms.ts';
-import type { ConnectionStore } from '#shared/ports/connections.ts';
-import { DynamoStore } from '#shared/adapters/dynamodb/store.ts';
-import { DynamoPeopleStore } from '#shared/adapters/dynamodb/people-store.ts';
+import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
+import { DynamoMessageStore } from '#shared/adapters/dynamodb/message-store.ts';
+import { DynamoTypingStore } from '#shared/adapters/dynamodb/typing-store.ts';
+import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-store.ts';
+import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
 import type { CapacityMeter } from '#shared/adapters/dynamodb/table-client.ts';
@@ -37,7 +39,7 @@ export const systemClock: Clock = {
 
 export const ulids: Ids = { newId: () => ulid() };
 
-/** New clients for `config`: SDK defaults (region, credentials, endpoint overrides) from the environment. */
+/** New clients for `config` (and any given): SDK defaults (region, credentials, endpoint overrides) from the environment. */
 export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
   return {
     dynamo: given.dynamo ?? new DynamoDBClient({}),
@@ -46,45 +48,30 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
 }
 
 /**
- * Builds every port from `config`. One DynamoDB client serves every store, so they share its
- * connections (and its metering). The S3 store loads its SDK on first use; the presigned PUT's
- * checksum is turned off (it would sign an empty body's).
+ * Builds every port from `config`. One table client serves every store, so they share its
+ * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
+ * presigned PUT's checksum is turned off (it would sign an empty body's).
  */
 export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; meter?: CapacityMeter | undefined } {
   const clients = createClients(config, options.clients);
+  const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
-  const store = new DynamoStore(clients.dynamo, config.tableName, meter);
-  const people = new DynamoPeopleStore(clients.dynamo, config.tableName, meter);
-  const rooms: RoomStore = Object.assign(Object.create(store) as DynamoStore, {
-    addMember: people.addMember.bind(people),
-    removeMember: people.removeMember.bind(people),
-    setRole: people.setRole.bind(people),
-    updateRoom: people.updateRoom.bind(people),
-    archiveRoom: people.archiveRoom.bind(people),
-    listPublic: people.listPublic.bind(people),
-    listPublicRooms: people.listPublicRooms.bind(people),
-  });
-  const connections: ConnectionStore = Object.assign(Object.create(store) as DynamoStore, {
-    connectionOpened: people.connectionOpened.bind(people),
-    connectionClosed: people.connectionClosed.bind(people),
-    setStatus: people.setStatus.bind(people),
-    getPresence: people.getPresence.bind(people),
-  });
+  const table = new TableClient(clients.dynamo, config.tableName, meter, clock.sleep);
   const a = config.attachments;
   const deps: Deps = {
-    rooms,
-    messages: store,
-    typing: store,
-    connections,
-    rateLimiter: people,
+    rooms: new DynamoRoomStore(table),
+    messages: new DynamoMessageStore(table),
+    typing: new DynamoTypingStore(table),
+    connections: new DynamoConnectionStore(table, clock),
+    rateLimiter: new DynamoRateLimiter(table, clock),
     broadcaster: new ApiGatewayBroadcaster(clients.management, options.onPost),
-    clock: options.clock ?? systemClock,
+    clock,
     ids: options.ids ?? ulids,
     settings: config.settings,
     cursorKey: config.cursorKey,
     ...(a && {
       attachments: {
-        store: new DynamoAttachmentStore(clients.dynamo, config.tableName, meter),
+        store: new DynamoAttachmentStore(table),
         blobs: new S3BlobStore({ forcePathStyle: a.pathStyle, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, a.bucketName),
         settings: a.settings,
       },

@@ -9,7 +9,7 @@ import { EventType as S3EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
 import { attachmentStreamFn, streamFn, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';

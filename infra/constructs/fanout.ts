@@ -5,7 +5,7 @@ import { FilterCriteria, StartingPosition, type IFunction } from 'aws-cdk-lib/aw
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { streamFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 
 /**
  * Feeds the table's stream to the fan-out function, and raises alarms when fan-out falls behind

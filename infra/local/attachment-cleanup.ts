@@ -1,5 +1,5 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { attachmentStreamFn } from '#infra/routes.ts';
 import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 

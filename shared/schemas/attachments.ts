@@ -29,8 +29,9 @@ export const createAttachmentBody = z.strictObject({
     .string()
     .min(1)
     .max(ATTACHMENT_LIMITS.fileNameLength)
-    // Shown to others and used as the download name: no control characters, no paths.
-    .refine((n) => !/[\u0000-\u001f\u007f/\\]/u.test(n) && n.trim() !== '' && n !== '.' && n !== '..', { message: 'must be a plain file name' }),
+    // Shown to others and used as the download name (percent-encoded into Content-Disposition,
+    // which a lone surrogate cannot be): well-formed text, no control characters, no paths.
+    .refine((n) => !/[\u0000-\u001f\u007f/\\]|\p{Cs}/u.test(n) && n.trim() !== '' && n !== '.' && n !== '..', { message: 'must be a plain file name' }),
   contentType: z.string().min(3).max(127).transform((t) => t.trim().toLowerCase()),
   size: z.number().int().min(1),
 });

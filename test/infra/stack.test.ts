@@ -18,7 +18,8 @@ import {
   wsRoutes,
 } from '#infra/routes.ts';
 import { ParleyStack } from '#infra/stack.ts';
-import { attachmentCleanupFilterPatterns, streamFilterPatterns, TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { attachmentCleanupFilterPatterns, streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '#infra/constructs/attachments.ts';
 import { WEBP_WASM } from '#shared/media/webp.ts';
 import { ENV } from '#shared/env.ts';

@@ -110,4 +110,27 @@ describe('list cursors', () => {
     // The page size is not part of the list: a cursor serves any limit.
     expect((await get(ann, '/search', { q: 'ledger', roomId: roomA, limit: '2', cursor })).status).toBe(200);
   });
+
+  it('rooms: a user in more rooms than one index page holds gets them all, page after page', async () => {
+    // Memberships are read 100 at a time from the user index: 105 rooms take two of its pages.
+    const fay = await createUser(httpUrl, 'fay');
+    const made = new Set<string>();
+    for (let i = 0; i < 105; i += 15) {
+      const ids = await Promise.all(Array.from({ length: Math.min(15, 105 - i) }, (_, k) => room(fay, { name: `R${i + k}` })));
+      for (const id of ids) made.add(id);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const res = await get(fay, '/rooms', { limit: '40', ...(cursor && { cursor }) });
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((i: any) => i.room.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(105);
+    expect(new Set(seen)).toEqual(made);
+  }, 60_000);
 });

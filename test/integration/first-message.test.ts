@@ -1,7 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, TABLE, connectionEntry, keys } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS } from '#infra/local/services.ts';
 import { api, connect, createUser, eventually, type TestSocket } from '#test/support/clients.ts';
 

@@ -63,7 +63,7 @@ describe('fuzz', () => {
         if (!details.failed) details = found;
       }
       const cases = [...world.counts.values()].reduce((a, b) => a + b, 0);
-      console.log(`fuzz: ${details.numRuns} batches, ${cases} cases in ${((Date.now() - started) / 1000).toFixed(0)} s; per route: ${[...world.counts].sort().map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      console.log(`fuzz: ${details.numRuns} batches, ${cases} cases in ${((Date.now() - started) / 1000).toFixed(0)} s; per route: ${[...world.counts].sort().map(([k, v]) => `${k} ${v}`).join(', ')}; checked: ${[...world.checks].map(([k, v]) => `${k} ${v}`).join(', ')}`);
       if (details.failed) {
         const example = details.counterexample?.[0] as Case[] | undefined;
         const message = [

@@ -4,7 +4,8 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
-import { StoreFault, TableClient, classifyStoreError } from '#shared/adapters/dynamodb/table-client.ts';
+import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { StoreFault, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/store-errors.ts';
 import { toPublicError } from '#shared/errors.ts';
 
 // What DynamoDB Local really answers, through the one wrapper every adapter call goes through.
@@ -12,19 +13,21 @@ const client = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 
 const raw = DynamoDBDocumentClient.from(client);
 const table = `store-errors-${randomUUID()}`;
 
-/** A table adapter with two calls: a plain put and a two-item transaction. */
-class Probe extends TableClient {
+/**
+ * Calls through the table client: a plain put and a transaction whose cancelled conditions the
+ * client answers with; and, through the same retry and error decoding as its every call, a
+ * two-item transaction as DynamoDB answers it.
+ */
+class Probe {
   readonly ops: string[] = [];
-  constructor() {
-    super(client, table, (op) => void this.ops.push(op));
-  }
+  private readonly tc = new TableClient(client, table, (op) => void this.ops.push(op));
   put(item: Record<string, unknown>) {
-    return this.run('probePut', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ReturnConsumedCapacity: 'TOTAL' })));
+    return this.tc.put('probePut', { Item: item });
   }
   /** Bumps two items, the first only if it exists. */
   guardedBump(pk: string, other: string) {
-    return this.run('probeGuarded', () =>
-      this.doc.send(
+    return withStoreRetries('probeGuarded', () =>
+      raw.send(
         new TransactWriteCommand({
           TransactItems: [
             { Update: { TableName: table, Key: { PK: pk, SK: 'ITEM' }, UpdateExpression: 'ADD n :one', ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeValues: { ':one': 1 } } },
@@ -35,7 +38,7 @@ class Probe extends TableClient {
     );
   }
   growBoth(pk: string, other: string, blob: string) {
-    return this.run('probeGrow', () => this.doc.send(new TransactWriteCommand({ TransactItems: growItems(pk, other, blob) })));
+    return this.tc.transact('probeGrow', growItems(pk, other, blob));
   }
 }
 const growItems = (pk: string, other: string, blob: string) => [

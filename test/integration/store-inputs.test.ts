@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { TABLE, keys } from '#shared/adapters/dynamodb/table.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { api, connect, createUser, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { serviceApi } from '#test/support/service.ts';
 
@@ -172,6 +173,22 @@ describe('the claims kept on the member item', () => {
     // The newest are still remembered: a retry returns the stored message.
     const retry = await send('c11');
     expect(retry.status).toBe(200);
+  });
+});
+
+describe('text that is not well-formed Unicode', () => {
+  it('is refused as a file name (it cannot be a download name) and kept as sent elsewhere', async () => {
+    // JSON escapes: the body's text names a lone surrogate (UTF-8 cannot carry one).
+    for (const fileName of ['\\ud800.png', 'a\\udfffb.pdf']) {
+      const res = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, rawBody: `{"fileName":"${fileName}","contentType":"image/png","size":100}` });
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+    }
+    const sent = await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: ann.token, rawBody: '{"content":"a\\ud800b","metadata":{"k\\ud800":"\\udc00"}}' });
+    expect(sent.status).toBe(201);
+    const read = await getMessage(bo, sent.body.id);
+    expect(read.body.content).toBe('a\ud800b');
+    expect(read.body.metadata).toEqual({ 'k\ud800': '\udc00' });
   });
 });
 

@@ -16,7 +16,9 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { startStreamPoller, type StreamFailure, type StreamPoller, type StreamPollerOptions } from '#infra/local/stream-poller.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { ENTITY, TABLE, keys, streamFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 
 const aws = { endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };

@@ -2,7 +2,8 @@ import { describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, TABLE, keys } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS } from '#infra/local/services.ts';
 import { createUser, TestSocket, type TestUser } from '#test/support/clients.ts';
 

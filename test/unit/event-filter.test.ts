@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { compileFilter, matchesAny, matchesFilter } from '#infra/local/event-filter.ts';
-import { ENTITY, TABLE, keys, streamFilterPatterns } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 
 type Image = NonNullable<NonNullable<DynamoDBRecord['dynamodb']>['NewImage']>;
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ENTITY, STREAMED_ENTITIES, TABLE, connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk, streamFilterPatterns, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { ENTITY, TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { STREAMED_ENTITIES, streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 
 describe('table keys', () => {
   it('puts a room, its members and its messages in one partition', () => {

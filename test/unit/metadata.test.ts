@@ -5,7 +5,14 @@ import { parseOrThrow } from '#shared/schemas/common.ts';
 import { MESSAGE_LIMITS, sendMessageBody } from '#shared/schemas/messages.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
 import { messageSendFrame } from '#shared/schemas/frames.ts';
-import { memberRecord, messageItem, messageRecord, newMemberAttributes, sentName } from '#shared/adapters/dynamodb/items.ts';
+import { message as messageEntity } from '#shared/adapters/dynamodb/entities/message.ts';
+import { member as memberEntity, sentName } from '#shared/adapters/dynamodb/entities/member.ts';
+import type { Item } from '#shared/adapters/dynamodb/entities/entity.ts';
+
+const messageItem = (m: MessageRecord) => messageEntity.toItem(m);
+const messageRecord = (item: Item) => messageEntity.fromItem(item);
+const memberRecord = (item: Item) => memberEntity.fromItem(item);
+const newMemberAttributes = (m: MemberRecord) => memberEntity.toItem(m);
 import type { MemberRecord, MessageRecord } from '#shared/model.ts';
 import { AppError } from '#shared/errors.ts';
 

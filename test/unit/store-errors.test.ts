@@ -9,7 +9,7 @@ import {
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
 import { AppError, retryAfterOf, toPublicError } from '#shared/errors.ts';
-import { STORE_RETRY, StoreFault, cancellationCodes, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/table-client.ts';
+import { STORE_RETRY, StoreFault, cancellationCodes, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/store-errors.ts';
 
 // Errors as the SDK builds them from DynamoDB's responses (service exception classes, $metadata).
 const meta = { httpStatusCode: 400, requestId: 'R1', attempts: 1, totalRetryDelay: 0 };
@@ -90,6 +90,8 @@ describe('withStoreRetries', () => {
     }, async (ms) => waits.push(ms)).catch((e: unknown) => e);
     expect(calls).toBe(STORE_RETRY.attempts);
     expect(waits).toHaveLength(STORE_RETRY.attempts - 1);
+    // Full jitter under a ceiling that doubles: 25, 50, 100 ms.
+    waits.forEach((ms, i) => expect(ms).toBeLessThanOrEqual(STORE_RETRY.baseMs * 2 ** i));
     expect(err).toBeInstanceOf(AppError);
     expect((err as AppError).status).toBe(503);
     expect(retryAfterOf(err)).toBe(STORE_RETRY.retryAfterSeconds);

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import { TransactionConflictException } from '@aws-sdk/client-dynamodb';
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { errorResult } from '#shared/adapters/apigw/ws.ts';
-import { STORE_RETRY, StoreFault, withStoreRetries } from '#shared/adapters/dynamodb/table-client.ts';
+import { STORE_RETRY, StoreFault, withStoreRetries } from '#shared/adapters/dynamodb/store-errors.ts';
 
 // How each transport's one mapper answers a store that stayed busy, and a store fault.
 const event = { routeKey: 'POST /rooms/{roomId}/messages', body: '{}', isBase64Encoded: false, requestContext: {} } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;

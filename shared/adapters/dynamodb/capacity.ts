@@ -1,5 +1,5 @@
 import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CapacityMeter } from './table-client.ts';
+import type { CapacityMeter } from './client.ts';
 
 /** One DynamoDB call as a listener sees it: the store operation that made it and what it consumed. */
 export interface CapacityReading {

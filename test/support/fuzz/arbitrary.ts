@@ -11,7 +11,7 @@ import { edgeNumber, emoji, forgedCursor, hostileString, hostileValue, metadata,
 
 /** How often a field holds a hostile value instead of one its schema describes. */
 const HOSTILE_WEIGHT = 1;
-const VALID_WEIGHT = 10;
+const VALID_WEIGHT = 16;
 
 const userRef = fc.oneof(
   { weight: 3, arbitrary: fc.constant('@@member') },
@@ -63,6 +63,8 @@ const BY_NAME: Record<string, fc.Arbitrary<unknown>> = {
   memberIds: fc.array(userRef, { maxLength: 4 }),
   userIds: fc.array(userRef, { minLength: 1, maxLength: 4 }).map((ids) => ids.join(',')),
   emoji,
+  // Ids of uploads that do not exist refuse the whole send: mostly none, so that sends get stored.
+  attachmentIds: fc.oneof({ weight: 6, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.oneof(fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), protoKey), { minLength: 1, maxLength: 11 }) }),
   cursor: fc.oneof({ weight: 2, arbitrary: fc.constant('@@cursor:own') }, { weight: 3, arbitrary: forgedCursor }),
   metadata,
   clientMessageId,
@@ -119,7 +121,7 @@ export function objectArbitrary(schema: JsonSchema, inQuery = false): fc.Arbitra
     return metadata;
   }
   const fields = names.map((n) =>
-    fc.tuple(fc.constant(n), arbitraryOf(props[n]!, n, inQuery), fc.oneof({ weight: required.has(n) ? 30 : 1, arbitrary: fc.constant(true) }, { weight: required.has(n) ? 1 : 1, arbitrary: fc.constant(false) })),
+    fc.tuple(fc.constant(n), arbitraryOf(props[n]!, n, inQuery), fc.oneof({ weight: required.has(n) ? 30 : 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) })),
   );
   const extra = fc.oneof(
     { weight: 12, arbitrary: fc.constant([] as [string, unknown][]) },

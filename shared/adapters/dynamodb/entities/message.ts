@@ -1,0 +1,44 @@
+import * as z from 'zod';
+import type { MessageRecord } from '#shared/model.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
+import { itemOf, parseItem, type Item } from './entity.ts';
+import { keys } from './keys.ts';
+
+export const attachmentRefSchema = z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() });
+
+const schema = z.object({
+  id: z.string(),
+  roomId: z.string(),
+  seq: z.number(),
+  senderId: z.string(),
+  senderName: z.string(),
+  type: z.string(),
+  content: z.string(),
+  replyTo: z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() }).optional(),
+  mentions: z.array(z.string()),
+  // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
+  metadata: z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))]).optional(),
+  clientMessageId: z.string().optional(),
+  attachments: z.array(attachmentRefSchema).optional(),
+  createdAt: z.string(),
+  editedAt: z.string().optional(),
+  deletedAt: z.string().optional(),
+});
+
+/**
+ * A message, under its room and seq. `metadata` is stored as its JSON text (a string attribute),
+ * not as a DynamoDB map: a map cannot hold every object the API accepts (empty keys, nesting past
+ * DynamoDB's 32 levels, numbers beyond its 38 digits such as 1e308 or 5e-324), and a `__proto__`
+ * key would not survive the SDK's unmarshalling into a plain object. JSON.parse keeps such keys as
+ * own properties. Items written before kept a map: those still read as they are.
+ */
+export const message = {
+  key: (roomId: string, seq: number) => keys.message(roomId, seq),
+  toItem: (m: MessageRecord): Item =>
+    itemOf(ENTITY.message, keys.message(m.roomId, m.seq), m.metadata === undefined ? m : { ...m, metadata: JSON.stringify(m.metadata) }),
+  fromItem: (item: Item): MessageRecord => {
+    const { metadata, ...record } = parseItem(ENTITY.message, schema, item);
+    if (metadata === undefined) return record;
+    return { ...record, metadata: typeof metadata === 'string' ? (JSON.parse(metadata) as Record<string, unknown>) : metadata };
+  },
+};

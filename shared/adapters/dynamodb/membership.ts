@@ -1,0 +1,187 @@
+import type { MemberRecord, Page, Role, RoomRecord } from '#shared/model.ts';
+import type { AddMemberOutcome, SendMark } from '#shared/ports/rooms.ts';
+import { unavailable } from '#shared/errors.ts';
+import { unlessConditionFails, type TableClient } from './client.ts';
+import { STORE_RETRY } from './store-errors.ts';
+import type { Item } from './entities/entity.ts';
+import { keys } from './entities/keys.ts';
+import { member, sentName } from './entities/member.ts';
+import { room } from './entities/room.ts';
+import { TABLE } from './table.ts';
+import { READ_SOURCE } from './stream-filters.ts';
+
+/**
+ * The member items of the room store: who is in a room, with which role and read mark, and the
+ * rooms a user is in (GSI1). Apart from room-store.ts, which extends it, to keep each file short.
+ */
+export abstract class DynamoMembership {
+  constructor(protected readonly table: TableClient) {}
+
+  /** The room as it is now (a strongly consistent read), for telling why a write was refused. */
+  protected async roomNow(roomId: string): Promise<RoomRecord | undefined> {
+    const [item] = await this.table.batchGet('getRoom', [room.key(roomId)], { consistent: true });
+    return item ? room.fromItem(item) : undefined;
+  }
+
+  async getMember(roomId: string, userId: string): Promise<MemberRecord | undefined> {
+    const out = await this.table.get('getMember', { Key: member.key(roomId, userId) });
+    return out.Item ? member.fromItem(out.Item) : undefined;
+  }
+
+  async listMemberIds(roomId: string): Promise<string[]> {
+    const { PK, SKPrefix } = keys.memberPrefix(roomId);
+    const items = await this.table.queryAll('listMemberIds', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: 'SK',
+    });
+    return items.map((item) => String(item.SK).slice(SKPrefix.length));
+  }
+
+  async listMembers(roomId: string): Promise<MemberRecord[]> {
+    const { PK, SKPrefix } = keys.memberPrefix(roomId);
+    const items = await this.table.queryAll('listMembers', { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix } });
+    return items.map(member.fromItem);
+  }
+
+  async getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]> {
+    const items = await this.table.batchGet('getMembers', [...new Set(userIds)].map((u) => member.key(roomId, u)), { consistent: true });
+    return items.map(member.fromItem);
+  }
+
+  async listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>> {
+    const { GSI1PK, GSI1SKPrefix } = keys.userRoomsGsi1(userId);
+    const out = await this.table.query('listMemberships', {
+      IndexName: TABLE.gsi1.name,
+      KeyConditionExpression: 'GSI1PK = :pk AND begins_with(GSI1SK, :sk)',
+      ExpressionAttributeValues: { ':pk': GSI1PK, ':sk': GSI1SKPrefix },
+      ProjectionExpression: 'roomId',
+      Limit: limit,
+      ...(cursor !== undefined && { ExclusiveStartKey: { ...keys.member(cursor, userId), ...keys.memberGsi1(cursor, userId) } }),
+    });
+    const items = (out.Items ?? []).map((i) => String(i.roomId));
+    const last = items.at(-1);
+    return { items, ...(out.LastEvaluatedKey && last !== undefined && { cursor: last }) };
+  }
+
+  async addMember(m: MemberRecord): Promise<AddMemberOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.table.transact('addMember', [
+        { Put: { TableName: this.table.tableName, Item: member.toItem(m), ConditionExpression: 'attribute_not_exists(PK)' } },
+        {
+          Update: {
+            TableName: this.table.tableName,
+            Key: room.key(m.roomId),
+            UpdateExpression: 'SET memberCount = memberCount + :one REMOVE roomEvent',
+            ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt) AND #type = :group AND memberCount < maxMembers',
+            ExpressionAttributeNames: { '#type': 'type' },
+            ExpressionAttributeValues: { ':one': 1, ':group': 'group' },
+          },
+        },
+      ]);
+      if (outcome === true) return 'added';
+      if (outcome[0] === 'ConditionalCheckFailed') return 'exists';
+      const current = await this.roomNow(m.roomId);
+      if (!current || current.archivedAt || current.type !== 'group') return 'closed';
+      if (current.memberCount >= current.maxMembers) return 'full';
+      // The room refused, yet reads as open with a seat free: someone left meanwhile. Once more.
+      if (attempt >= 2) throw unavailable(STORE_RETRY.retryAfterSeconds);
+    }
+  }
+
+  async removeMember(roomId: string, userId: string): Promise<boolean> {
+    const outcome = await this.table.transact('removeMember', [
+      { Delete: { TableName: this.table.tableName, Key: member.key(roomId, userId), ConditionExpression: 'attribute_exists(PK)' } },
+      {
+        Update: {
+          TableName: this.table.tableName,
+          Key: room.key(roomId),
+          UpdateExpression: 'SET memberCount = memberCount - :one REMOVE roomEvent',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
+    ]);
+    return outcome === true;
+  }
+
+  async setRole(roomId: string, userId: string, role: Role): Promise<boolean> {
+    const out = await unlessConditionFails(
+      this.table.update('setRole', {
+        Key: member.key(roomId, userId),
+        UpdateExpression: 'SET #role = :role',
+        ConditionExpression: 'attribute_exists(PK)',
+        ExpressionAttributeNames: { '#role': 'role' },
+        ExpressionAttributeValues: { ':role': role },
+      }),
+    );
+    return out !== false;
+  }
+
+  async markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean> {
+    const out = await unlessConditionFails(
+      this.table.update('markRead', {
+        Key: member.key(roomId, userId),
+        UpdateExpression: 'SET lastReadSeq = :seq, lastReadMessageId = :mid, lastReadAt = :at, readSource = :src',
+        ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq',
+        ExpressionAttributeValues: { ':seq': seq, ':mid': messageId, ':at': at, ':src': READ_SOURCE.receipt },
+      }),
+    );
+    return out !== false;
+  }
+
+  async markSent(mark: SendMark): Promise<boolean> {
+    const { claim } = mark;
+    const names: Record<string, string> = {};
+    let update = 'SET lastReadSeq = :seq, lastReadAt = :at, readSource = :src';
+    let condition = 'attribute_exists(PK) AND lastReadSeq < :seq';
+    let claimSet = '';
+    if (claim) {
+      // Each forgotten id is removed under its name and under the unprefixed name items written before used.
+      names['#c'] = sentName(claim.clientMessageId);
+      names['#l'] = claim.clientMessageId;
+      const removes: string[] = [];
+      claim.drop.forEach((id, i) => {
+        names[`#d${i}`] = sentName(id);
+        names[`#o${i}`] = id;
+        removes.push(`sent.#d${i}`, `sent.#o${i}`);
+      });
+      claimSet = `sent.#c = :at${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`;
+      update += `, ${claimSet}`;
+      condition = 'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq < :seq';
+    }
+    const send = async (UpdateExpression: string, ConditionExpression: string, values: Item) =>
+      (await unlessConditionFails(
+        this.table.update('markSent', {
+          Key: member.key(mark.roomId, mark.userId),
+          UpdateExpression,
+          ConditionExpression,
+          ...(claim && { ExpressionAttributeNames: names }),
+          ExpressionAttributeValues: values,
+        }),
+      )) !== false;
+    if (await send(update, condition, { ':seq': mark.readSeq, ':at': mark.at, ':src': READ_SOURCE.send })) return true;
+    if (!claim) return true; // the mark was already there or beyond: nothing to move
+    // Refused: either the clientMessageId is claimed, or the read mark was already past `readSeq`.
+    // A second write, in that rare second case only, claims without moving the mark.
+    return send(
+      `SET ${claimSet}`,
+      'attribute_exists(PK) AND attribute_not_exists(sent.#c) AND attribute_not_exists(sent.#l) AND lastReadSeq >= :seq',
+      { ':seq': mark.readSeq, ':at': mark.at },
+    );
+  }
+
+  async retakeClaim(roomId: string, userId: string, clientMessageId: string, claimedAt: string, at: string): Promise<boolean> {
+    // A claim written before names were prefixed moves to the prefixed name.
+    const out = await unlessConditionFails(
+      this.table.update('retakeClaim', {
+        Key: member.key(roomId, userId),
+        UpdateExpression: 'SET sent.#c = :at REMOVE sent.#l',
+        ConditionExpression: 'sent.#c = :was OR sent.#l = :was',
+        ExpressionAttributeNames: { '#c': sentName(clientMessageId), '#l': clientMessageId },
+        ExpressionAttributeValues: { ':at': at, ':was': claimedAt },
+      }),
+    );
+    return out !== false;
+  }
+}

@@ -1,0 +1,142 @@
+import type { MemberRecord, Page, PublicRoomPosition, RoomRecord } from '#shared/model.ts';
+import type { RoomPatch, RoomStore } from '#shared/ports/rooms.ts';
+import { conflict } from '#shared/errors.ts';
+import { unlessConditionFails } from './client.ts';
+import { entityOf, type Item } from './entities/entity.ts';
+import { keys } from './entities/keys.ts';
+import { member } from './entities/member.ts';
+import { room } from './entities/room.ts';
+import { DynamoMembership } from './membership.ts';
+import { ENTITY, TABLE } from './table.ts';
+import { ROOM_EVENT } from './stream-filters.ts';
+
+/** Rooms, their members (membership.ts), each user's rooms, settings and the public listing. */
+export class DynamoRoomStore extends DynamoMembership implements RoomStore {
+  async createRoom(r: RoomRecord, members: MemberRecord[]): Promise<void> {
+    const roomPut = { TableName: this.table.tableName, Item: room.toItem(r), ConditionExpression: 'attribute_not_exists(PK)' };
+    const memberItems = members.map(member.toItem);
+    if (memberItems.length < 100) {
+      const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...memberItems.map((Item) => ({ Put: { TableName: this.table.tableName, Item } }))]);
+      if (outcome !== true) throw conflict('The room already exists');
+      return;
+    }
+    const put = await unlessConditionFails(this.table.put('createRoom', { Item: roomPut.Item, ConditionExpression: roomPut.ConditionExpression }));
+    if (put === false) throw conflict('The room already exists');
+    await this.table.batchWrite('batchWrite', memberItems.map((Item) => ({ PutRequest: { Item } })));
+  }
+
+  async getRoom(roomId: string): Promise<RoomRecord | undefined> {
+    const out = await this.table.get('getRoom', { Key: room.key(roomId) });
+    return out.Item ? room.fromItem(out.Item) : undefined;
+  }
+
+  async getRoomAndMember(roomId: string, userId: string): Promise<{ room?: RoomRecord; member?: MemberRecord }> {
+    const items = await this.table.batchGet('getRoomAndMember', [room.key(roomId), member.key(roomId, userId)], { consistent: true });
+    const result: { room?: RoomRecord; member?: MemberRecord } = {};
+    for (const item of items) {
+      if (entityOf(item) === ENTITY.room) result.room = room.fromItem(item);
+      else if (entityOf(item) === ENTITY.member) result.member = member.fromItem(item);
+    }
+    return result;
+  }
+
+  async getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]> {
+    const items = await this.table.batchGet('getRoomsWithMember', roomIds.flatMap((id) => [room.key(id), member.key(id, userId)]), { consistent: false });
+    const rooms = new Map<string, RoomRecord>();
+    const members = new Map<string, MemberRecord>();
+    for (const item of items) {
+      if (entityOf(item) === ENTITY.room) {
+        const r = room.fromItem(item);
+        rooms.set(r.roomId, r);
+      } else {
+        const m = member.fromItem(item);
+        members.set(m.roomId, m);
+      }
+    }
+    return roomIds.flatMap((id) => {
+      const r = rooms.get(id);
+      const m = members.get(id);
+      return r && m ? [{ room: r, member: m }] : [];
+    });
+  }
+
+  async updateRoom(roomId: string, patch: RoomPatch, at: string): Promise<RoomRecord | 'too_small' | undefined> {
+    const names: Record<string, string> = { '#ev': ROOM_EVENT.attribute };
+    const values: Item = { ':ev': ROOM_EVENT.updated, ':at': at };
+    const sets = ['#ev = :ev', 'updatedAt = :at'];
+    const removes: string[] = [];
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      names[`#${field}`] = field;
+      values[`:${field}`] = value;
+      sets.push(`#${field} = :${field}`);
+    }
+    let condition = 'attribute_exists(PK) AND attribute_not_exists(archivedAt)';
+    if (patch.maxMembers !== undefined) condition += ' AND memberCount <= :maxMembers';
+    if (patch.visibility === 'private') removes.push('GSI1PK', 'GSI1SK');
+    if (patch.visibility === 'public') {
+      const current = await this.roomNow(roomId);
+      if (!current) return undefined;
+      const gsi = keys.publicRoomGsi1(current.createdAt, roomId);
+      Object.assign(values, { ':gpk': gsi.GSI1PK, ':gsk': gsi.GSI1SK });
+      sets.push('GSI1PK = :gpk', 'GSI1SK = :gsk');
+    }
+    const out = await unlessConditionFails(
+      this.table.update('updateRoom', {
+        Key: room.key(roomId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (out !== false && out.Attributes) return room.fromItem(out.Attributes);
+    const current = await this.roomNow(roomId);
+    return !current || current.archivedAt ? undefined : 'too_small';
+  }
+
+  async archiveRoom(roomId: string, at: string): Promise<boolean> {
+    const out = await unlessConditionFails(
+      this.table.update('archiveRoom', {
+        Key: room.key(roomId),
+        UpdateExpression: 'SET archivedAt = :at, #ev = :ev REMOVE GSI1PK, GSI1SK',
+        ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt)',
+        ExpressionAttributeNames: { '#ev': ROOM_EVENT.attribute },
+        ExpressionAttributeValues: { ':at': at, ':ev': ROOM_EVENT.archived },
+      }),
+    );
+    return out !== false;
+  }
+
+  async listPublic(r: RoomRecord): Promise<void> {
+    const gsi = keys.publicRoomGsi1(r.createdAt, r.roomId);
+    await this.table.update('listPublic', {
+      Key: room.key(r.roomId),
+      UpdateExpression: 'SET GSI1PK = :gpk, GSI1SK = :gsk',
+      ExpressionAttributeValues: { ':gpk': gsi.GSI1PK, ':gsk': gsi.GSI1SK },
+    });
+  }
+
+  async listPublicRooms(limit: number, after?: PublicRoomPosition): Promise<Page<RoomRecord, PublicRoomPosition>> {
+    const out = await this.table.query('listPublicRooms', {
+      IndexName: TABLE.gsi1.name,
+      KeyConditionExpression: 'GSI1PK = :pk',
+      ExpressionAttributeValues: { ':pk': keys.publicRoomsGsi1().GSI1PK },
+      ScanIndexForward: false,
+      Limit: limit,
+      ...(after && { ExclusiveStartKey: { ...keys.room(after.roomId), ...keys.publicRoomGsi1(after.createdAt, after.roomId) } }),
+    });
+    const listed = (out.Items ?? []).map((i) => ({ roomId: String(i.roomId), listedAt: String(i[TABLE.gsi1.sortKey]) }));
+    const found = listed.length > 0 ? await this.table.batchGet('getPublicRooms', listed.map((l) => room.key(l.roomId)), { consistent: false }) : [];
+    const rooms = new Map(found.map((item) => room.fromItem(item)).map((r) => [r.roomId, r]));
+    const items = listed.flatMap(({ roomId }) => {
+      const r = rooms.get(roomId);
+      return r && !r.archivedAt && r.visibility === 'public' ? [r] : [];
+    });
+    // The position is the last listed room's creation time and id: what its index key is made of.
+    const last = listed.at(-1);
+    const next = out.LastEvaluatedKey && last ? { createdAt: last.listedAt.slice(0, -(last.roomId.length + 1)), roomId: last.roomId } : undefined;
+    return { items, ...(next && { cursor: next }) };
+  }
+}
