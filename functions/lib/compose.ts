@@ -10,7 +10,6 @@ import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-stor
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
-import type { CapacityMeter } from '#shared/adapters/dynamodb/table-client.ts';
 import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import type { DepsConfig } from './config.ts';
@@ -52,7 +51,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
  * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
  * presigned PUT's checksum is turned off (it would sign an empty body's).
  */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; meter?: CapacityMeter | undefined } {
+export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; table: TableClient } {
   const clients = createClients(config, options.clients);
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
@@ -77,5 +76,5 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
       },
     }),
   };
-  return { deps, clients, meter };
+  return { deps, clients, table };
 }

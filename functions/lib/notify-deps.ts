@@ -7,12 +7,11 @@ import { EventBridgePublisher } from '#shared/adapters/eventbridge/publisher.ts'
 import { discardingPublisher, WebhookPublisher } from '#shared/adapters/webhook/publisher.ts';
 import { WebPushSender } from '#shared/adapters/webpush/sender.ts';
 import { seedFromSecret, vapidKeysFromSeed } from '#shared/adapters/webpush/vapid.ts';
-import { ENV, intSetting, requireEnv } from '#shared/env.ts';
-import { getClients, getDeps, getMeter } from './deps.ts';
+import { ENV, intSetting } from '#shared/env.ts';
+import { getDeps, getTable } from './deps.ts';
 
 /** Where notification settings and keys come from; read once per container, like the rest of the config. */
 export interface NotifyConfig {
-  tableName: string;
   eventBusName?: string;
   eventsUrl?: string;
   vapid: { secretArn: string } | { seed: string };
@@ -28,7 +27,6 @@ export function notifyConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Notif
   const busName = env[ENV.eventBusName];
   const eventsUrl = env[ENV.eventsUrl];
   return {
-    tableName: requireEnv(ENV.tableName, env),
     ...(busName && { eventBusName: busName }),
     ...(eventsUrl && { eventsUrl }),
     // Without either (a host running the handlers bare), keys live as long as the process.
@@ -46,7 +44,6 @@ function build() {
   // Rebuilt when the core ports were (configureDeps): they share its clients and meter.
   if (built?.core === core) return built;
   const config = notifyConfigFromEnv();
-  const { dynamo } = getClients();
   const events: EventPublisher = config.eventBusName
     ? new EventBridgePublisher(new EventBridgeClient({}), config.eventBusName)
     : config.eventsUrl
@@ -55,7 +52,7 @@ function build() {
   const vapid = config.vapid;
   const deps: NotifyDeps = {
     ...core,
-    notifications: new DynamoNotificationStore(dynamo, config.tableName, getMeter()),
+    notifications: new DynamoNotificationStore(getTable()),
     events,
     push: new WebPushSender(
       async () => vapidKeysFromSeed('seed' in vapid ? vapid.seed : await seedFromSecret(vapid.secretArn)),

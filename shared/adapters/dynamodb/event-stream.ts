@@ -1,11 +1,11 @@
 import type { DynamoDBRecord } from 'aws-lambda';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import type { RoomRecord } from '#shared/model.ts';
 import type { EventChange } from '#shared/domain/events.ts';
 import { changeFromRecord } from './stream.ts';
-import { ENTITY, ROOM_EVENT, TABLE } from './table.ts';
-import { recordOf } from './table-client.ts';
+import { ENTITY, TABLE } from './table.ts';
+import { ROOM_EVENT } from './stream-filters.ts';
+import { room } from './entities/room.ts';
 
 const et = TABLE.entityAttribute;
 
@@ -24,7 +24,7 @@ export const eventsFilterPatterns: readonly Record<string, unknown>[] = [
 export function eventChangeFromRecord(record: DynamoDBRecord): EventChange | undefined {
   const after = record.dynamodb?.NewImage;
   if (record.eventName === 'INSERT' && after?.[et]?.S === ENTITY.room) {
-    return { kind: 'room_created', room: recordOf<RoomRecord>(unmarshall(after as Record<string, AttributeValue>)) };
+    return { kind: 'room_created', room: room.fromItem(unmarshall(after as Record<string, AttributeValue>)) };
   }
   return changeFromRecord(record);
 }

@@ -1,29 +1,28 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
-import { TABLE } from './table.ts';
-import { TableClient } from './table-client.ts';
-import { NOTIFY_ENTITY, notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
+import { ENTITY, TABLE } from './table.ts';
+import { unlessConditionFails, type TableClient } from './client.ts';
+import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
 
 /** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
-export class DynamoNotificationStore extends TableClient implements NotificationStore {
+export class DynamoNotificationStore implements NotificationStore {
+  constructor(private readonly table: TableClient) {}
+
   async getUserPreference(userId: string): Promise<NotifyLevel | undefined> {
-    const out = await this.run('getUserPreference', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.pref(userId), ReturnConsumedCapacity: 'INDEXES' })));
-    return userPrefEntity.fromItem(out.Item);
+    return userPrefEntity.fromItem((await this.table.get('getUserPreference', { Key: notifyKeys.pref(userId) })).Item);
   }
 
   async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
-    await this.run('setUserPreference', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: userPrefEntity.toItem(userId, notify, at), ReturnConsumedCapacity: 'INDEXES' })));
+    await this.table.put('setUserPreference', { Item: userPrefEntity.toItem(userId, notify, at) });
   }
 
   async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
-    const out = await this.run('getRoomPreference', () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ReturnConsumedCapacity: 'INDEXES' })));
-    return roomNotifyEntity.preference(out.Item);
+    return roomNotifyEntity.preference((await this.table.get('getRoomPreference', { Key: notifyKeys.room(userId, roomId) })).Item);
   }
 
   async setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
     const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at'];
     const remove: string[] = [];
-    const values: Record<string, unknown> = { ':et': NOTIFY_ENTITY.room, ':u': userId, ':r': roomId, ':at': at };
+    const values: Record<string, unknown> = { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':at': at };
     for (const field of ['notify', 'mutedUntil'] as const) {
       const value = patch[field];
       if (value === null) remove.push(field);
@@ -32,20 +31,13 @@ export class DynamoNotificationStore extends TableClient implements Notification
         values[`:${field}`] = value;
       }
     }
-    const out = await this.run(
-      'setRoomPreference',
-      () => this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: notifyKeys.room(userId, roomId),
-          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-          ReturnConsumedCapacity: 'INDEXES',
-        }),
-      ),
-    );
+    const out = await this.table.update('setRoomPreference', {
+      Key: notifyKeys.room(userId, roomId),
+      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
     return roomNotifyEntity.preference(out.Attributes);
   }
 
@@ -53,35 +45,30 @@ export class DynamoNotificationStore extends TableClient implements Notification
     if (userIds.length === 0) return [];
     // Eventually consistent: most members are ruled out by their levels; the state of those who
     // are not is read again, consistently (state()).
-    const items = await this.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), false);
+    const items = await this.table.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), { consistent: false });
     const byKey = new Map(items.map((i) => [`${String(i[TABLE.partitionKey])}\n${String(i[TABLE.sortKey])}`, i]));
     const get = (k: { PK: string; SK: string }) => byKey.get(`${k.PK}\n${k.SK}`);
     return userIds.map((u) => roomNotifyEntity.fromItem(u, get(notifyKeys.pref(u)), get(notifyKeys.room(u, roomId))));
   }
 
   async state(userId: string, roomId: string): Promise<NotificationState | undefined> {
-    const out = await this.run(
-      'notificationState',
-      () => this.doc.send(new GetCommand({ TableName: this.tableName, Key: notifyKeys.room(userId, roomId), ConsistentRead: true, ReturnConsumedCapacity: 'INDEXES' })),
-    );
-    return roomNotifyEntity.fromItem(userId, undefined, out.Item).state;
+    const out = await this.table.get('notificationState', { Key: notifyKeys.room(userId, roomId), ConsistentRead: true });
+    return roomNotifyEntity.state(out.Item);
   }
 
   async commit(userId: string, roomId: string, seq: number, sent: boolean, at: string): Promise<boolean> {
-    return this.applies(
-      'commitNotification',
-      new UpdateCommand({
-        TableName: this.tableName,
+    const written = await unlessConditionFails(
+      this.table.update('commitNotification', {
         Key: notifyKeys.room(userId, roomId),
         UpdateExpression: sent
           ? 'SET #et = :et, userId = :u, roomId = :r, lastSeq = :seq, sentAt = :at, pending = :zero'
           : 'SET #et = :et, userId = :u, roomId = :r, lastSeq = :seq ADD pending :one',
         ConditionExpression: 'attribute_not_exists(lastSeq) OR lastSeq < :seq',
         ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
-        ExpressionAttributeValues: { ':et': NOTIFY_ENTITY.room, ':u': userId, ':r': roomId, ':seq': seq, ...(sent ? { ':at': at, ':zero': 0 } : { ':one': 1 }) },
-        ReturnConsumedCapacity: 'INDEXES',
+        ExpressionAttributeValues: { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':seq': seq, ...(sent ? { ':at': at, ':zero': 0 } : { ':one': 1 }) },
       }),
     );
+    return written !== false;
   }
 
   async putSubscription(sub: PushSubscriptionRecord, maxPerUser: number): Promise<void> {
@@ -91,20 +78,17 @@ export class DynamoNotificationStore extends TableClient implements Notification
       const oldest = existing.sort((a, b) => a.createdAt.localeCompare(b.createdAt)).slice(0, existing.length - maxPerUser + 1);
       for (const s of oldest) await this.deleteSubscription(s.userId, s.endpoint);
     }
-    await this.run('putSubscription', () => this.doc.send(new PutCommand({ TableName: this.tableName, Item: pushSubscriptionEntity.toItem(sub), ReturnConsumedCapacity: 'INDEXES' })));
+    await this.table.put('putSubscription', { Item: pushSubscriptionEntity.toItem(sub) });
   }
 
   async deleteSubscription(userId: string, endpoint: string): Promise<boolean> {
-    const out = await this.run(
-      'deleteSubscription',
-      () => this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: notifyKeys.push(userId, endpoint), ReturnValues: 'ALL_OLD', ReturnConsumedCapacity: 'INDEXES' })),
-    );
+    const out = await this.table.delete('deleteSubscription', { Key: notifyKeys.push(userId, endpoint), ReturnValues: 'ALL_OLD' });
     return out.Attributes !== undefined;
   }
 
   async listSubscriptions(userId: string): Promise<PushSubscriptionRecord[]> {
     const { PK, SKPrefix } = notifyKeys.pushPrefix(userId);
-    const items = await this.queryAll('listSubscriptions', {
+    const items = await this.table.queryAll('listSubscriptions', {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
       ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
     });

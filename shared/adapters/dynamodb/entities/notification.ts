@@ -1,21 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
-import type { NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
-import { TABLE, type Key } from '../table.ts';
-import type { Item } from '../table-client.ts';
+import type { NotificationState, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
+import { itemOf, parseItem, type Item, type Key } from './entity.ts';
 
 /**
- * The notification entities, all under the user's partition (so a grant may be narrowed to
- * `USER#` leading keys):
+ * The notification entities, all in the user's partition (so grants narrow to `USER#` leading keys):
  *   notify-pref   USER#<userId> / NOTIFY                     the user's default level
- *   notify-room   USER#<userId> / NOTIFY#ROOM#<roomId>       their level and mute for the room, and where notifications stand
+ *   notify-room   USER#<userId> / NOTIFY#ROOM#<roomId>       their level and mute for the room, and where its notifications stand
  *   push-sub      USER#<userId> / PUSH#<hash of endpoint>    one Web Push subscription
- * None of them is streamed to the fan-out or the events consumer (their filters name other entities).
+ * None is streamed: the consumers' filters name other entities.
  */
-export const NOTIFY_ENTITY = { pref: 'notify-pref', room: 'notify-room', push: 'push-sub' } as const;
-
-const level = z.enum(['all', 'mentions', 'none']);
-
 export const notifyKeys = {
   pref: (userId: string): Key => ({ PK: `USER#${userId}`, SK: 'NOTIFY' }),
   room: (userId: string, roomId: string): Key => ({ PK: `USER#${userId}`, SK: `NOTIFY#ROOM#${roomId}` }),
@@ -24,14 +19,16 @@ export const notifyKeys = {
   pushPrefix: (userId: string) => ({ PK: `USER#${userId}`, SKPrefix: 'PUSH#' }),
 };
 
-const prefItem = z.object({ notify: level });
+const level = z.enum(['all', 'mentions', 'none']);
+
+const prefSchema = z.object({ notify: level });
 export const userPrefEntity = {
   key: notifyKeys.pref,
-  toItem: (userId: string, notify: NotifyLevel, at: string): Item => ({ ...notifyKeys.pref(userId), [TABLE.entityAttribute]: NOTIFY_ENTITY.pref, userId, notify, updatedAt: at }),
-  fromItem: (item: Item | undefined): NotifyLevel | undefined => (item ? prefItem.parse(item).notify : undefined),
+  toItem: (userId: string, notify: NotifyLevel, at: string): Item => itemOf(ENTITY.notifyPref, notifyKeys.pref(userId), { userId, notify, updatedAt: at }),
+  fromItem: (item: Item | undefined): NotifyLevel | undefined => (item ? parseItem(ENTITY.notifyPref, prefSchema, item).notify : undefined),
 };
 
-const roomItem = z.object({
+const roomSchema = z.object({
   notify: level.optional(),
   mutedUntil: z.string().optional(),
   lastSeq: z.number().int().optional(),
@@ -42,23 +39,22 @@ export const roomNotifyEntity = {
   key: notifyKeys.room,
   preference(item: Item | undefined): RoomPreference {
     if (!item) return {};
-    const { notify, mutedUntil } = roomItem.parse(item);
+    const { notify, mutedUntil } = parseItem(ENTITY.notifyRoom, roomSchema, item);
     return { ...(notify && { notify }), ...(mutedUntil && { mutedUntil }) };
   },
+  state(item: Item | undefined): NotificationState | undefined {
+    const parsed = item ? parseItem(ENTITY.notifyRoom, roomSchema, item) : undefined;
+    if (parsed?.lastSeq === undefined) return undefined;
+    return { lastSeq: parsed.lastSeq, pending: parsed.pending ?? 0, ...(parsed.sentAt && { sentAt: parsed.sentAt }) };
+  },
   fromItem(userId: string, pref: Item | undefined, room: Item | undefined): Recipient {
-    const parsed = room ? roomItem.parse(room) : undefined;
-    return {
-      userId,
-      ...(pref && { notify: userPrefEntity.fromItem(pref) }),
-      room: roomNotifyEntity.preference(room),
-      ...(parsed?.lastSeq !== undefined && {
-        state: { lastSeq: parsed.lastSeq, pending: parsed.pending ?? 0, ...(parsed.sentAt && { sentAt: parsed.sentAt }) },
-      }),
-    };
+    const state = roomNotifyEntity.state(room);
+    const notify = userPrefEntity.fromItem(pref);
+    return { userId, ...(notify && { notify }), room: roomNotifyEntity.preference(room), ...(state && { state }) };
   },
 };
 
-const pushItem = z.object({
+const pushSchema = z.object({
   userId: z.string(),
   endpoint: z.string(),
   p256dh: z.string(),
@@ -68,18 +64,17 @@ const pushItem = z.object({
 });
 export const pushSubscriptionEntity = {
   key: (s: Pick<PushSubscriptionRecord, 'userId' | 'endpoint'>) => notifyKeys.push(s.userId, s.endpoint),
-  toItem: (s: PushSubscriptionRecord): Item => ({
-    ...notifyKeys.push(s.userId, s.endpoint),
-    [TABLE.entityAttribute]: NOTIFY_ENTITY.push,
-    userId: s.userId,
-    endpoint: s.endpoint,
-    p256dh: s.keys.p256dh,
-    auth: s.keys.auth,
-    ...(s.expirationTime !== undefined && { expirationTime: s.expirationTime }),
-    createdAt: s.createdAt,
-  }),
+  toItem: (s: PushSubscriptionRecord): Item =>
+    itemOf(ENTITY.pushSubscription, notifyKeys.push(s.userId, s.endpoint), {
+      userId: s.userId,
+      endpoint: s.endpoint,
+      p256dh: s.keys.p256dh,
+      auth: s.keys.auth,
+      ...(s.expirationTime !== undefined && { expirationTime: s.expirationTime }),
+      createdAt: s.createdAt,
+    }),
   fromItem(item: Item): PushSubscriptionRecord {
-    const { userId, endpoint, p256dh, auth, expirationTime, createdAt } = pushItem.parse(item);
+    const { userId, endpoint, p256dh, auth, expirationTime, createdAt } = parseItem(ENTITY.pushSubscription, pushSchema, item);
     return { userId, endpoint, keys: { p256dh, auth }, createdAt, ...(expirationTime !== undefined && { expirationTime }) };
   },
 };
