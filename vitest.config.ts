@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects: unit (no network), integration (one local runtime per run, real HTTP and
-// WebSocket clients), infra (CDK template assertions and cdk-nag).
+// Four projects: unit (no network), integration (one local runtime per run, real HTTP and
+// WebSocket clients), infra (CDK template assertions and cdk-nag), e2e (the web app in Debian's
+// Chromium against its own local runtime).
 export default defineConfig({
   test: {
     // Lambda runs Node 22; the SDK's warning about older Nodes says nothing about this code.
@@ -38,6 +39,22 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // One browser at a time, after the other projects: two cores, and each test drives two
+          // people already.
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -19,6 +19,7 @@ import { modelBill, WORKLOAD } from './lib/bill.ts';
 import { probeDynamoDbLocal } from './lib/probe.ts';
 import { writes } from './lib/meter.ts';
 import { latencySvg } from './lib/svg.ts';
+import { measureSdk } from './lib/sdk.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
 import { measureNotifications } from './lib/notifications.ts';
 
@@ -38,6 +39,7 @@ const PLANS = {
     bundles: undefined,
     outsiders: 5,
     thumbnails: { width: 4000, height: 3000, runs: 3 },
+    sdk: { missed: [300, 1000], catchUpRuns: 20, cycles: 1000 },
   },
   smoke: {
     roomSizes: [2, 10],
@@ -51,6 +53,7 @@ const PLANS = {
     bundles: ['http-health', 'stream-fanout', 's3-thumbnail'],
     outsiders: 2,
     thumbnails: { width: 400, height: 300, runs: 1 },
+    sdk: { missed: [20], catchUpRuns: 2, cycles: 10 },
   },
 } as const;
 
@@ -104,6 +107,9 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const outsideFrames = outsiders.reduce((sum, s) => sum + s.received, 0);
     await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
 
+    log(`client SDK: catch-up of ${plan.sdk.missed.join(' and ')} missed messages, ${plan.sdk.cycles} reconnect cycles`);
+    const sdk = await measureSdk(bench, plan.sdk);
+
     const send = operations.find((o) => o.name === 'send 1 KB text')!;
     const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs, notify: { aws: notifications.plain.aws, ms: notifications.plain.ms, events: 1 } });
     report = {
@@ -128,6 +134,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       latency,
       bigRoom: big,
       bill: { ...bill, workload: WORKLOAD },
+      sdk,
     };
   } finally {
     await bench.close();
@@ -166,6 +173,8 @@ function targets(r: Omit<Report, 'targets'>): Target[] {
   const largest = r.bundles.filter((b) => b.fn !== 'hello-world').reduce((a, b) => (b.minifiedBytes > a.minifiedBytes ? b : a));
   const biggestRoom = r.latency.at(-1)!;
   const same = JSON.stringify(r.fanOut.reference.total.aws) === JSON.stringify(r.fanOut.crowded.total.aws);
+  const catchUp = r.sdk.catchUp.find((c) => c.missed === 300) ?? r.sdk.catchUp[0]!;
+  const cycles = r.sdk.cycles;
   return [
     { name: 'Write units per 1 KB message stored', target: '≤ 3 WCU', value: `${sendWrites} WCU (AWS-priced)`, met: sendWrites <= 3 },
     {
@@ -181,6 +190,19 @@ function targets(r: Omit<Report, 'targets'>): Target[] {
       target: '< 20 ms p50 (room of 100)',
       value: `${biggestRoom.overhead.p50.toFixed(1)} ms p50`,
       met: biggestRoom.overhead.p50 < 20,
+    },
+    { name: 'Client SDK minified and gzipped', target: '≤ 8 KB', value: `${(r.sdk.gzippedBytes / 1024).toFixed(1)} KB`, met: r.sdk.gzippedBytes <= 8 * 1024 },
+    {
+      name: `Client SDK catch-up of ${catchUp.missed} missed messages after a reconnect`,
+      target: '≤ 1.5 s p95 (300 missed)',
+      value: `${(catchUp.ms.p95 / 1000).toFixed(2)} s p95 over ${catchUp.ms.n} runs`,
+      met: catchUp.ms.p95 <= 1500,
+    },
+    {
+      name: `Client SDK steady over ${cycles.count} reconnect cycles`,
+      target: 'listeners and handles unchanged',
+      value: `listeners ${cycles.listeners.join(' → ')}, active handles ${cycles.activeResources.join(' → ')}, heap ${cycles.heapMb.join(' → ')} MB`,
+      met: cycles.listeners[0] === cycles.listeners[1] && cycles.activeResources[1] <= cycles.activeResources[0] + 2,
     },
   ];
 }

@@ -19,6 +19,7 @@ async function main() {
     [
       '',
       `Parley local stack (${where})`,
+      `  Web app         ${stack.httpUrl}  (sign in with any user id; each tab can be another person)`,
       `  HTTP API        ${stack.httpUrl}`,
       `  WebSocket API   ${stack.wsUrl}`,
       `  @connections    ${stack.callbackUrl}/@connections/{connectionId}`,

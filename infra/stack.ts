@@ -27,6 +27,7 @@ import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
 import { Identity } from './constructs/identity.ts';
+import { WebApp } from './constructs/web-app.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
 import { eventsStreamFn, httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
@@ -90,6 +91,9 @@ export class ParleyStack extends Stack {
       ...(settings.eventBusName && { eventBusName: settings.eventBusName }),
       ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
     });
+
+    // Optional hosting of the web app (S3 + CloudFront + Cognito hosted sign-in).
+    if (WebApp.enabled(this.node)) new WebApp(this, 'WebApp', { identity: this.identity, httpUrl: this.httpStage.url, wsUrl: this.webSocketStage.url });
 
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });

@@ -5,6 +5,7 @@ import type { ThumbnailFigures } from './thumbnails.ts';
 import type { BillLine, WORKLOAD } from './bill.ts';
 import type { NotificationCost } from './notifications.ts';
 import type { ProbeResult } from './probe.ts';
+import type { SdkFigures } from './sdk.ts';
 import { reads, writes, type Units } from './meter.ts';
 import type { Distribution } from './stats.ts';
 
@@ -32,6 +33,7 @@ export interface Report {
   bundles: BundleFigures[];
   thumbnails: ThumbnailFigures[];
   bill: { lines: BillLine[]; totalPerMillion: number; workload: typeof WORKLOAD };
+  sdk: SdkFigures;
   targets: Target[];
 }
 
@@ -135,6 +137,19 @@ export function renderMarkdown(rep: Report): string {
       ['function', 'minified KB', 'gzipped KB', 'beside KB', 'cold load ms', 'of which import ms', '× hello world'],
       rep.bundles.map((x) => [x.fn, n(x.minifiedBytes / 1024), n(x.gzippedBytes / 1024), x.besideBytes ? n(x.besideBytes / 1024) : '', n(x.processMs), n(x.importMs), n(x.ratio, 2)]),
     ),
+  );
+
+  const sdk = rep.sdk;
+  push(
+    '## Client SDK',
+    `parley-client.js: ${n(sdk.minifiedBytes / 1024)} KB minified, **${n(sdk.gzippedBytes / 1024)} KB** minified and gzipped (socket.io-client 11.5 KB, Ably 28 KB). ` +
+      'Catch-up: a device that last saw the room before the messages were sent connects; timed from `connect()` until it resolves (live, every missed message delivered in order).',
+    table(
+      ['missed messages', 'runs', 'p50 ms', 'p95 ms', 'max ms'],
+      sdk.catchUp.map((c) => [c.missed, c.ms.n, n(c.ms.p50), n(c.ms.p95), n(c.ms.max)]),
+    ),
+    `Reconnect cycles: the server drops one client's connection ${sdk.cycles.count} times (\`DELETE @connections\`); it reconnects and catches up each time, ${n(sdk.cycles.msPerCycle)} ms a cycle. ` +
+      `After the warm-up → after the last cycle: heap ${sdk.cycles.heapMb.join(' → ')} MB, listeners ${sdk.cycles.listeners.join(' → ')}, active handles ${sdk.cycles.activeResources.join(' → ')}.`,
   );
 
   const t = rep.thumbnails[0];

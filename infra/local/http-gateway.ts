@@ -4,6 +4,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { httpRouteKey, type HttpRoute } from '#infra/routes.ts';
 import type { Invoke } from './lambda.ts';
 import type { ClaimsVerifier } from '#shared/adapters/jwt.ts';
+import type { StaticHandler } from './static-files.ts';
 
 /** API Gateway HTTP APIs refuse request bodies over 10 MB. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -48,6 +49,8 @@ export async function startHttpGateway(opts: {
   /** IAM authorization of `iam` routes (a SigV4 check); without it those routes refuse everyone. */
   verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => boolean;
   local?: LocalRoute;
+  /** Local files (the client SDK, the web app), consulted for GET and HEAD before the API routes. */
+  files?: StaticHandler;
 }): Promise<{ url: string; port: number; stop(): Promise<void> }> {
   const host = opts.host ?? '127.0.0.1';
   // Like API Gateway: the most specific route wins (more literal segments first).
@@ -73,6 +76,7 @@ export async function startHttpGateway(opts: {
       });
       return res.end();
     }
+    if (opts.files && (method === 'GET' || method === 'HEAD') && (await opts.files(req, res))) return;
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
 

@@ -20,6 +20,7 @@ import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
 import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
+import { staticFiles } from './static-files.ts';
 import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
 import { loadCursorKey } from './cursor-key.ts';
@@ -117,6 +118,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // Ports first: a taken one should fail before anything slow starts.
     const httpPort = config.httpPort === 0 ? await freePort() : await probePort(config.httpPort);
     const wsPort = config.wsPort === 0 ? await freePort() : await probePort(config.wsPort);
+    // Building the client SDK (when stale) overlaps the services' start-up.
+    const filesReady = staticFiles();
+    filesReady.catch(() => undefined);
     process.env.AWS_REGION ||= LOCAL_REGION;
     if (!process.env.AWS_ACCESS_KEY_ID) {
       process.env.AWS_ACCESS_KEY_ID = LOCAL_CREDENTIALS.accessKeyId;
@@ -190,6 +194,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     stops.push(['WebSocket gateway', ws.stop]);
     const serviceCredential = loadServiceCredential(config.dataDir);
+    const files = await filesReady;
     const httpGateway = await startHttpGateway({
       port: httpPort,
       routes: httpRoutes,
@@ -197,6 +202,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       verify,
       verifyIam: (req, url, body) => verifySigV4(req, url, body, serviceCredential),
       local: devRoutes(issuer),
+      files,
     });
     stops.push(['HTTP gateway', httpGateway.stop]);
 

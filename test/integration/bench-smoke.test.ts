@@ -90,6 +90,17 @@ describe('benchmark smoke run', () => {
   it('models the bill line by line from the measured units', () => {
     expect(report.bill.lines.length).toBeGreaterThan(5);
     expect(report.bill.totalPerMillion).toBeCloseTo(report.bill.lines.reduce((s, l) => s + l.usdPerMillion, 0));
-    expect(report.targets.map((t) => typeof t.met)).toEqual(Array(5).fill('boolean'));
+    expect(report.targets.map((t) => typeof t.met)).toEqual(Array(8).fill('boolean'));
+  });
+
+  it('measures the client SDK: size, catch-up of missed messages, reconnect cycles without leaks', () => {
+    const { sdk } = report;
+    expect(sdk.gzippedBytes).toBeGreaterThan(1000);
+    expect(sdk.gzippedBytes).toBeLessThan(sdk.minifiedBytes);
+    expect(sdk.catchUp.map((c) => c.missed)).toEqual([20]);
+    expect(sdk.catchUp[0]!.ms.n).toBe(2);
+    expect(sdk.catchUp[0]!.ms.p50).toBeGreaterThan(0);
+    expect(sdk.cycles.count).toBe(10);
+    expect(sdk.cycles.listeners[1]).toBe(sdk.cycles.listeners[0]);
   });
 });

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { api } from '../support/clients.ts';
+import { connected, eventually, launch, signIn, visible, type Harness, type Person } from './browser.ts';
+import { composer, log, message, openRoom, say, texts, tokenOf } from './support.ts';
+
+const appUrl = inject('appUrl');
+
+/** Losing the network, and reloading with a send not yet stored: nothing lost, nothing doubled. */
+describe('the web app offline and back', () => {
+  let h: Harness;
+  let ann: Person;
+  let bo: Person;
+  let roomId: string;
+  let annToken: string;
+
+  const stored = async (content: string) => {
+    const res = await api(appUrl, 'GET', `/rooms/${roomId}/messages?limit=100`, { token: annToken });
+    return res.body.items.filter((m: { content: string }) => m.content === content).length;
+  };
+  const banner = (p: Person) => p.page.getByRole('status', { name: 'Connection' });
+
+  beforeAll(async () => {
+    h = await launch();
+    [ann, bo] = await Promise.all([signIn(h, appUrl, 'Ann'), signIn(h, appUrl, 'Bo')]);
+    annToken = await tokenOf(appUrl, ann);
+    const room = await api(appUrl, 'POST', '/rooms', { token: annToken, body: { type: 'direct', memberIds: [bo.userId] } });
+    roomId = room.body.id;
+    await api(appUrl, 'POST', `/rooms/${roomId}/messages`, { token: annToken, body: { content: 'Before the tunnel' } });
+    await Promise.all([openRoom(ann, 'Bo'), openRoom(bo, 'Ann')]);
+    await visible(message(bo, 'Before the tunnel'));
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('one goes offline while the other keeps sending; back online they see everything once and in order, and what they typed offline is sent once', async () => {
+    await bo.context.setOffline(true);
+    await eventually(() => banner(bo).textContent()).toMatch(/^Offline/);
+
+    const sent = Array.from({ length: 6 }, (_, i) => `While you were away ${i + 1}`);
+    for (const text of sent) await say(ann, text);
+    await visible(message(ann, sent.at(-1)!));
+
+    await say(bo, 'Typed in the tunnel');
+    await visible(log(bo).locator('article.pending', { hasText: 'Typed in the tunnel' }));
+    await eventually(() => banner(bo).textContent()).toBe('Offline, 1 message waiting to send');
+    expect(await stored('Typed in the tunnel')).toBe(0);
+
+    await bo.context.setOffline(false);
+    await connected(bo.page, 40_000);
+    await visible(message(bo, 'Typed in the tunnel'), 40_000);
+    await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
+    await eventually(() => texts(bo)).toEqual(['Before the tunnel', ...sent, 'Typed in the tunnel']);
+    await eventually(() => texts(ann)).toEqual(['Before the tunnel', ...sent, 'Typed in the tunnel']);
+    expect(await stored('Typed in the tunnel')).toBe(1);
+  });
+
+  it('a send still pending at a reload is sent by the reloaded page, exactly once', async () => {
+    // The store refuses to answer Bo's sends until the page has been reloaded.
+    const refuse = (route: import('playwright-core').Route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue());
+    await bo.page.route(/\/rooms\/[^/]+\/messages$/, refuse);
+    await say(bo, 'Sent across a reload');
+    await visible(log(bo).locator('article.pending', { hasText: 'Sent across a reload' }));
+
+    await bo.page.reload();
+    await openRoom(bo, 'Ann');
+    // The new page found the send in its outbox (IndexedDB) and shows it as pending.
+    await visible(log(bo).locator('article.pending', { hasText: 'Sent across a reload' }));
+    expect(await stored('Sent across a reload')).toBe(0);
+    await bo.page.unroute(/\/rooms\/[^/]+\/messages$/, refuse);
+
+    await visible(message(ann, 'Sent across a reload'), 40_000);
+    await visible(message(bo, 'Sent across a reload'), 40_000);
+    await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
+    expect(await stored('Sent across a reload')).toBe(1);
+    expect(await message(ann, 'Sent across a reload').count()).toBe(1);
+    expect(await composer(bo).inputValue()).toBe('');
+  });
+
+  it('says when it is reconnecting and catching up, then connected again', async () => {
+    // Bo's sockets go through a pass-through route the test can cut; his room reads can be held.
+    const sockets: import('playwright-core').WebSocketRoute[] = [];
+    await bo.page.routeWebSocket(/.*/, (ws) => {
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let holding = false;
+    await bo.page.route(/\/rooms(\?.*)?$/, async (route) => {
+      if (holding && route.request().method() === 'GET') await held;
+      await route.continue();
+    });
+    await bo.page.reload();
+    await connected(bo.page);
+    expect(sockets.length).toBe(1);
+    await bo.page.evaluate(() => {
+      const w: any = globalThis;
+      w.__banner = [];
+      const el = w.document.querySelector('[aria-label="Connection"]');
+      new w.MutationObserver(() => w.__banner.push(el.textContent)).observe(el, { childList: true, subtree: true, characterData: true });
+    });
+
+    holding = true;
+    await sockets[0]!.close({ code: 1006 });
+    await visible(banner(bo).filter({ hasText: 'Catching up…' }), 20_000);
+    release();
+    await connected(bo.page);
+    const seen: string[] = await bo.page.evaluate(() => (globalThis as any).__banner);
+    expect(seen).toContain('Reconnecting…');
+    expect(seen.indexOf('Reconnecting…')).toBeLessThan(seen.indexOf('Catching up…'));
+    expect(seen.at(-1)).toBe('Connected');
+    expect(sockets.length).toBe(2);
+    await say(ann, 'After the reconnect');
+    await visible(message(bo, 'After the reconnect'));
+  });
+
+  it('shows a send the server refuses as not sent, with retry and discard', async () => {
+    const tooLong = 'x'.repeat(4_001);
+    await say(bo, tooLong);
+    const failed = log(bo).locator('article.pending[data-pending="failed"]');
+    await visible(failed);
+    await visible(failed.getByText('Not sent'));
+    // Retry sends it again (same clientMessageId); refused for good, it ends the same way.
+    const resent = bo.page.waitForRequest((r) => r.method() === 'POST' && /\/rooms\/[^/]+\/messages$/.test(r.url()));
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    expect(JSON.parse((await resent).postData() ?? '{}').content).toBe(tooLong);
+    await visible(log(bo).locator('article.pending[data-pending="failed"]'));
+    await log(bo).getByRole('button', { name: 'Discard' }).click();
+    await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
+    expect(await stored(tooLong)).toBe(0);
+  });
+});
