@@ -7,11 +7,11 @@ import tseslint from 'typescript-eslint';
  * left behind, type-only imports say so. The type checker (`npm run typecheck`) does the rest.
  */
 export default defineConfig(
-  { ignores: ['node_modules/', 'cdk.out/', '.parley/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.parley/', 'bench/results/', 'client/dist/', 'web/dist/'] },
   {
     files: ['**/*.ts', '**/*.js'],
     extends: [tseslint.configs.base],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js', 'web/sw.js'] }, tsconfigRootDir: import.meta.dirname } },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       'no-unused-private-class-members': js.configs.all.rules['no-unused-private-class-members'],

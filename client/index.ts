@@ -371,7 +371,7 @@ export class ParleyClient {
     } catch {
       // Closing a socket still connecting may throw; it is being abandoned either way.
     }
-    this.#onClose(ws, true, delay);
+    void this.#onClose(ws, true, delay);
   }
 
   async #onClose(ws: SocketLike, opened: boolean, delay?: number): Promise<void> {

@@ -4,7 +4,7 @@
  * and re-render on `subscribe`.
  */
 import type { Member, Message, MyRoom, PresenceStatus, Room, ServerFrame } from '../../client/wire.ts';
-import { ParleyClient, type ClientState } from './sdk.ts';
+import type { ParleyClient, ClientState } from './sdk.ts';
 
 export type { Member, Message, MyRoom, Room };
 
