@@ -84,7 +84,7 @@ export class ParleyStack extends Stack {
     for (const fn of CURSOR_FNS) cursorKey.grantCursorKeyRead(this.fn(fn));
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
-    new OutboundEvents(this, 'OutboundEvents', {
+    const events = new OutboundEvents(this, 'OutboundEvents', {
       table: this.table,
       handler: this.fn(eventsStreamFn),
       vapidReaders: VAPID_FNS.map((fn) => this.fn(fn)),
@@ -98,6 +98,7 @@ export class ParleyStack extends Stack {
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName, description: 'Where Parley puts its outbound events (source parley)' });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
     if (this.identity.userPool && this.identity.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
@@ -42,8 +42,6 @@ export class OutboundEvents extends Construct {
     super(scope, id);
     const { table, handler } = props;
     this.bus = props.eventBusName ? EventBus.fromEventBusName(this, 'Bus', props.eventBusName) : new EventBus(this, 'Bus', { description: 'Parley: every stored change and notification request (source parley)' });
-
-    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName, description: 'Where Parley puts its outbound events (source parley)' });
 
     this.vapidSeed = new Secret(this, 'VapidSeed', {
       description: 'Parley: the random seed the Web Push (VAPID) key pair is derived from',

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allFunctions,
   attachmentStreamFn,
+  eventsStreamFn,
   thumbnailFn,
   httpRouteKey,
   httpRoutes,
@@ -452,12 +453,14 @@ describe('ParleyStack', () => {
       const watched = alarms
         .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}${a.Properties.Namespace === 'AWS/Lambda' ? ` ${a.Properties.Dimensions[0].Value.Ref}` : ''}`)
         .sort();
-      // The second SQS alarm watches the attachment clean-up's DLQ.
+      // The second SQS alarm watches the attachment clean-up's DLQ, the third the events consumer's.
       expect(watched).toEqual(
         [
           `AWS/Lambda/Errors ${fnId(streamFn)}`,
           `AWS/Lambda/Errors ${fnId(thumbnailFn)}`,
           `AWS/Lambda/IteratorAge ${fnId(streamFn)}`,
+          `AWS/Lambda/IteratorAge ${fnId(eventsStreamFn)}`,
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
         ].sort(),
@@ -511,7 +514,7 @@ describe('ParleyStack', () => {
 
   it('outputs the endpoints and names clients and operators need', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['BucketName', 'HttpUrl', 'TableName', 'UserPoolClientId', 'UserPoolId', 'WebSocketUrl'],
+      ['BucketName', 'EventBusName', 'HttpUrl', 'TableName', 'UserPoolClientId', 'UserPoolId', 'WebSocketUrl'],
     );
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://'])] } });
   });

@@ -1,10 +1,10 @@
 import { createECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import webpush from 'web-push';
 import { admits, decide, effectiveLevel, pushText, reasonFor } from '#shared/domain/notifications.ts';
 import { addressProblem, pushEndpointProblem } from '#shared/domain/push-endpoints.ts';
 import { stableId } from '#shared/domain/events.ts';
 import { vapidKeysFromSeed } from '#shared/adapters/webpush/vapid.ts';
+import { webPushRequest } from '#shared/adapters/webpush/sender.ts';
 import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from '#shared/adapters/dynamodb/entities/notification.ts';
 import { checkVapid, decryptAes128gcm } from '#test/support/push-service.ts';
 
@@ -83,25 +83,23 @@ describe('VAPID keys and Web Push encryption', () => {
     expect(() => vapidKeysFromSeed('short')).toThrow();
   });
 
-  it('what web-push builds, the RFC checker verifies and decrypts', () => {
+  it('what the adapter builds, the RFC checker verifies and decrypts', async () => {
     const keys = vapidKeysFromSeed('seed-'.repeat(10));
     const ua = createECDH('prime256v1');
     ua.generateKeys();
     const auth = Buffer.alloc(16, 7);
     const endpoint = 'https://push.example.com/sub/1';
-    const req = webpush.generateRequestDetails({ endpoint, keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } }, '{"hello":"world"}', {
-      vapidDetails: { subject: 'mailto:ops@example.com', ...keys },
-      contentEncoding: 'aes128gcm',
-    });
+    const req = await webPushRequest({ endpoint, keys: { p256dh: ua.getPublicKey().toString('base64url'), auth: auth.toString('base64url') } }, '{"hello":"world"}', { subject: 'mailto:ops@example.com', ...keys }, { ttlSeconds: 60, urgency: 'high', topic: 'abc' });
+    expect(req.headers).toMatchObject({ 'Content-Encoding': 'aes128gcm', TTL: '60', Urgency: 'high', Topic: 'abc' });
     const { claims, publicKey } = checkVapid(String(req.headers.Authorization), 'https://push.example.com');
     expect(publicKey).toBe(keys.publicKey);
     expect(claims.sub).toBe('mailto:ops@example.com');
-    const plain = decryptAes128gcm(req.body as Buffer, { privateKey: ua.getPrivateKey(), publicKey: ua.getPublicKey(), auth });
+    const plain = decryptAes128gcm(req.body, { privateKey: ua.getPrivateKey(), publicKey: ua.getPublicKey(), auth });
     expect(plain.toString()).toBe('{"hello":"world"}');
     // Another subscription's keys cannot read it.
     const other = createECDH('prime256v1');
     other.generateKeys();
-    expect(() => decryptAes128gcm(req.body as Buffer, { privateKey: other.getPrivateKey(), publicKey: other.getPublicKey(), auth })).toThrow();
+    expect(() => decryptAes128gcm(req.body, { privateKey: other.getPrivateKey(), publicKey: other.getPublicKey(), auth })).toThrow();
   });
 });
 

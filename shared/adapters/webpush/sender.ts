@@ -1,17 +1,58 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import webpush from 'web-push';
+import { createECDH, randomBytes } from 'node:crypto';
+import * as ece from 'http_ece';
+import { importJWK, SignJWT } from 'jose';
 import type { PushPayload, PushSender, PushSubscriptionRecord } from '#shared/ports/notifications.ts';
 import { addressProblem, pushEndpointProblem, type EndpointPolicy } from '#shared/domain/push-endpoints.ts';
 import type { VapidKeys } from './vapid.ts';
 
 const TIMEOUT_MS = 10_000;
 
+/** How long the VAPID JWT is valid (RFC 8292 allows at most 24 hours). */
+const VAPID_JWT_SECONDS = 12 * 60 * 60;
+
 /**
- * Web Push through `web-push` (RFC 8291 aes128gcm encryption, RFC 8292 VAPID): the library builds
- * the request, this adapter sends it, over a connection whose resolved address is checked first
- * (a public name must not lead to a private or metadata address).
+ * The Web Push request for a subscription: the payload encrypted for it (RFC 8291 `aes128gcm`, by
+ * `http_ece`, the RFC's reference implementation) and a VAPID JWT (RFC 8292, ES256, by `jose`)
+ * for the push service's origin. (`web-push` does the same; its ASN.1 and bignum dependencies
+ * would more than double the function's bundle.)
+ */
+export async function webPushRequest(
+  sub: Pick<PushSubscriptionRecord, 'endpoint' | 'keys'>,
+  payload: string,
+  vapid: VapidKeys & { subject: string },
+  options: { ttlSeconds: number; urgency: 'normal' | 'high'; topic: string },
+  now = Date.now(),
+): Promise<{ headers: Record<string, string>; body: Buffer }> {
+  const local = createECDH('prime256v1');
+  local.generateKeys();
+  const body = ece.encrypt(Buffer.from(payload), { version: 'aes128gcm', dh: sub.keys.p256dh, privateKey: local, salt: randomBytes(16).toString('base64url'), authSecret: sub.keys.auth });
+  const pub = Buffer.from(vapid.publicKey, 'base64url');
+  const key = await importJWK({ kty: 'EC', crv: 'P-256', x: pub.subarray(1, 33).toString('base64url'), y: pub.subarray(33).toString('base64url'), d: vapid.privateKey }, 'ES256');
+  const jwt = await new SignJWT({ sub: vapid.subject })
+    .setProtectedHeader({ typ: 'JWT', alg: 'ES256' })
+    .setAudience(new URL(sub.endpoint).origin)
+    .setExpirationTime(Math.floor(now / 1000) + VAPID_JWT_SECONDS)
+    .sign(key);
+  return {
+    headers: {
+      'Content-Type': 'application/octet-stream',
+      'Content-Encoding': 'aes128gcm',
+      'Content-Length': String(body.length),
+      TTL: String(options.ttlSeconds),
+      Urgency: options.urgency,
+      Topic: options.topic,
+      Authorization: `vapid t=${jwt}, k=${vapid.publicKey}`,
+    },
+    body,
+  };
+}
+
+/**
+ * Web Push: the request built by `webPushRequest`, sent over a connection whose resolved address
+ * is checked first (a public name must not lead to a private or metadata address).
  */
 export class WebPushSender implements PushSender {
   private keys?: Promise<VapidKeys>;
@@ -38,15 +79,9 @@ export class WebPushSender implements PushSender {
     // Stored under a policy that may have changed since (local data reused): never call it.
     if (pushEndpointProblem(sub.endpoint, this.policy)) return 'gone';
     const keys = await this.vapid();
-    const details = webpush.generateRequestDetails({ endpoint: sub.endpoint, keys: sub.keys }, JSON.stringify(payload), {
-      vapidDetails: { subject: this.subject, publicKey: keys.publicKey, privateKey: keys.privateKey },
-      TTL: options.ttlSeconds,
-      urgency: options.urgency,
-      topic: options.topic,
-      contentEncoding: 'aes128gcm',
-    });
+    const request = await webPushRequest(sub, JSON.stringify(payload), { ...keys, subject: this.subject }, options);
     try {
-      const status = await this.post(details.endpoint, details.headers, details.body ?? Buffer.alloc(0));
+      const status = await this.post(sub.endpoint, request.headers, request.body);
       if (status === 404 || status === 410) return 'gone';
       return status >= 200 && status < 300 ? 'sent' : 'failed';
     } catch {
