@@ -4,24 +4,24 @@
  * published .d.ts stands alone.
  */
 import type * as z from 'zod';
-import type { MessageView, RoomView } from '../shared/domain/views.ts';
-import type * as messages from '../shared/domain/messages.ts';
-import type * as rooms from '../shared/domain/rooms.ts';
-import type * as members from '../shared/domain/members.ts';
-import type * as reactions from '../shared/domain/reactions.ts';
-import type * as receipts from '../shared/domain/receipts.ts';
-import type * as presence from '../shared/domain/presence.ts';
-import type * as typing from '../shared/domain/typing.ts';
-import type * as search from '../shared/domain/search.ts';
-import type * as attachments from '../shared/domain/attachments.ts';
-import type { createRoomBody, listQuery } from '../shared/schemas/rooms.ts';
-import type { addMemberBody, changeRoleBody, updateRoomBody, presenceStatusSchema } from '../shared/schemas/people.ts';
-import type { changesQuery, editMessageBody, historyQuery, sendMessageBody } from '../shared/schemas/messages.ts';
-import type { createAttachmentBody } from '../shared/schemas/attachments.ts';
-import type { searchQuery } from '../shared/schemas/search.ts';
-import type * as notifications from '../shared/domain/notifications.ts';
-import type { notifyLevelSchema, pushSubscriptionBody, roomPreferencesBody } from '../shared/schemas/notifications.ts';
-import type { ServerFrame as ServerFrameUnion } from '../shared/schemas/frames.ts';
+import type { MessageView, RoomView } from '#shared/domain/views.ts';
+import type * as messages from '#shared/domain/messages.ts';
+import type * as rooms from '#shared/domain/rooms.ts';
+import type * as members from '#shared/domain/members.ts';
+import type * as reactions from '#shared/domain/reactions.ts';
+import type * as receipts from '#shared/domain/receipts.ts';
+import type * as presence from '#shared/domain/presence.ts';
+import type * as typing from '#shared/domain/typing.ts';
+import type * as search from '#shared/domain/search.ts';
+import type * as attachments from '#shared/domain/attachments.ts';
+import type { createRoomBody, listQuery } from '#shared/schemas/rooms.ts';
+import type { addMemberBody, changeRoleBody, updateRoomBody, presenceStatusSchema } from '#shared/schemas/people.ts';
+import type { changesQuery, editMessageBody, historyQuery, sendMessageBody } from '#shared/schemas/messages.ts';
+import type { createAttachmentBody } from '#shared/schemas/attachments.ts';
+import type { searchQuery } from '#shared/schemas/search.ts';
+import type * as notifications from '#shared/domain/notifications.ts';
+import type { notifyLevelSchema, pushSubscriptionBody, roomPreferencesBody } from '#shared/schemas/notifications.ts';
+import type { ServerFrame as ServerFrameUnion } from '#shared/schemas/frames.ts';
 
 /** Query fields the server coerces from strings: numbers here. */
 type Numeric<T, K extends keyof T> = Omit<T, K> & { [P in K]?: number };

@@ -13,16 +13,16 @@ import {
 import { HttpIamAuthorizer, HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
-import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { createFunctions } from './constructs/functions.ts';
-import { CURSOR_FNS, CursorKey } from './constructs/cursor-key.ts';
+import { CursorKey } from './constructs/cursor-key.ts';
 import { OutboundEvents, VAPID_FNS } from './constructs/events.ts';
+import { grantFromPermissionTable, type PermissionTargets } from './constructs/permissions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
 import { findingId } from './constructs/nag.ts';
@@ -41,12 +41,13 @@ const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/
  */
 export class ParleyStack extends Stack {
   readonly table: Table;
-  /** Granted per key prefix by AttachmentPipeline (constructs/attachments.ts). */
   readonly bucket: Bucket;
   readonly identity: Identity;
   readonly functions: ReadonlyMap<string, NodejsFunction>;
   readonly httpStage: HttpStage;
   readonly webSocketStage: WebSocketStage;
+  /** The stack's secrets, by the permission table's names. */
+  readonly secrets: PermissionTargets['secrets'];
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -79,9 +80,9 @@ export class ParleyStack extends Stack {
 
     this.httpStage = this.httpApi(settings);
     this.webSocketRoutes(webSocketApi);
-    this.grantData();
-    const cursorKey = new CursorKey(this, 'CursorKey');
-    for (const fn of CURSOR_FNS) cursorKey.grantCursorKeyRead(this.fn(fn));
+    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret };
+    // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).
+    grantFromPermissionTable(this.functions, this);
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
     const events = new OutboundEvents(this, 'OutboundEvents', {
@@ -218,53 +219,6 @@ export class ParleyStack extends Stack {
           reason: 'WebSocket APIs authorize once, on $connect; later frames arrive on the already authorized connection.',
         });
       }
-    }
-  }
-
-  /**
-   * Least privilege: GET routes read (the rate-limited ones also count), other routes and WebSocket
-   * routes write, fan-out reads and deletes.
-   */
-  private grantData(): void {
-    const tableUsers = new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), streamFn]);
-    const writers = new Set([
-      ...httpRoutes.filter((r) => r.method !== 'GET').map((r) => r.fn),
-      ...wsRoutes.map((r) => r.fn),
-    ]);
-    const connectionPosters = new Set([...wsRoutes.map((r) => r.fn), streamFn]);
-    // The ARN grantManagementApiAccess allows: every connection id of this stage.
-    const connections = `${this.formatArn({ service: 'execute-api', resource: this.webSocketStage.api.apiId })}/${WS_STAGE}/*/@connections/*`;
-
-    for (const fn of tableUsers) {
-      const handler = this.fn(fn);
-      if (writers.has(fn)) this.table.grantReadWriteData(handler);
-      else this.table.grantReadData(handler);
-      Validations.of(handler).acknowledge({
-        id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', `${this.table.tableArn}/index/*`),
-        reason: 'Covers this table\'s own indexes (GSI1), which the data access patterns query.',
-      });
-    }
-    // Fan-out removes the connections API Gateway reports gone (410); it writes nothing else.
-    this.table.grant(this.fn(streamFn), 'dynamodb:DeleteItem');
-    // GET routes with a per-user rate limit count each request: they may update the user's rate
-    // counters (items whose partition key is USER#<id>) and write nothing else.
-    for (const { fn } of httpRoutes.filter((r) => r.method === 'GET' && r.rateLimited)) {
-      this.fn(fn).addToRolePolicy(
-        new PolicyStatement({
-          actions: ['dynamodb:UpdateItem'],
-          resources: [this.table.tableArn],
-          conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [keys.rate('*', '*', 0).PK] } },
-        }),
-      );
-    }
-
-    for (const fn of connectionPosters) {
-      const handler = this.fn(fn);
-      this.webSocketStage.grantManagementApiAccess(handler);
-      Validations.of(handler).acknowledge({
-        id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', connections),
-        reason: 'Connection ids exist only at runtime; the grant is limited to the @connections API of this stage.',
-      });
     }
   }
 }

@@ -104,6 +104,12 @@ export const LOCAL_ENV = {
   wsMaxConnectionSeconds: 'PARLEY_WS_MAX_CONNECTION_SECONDS',
   streamPollMs: 'PARLEY_STREAM_POLL_MS',
   ttlSweepSeconds: 'PARLEY_TTL_SWEEP_SECONDS',
+  /** `off`: handlers' AWS calls are not checked against their function's grants. */
+  iam: 'PARLEY_IAM',
+  /** Where `npm start` writes, when it stops, how often each grant was used (the tests' coverage report). */
+  iamUsageFile: 'PARLEY_IAM_USAGE_FILE',
+  /** Grant actions to run without, one label a line (tests show what a missing grant breaks). */
+  iamRevoke: 'PARLEY_IAM_REVOKE',
 } as const;
 
 /** A non-negative integer setting, or its default; a malformed value is a deployment error. */

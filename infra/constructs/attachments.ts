@@ -1,7 +1,7 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -10,41 +10,15 @@ import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
-import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
-import { attachmentStreamFn, streamFn, thumbnailFn } from '#infra/routes.ts';
+import { FILES_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
+import { attachmentStreamFn, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';
-
-/** The route that presigns uploads: the only function whose role may put into `uploads/`. */
-export const PRESIGN_FN = 'http-create-attachment';
-/** Sends verify and copy uploads into `files/` (CopyObject: read the source, put the copy). */
-export const ATTACHING_FNS = ['http-send-message', 'ws-message-send'] as const;
-/**
- * Functions that return or deliver message views, whose download URLs they presign: a presigned
- * GET works only if the signer may read the object (`files/`, and `thumbs/` for thumbnails). A new
- * function that returns messages must be added here, or its URLs answer 403.
- */
-export const MESSAGE_VIEW_FNS = [
-  ...ATTACHING_FNS,
-  'http-list-rooms',
-  'http-list-messages',
-  'http-search',
-  'http-get-message',
-  'http-edit-message',
-  'http-add-reaction',
-  'http-remove-reaction',
-  'http-list-changes',
-  'ws-message-edit',
-  'ws-reaction-add',
-  'ws-reaction-remove',
-  streamFn,
-] as const;
 
 /** Unclaimed uploads are deleted by the TTL of their record after a day; this rule catches what that missed. */
 export const UPLOAD_EXPIRY_DAYS = 2;
 
 /**
- * Attachments in AWS: least-privilege S3 grants per function (by key prefix), the lifecycle rule on
- * `uploads/`, the clean-up consumer of the table's stream (removed attachment record → its
+ * Attachments in AWS: the lifecycle rule on `uploads/`, the clean-up consumer of the table's stream (removed attachment record → its
  * objects are deleted) with its DLQ and alarm, and the thumbnail function fed by S3 notifications.
  */
 export class AttachmentPipeline extends Construct {
@@ -53,46 +27,14 @@ export class AttachmentPipeline extends Construct {
   constructor(scope: Construct, id: string, props: { bucket: Bucket; table: ITable; functions: ReadonlyMap<string, NodejsFunction> }) {
     super(scope, id);
     const { bucket, table, functions } = props;
-    const uploads = bucket.arnForObjects(`${UPLOADS_PREFIX}*`);
-    const files = bucket.arnForObjects(`${FILES_PREFIX}*`);
-    const thumbs = bucket.arnForObjects(`${THUMBS_PREFIX}*`);
     const fn = (name: string) => {
       const f = functions.get(name);
       if (!f) throw new Error(`No function ${name}`);
       return f;
     };
-    const grant = (name: string, actions: string[], resources: string[]) => {
-      const handler = fn(name);
-      handler.addToRolePolicy(new PolicyStatement({ actions, resources }));
-      for (const resource of resources) {
-        Validations.of(handler).acknowledge({
-          id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', resource),
-          reason: 'Object keys are attachment ids made at runtime; the grant is limited to one key prefix of the attachments bucket.',
-        });
-      }
-    };
-
-    grant(PRESIGN_FN, ['s3:PutObject'], [uploads]);
-    for (const name of ATTACHING_FNS) {
-      grant(name, ['s3:GetObject'], [uploads, files]);
-      grant(name, ['s3:PutObject'], [files]);
-      grant(name, ['s3:DeleteObject'], [uploads]);
-    }
-    for (const name of MESSAGE_VIEW_FNS.filter((n) => !(ATTACHING_FNS as readonly string[]).includes(n))) {
-      if (functions.has(name)) grant(name, ['s3:GetObject'], [files]);
-    }
-    // Views presign thumbnail URLs too (whether one exists is on the attachment record they read).
-    for (const name of MESSAGE_VIEW_FNS) if (functions.has(name)) grant(name, ['s3:GetObject'], [thumbs]);
-    grant(attachmentStreamFn, ['s3:DeleteObject'], [uploads, files, thumbs]);
-
     // Thumbnails: a function of its own, so a decoder failing on a hostile image harms nothing
-    // else. It reads attached files, writes (and, when the file's record went meanwhile, deletes)
-    // thumbnails, and reads/marks attachment records; nothing more.
+    // else. Its grants, like every function's, are in the permission table.
     const thumbnailer = fn(thumbnailFn);
-    grant(thumbnailFn, ['s3:GetObject'], [files]);
-    grant(thumbnailFn, ['s3:PutObject', 's3:DeleteObject'], [thumbs]);
-    // The attachment items themselves: not the indexes (table.grant would add them).
-    thumbnailer.addToRolePolicy(new PolicyStatement({ actions: ['dynamodb:BatchGetItem', 'dynamodb:UpdateItem'], resources: [table.tableArn] }));
     bucket.addEventNotification(S3EventType.OBJECT_CREATED, new LambdaDestination(thumbnailer), { prefix: FILES_PREFIX });
     // A hostile or broken image is an outcome, not an error: errors are storage failing or the
     // decoder not loading, which S3's two retries will not cure.

@@ -47,7 +47,7 @@ export async function startHttpGateway(opts: {
   invoke: Invoke;
   verify: ClaimsVerifier;
   /** IAM authorization of `iam` routes (a SigV4 check); without it those routes refuse everyone. */
-  verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => boolean;
+  verifyIam?: (req: http.IncomingMessage, url: URL, body: Buffer) => Promise<boolean>;
   local?: LocalRoute;
   /** Local files (the client SDK, the web app), consulted for GET and HEAD before the API routes. */
   files?: StaticHandler;
@@ -108,7 +108,7 @@ export async function startHttpGateway(opts: {
     }
 
     // As API Gateway's IAM authorization: an unsigned or badly signed request (a JWT included) gets 403.
-    if (route.auth === 'iam' && !opts.verifyIam?.(req, url, body)) return send(res, 403, { message: 'Forbidden' });
+    if (route.auth === 'iam' && !(await opts.verifyIam?.(req, url, body))) return send(res, 403, { message: 'Forbidden' });
 
     const pathParameters: Record<string, string> = {};
     match.c.params.forEach((name, i) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
+import { runAs } from './iam.ts';
 
 /** Calls a function of functions/ the way Lambda would: the module's `handler` with an event and a context. */
 export type Invoke = (fn: string, event: unknown) => Promise<unknown>;
@@ -36,6 +37,7 @@ export function createInvoker(functionsDir: string): Invoke {
       fail: () => undefined,
       succeed: () => undefined,
     };
-    return handler(event, context);
+    // Each AWS call the handler makes is checked against this function's grants (iam.ts).
+    return runAs(fn, () => handler(event, context));
   };
 }

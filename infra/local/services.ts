@@ -91,6 +91,13 @@ export async function startDynamoDbLocal(opts: { port: number; dbDir?: string })
   };
 }
 
+interface KoaContext {
+  req: import('node:http').IncomingMessage;
+  status: number;
+  type: string;
+  body: unknown;
+}
+
 function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).pop()?.trim() ?? '';
 }
@@ -99,11 +106,20 @@ function lastLine(text: string): string {
  * Starts the S3-compatible store (`@20minutes/s3rver`, which checks SigV4 and presigned signatures)
  * with `buckets` created. Without `dir` it keeps its files in a temporary folder removed at stop.
  */
-export async function startS3(opts: { port: number; dir?: string; buckets: string[]; corsXml?: string; onEvent?: (event: unknown) => void }): Promise<RunningService> {
+export async function startS3(opts: {
+  port: number;
+  dir?: string;
+  buckets: string[];
+  corsXml?: string;
+  onEvent?: (event: unknown) => void;
+  /** Asked before each request is served: an answer refuses it (the IAM check of presigned URLs). */
+  refuse?: (req: import('node:http').IncomingMessage) => { status: number; body: string } | undefined;
+}): Promise<RunningService> {
   await probePort(opts.port);
   const S3rver = require('@20minutes/s3rver') as new (o: Record<string, unknown>) => {
     run(): Promise<{ port: number }>;
     close(): Promise<void>;
+    middleware: ((ctx: KoaContext, next: () => Promise<void>) => Promise<void> | void)[];
     on(name: 'event', listener: (event: unknown) => void): void;
   };
   keepS3rverDirectories();
@@ -119,6 +135,17 @@ export async function startS3(opts: { port: number; dir?: string; buckets: strin
   });
   // s3rver emits an S3 notification-shaped event for each stored, copied or deleted object.
   if (opts.onEvent) server.on('event', opts.onEvent);
+  // s3rver is a Koa app: a middleware put first answers before its router and signature checks.
+  const refuse = opts.refuse;
+  if (refuse) {
+    server.middleware.unshift(async (ctx, next) => {
+      const refused = refuse(ctx.req);
+      if (!refused) return next();
+      ctx.status = refused.status;
+      ctx.type = 'application/xml';
+      ctx.body = refused.body;
+    });
+  }
   await server.run();
   return {
     endpoint: `http://127.0.0.1:${opts.port}`,

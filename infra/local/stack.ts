@@ -21,15 +21,24 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type Runn
 import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
 import { staticFiles } from './static-files.ts';
-import { loadServiceCredential, verifySigV4, type ServiceCredential } from './service-auth.ts';
+import { loadServiceCredential, verifyServiceSignature, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
 import { loadCursorKey } from './cursor-key.ts';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { writeFileSync } from 'node:fs';
+import { allGrantLabels } from '#infra/permissions.ts';
+import { installIam, type LocalIam } from './iam.ts';
+import { LOCAL_ACCOUNT, secretArn } from './iam-policy.ts';
+import { startSecretsManager } from './secrets-manager.ts';
 
 /** CORS for browser uploads and downloads with presigned URLs, as the CDK stack sets on the bucket. */
 const CORS_XML = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
 
 const STOP_STEP_MS = 5_000;
+
+/** The WebSocket API's id and stage as the local ARNs name them. */
+const WS_API_ID = 'local';
+const WS_STAGE = 'local';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,6 +61,12 @@ export interface LocalConfig {
    * counted into other operations' windows). On by default.
    */
   eventsConsumer?: boolean;
+  /** Check each handler's AWS calls against its function's grants (default: on). */
+  iam: boolean;
+  /** Where to write how often each grant was used, when the stack stops. */
+  iamUsageFile?: string;
+  /** Grant actions (labels of infra/permissions.ts, one a line) to run without, for tests. */
+  iamRevoked: string[];
 }
 
 /** The configuration `npm start` reads from its environment (the README's "Configuration of `npm start`"). */
@@ -77,6 +92,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LocalConfig
     ttlSweepMs: num(LOCAL_ENV.ttlSweepSeconds, 5) * 1000,
     ...(dynamoEndpoint && { dynamoEndpoint }),
     ...(s3Endpoint && { s3Endpoint }),
+    iam: env[LOCAL_ENV.iam] !== 'off',
+    iamRevoked: (env[LOCAL_ENV.iamRevoke] ?? '').split('\n').map((l) => l.trim()).filter(Boolean),
+    ...(env[LOCAL_ENV.iamUsageFile] && { iamUsageFile: path.resolve(env[LOCAL_ENV.iamUsageFile]!) }),
   };
 }
 
@@ -102,10 +120,27 @@ export interface LocalStack {
  * in front of the handlers of functions/ — the files Lambda runs.
  */
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
+  // Stopped in this order: the gateways first (each open socket is closed and its `$disconnect`
+  // runs, so a kept data dir holds no stale connections), then the stream consumers (draining the
+  // records those writes made), then the services they all talk to. Parts are added as they start.
+  const STOP_ORDER = [
+    'HTTP gateway',
+    'WebSocket connections',
+    'TTL sweeper',
+    'stream poller',
+    'attachment clean-up poller',
+    'S3 notifications',
+    'WebSocket gateway',
+    'IAM usage',
+    'DynamoDB client',
+    'DynamoDB',
+    'S3',
+  ];
   const stops: [string, () => Promise<void>][] = [];
   // Each part gets a few seconds to stop; one that hangs must not keep Ctrl-C from ending the rest.
   const stop = async () => {
-    for (const [name, stopPart] of stops.reverse()) {
+    const ordered = stops.splice(0).sort(([a], [b]) => STOP_ORDER.indexOf(a) - STOP_ORDER.indexOf(b));
+    for (const [name, stopPart] of ordered) {
       const done = stopPart().then(
         () => true,
         (err: unknown) => (console.error(`[local] stopping ${name} failed`, err), true),
@@ -131,6 +166,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     // The S3 store starts before the invoker exists; its events wait for it.
     let onS3Event: (event: unknown) => void = () => undefined;
+    let iam: LocalIam | undefined;
     const [dynamo, s3] = await Promise.all([
       config.dynamoEndpoint
         ? external(config.dynamoEndpoint)
@@ -142,6 +178,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
             buckets: [BUCKET.localName],
             corsXml: CORS_XML,
             onEvent: (event) => onS3Event(event),
+            refuse: (req) => iam?.checkPresigned(req),
             ...(config.dataDir && { dir: path.join(config.dataDir, 's3') }),
           }),
     ]);
@@ -175,9 +212,34 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       // Local mode: a test's push service on http://127.0.0.1 may be subscribed.
       [ENV.pushAllowLoopback]: '1',
     });
-    process.env[ENV.cursorKey] ??= loadCursorKey(config.dataDir);
+    // The cursor key lives in a secret, read by the list functions through the Secrets Manager API
+    // under their grants, as in AWS (an operator's PARLEY_CURSOR_KEY still wins, as it does there).
+    const localNames = { region, account: LOCAL_ACCOUNT, apiId: WS_API_ID, stage: WS_STAGE };
+    const cursorKeyArn = secretArn(localNames, 'cursor-key');
+    const secrets = await startSecretsManager({
+      secrets: [{ arn: cursorKeyArn, name: 'parley-cursor-key', value: loadCursorKey(config.dataDir) }],
+      credentials: [credentials],
+    });
+    stops.push(['Secrets Manager', secrets.stop]);
+    process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
+    process.env[ENV.cursorKeySecretArn] = cursorKeyArn;
     process.env[ENV.logLevel] ??= 'WARN';
 
+    if (config.iam) {
+      iam = installIam({
+        names: localNames,
+        tableName: config.tableName,
+        bucket: BUCKET.localName,
+        revoked: new Set(config.iamRevoked),
+        onDenied: (fn, request) =>
+          console.error(`[iam] AccessDenied: parley-${fn} may not ${request.action} on ${request.resource} (${request.detail})`),
+      });
+      const usageFile = config.iamUsageFile;
+      const used = iam.usage();
+      if (usageFile) {
+        stops.push(['IAM usage', async () => writeFileSync(usageFile, JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(used) }, null, 2))]);
+      }
+    }
     const invoke = createInvoker(path.join(root, 'functions'));
     const notifications = s3Notifications(invoke);
     onS3Event = notifications.onEvent;
@@ -186,13 +248,17 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     const ws = await startWsGateway({
       port: wsPort,
+      apiId: WS_API_ID,
+      stage: WS_STAGE,
+      // The functions sign `@connections` calls with the runtime's credentials (their Lambda role's, in AWS).
+      managementCredentials: [credentials],
       routes: wsRoutes,
       authorizerFn: wsAuthorizerFn,
       invoke,
       idleTimeoutMs: config.idleTimeoutMs,
       maxConnectionMs: config.maxConnectionMs,
     });
-    stops.push(['WebSocket gateway', ws.stop]);
+    stops.push(['WebSocket connections', ws.closeConnections], ['WebSocket gateway', ws.stop]);
     const serviceCredential = loadServiceCredential(config.dataDir);
     const files = await filesReady;
     const httpGateway = await startHttpGateway({
@@ -200,7 +266,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       routes: httpRoutes,
       invoke,
       verify,
-      verifyIam: (req, url, body) => verifySigV4(req, url, body, serviceCredential),
+      verifyIam: (req, _url, body) => verifyServiceSignature(req, body, serviceCredential),
       local: devRoutes(issuer),
       files,
     });

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ENV } from '../../shared/env.ts';
+import { ENV } from '#shared/env.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -6,6 +6,7 @@ import type { Invoke } from './lambda.ts';
 import { LOCAL_REGION } from './services.ts';
 import { invokeLambda, newAwsId, parseProxyResult, requestTime, runAuthorizer } from './ws-integration.ts';
 import { createManagementApi } from './ws-management-api.ts';
+import type { Credential } from './sigv4.ts';
 
 export interface WsGatewayOptions {
   /** Default 127.0.0.1. */
@@ -24,6 +25,8 @@ export interface WsGatewayOptions {
   maxFrameBytes?: number;
   /** Default `local`. */
   stage?: string;
+  /** The credentials `@connections` requests must be signed with (SigV4, `execute-api`). */
+  managementCredentials: readonly Credential[];
   /** Default `local`. */
   apiId?: string;
   /** Default: AWS-like ids (16 base64 characters that may hold `+`, `/` and `=`). */
@@ -37,7 +40,13 @@ export interface WsGateway {
   /** `http://host:port`: the `@connections` endpoint for ApiGatewayManagementApiClient. */
   callbackUrl: string;
   connectionCount(): number;
-  /** Closes every connection (1001; each gets its `$disconnect`), waits for running handlers, then the server. */
+  /**
+   * Closes every connection (1001; each gets its `$disconnect`) and refuses new ones, waiting for
+   * running handlers; the `@connections` API still answers (410 for every connection), so stream
+   * consumers finishing their work meet no closed port.
+   */
+  closeConnections(): Promise<void>;
+  /** closeConnections(), then the server. */
   stop(): Promise<void>;
 }
 
@@ -119,6 +128,7 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
   });
   const managementApi = createManagementApi({
     stage,
+    credentials: opts.managementCredentials,
     find(id) {
       const conn = connections.get(id);
       // Gone as soon as either side starts closing, though the close handshake may still be under way.
@@ -336,12 +346,16 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
     }
   }
 
-  let stopped: Promise<void> | undefined;
-  async function stop(): Promise<void> {
+  let drained: Promise<void> | undefined;
+  async function closeConnections(): Promise<void> {
     stopping = true;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const conn of connections.values()) closeConnection(conn, 1001);
     while (tasks.size > 0) await Promise.all(tasks);
+  }
+  let stopped: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    await (drained ??= closeConnections());
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     await closed;
   }
@@ -350,6 +364,7 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
     url: `ws://${domainName}/`,
     callbackUrl: `http://${domainName}`,
     connectionCount: () => connections.size,
+    closeConnections: () => (drained ??= closeConnections()),
     stop: () => (stopped ??= stop()),
   };
 }

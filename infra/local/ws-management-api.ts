@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { verifySigV4, type Credential } from './sigv4.ts';
 
 /** PostToConnection refuses data over 128 KB. */
 const MAX_POST_BYTES = 128 * 1024;
@@ -19,17 +20,30 @@ export interface ManagedConnection {
  * works against it unchanged: `POST|GET|DELETE /[<stage>/]@connections/{id}` with `{id}`
  * URL-decoded. Errors as AWS sends them, `x-amzn-ErrorType` included, since that header is what
  * the SDK turns into `GoneException` and friends: 410 with an empty body for a connection that is
- * unknown or gone, 413 over 128 KB, 403 for an unsigned request or an unknown route. Signatures
- * are required but not verified.
+ * unknown or gone, 413 over 128 KB, 403 for an unknown route. Requests must be SigV4-signed
+ * (service `execute-api`) with one of `credentials`, as AWS requires IAM credentials: unsigned,
+ * signed with an unknown key or with a wrong signature, each gets AWS's 403.
  */
 export function createManagementApi(opts: {
   stage: string;
+  /** Who may call (the local runtime's credentials, which the functions sign with). */
+  credentials: readonly Credential[];
   find(connectionId: string): ManagedConnection | undefined;
 }): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   return async (req, res) => {
     const body = await readBody(req);
-    if (!/^AWS4-HMAC-SHA256 /.test(req.headers.authorization ?? '')) {
-      return reply(res, 403, 'ForbiddenException', { message: 'Missing Authentication Token' });
+    // A body past the limit was not kept, so its hash cannot be checked: refused for its size (when signed at all).
+    const verdict = body === undefined ? (req.headers.authorization ? 'valid' : 'unsigned') : await verifySigV4(req, body, { service: 'execute-api', credentials: opts.credentials });
+    switch (verdict) {
+      case 'unsigned':
+        return reply(res, 403, 'MissingAuthenticationTokenException', { message: 'Missing Authentication Token' });
+      case 'unknown-key':
+        return reply(res, 403, 'UnrecognizedClientException', { message: 'The security token included in the request is invalid.' });
+      case 'invalid':
+        return reply(res, 403, 'InvalidSignatureException', {
+          message:
+            'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        });
     }
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0]!;

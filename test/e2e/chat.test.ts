@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api } from '../support/clients.ts';
+import { api } from '#test/support/clients.ts';
 import { connected, eventually, gone, launch, signIn, uid, visible, type Harness, type Person } from './browser.ts';
 import { actionsOf, composer, log, message, openRoom, png, roomButton, say, texts, tokenOf } from './support.ts';
 

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startRuntime } from '../support/runtime.ts';
+import { startRuntime } from '#test/support/runtime.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api } from '../support/clients.ts';
+import { api } from '#test/support/clients.ts';
 import { eventually, gone, launch, signIn, uid, visible, type Harness, type Person } from './browser.ts';
 import { actionsOf, composer, message, openRoom, png, roomButton, roomsNav, say, tokenOf } from './support.ts';
 

@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
 import type { Locator } from 'playwright-core';
-import { api } from '../support/clients.ts';
+import { api } from '#test/support/clients.ts';
 import { visible, type Person } from './browser.ts';
 
 /** A token for a person the browser signed in, so a test can set the scene over the API. */

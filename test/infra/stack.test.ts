@@ -21,7 +21,9 @@ import {
 import { ParleyStack } from '#infra/stack.ts';
 import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 import { attachmentCleanupFilterPatterns, streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
-import { ATTACHING_FNS, MESSAGE_VIEW_FNS, PRESIGN_FN, UPLOAD_EXPIRY_DAYS } from '#infra/constructs/attachments.ts';
+import { UPLOAD_EXPIRY_DAYS } from '#infra/constructs/attachments.ts';
+import { stackArns } from '#infra/constructs/permissions.ts';
+import { grantsOf, policyOf } from '#infra/permissions.ts';
 import { WEBP_WASM } from '#shared/media/webp.ts';
 import { ENV } from '#shared/env.ts';
 
@@ -56,7 +58,6 @@ describe('ParleyStack', () => {
   let resources: Record<string, Resource>;
   const fnId = (fn: string) => logicalId(stack.functions.get(fn)!);
 
-  /** Actions granted to a function's role, with the resources of each statement. */
   /** The IAM statements of a function's role, as synthesized. */
   function statementsOf(fn: string): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
     const role = stack.functions.get(fn)!.role!;
@@ -65,9 +66,6 @@ describe('ParleyStack', () => {
       .filter((r) => JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: logicalId(role) }]))
       .flatMap((r) => r.Properties.PolicyDocument.Statement);
   }
-  const grants = (fn: string): { actions: string[]; resources: string }[] =>
-    statementsOf(fn).map((s) => ({ actions: [s.Action].flat(), resources: JSON.stringify(s.Resource) }));
-  const actionsOf = (fn: string) => grants(fn).flatMap((g) => g.actions);
   /** What Cognito puts in `iss`: https://cognito-idp.{region}.amazonaws.com/{userPoolId}. */
   const cognitoIssuer = () => ({
     'Fn::Join': [
@@ -169,77 +167,91 @@ describe('ParleyStack', () => {
   });
 
   describe('least privilege', () => {
-    const httpFns = [...new Set(httpRoutes.map((r) => r.fn))];
-    const wsFns = wsRoutes.map((r) => r.fn);
+    /** One line per (action, resource, condition) a function's role allows, event source mappings' own statements left out. */
+    function allowedOf(fn: string): string[] {
+      const streamArn = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table), 'StreamArn'] });
+      return statementsOf(fn).flatMap((s) => {
+        const actions = [s.Action].flat();
+        const resources = [s.Resource].flat().map((r) => JSON.stringify(r));
+        // What DynamoEventSource and SqsDlq add for Lambda's poller: the stream and the failure queue.
+        if (actions.every((a) => /^dynamodb:(ListStreams|DescribeStream|GetRecords|GetShardIterator)$/.test(a))) {
+          expect(resources.every((r) => r === streamArn || r === '"*"'), fn).toBe(true);
+          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          return [];
+        }
+        if (actions.every((a) => a.startsWith('sqs:'))) {
+          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          return [];
+        }
+        return actions.flatMap((a) => resources.map((r) => `${a} ${r}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`));
+      });
+    }
+    /** The same lines, from the permission table with this stack's ARNs. */
+    function tableLinesOf(fn: string): string[] {
+      return policyOf(fn, stackArns(stack)).flatMap((s) =>
+        s.Action.flatMap((a) => s.Resource.map((r) => `${a} ${JSON.stringify(stack.resolve(r))}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`)),
+      );
+    }
+    const dynamoActions = (fn: string) => grantsOf(fn).filter((g) => g.on.kind === 'table').flatMap((g) => g.actions.map((a) => ({ a, keys: g.leadingKeys })));
 
-    it('lets GET routes read the table but not write it; rate-limited ones update their user\'s counters only', () => {
+    it('builds every statement of every function role from the permission table, and nothing more', () => {
+      for (const fn of allFunctions()) expect(allowedOf(fn).sort(), fn).toEqual([...new Set(tableLinesOf(fn))].sort());
+    });
+
+    it('lets GET routes read the table; the only writes of a rate-limited one are its user\'s counters', () => {
       const rateLimited = httpRoutes.filter((r) => r.rateLimited).map((r) => r.fn);
       expect(rateLimited).toEqual(['http-search']);
       for (const fn of httpRoutes.filter((r) => r.method === 'GET').map((r) => r.fn)) {
-        expect(actionsOf(fn), fn).toContain('dynamodb:Query');
-        expect(actionsOf(fn), fn).not.toContain('dynamodb:PutItem');
-        expect(actionsOf(fn), fn).not.toContain('dynamodb:DeleteItem');
-        const updates = statementsOf(fn).filter((s) => [s.Action].flat().includes('dynamodb:UpdateItem'));
-        if (!rateLimited.includes(fn)) {
-          expect(updates, fn).toEqual([]);
-          continue;
-        }
-        expect(updates, fn).toEqual([
-          expect.objectContaining({ Action: 'dynamodb:UpdateItem', Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['USER#*'] } } }),
-        ]);
+        const writes = dynamoActions(fn).filter(({ a }) => /Put|Update|Delete|Write/.test(a));
+        if (rateLimited.includes(fn)) expect(writes, fn).toEqual([{ a: 'dynamodb:UpdateItem', keys: ['USER#*'] }]);
+        else expect(writes, fn).toEqual([]);
       }
     });
 
-    it('lets other HTTP routes and WebSocket routes write the table', () => {
-      for (const fn of [...httpRoutes.filter((r) => r.method !== 'GET').map((r) => r.fn), ...wsFns]) {
-        expect(actionsOf(fn), fn).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
-      }
+    it('lets the fan-out read, delete connection items and update presence items (a 410 or an expired connection), and write nothing else', () => {
+      const writes = dynamoActions(streamFn).filter(({ a }) => /Put|Update|Delete|Write/.test(a));
+      expect(writes).toEqual([
+        { a: 'dynamodb:DeleteItem', keys: ['CONN#*'] },
+        { a: 'dynamodb:UpdateItem', keys: ['USER#*'] },
+      ]);
+      expect(allowedOf(streamFn).filter((l) => l.startsWith('dynamodb:UpdateItem'))).toEqual([
+        `dynamodb:UpdateItem ${JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] })} {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["USER#*"]}}`,
+      ]);
     });
 
-    it('lets WebSocket routes and the fan-out post to connections, and HTTP routes not', () => {
-      for (const fn of [...wsFns, streamFn]) expect(actionsOf(fn), fn).toContain('execute-api:ManageConnections');
-      for (const fn of httpFns) expect(actionsOf(fn), fn).not.toContain('execute-api:ManageConnections');
-    });
-
-    it('lets the fan-out read the table and delete gone connections, but not put or update items', () => {
-      expect(actionsOf(streamFn)).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:DeleteItem']));
-      expect(actionsOf(streamFn)).not.toContain('dynamodb:PutItem');
-      expect(actionsOf(streamFn)).not.toContain('dynamodb:UpdateItem');
+    it('lets only the fan-out and the typing relay post to connections', () => {
+      const posters = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'connections'));
+      expect(posters.sort()).toEqual([streamFn, 'ws-typing'].sort());
     });
 
     it('gives the $connect authorizer no data access at all', () => {
-      expect(grants(wsAuthorizerFn)).toEqual([]);
+      expect(statementsOf(wsAuthorizerFn)).toEqual([]);
     });
 
     it('grants the attachments bucket by key prefix: presign puts uploads, sends copy them to files, readers read files, clean-up deletes', () => {
-      const prefix = (p: string) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.bucket), 'Arn'] }, `/${p}*`]] });
       const s3Grants = (fn: string) =>
-        grants(fn)
-          .filter((g) => g.actions.some((a) => a.startsWith('s3:')))
-          .flatMap((g) => {
-            const prefixes = ['uploads', 'files', 'thumbs'].filter((p) => g.resources.includes(`/${p}/*`));
-            return g.actions.flatMap((a) => (prefixes.length ? prefixes.map((p) => `${a} ${p}`) : [`${a} ${g.resources}`]));
-          });
-      expect(grants(PRESIGN_FN).filter((g) => g.actions.includes('s3:PutObject'))).toEqual([{ actions: ['s3:PutObject'], resources: prefix('uploads/') }]);
+        grantsOf(fn).flatMap((g) => (g.on.kind === 'objects' ? g.actions.map((a) => `${a} ${(g.on as { prefix: string }).prefix.replace(/\/$/, '')}`) : []));
       for (const fn of allFunctions()) {
         const s3 = s3Grants(fn);
         // Nobody lists, reads the whole bucket, or changes its configuration.
-        expect(s3.filter((g) => !/^s3:(GetObject|PutObject|DeleteObject) (uploads|files|thumbs)$/.test(g)), fn).toEqual([]);
+        expect(allowedOf(fn).filter((l) => l.startsWith('s3:') && !/^s3:(GetObject|PutObject|DeleteObject) /.test(l)), fn).toEqual([]);
         // Only the thumbnailer writes thumbnails; it and the clean-up consumer delete them.
         if (fn !== thumbnailFn) expect(s3, fn).not.toContain('s3:PutObject thumbs');
         if (fn !== thumbnailFn && fn !== attachmentStreamFn) expect(s3, fn).not.toContain('s3:DeleteObject thumbs');
-        if (fn !== PRESIGN_FN) expect(s3, fn).not.toContain('s3:PutObject uploads');
-        if (!(ATTACHING_FNS as readonly string[]).includes(fn)) expect(s3.filter((g) => g.startsWith('s3:PutObject') && g.endsWith('files')), fn).toEqual([]);
+        if (fn !== 'http-create-attachment') expect(s3, fn).not.toContain('s3:PutObject uploads');
       }
-      for (const fn of ATTACHING_FNS) expect(s3Grants(fn).sort()).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject thumbs', 's3:GetObject uploads', 's3:PutObject files']);
-      for (const fn of MESSAGE_VIEW_FNS) expect(s3Grants(fn), fn).toEqual(expect.arrayContaining(['s3:GetObject files', 's3:GetObject thumbs']));
+      expect(s3Grants('http-create-attachment')).toEqual(['s3:PutObject uploads']);
+      for (const fn of ['http-send-message', 'ws-message-send']) {
+        expect(s3Grants(fn).sort(), fn).toEqual(['s3:DeleteObject uploads', 's3:GetObject files', 's3:GetObject thumbs', 's3:GetObject uploads', 's3:PutObject files']);
+      }
       expect(s3Grants(attachmentStreamFn).sort()).toEqual(['s3:DeleteObject files', 's3:DeleteObject thumbs', 's3:DeleteObject uploads']);
-      // The thumbnailer reads attached files and writes thumbnails: not uploads, not files.
+      // The thumbnailer reads attached files and writes (or takes back) thumbnails: not uploads, not files.
       expect(s3Grants(thumbnailFn).sort()).toEqual(['s3:DeleteObject thumbs', 's3:GetObject files', 's3:PutObject thumbs']);
-      expect(s3Grants(PRESIGN_FN)).toEqual(['s3:PutObject uploads']);
-      expect(s3Grants(wsAuthorizerFn)).toEqual([]);
       // Deleting a message deletes records only; the clean-up consumer deletes the objects.
       expect(s3Grants('http-delete-message')).not.toContain('s3:DeleteObject files');
+      // The resources are the bucket's objects under each prefix.
+      const prefix = (p: string) => JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack.bucket), 'Arn'] }, `/${p}*`]] });
+      expect(allowedOf('http-create-attachment').filter((l) => l.startsWith('s3:'))).toEqual([`s3:PutObject ${prefix('uploads/')}`]);
     });
   });
 
@@ -255,7 +267,7 @@ describe('ParleyStack', () => {
           LambdaFunctionArn: { 'Fn::GetAtt': [fnId(thumbnailFn), 'Arn'] },
         },
       ]);
-      const dynamo = grants(thumbnailFn).flatMap((g) => g.actions.filter((a) => a.startsWith('dynamodb:')));
+      const dynamo = grantsOf(thumbnailFn).flatMap((g) => (g.on.kind === 'table' ? g.actions : []));
       expect(dynamo.sort()).toEqual(['dynamodb:BatchGetItem', 'dynamodb:UpdateItem']);
       const fnProps = resource(template, fnId(thumbnailFn)).Properties;
       expect(fnProps.MemorySize).toBeGreaterThanOrEqual(1024);

@@ -6,8 +6,8 @@ import { App, Validations, type Environment } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ParleyStack } from '../../infra/stack.ts';
-import { bundleWebApp } from '../../infra/constructs/web-app.ts';
+import { ParleyStack } from '#infra/stack.ts';
+import { bundleWebApp } from '#infra/constructs/web-app.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf8')).context;

@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
 import type { ParleyClient } from '../../client/index.ts';
-import { api, createUser, eventually } from '../support/clients.ts';
-import { LossyNetwork } from '../support/lossy-network.ts';
-import { Recorder, roomHistory, sdkClient, sleep } from '../support/sdk.ts';
+import { api, createUser, eventually } from '#test/support/clients.ts';
+import { LossyNetwork } from '#test/support/lossy-network.ts';
+import { Recorder, roomHistory, sdkClient, sleep } from '#test/support/sdk.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { memoryStorage, type ParleyClient } from '../../client/index.ts';
-import { api, createUser, eventually, type TestUser } from '../support/clients.ts';
-import { LossyNetwork } from '../support/lossy-network.ts';
-import { Recorder, roomHistory, sdkClient, sleep } from '../support/sdk.ts';
+import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { LossyNetwork } from '#test/support/lossy-network.ts';
+import { Recorder, roomHistory, sdkClient, sleep } from '#test/support/sdk.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');

@@ -43,6 +43,39 @@ describe('service API', () => {
     expect(mine.body.items.map((i: any) => i.room.id)).toContain(room.id);
   });
 
+  it('creates a public room that anyone finds among public rooms and can join', async () => {
+    const created = await call('POST', '/service/rooms', { name: 'Open course', visibility: 'public', context: { kind: 'course', id: randomUUID() }, members: [] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ visibility: 'public', memberCount: 0 });
+    const listed = async () => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api(httpUrl, 'GET', `/rooms/public?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: cy.token });
+        expect(page.status).toBe(200);
+        ids.push(...page.body.items.map((r: any) => r.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return ids;
+    };
+    expect(await listed()).toContain(created.body.id);
+    expect((await api(httpUrl, 'POST', `/rooms/${created.body.id}/join`, { token: cy.token })).status).toBe(200);
+  });
+
+  it('removes an admin while another admin stays, and refuses to remove the last one while members remain', async () => {
+    // Members given without a display name are named in the system message from their presence;
+    // an admin leaves only while another admin stays (both read what the role was granted for).
+    const room = (
+      await call('POST', '/service/rooms', { context: { kind: 'team', id: randomUUID() }, members: [{ userId: ann.userId, role: 'admin' }, { userId: bo.userId, role: 'admin' }, { userId: cy.userId }] })
+    ).body;
+    expect((await call('DELETE', `/service/rooms/${room.id}/members/${bo.userId}`)).status).toBe(204);
+    const last = await call('DELETE', `/service/rooms/${room.id}/members/${ann.userId}`);
+    expect(last.status).toBe(409);
+    expect(last.body.error.code).toBe('conflict');
+    const history = await api(httpUrl, 'GET', `/rooms/${room.id}/messages`, { token: ann.token });
+    expect(history.body.items.some((m: any) => m.type === 'system' && m.content.includes('removed'))).toBe(true);
+  });
+
   it('adds and removes members, posts custom-typed messages with metadata, archives', async () => {
     const room = (await call('POST', '/service/rooms', { context: { kind: 'project', id: randomUUID() }, members: [{ userId: ann.userId }] })).body;
     const socket = await connect(wsUrl, ann);

@@ -11,6 +11,10 @@ import {
 import type { WsRoute } from '#infra/routes.ts';
 import type { Invoke } from '#infra/local/lambda.ts';
 import { startWsGateway, type WsGateway } from '#infra/local/ws-gateway.ts';
+import { signedFetch } from '#test/support/service.ts';
+
+/** What the management API accepts (the runtime's credentials, locally). */
+const CREDENTIAL = { accessKeyId: 'local', secretAccessKey: 'local', region: 'us-east-1' };
 
 // Events are whatever the gateway built; the assertions below pin their shape.
 type Event = any;
@@ -166,7 +170,7 @@ function managementApi(endpoint: string): ApiGatewayManagementApiClient {
   const client = new ApiGatewayManagementApiClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: { accessKeyId: CREDENTIAL.accessKeyId, secretAccessKey: CREDENTIAL.secretAccessKey },
     maxAttempts: 1,
   });
   sdkClients.push(client);
@@ -202,6 +206,7 @@ describe('WebSocket gateway', () => {
       invoke: lambdas.invoke,
       idleTimeoutMs: 60_000,
       maxConnectionMs: 120_000,
+      managementCredentials: [CREDENTIAL],
       // Ids with every character the SDK must URL-encode.
       newConnectionId: () => `A/+${String(++n).padStart(12, '0')}=`,
       logger: { warn: (...a: unknown[]) => logged.push(a.join(' ')), error: (...a: unknown[]) => logged.push(a.join(' ')) },
@@ -587,10 +592,9 @@ describe('WebSocket gateway', () => {
     it('speaks the AWS wire format', async () => {
       const client = await good();
       const id = await connectionIdOf(client);
-      const url = `${gw.callbackUrl}/@connections/${encodeURIComponent(id)}`;
-      const signed = { authorization: 'AWS4-HMAC-SHA256 Credential=local/20250101/us-east-1/execute-api/aws4_request' };
+      const url = new URL(`${gw.callbackUrl}/@connections/${encodeURIComponent(id)}`);
 
-      const described = await fetch(url, { headers: signed });
+      const described = await signedFetch(url, CREDENTIAL);
       expect(described.status).toBe(200);
       expect(await described.json()).toEqual({
         connectedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
@@ -598,16 +602,46 @@ describe('WebSocket gateway', () => {
         lastActiveAt: expect.stringMatching(/Z$/),
       });
 
-      const gone = await fetch(`${gw.callbackUrl}/@connections/${encodeURIComponent('nobody=')}`, { method: 'POST', headers: signed, body: 'x' });
+      const gone = await signedFetch(new URL(`${gw.callbackUrl}/@connections/${encodeURIComponent('nobody=')}`), CREDENTIAL, { method: 'POST', body: 'x' });
       expect([gone.status, gone.headers.get('x-amzn-errortype'), await gone.text()]).toEqual([410, 'GoneException', '']);
 
-      const unsigned = await fetch(url);
-      expect([unsigned.status, await unsigned.json()]).toEqual([403, { message: 'Missing Authentication Token' }]);
-
-      const otherMethod = await fetch(url, { method: 'PUT', headers: signed, body: 'x' });
+      const otherMethod = await signedFetch(url, CREDENTIAL, { method: 'PUT', body: 'x' });
       expect([otherMethod.status, otherMethod.headers.get('x-amzn-errortype')]).toEqual([403, 'ForbiddenException']);
-      const otherPath = await fetch(`${gw.callbackUrl}/connections/${encodeURIComponent(id)}`, { headers: signed });
+      const otherPath = await signedFetch(new URL(`${gw.callbackUrl}/connections/${encodeURIComponent(id)}`), CREDENTIAL);
       expect(otherPath.status).toBe(403);
+      client.ws.close();
+    });
+
+    it('refuses, as AWS does with 403, a request unsigned, signed with unknown or wrong credentials, or changed after signing; the frame never arrives', async () => {
+      const client = await good();
+      const id = await connectionIdOf(client);
+      const url = new URL(`${gw.callbackUrl}/@connections/${encodeURIComponent(id)}`);
+      const answer = async (res: Response) => [res.status, res.headers.get('x-amzn-errortype'), await res.json()];
+
+      expect(await answer(await fetch(url, { method: 'POST', body: 'unsigned' }))).toEqual([
+        403,
+        'MissingAuthenticationTokenException',
+        { message: 'Missing Authentication Token' },
+      ]);
+      expect(await answer(await signedFetch(url, { ...CREDENTIAL, accessKeyId: 'SOMEONEELSE' }, { method: 'POST', body: 'stranger' }))).toEqual([
+        403,
+        'UnrecognizedClientException',
+        { message: 'The security token included in the request is invalid.' },
+      ]);
+      const badSignature = [403, 'InvalidSignatureException', { message: expect.stringMatching(/^The request signature we calculated does not match/) }];
+      expect(await answer(await signedFetch(url, { ...CREDENTIAL, secretAccessKey: 'guessed' }, { method: 'POST', body: 'wrong secret' }))).toEqual(badSignature);
+      // Signed for one body, sent with another.
+      const swapped = await signedFetch(url, CREDENTIAL, { method: 'POST', body: 'signed', sendBody: 'swapped' });
+      expect(await answer(swapped)).toEqual(badSignature);
+      const stale = await signedFetch(url, CREDENTIAL, {
+        method: 'POST',
+        body: 'late',
+        tamper: (h) => void (h['x-amz-date'] = '20200101T000000Z'),
+      });
+      expect(stale.status).toBe(403);
+
+      await api.send(new PostToConnectionCommand({ ConnectionId: id, Data: 'signed properly' }));
+      expect(await client.next()).toBe('signed properly');
       client.ws.close();
     });
   });
@@ -657,6 +691,7 @@ describe('WebSocket gateway limits, without an authorizer or $default', () => {
       invoke: lambdas.invoke,
       idleTimeoutMs: 300,
       maxConnectionMs: 1_000,
+      managementCredentials: [CREDENTIAL],
       logger: { warn: () => {}, error: () => {} },
     });
   });

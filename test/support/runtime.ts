@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -18,7 +19,10 @@ export interface RuntimeEndpoints {
 export interface Runtime extends RuntimeEndpoints {
   /** Everything it printed, for failure messages. */
   output(): string;
-  stop(): Promise<void>;
+  /** What it printed on stderr only. */
+  errors(): string;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once it exited (killed after 15 s). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
@@ -36,11 +40,14 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
       PARLEY_STREAM_POLL_MS: '20',
       PARLEY_TTL_SWEEP_SECONDS: '1',
       DDB_LOCAL_TELEMETRY: '0',
+      // Every runtime of a test run reports the grants it used (test/integration/global-setup.ts).
+      ...(process.env.PARLEY_IAM_USAGE_DIR && { PARLEY_IAM_USAGE_FILE: path.join(process.env.PARLEY_IAM_USAGE_DIR, `${randomUUID()}.json`) }),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
+  let errors = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local runtime not ready in 90 s:\n${output}`)), 90_000);
     child.stdout.on('data', (d: Buffer) => {
@@ -52,6 +59,7 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     });
     child.stderr.on('data', (d: Buffer) => {
       output += d.toString();
+      errors += d.toString();
       if (process.env.PARLEY_TEST_LOGS) process.stderr.write(d);
     });
     child.once('exit', (code) => {
@@ -72,12 +80,14 @@ export async function startRuntime(env: Record<string, string> = {}): Promise<Ru
     s3Endpoint: url('S3'),
     service: serviceCredentialIn(output),
     output: () => output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
+    errors: () => errors,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null) return child.exitCode;
       const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
+      child.kill(signal);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
+      return child.exitCode;
     },
   };
 }

@@ -60,3 +60,32 @@ export async function serviceApi<T = any>(
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/** A request SigV4-signed for `execute-api` with `credential` (the `@connections` API's tests); `tamper` and `sendBody` change it after signing. */
+export async function signedFetch(
+  url: URL,
+  credential: ServiceCredential,
+  init: { method?: string; body?: string; tamper?: (headers: Record<string, string>) => void; sendBody?: string } = {},
+): Promise<Response> {
+  const method = init.method ?? 'GET';
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+    region: credential.region,
+    service: 'execute-api',
+    sha256: Sha256,
+  });
+  const signed = await signer.sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query: {},
+    headers: { host: url.host },
+    ...(init.body !== undefined && { body: init.body }),
+  });
+  const headers = signed.headers as Record<string, string>;
+  init.tamper?.(headers);
+  const body = init.sendBody ?? init.body;
+  return fetch(url, { method, headers, ...(body !== undefined && { body }) });
+}

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ParleyClient, memoryStorage, type ParleyClientOptions } from '../../client/index.ts';
-import { ScriptedServer, fakeMessage, fakeToken, scriptedSockets } from '../support/scripted.ts';
+import { ScriptedServer, fakeMessage, fakeToken, scriptedSockets } from '#test/support/scripted.ts';
 
 let server: ScriptedServer;
 let net: ReturnType<typeof scriptedSockets>;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Outbox, type OutboxEntry } from '../../client/outbox.ts';
 import { ParleyError, memoryStorage, type Message, type ParleyStorage } from '../../client/index.ts';
-import { fakeMessage } from '../support/scripted.ts';
+import { fakeMessage } from '#test/support/scripted.ts';
 
 type Post = { entry: OutboxEntry; resolve(m: Message): void; reject(e: unknown): void };
 

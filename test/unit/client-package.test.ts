@@ -6,7 +6,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { bundleClient, bundleDeclarations } from '../../client/build.ts';
 import { ParleyApi } from '../../client/api.ts';
-import { httpRoutes } from '../../infra/routes.ts';
+import { httpRoutes } from '#infra/routes.ts';
 
 /** The budget: below socket.io-client (11.5 KB) and Ably (28 KB), minified and gzipped. */
 const MAX_GZIP_BYTES = 8 * 1024;

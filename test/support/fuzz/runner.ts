@@ -455,6 +455,10 @@ export class FuzzWorld {
     const fail = (why: string): never => {
       throw new FuzzFailure(`$connect: ${why}\n  request: ${shown}\n  answer: ${outcome.status} ${truncate(outcome.body)}`);
     };
+    // A request head over the HTTP server's 16 KB limit is answered 431 and closed while the client may
+    // still be writing it: the client then sees the reset before the answer.
+    const oversized = Buffer.byteLength(url.href) + Buffer.byteLength(header ?? '') > 16 * 1024;
+    if (oversized && outcome.status === 0 && /ECONNRESET|EPIPE/.test(outcome.body)) return;
     if (outcome.status === 0 || outcome.status >= 500) fail(`status ${outcome.status}`);
     const leak = leakIn(outcome.body, url.search + (header ?? ''));
     if (leak) fail(`the refusal shows the server's insides: ${JSON.stringify(leak)}`);

@@ -1,0 +1,217 @@
+/**
+ * IAM as `npm start` evaluates it, as pure functions: which actions on which resources an SDK call
+ * asks for (with the partition keys it touches), whether a role's statements allow them, and the
+ * answer AWS gives when they do not.
+ */
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import type { PolicyStatementJson } from '#infra/permissions.ts';
+
+/** One authorization an SDK call needs: a transaction or a copy needs several. */
+export interface IamRequest {
+  action: string;
+  resource: string;
+  /** Condition keys and their values (`dynamodb:LeadingKeys`: every partition key touched). */
+  context: Record<string, readonly string[]>;
+  /** What the log line names: the key or object of the request. */
+  detail: string;
+}
+
+/** Where the local runtime's resources are, for their ARNs. */
+export interface LocalAwsNames {
+  region: string;
+  account: string;
+  apiId: string;
+  stage: string;
+}
+
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** The role session a function's calls are made under, as it appears in AWS's error messages. */
+export const sessionArn = (account: string, fn: string): string => `arn:aws:sts::${account}:assumed-role/parley-${fn}-role/parley-${fn}`;
+
+export const tableArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, tableName: string): string =>
+  `arn:aws:dynamodb:${n.region}:${n.account}:table/${tableName}`;
+/** A secret's local ARN (AWS adds a random suffix to the name; so does this, fixed). */
+export const secretArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, name: string): string =>
+  `arn:aws:secretsmanager:${n.region}:${n.account}:secret:parley-${name}-local0`;
+export const objectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
+export const connectionsArn = (n: LocalAwsNames, method: string, connectionId: string): string =>
+  `arn:aws:execute-api:${n.region}:${n.account}:${n.apiId}/${n.stage}/${method}/@connections/${connectionId}`;
+
+type Av = Record<string, unknown>;
+
+/** A key attribute's string value, from a marshalled (`{S: 'x'}`) or plain item. */
+function keyValue(item: unknown, attribute: string): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const v = (item as Av)[attribute];
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as Av).S === 'string') return (v as Av).S as string;
+  return undefined;
+}
+
+const pk = (item: unknown) => keyValue(item, TABLE.partitionKey) ?? '';
+const describeKey = (item: unknown) => `${pk(item)} / ${keyValue(item, TABLE.sortKey) ?? ''}`;
+
+/**
+ * The partition key value a Query's key condition names (`PK = :v` or `#n = :v`), which is what
+ * `dynamodb:LeadingKeys` is compared with.
+ */
+function queryPartitionKey(input: Av): string | undefined {
+  const expr = typeof input.KeyConditionExpression === 'string' ? input.KeyConditionExpression : '';
+  const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
+  for (const m of expr.matchAll(/(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)/g)) {
+    const name = m[1]!.startsWith('#') ? names[m[1]!] : m[1]!;
+    if (name !== TABLE.partitionKey) continue;
+    const value = values[m[2]!];
+    if (typeof value === 'string') return value;
+    if (typeof value === 'object' && value !== null && typeof (value as Av).S === 'string') return (value as Av).S as string;
+  }
+  return undefined;
+}
+
+const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
+  Put: 'dynamodb:PutItem',
+  Update: 'dynamodb:UpdateItem',
+  Delete: 'dynamodb:DeleteItem',
+  ConditionCheck: 'dynamodb:ConditionCheckItem',
+};
+
+/**
+ * The authorizations a DynamoDB call needs. Batches are one action on each table with every key's
+ * partition in the condition; a transaction is authorized item by item, by each item's own action.
+ */
+export function dynamoRequests(names: LocalAwsNames, command: string, input: Av): IamRequest[] {
+  const op = command.replace(/Command$/, '');
+  const arn = (t: unknown) => tableArn(names, String(t));
+  const single = (action: string, tableName: unknown, items: unknown[], index?: unknown): IamRequest => ({
+    action: `dynamodb:${action}`,
+    resource: index ? `${arn(tableName)}/index/${String(index)}` : arn(tableName),
+    context: index ? {} : { 'dynamodb:LeadingKeys': [...new Set(items.map(pk))] },
+    detail: items.map(describeKey).join(', ') || String(tableName),
+  });
+  switch (op) {
+    case 'GetItem':
+    case 'DeleteItem':
+    case 'UpdateItem':
+      return [single(op, input.TableName, [input.Key])];
+    case 'PutItem':
+      return [single(op, input.TableName, [input.Item])];
+    case 'Query': {
+      const partition = queryPartitionKey(input);
+      return [
+        {
+          action: 'dynamodb:Query',
+          resource: input.IndexName ? `${arn(input.TableName)}/index/${String(input.IndexName)}` : arn(input.TableName),
+          context: input.IndexName || partition === undefined ? {} : { 'dynamodb:LeadingKeys': [partition] },
+          detail: `${input.IndexName ? `${String(input.IndexName)} ` : ''}${String(input.KeyConditionExpression ?? '')} (${partition ?? '?'})`,
+        },
+      ];
+    }
+    case 'Scan':
+      return [{ action: 'dynamodb:Scan', resource: input.IndexName ? `${arn(input.TableName)}/index/${String(input.IndexName)}` : arn(input.TableName), context: {}, detail: String(input.TableName) }];
+    case 'BatchGetItem':
+      return Object.entries((input.RequestItems ?? {}) as Record<string, { Keys?: unknown[] }>).map(([t, r]) => single(op, t, r.Keys ?? []));
+    case 'BatchWriteItem':
+      return Object.entries((input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } }[]>).map(([t, reqs]) =>
+        single(op, t, reqs.map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)),
+      );
+    case 'TransactWriteItems':
+      return ((input.TransactItems ?? []) as Record<string, Av>[]).flatMap((item) =>
+        Object.entries(item)
+          .filter(([kind]) => Object.hasOwn(TRANSACT_WRITE_ACTIONS, kind))
+          .map(([kind, r]) => single(TRANSACT_WRITE_ACTIONS[kind]!.slice('dynamodb:'.length), r.TableName, [r.Item ?? r.Key])),
+      );
+    case 'TransactGetItems':
+      return ((input.TransactItems ?? []) as { Get: Av }[]).map(({ Get }) => single('GetItem', Get.TableName, [Get.Key]));
+    default:
+      return [{ action: `dynamodb:${op}`, resource: input.TableName ? arn(input.TableName) : '*', context: {}, detail: String(input.TableName ?? '') }];
+  }
+}
+
+/** The authorizations an S3 call needs (a copy reads its source and writes its target). */
+export function s3Requests(command: string, input: Av): IamRequest[] {
+  const op = command.replace(/Command$/, '');
+  const obj = (action: string, bucket: unknown, key: unknown): IamRequest => ({
+    action,
+    resource: objectArn(String(bucket), String(key)),
+    context: {},
+    detail: `${String(bucket)}/${String(key)}`,
+  });
+  switch (op) {
+    case 'GetObject':
+    case 'HeadObject':
+      return [obj('s3:GetObject', input.Bucket, input.Key)];
+    case 'PutObject':
+      return [obj('s3:PutObject', input.Bucket, input.Key)];
+    case 'DeleteObject':
+      return [obj('s3:DeleteObject', input.Bucket, input.Key)];
+    case 'CopyObject': {
+      const source = decodeURIComponent(String(input.CopySource ?? '').replace(/^\//, '').split('?')[0]!);
+      const slash = source.indexOf('/');
+      return [obj('s3:GetObject', source.slice(0, slash), source.slice(slash + 1)), obj('s3:PutObject', input.Bucket, input.Key)];
+    }
+    default:
+      return [{ action: `s3:${op}`, resource: `arn:aws:s3:::${String(input.Bucket ?? '')}`, context: {}, detail: String(input.Bucket ?? '') }];
+  }
+}
+
+const CONNECTION_METHODS: Record<string, string> = { PostToConnection: 'POST', GetConnection: 'GET', DeleteConnection: 'DELETE' };
+
+/** `@connections` calls: all one action, on the connection's route. */
+export function connectionRequests(names: LocalAwsNames, command: string, input: Av): IamRequest[] {
+  const op = command.replace(/Command$/, '');
+  const id = String(input.ConnectionId ?? '');
+  return [{ action: 'execute-api:ManageConnections', resource: connectionsArn(names, CONNECTION_METHODS[op] ?? 'POST', id), context: {}, detail: `@connections/${id}` }];
+}
+
+/** Secrets Manager calls: the action on the secret, named by ARN (or by name, as AWS resolves it). */
+export function secretRequests(names: Pick<LocalAwsNames, 'region' | 'account'>, command: string, input: Av): IamRequest[] {
+  const id = String(input.SecretId ?? '');
+  const resource = id.startsWith('arn:') ? id : `arn:aws:secretsmanager:${names.region}:${names.account}:secret:${id}`;
+  return [{ action: `secretsmanager:${command.replace(/Command$/, '')}`, resource, context: {}, detail: `secret ${id}` }];
+}
+
+/** IAM wildcards: `*` any run of characters, `?` one character. Actions compare case-insensitively. */
+function like(pattern: string, value: string, ignoreCase = false): boolean {
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+}
+
+/** Whether one statement's condition block holds for the request's context. */
+function conditionHolds(condition: PolicyStatementJson['Condition'], context: IamRequest['context']): boolean {
+  for (const [operator, keys] of Object.entries(condition ?? {})) {
+    for (const [key, patterns] of Object.entries(keys)) {
+      const values = Object.hasOwn(context, key) ? context[key]! : [];
+      switch (operator) {
+        // Holds when every value matches (and, as in AWS, when there are none).
+        case 'ForAllValues:StringLike':
+          if (!values.every((v) => patterns.some((p) => like(p, v)))) return false;
+          break;
+        case 'StringLike':
+          if (values.length !== 1 || !patterns.some((p) => like(p, values[0]!))) return false;
+          break;
+        case 'StringEquals':
+          if (values.length !== 1 || !patterns.includes(values[0]!)) return false;
+          break;
+        default:
+          throw new Error(`The local IAM check does not know the condition operator ${operator}`);
+      }
+    }
+  }
+  return true;
+}
+
+/** The index of the first statement that allows `request`, or -1 (no identity-based policy allows it). */
+export function allowingStatement(statements: readonly PolicyStatementJson[], request: IamRequest): number {
+  return statements.findIndex(
+    (s) =>
+      s.Action.some((a) => like(a, request.action, true)) &&
+      s.Resource.some((r) => like(r, request.resource)) &&
+      conditionHolds(s.Condition, request.context),
+  );
+}
+
+/** AWS's wording when no identity-based policy allows an action. */
+export const deniedMessage = (principal: string, request: Pick<IamRequest, 'action' | 'resource'>, quoteResource = false): string =>
+  `User: ${principal} is not authorized to perform: ${request.action} on resource: ${quoteResource ? `"${request.resource}"` : request.resource} because no identity-based policy allows the ${request.action} action`;

@@ -1,0 +1,228 @@
+/**
+ * The one permission table: what each function of the route table may do in AWS. The CDK stack
+ * turns every entry into an IAM statement of the function's role (infra/constructs/permissions.ts),
+ * and `npm start` checks each AWS call a handler makes against the same statements
+ * (infra/local/iam.ts), answering a call outside them the way AWS does. A grant is added for code
+ * that needs it, with a test that uses it: the integration run reports grants nothing used.
+ *
+ * Resources are named by kind, not by ARN: each side resolves a kind to its own ARN (a CDK token
+ * in the stack, a local ARN in `npm start`). A new kind of resource (a secret, an event bus) is one
+ * more member of `ResourceRef`; TypeScript then asks both resolvers for its ARN.
+ */
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
+
+/** What a grant is on. */
+export type ResourceRef =
+  /** The items of the table (not its indexes). */
+  | { kind: 'table' }
+  /** One global secondary index of the table. */
+  | { kind: 'index'; index: string }
+  /** Objects of the attachments bucket whose keys start with `prefix`. */
+  | { kind: 'objects'; prefix: string }
+  /** Every connection of the WebSocket API's stage (`@connections`). */
+  | { kind: 'connections' }
+  /** One Secrets Manager secret the stack makes. */
+  | { kind: 'secret'; name: SecretName };
+
+/** The stack's secrets: `cursor-key` signs page cursors. */
+export type SecretName = 'cursor-key';
+
+export type ResourceKind = ResourceRef['kind'];
+
+/** How one side names each kind of resource: an ARN (or ARN pattern) per reference. */
+export type ArnResolver = { [K in ResourceKind]: (ref: Extract<ResourceRef, { kind: K }>) => string };
+
+export interface Grant {
+  actions: readonly string[];
+  on: ResourceRef;
+  /**
+   * `dynamodb:LeadingKeys` patterns (IAM `StringLike`): every partition key the request touches
+   * must match one. Only for table items; an index's partition key is not a leading key.
+   */
+  leadingKeys?: readonly string[];
+}
+
+/** An IAM policy statement, as in a policy document. */
+export interface PolicyStatementJson {
+  Effect: 'Allow';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+const table = { kind: 'table' } as const;
+const gsi1 = { kind: 'index', index: TABLE.gsi1.name } as const;
+const uploads = { kind: 'objects', prefix: UPLOADS_PREFIX } as const;
+const files = { kind: 'objects', prefix: FILES_PREFIX } as const;
+const thumbs = { kind: 'objects', prefix: THUMBS_PREFIX } as const;
+const connections = { kind: 'connections' } as const;
+const cursorKey = { kind: 'secret', name: 'cursor-key' } as const;
+
+/** Partitions of rooms: the room, its members, messages, reactions, changes, typing, attachments (`ROOM#<id>`). */
+const ROOM_ITEMS = ['ROOM#*'] as const;
+/** Partitions of users: presence items and rate counters (`USER#<id>`). */
+const USER_ITEMS = ['USER#*'] as const;
+/** Partitions of connection items (`CONN#<id>`). */
+const CONNECTION_ITEMS = ['CONN#*'] as const;
+
+const MANAGE_CONNECTIONS = ['execute-api:ManageConnections'] as const;
+
+const dynamo = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
+/** Reads of table items (not narrowed: the views read rooms, members and presence together). */
+const reads = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table });
+/** Writes confined to rooms' partitions: no user's presence, no connection item. */
+const roomWrites = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table, leadingKeys: ROOM_ITEMS });
+/** The per-user rate counter every write (and search) takes from (shared/domain/rate-limit.ts). */
+const rateCounter: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
+/** Presence items: who is online, with which connections. */
+const presenceWrites: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
+const queryIndex: Grant = { actions: dynamo('Query'), on: gsi1 };
+/** Functions that hand out or open page cursors read the key they are signed with, once per container. */
+const readsCursorKey: Grant = { actions: ['secretsmanager:GetSecretValue'], on: cursorKey };
+
+/** Message views carry presigned download URLs, which work only if the signer may read the objects. */
+const presignsDownloads: Grant[] = [
+  { actions: ['s3:GetObject'], on: files },
+  { actions: ['s3:GetObject'], on: thumbs },
+];
+
+/** A send: the message (seq counter, message, member's read mark), and its attachments copied from uploads/ to files/. */
+const sendMessage: Grant[] = [
+  reads('GetItem', 'BatchGetItem', 'Query'),
+  roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'),
+  rateCounter,
+  { actions: ['s3:GetObject', 's3:DeleteObject'], on: uploads },
+  { actions: ['s3:PutObject'], on: files },
+  ...presignsDownloads,
+];
+const editMessage: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter, ...presignsDownloads];
+/** A delete leaves a tombstone and removes the message's attachment records (their objects go by the clean-up consumer). */
+const deleteMessage: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter];
+const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem'), rateCounter, ...presignsDownloads];
+const removeReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), rateCounter, ...presignsDownloads];
+const markRead: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('UpdateItem')];
+const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
+
+/**
+ * The table. Keys are function names (files of functions/, in the route table's order); a function
+ * missing here may call nothing (`http-health`, `http-me`, `ws-authorizer`, `ws-default`, `ws-ping`).
+ */
+export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
+  'http-list-rooms': [reads('BatchGetItem', 'Query'), queryIndex, readsCursorKey, ...presignsDownloads],
+  'http-create-room': [roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-get-room': [reads('BatchGetItem')],
+  'http-list-messages': [reads('BatchGetItem', 'Query'), ...presignsDownloads],
+  'http-send-message': sendMessage,
+  'http-get-message': [reads('GetItem', 'BatchGetItem', 'Query'), ...presignsDownloads],
+  'http-edit-message': editMessage,
+  'http-delete-message': deleteMessage,
+  'http-add-reaction': addReaction,
+  'http-remove-reaction': removeReaction,
+  'http-mark-read': markRead,
+  'http-unread': [reads('BatchGetItem'), queryIndex],
+  'http-list-typing': [reads('BatchGetItem', 'Query')],
+  'http-list-changes': [reads('BatchGetItem', 'Query'), ...presignsDownloads],
+  // A search may read a thousand messages: it counts against its own rate limit.
+  'http-search': [reads('BatchGetItem', 'Query'), queryIndex, rateCounter, readsCursorKey, ...presignsDownloads],
+  'http-list-public-rooms': [reads('BatchGetItem'), queryIndex, readsCursorKey],
+  'http-update-room': [reads('BatchGetItem'), roomWrites('UpdateItem'), rateCounter],
+  'http-archive-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-join-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-list-members': [reads('BatchGetItem', 'Query')],
+  'http-add-member': [reads('BatchGetItem'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-update-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), rateCounter],
+  'http-get-presence': [reads('BatchGetItem'), queryIndex],
+  'http-set-presence': setPresence,
+  // The host platform's calls: no user, so no rate counter.
+  // A public room is listed on the public index by a second write to its item.
+  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
+  'service-archive-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
+  'service-add-member': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem')],
+  // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.
+  'service-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem')],
+  'service-post-message': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
+  // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
+  'http-create-attachment': [reads('BatchGetItem'), roomWrites('PutItem'), rateCounter, { actions: ['s3:PutObject'], on: uploads }],
+
+  // $connect lists the connection on its user's presence item, then stores the connection item.
+  'ws-connect': [reads('BatchGetItem'), presenceWrites, { actions: dynamo('PutItem'), on: table, leadingKeys: CONNECTION_ITEMS }],
+  'ws-disconnect': [presenceWrites, { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS }],
+  'ws-message-send': sendMessage,
+  'ws-message-edit': editMessage,
+  'ws-message-delete': deleteMessage,
+  'ws-reaction-add': addReaction,
+  'ws-reaction-remove': removeReaction,
+  // Typing is relayed to the members' connections at once, not through the stream.
+  'ws-typing': [reads('BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), { actions: MANAGE_CONNECTIONS, on: connections }],
+  'ws-read': markRead,
+  'ws-presence-set': setPresence,
+
+  // Fan-out reads rooms, members and presence, posts to connections, and forgets the connections
+  // API Gateway reports gone (410) or whose item expired: the connection item, and its entry on
+  // the user's presence item.
+  'stream-fanout': [
+    reads('GetItem', 'BatchGetItem', 'Query'),
+    queryIndex,
+    { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
+    presenceWrites,
+    { actions: MANAGE_CONNECTIONS, on: connections },
+    ...presignsDownloads,
+  ],
+  // Removed attachment records: their objects go.
+  'stream-attachments': [{ actions: ['s3:DeleteObject'], on: uploads }, { actions: ['s3:DeleteObject'], on: files }, { actions: ['s3:DeleteObject'], on: thumbs }],
+  // Reads attached files, writes thumbnails (and deletes one whose record went meanwhile), marks the attachment record.
+  's3-thumbnail': [
+    reads('BatchGetItem'),
+    roomWrites('UpdateItem'),
+    { actions: ['s3:GetObject'], on: files },
+    { actions: ['s3:PutObject', 's3:DeleteObject'], on: thumbs },
+  ],
+};
+
+/** The grants of `fn` (none for a function not in the table). */
+export function grantsOf(fn: string): readonly Grant[] {
+  return Object.hasOwn(PERMISSIONS, fn) ? PERMISSIONS[fn]! : [];
+}
+
+/** The functions granted a read of the secret `name` (their environment names its ARN). */
+export function functionsReadingSecret(name: SecretName): string[] {
+  return Object.keys(PERMISSIONS).filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'secret' && g.on.name === name));
+}
+
+/** The IAM statements of `fn`'s role, one per grant, in table order. */
+export function policyOf(fn: string, arn: ArnResolver): PolicyStatementJson[] {
+  return grantsOf(fn).map((g) => statementOf(g, arn));
+}
+
+export function statementOf(grant: Grant, arn: ArnResolver): PolicyStatementJson {
+  const resolve = arn[grant.on.kind] as (ref: ResourceRef) => string;
+  return {
+    Effect: 'Allow',
+    Action: [...grant.actions],
+    Resource: [resolve(grant.on)],
+    ...(grant.leadingKeys && { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] } } }),
+  };
+}
+
+/** A readable name of one action of one grant, as coverage reports list it. */
+export function grantLabel(fn: string, grant: Grant, action: string): string {
+  const on = grant.on;
+  const where =
+    on.kind === 'table'
+      ? 'table'
+      : on.kind === 'index'
+        ? `index ${on.index}`
+        : on.kind === 'objects'
+          ? `objects ${on.prefix}*`
+          : on.kind === 'secret'
+            ? `secret ${on.name}`
+            : on.kind;
+  return `${fn}: ${action} on ${where}${grant.leadingKeys ? ` (LeadingKeys ${grant.leadingKeys.join(', ')})` : ''}`;
+}
+
+/** Every (function, grant, action) of the table, by label. */
+export function allGrantLabels(): string[] {
+  return Object.entries(PERMISSIONS).flatMap(([fn, grants]) => grants.flatMap((g) => g.actions.map((a) => grantLabel(fn, g, a))));
+}

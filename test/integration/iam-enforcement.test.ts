@@ -1,0 +1,177 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import pngjs from 'pngjs';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { installIam, runAs, runAsService } from '#infra/local/iam.ts';
+import { LOCAL_ACCOUNT, type IamRequest } from '#infra/local/iam-policy.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { BUCKET } from '#shared/adapters/s3/bucket.ts';
+import { eventually, uniqueId } from '#test/support/clients.ts';
+import { allGrantLabels } from '#infra/permissions.ts';
+import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
+import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { makeThumbnail } from '#shared/domain/thumbnails.ts';
+import { attachmentSettings } from '#functions/lib/config.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+
+/**
+ * The check itself, on real SDK clients against the real local services: this test process
+ * installs it as `npm start` does and calls as one function or another. (The shared runtime
+ * checks every handler's calls the same way; the other iam-*.test.ts files go through it.)
+ */
+const denied: { fn: string; request: IamRequest }[] = [];
+const iam = installIam({
+  names: { region: LOCAL_REGION, account: LOCAL_ACCOUNT, apiId: 'local', stage: 'local' },
+  tableName: TABLE.defaultName,
+  bucket: BUCKET.localName,
+  onDenied: (fn, request) => denied.push({ fn, request }),
+});
+
+const config = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 };
+const dynamo = new DynamoDBClient({ ...config, endpoint: inject('dynamoEndpoint') });
+const db = DynamoDBDocumentClient.from(dynamo);
+const s3 = new S3Client({ ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true });
+const connections = new ApiGatewayManagementApiClient({ ...config, endpoint: inject('callbackUrl') });
+afterAll(() => {
+  [db, s3, connections].forEach((c) => c.destroy());
+  // The grants used here count for the run's coverage like a runtime's (global-setup.ts).
+  const dir = process.env.PARLEY_IAM_USAGE_DIR;
+  if (dir) writeFileSync(path.join(dir, `${randomUUID()}.json`), JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(iam.usage()) }));
+});
+
+const TABLE_ARN = `arn:aws:dynamodb:${LOCAL_REGION}:${LOCAL_ACCOUNT}:table/${TABLE.defaultName}`;
+const role = (fn: string) => `arn:aws:sts::${LOCAL_ACCOUNT}:assumed-role/parley-${fn}-role/parley-${fn}`;
+const accessDenied = (fn: string, action: string, resource = TABLE_ARN) => ({
+  name: 'AccessDeniedException',
+  $metadata: expect.objectContaining({ httpStatusCode: 400 }),
+  message: `User: ${role(fn)} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+});
+/** Reads behind the check (outside any function). */
+const item = async (PK: string, SK: string) => (await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: { PK, SK }, ConsistentRead: true }))).Item;
+const seed = (PK: string, SK: string, extra: Record<string, unknown> = {}) => db.send(new PutCommand({ TableName: TABLE.defaultName, Item: { PK, SK, ...extra } }));
+
+describe('IAM enforcement of handlers\' AWS calls', () => {
+  it('refuses a call outside the function\'s grants before it reaches DynamoDB, with AWS\'s AccessDeniedException (400), and logs function, action and key', async () => {
+    const room = `ROOM#${uniqueId('iam')}`;
+    await seed(room, 'ROOM', { name: 'before' });
+    denied.length = 0;
+    const rename = new UpdateCommand({ TableName: TABLE.defaultName, Key: { PK: room, SK: 'ROOM' }, UpdateExpression: 'SET #n = :n', ExpressionAttributeNames: { '#n': 'name' }, ExpressionAttributeValues: { ':n': 'after' } });
+    // A read-only route may not write.
+    await expect(runAs('http-get-room', () => db.send(rename))).rejects.toMatchObject(accessDenied('http-get-room', 'dynamodb:UpdateItem'));
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'before' });
+    expect(denied).toEqual([{ fn: 'http-get-room', request: expect.objectContaining({ action: 'dynamodb:UpdateItem', detail: `${room} / ROOM` }) }]);
+    // The function whose grant it is may.
+    await runAs('http-update-room', () => db.send(rename));
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'after' });
+  });
+
+  it('holds every key of a call to the grant\'s leading keys: single items, each item of a batch, each item of a transaction', async () => {
+    const user = `USER#${uniqueId('iam')}`;
+    const room = `ROOM#${uniqueId('iam')}`;
+    const setOnline = (PK: string) =>
+      new UpdateCommand({ TableName: TABLE.defaultName, Key: { PK, SK: 'PRESENCE' }, UpdateExpression: 'SET onlineUntil = :t', ExpressionAttributeValues: { ':t': 'later' } });
+    // The fan-out may update presence items (USER#…), and nothing in a room's partition.
+    await runAs('stream-fanout', () => db.send(setOnline(user)));
+    expect(await item(user, 'PRESENCE')).toMatchObject({ onlineUntil: 'later' });
+    await expect(runAs('stream-fanout', () => db.send(setOnline(room)))).rejects.toMatchObject(accessDenied('stream-fanout', 'dynamodb:UpdateItem'));
+    expect(await item(room, 'PRESENCE')).toBeUndefined();
+
+    // A delete writes its room's items in a batch: one key elsewhere refuses the whole batch.
+    const batch = (PKs: string[]) => new BatchWriteCommand({ RequestItems: { [TABLE.defaultName]: PKs.map((PK) => ({ PutRequest: { Item: { PK, SK: 'BATCH' } } })) } });
+    await expect(runAs('http-delete-message', () => db.send(batch([room, user])))).rejects.toMatchObject(accessDenied('http-delete-message', 'dynamodb:BatchWriteItem'));
+    expect(await item(room, 'BATCH')).toBeUndefined();
+    await runAs('http-delete-message', () => db.send(batch([room])));
+    expect(await item(room, 'BATCH')).toBeDefined();
+
+    // A transaction is authorized item by item, each by its own action.
+    const transaction = (second: Record<string, unknown>) =>
+      new TransactWriteCommand({ TransactItems: [{ Put: { TableName: TABLE.defaultName, Item: { PK: room, SK: 'TX' } } }, second] });
+    const putUser = { Put: { TableName: TABLE.defaultName, Item: { PK: user, SK: 'TX' } } };
+    await expect(runAs('http-send-message', () => db.send(transaction(putUser)))).rejects.toMatchObject(accessDenied('http-send-message', 'dynamodb:PutItem'));
+    const deleteInRoom = { Delete: { TableName: TABLE.defaultName, Key: { PK: room, SK: 'BATCH' } } };
+    await expect(runAs('http-send-message', () => db.send(transaction(deleteInRoom)))).rejects.toMatchObject(accessDenied('http-send-message', 'dynamodb:DeleteItem'));
+    expect(await item(room, 'TX')).toBeUndefined();
+    expect(await item(room, 'BATCH')).toBeDefined();
+  });
+
+  it('checks a Query against the table or the index it names', async () => {
+    const query = (IndexName?: string) =>
+      new QueryCommand({
+        TableName: TABLE.defaultName,
+        ...(IndexName && { IndexName }),
+        KeyConditionExpression: IndexName ? 'GSI1PK = :pk' : 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': `USER#${uniqueId('iam')}` },
+      });
+    // Unread counts read the user's rooms through GSI1, never the table by query.
+    await runAs('http-unread', () => db.send(query(TABLE.gsi1.name)));
+    await expect(runAs('http-unread', () => db.send(query()))).rejects.toMatchObject(accessDenied('http-unread', 'dynamodb:Query'));
+    await expect(runAs('http-get-room', () => db.send(query(TABLE.gsi1.name)))).rejects.toMatchObject(
+      accessDenied('http-get-room', 'dynamodb:Query', `${TABLE_ARN}/index/${TABLE.gsi1.name}`),
+    );
+  });
+
+  it('refuses an object outside the function\'s prefixes with S3\'s 403 AccessDenied, presigned URLs when they are used', async () => {
+    const key = `files/${uniqueId('iam')}/f`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET.localName, Key: key, Body: 'x' }));
+    const refused = {
+      name: 'AccessDenied',
+      $metadata: expect.objectContaining({ httpStatusCode: 403 }),
+      message: `User: ${role('http-create-attachment')} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::${BUCKET.localName}/${key}" because no identity-based policy allows the s3:GetObject action`,
+    };
+    await expect(runAs('http-create-attachment', () => s3.send(new GetObjectCommand({ Bucket: BUCKET.localName, Key: key })))).rejects.toMatchObject(refused);
+    const read = await runAs('s3-thumbnail', () => s3.send(new GetObjectCommand({ Bucket: BUCKET.localName, Key: key })));
+    expect(await read.Body!.transformToString()).toBe('x');
+    // Presigning never fails (it is local arithmetic); the refusal comes when the URL is used (iam-routes.test.ts).
+    const url = await runAs('http-create-attachment', () => getSignedUrl(s3, new GetObjectCommand({ Bucket: BUCKET.localName, Key: key })));
+    expect(url).toContain('X-Amz-Signature=');
+  });
+
+  it('refuses @connections to a function without execute-api:ManageConnections with 403', async () => {
+    await expect(
+      runAs('ws-message-send', () => connections.send(new PostToConnectionCommand({ ConnectionId: 'Zm9vYmFyYmF6cXV4=', Data: 'x' }))),
+    ).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: expect.objectContaining({ httpStatusCode: 403 }),
+      message: expect.stringContaining(`${role('ws-message-send')} is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:`),
+    });
+    // The fan-out may: the endpoint itself answers (410: no such connection).
+    await expect(
+      runAs('stream-fanout', () => connections.send(new PostToConnectionCommand({ ConnectionId: 'Zm9vYmFyYmF6cXV4=', Data: 'x' }))),
+    ).rejects.toMatchObject({ name: 'GoneException' });
+  });
+
+  it('lets the thumbnail function delete the thumbnail it made when the attachment record went meanwhile', async () => {
+    // The real thumbnail use-case on the real store and bucket; the record is deleted right after
+    // the thumbnail is stored, where a message deleted during decoding would remove it.
+    const roomId = uniqueId('room');
+    const id = uniqueId('att');
+    const p = new pngjs.PNG({ width: 40, height: 30 });
+    p.data = Buffer.alloc(40 * 30 * 4, 0x60);
+    const bytes = pngjs.PNG.sync.write(p);
+    const fileKey = `files/${roomId}/${id}`;
+    const record = { roomId, id, key: fileKey, name: 'p.png', size: bytes.length, contentType: 'image/png', uploaderId: 'ann', createdAt: new Date().toISOString(), status: 'attached' };
+    await db.send(new PutCommand({ TableName: TABLE.defaultName, Item: { ...keys.attachment(roomId, id), [TABLE.entityAttribute]: ENTITY.attachment, ...record } }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET.localName, Key: fileKey, Body: bytes, ContentType: 'image/png' }));
+    const s3Config = { ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } as const;
+    class RecordGoesAfterPut extends S3BlobStore {
+      override async put(key: string, body: Uint8Array, contentType: string) {
+        await super.put(key, body, contentType);
+        await runAsService(() => db.send(new DeleteCommand({ TableName: TABLE.defaultName, Key: keys.attachment(roomId, id) })));
+      }
+    }
+    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(dynamo, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
+    expect(await runAs('s3-thumbnail', () => makeThumbnail(deps, { key: fileKey, size: bytes.length }))).toBe('ignored');
+    // (The shared runtime's own thumbnailer sees the file too; whichever stores a thumbnail last finds the record gone and deletes it.)
+    await eventually(() => expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: `thumbs/${roomId}/${id}.jpg` }))).rejects.toMatchObject({ name: 'NotFound' }));
+  });
+});

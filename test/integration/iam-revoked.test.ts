@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { api, connect, createUser, eventually, uniqueId, type TestUser } from '#test/support/clients.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+
+/**
+ * What a missing grant does, end to end: a runtime run without two grants of the table, as if
+ * they had been deleted from it. The fan-out without its presence grant is the failure a deployed
+ * stack had before the table existed (the record fails and is retried; the user stays "online").
+ */
+const FANOUT_PRESENCE = 'stream-fanout: dynamodb:UpdateItem on table (LeadingKeys USER#*)';
+const LIST_READS_FILES = 'http-list-messages: s3:GetObject on objects files/*';
+
+let rt: Runtime;
+let db: DynamoDBDocumentClient;
+beforeAll(async () => {
+  rt = await startRuntime({ PARLEY_IAM_REVOKE: [FANOUT_PRESENCE, LIST_READS_FILES].join('\n'), PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
+  db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: rt.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+}, 120_000);
+afterAll(async () => {
+  db?.destroy();
+  await rt?.stop();
+});
+const ok = async (user: TestUser, method: string, path: string, body?: unknown): Promise<any> => {
+  const res = await api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
+  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+  return res.body;
+};
+
+describe('a runtime missing grants', () => {
+  it('refuses the fan-out\'s presence update after a 410 with AccessDenied: the batch fails and is retried, and the gone connection stays listed', async () => {
+    const [ann, bo, cy] = (await Promise.all(['ann', 'bo', 'cy'].map((n) => createUser(rt.httpUrl, n)))) as [TestUser, TestUser, TestUser];
+    const roomId = (await ok(ann, 'POST', '/rooms', { type: 'group', name: 'R', memberIds: [bo.userId, cy.userId] })).id;
+    const stale = Buffer.from(uniqueId('stale')).toString('base64');
+    await db.send(
+      new UpdateCommand({
+        TableName: TABLE.defaultName,
+        Key: keys.presence(bo.userId),
+        UpdateExpression: 'ADD conns :c SET userId = :u, onlineUntil = :until',
+        ExpressionAttributeValues: { ':c': new Set([connectionEntry(stale)]), ':u': bo.userId, ':until': new Date(Date.now() + 3_600_000).toISOString() },
+      }),
+    );
+    await db.send(
+      new PutCommand({
+        TableName: TABLE.defaultName,
+        Item: { ...keys.connection(stale), [TABLE.entityAttribute]: ENTITY.connection, connectionId: stale, userId: bo.userId, displayName: 'Bo', connectedAt: new Date(Date.now() - 3_600_000).toISOString() },
+      }),
+    );
+    const cySocket = await connect(rt.wsUrl, cy);
+    try {
+      const sent = await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'twice' });
+      await eventually(() => {
+        expect(rt.output()).toContain(`[iam] AccessDenied: parley-stream-fanout may not dynamodb:UpdateItem on arn:aws:dynamodb:${LOCAL_REGION}:000000000000:table/${TABLE.defaultName} (USER#${bo.userId} / PRESENCE)`);
+        expect(rt.output()).toMatch(/Stream batch failed at \d+; retry 1 of 5/);
+      }, 15_000);
+      await cySocket.next((f) => f.type === 'message_new' && f.message.id === sent.id);
+      // The stale entry stays: Bo looks online for as long as it does.
+      const { Item } = await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.presence(bo.userId), ConsistentRead: true }));
+      expect([...(Item?.conns ?? [])]).toContain(connectionEntry(stale));
+    } finally {
+      await cySocket.close();
+    }
+  });
+
+  it('answers a presigned URL of a function that may not read the object with S3\'s 403 AccessDenied when it is used', async () => {
+    const [ann] = (await Promise.all([createUser(rt.httpUrl, 'ann')])) as [TestUser];
+    const roomId = (await ok(ann, 'POST', '/rooms', { type: 'group', name: 'Files', memberIds: [] })).id;
+    const bytes = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300, 0x20)]);
+    const ticket = await ok(ann, 'POST', `/rooms/${roomId}/attachments`, { fileName: 'a.pdf', contentType: 'application/pdf', size: bytes.length });
+    const { 'content-length': _l, ...headers } = ticket.uploadHeaders;
+    expect((await fetch(ticket.uploadUrl, { method: 'PUT', headers, body: bytes })).status).toBe(200);
+    const sent = await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'file', attachmentIds: [ticket.attachmentId] });
+    // Locally every function signs with the same key: a URL presigned in the same second by the send
+    // (which may read files/) would be the very same URL. A second later it is the list's own.
+    await new Promise((r) => setTimeout(r, 1100));
+
+    const listed = (await ok(ann, 'GET', `/rooms/${roomId}/messages`)).items.find((m: { id: string }) => m.id === sent.id);
+    const refused = await fetch(listed.attachments[0].url);
+    expect(refused.status).toBe(403);
+    const xml = await refused.text();
+    expect(xml).toContain('<Code>AccessDenied</Code>');
+    expect(xml).toContain('assumed-role/parley-http-list-messages-role/parley-http-list-messages is not authorized to perform: s3:GetObject on resource: &quot;arn:aws:s3:::');
+    // The same object through a function that may read it.
+    const single = await ok(ann, 'GET', `/rooms/${roomId}/messages/${sent.id}`);
+    expect((await fetch(single.attachments[0].url)).status).toBe(200);
+  });
+});
