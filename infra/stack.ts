@@ -21,7 +21,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { CursorKey } from './constructs/cursor-key.ts';
-import { OutboundEvents, VAPID_FNS } from './constructs/events.ts';
+import { OutboundEvents } from './constructs/events.ts';
 import { grantFromPermissionTable, type PermissionTargets } from './constructs/permissions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
@@ -48,6 +48,8 @@ export class ParleyStack extends Stack {
   readonly webSocketStage: WebSocketStage;
   /** The stack's secrets, by the permission table's names. */
   readonly secrets: PermissionTargets['secrets'];
+  /** Where outbound events go. */
+  readonly eventBus: PermissionTargets['eventBus'];
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -80,18 +82,19 @@ export class ParleyStack extends Stack {
 
     this.httpStage = this.httpApi(settings);
     this.webSocketRoutes(webSocketApi);
-    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret };
+    const events = new OutboundEvents(this, 'OutboundEvents', {
+      table: this.table,
+      handler: this.fn(eventsStreamFn),
+      functions: this.functions,
+      ...(settings.eventBusName && { eventBusName: settings.eventBusName }),
+      ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
+    });
+    this.eventBus = events.bus;
+    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret, 'vapid-seed': events.vapidSeed };
     // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).
     grantFromPermissionTable(this.functions, this);
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn) });
     new AttachmentPipeline(this, 'AttachmentPipeline', { bucket: this.bucket, table: this.table, functions: this.functions });
-    const events = new OutboundEvents(this, 'OutboundEvents', {
-      table: this.table,
-      handler: this.fn(eventsStreamFn),
-      vapidReaders: VAPID_FNS.map((fn) => this.fn(fn)),
-      ...(settings.eventBusName && { eventBusName: settings.eventBusName }),
-      ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
-    });
 
     // Optional hosting of the web app (S3 + CloudFront + Cognito hosted sign-in).
     if (WebApp.enabled(this.node)) new WebApp(this, 'WebApp', { identity: this.identity, httpUrl: this.httpStage.url, wsUrl: this.webSocketStage.url });

@@ -2,26 +2,21 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { functionsReadingSecret } from '#infra/permissions.ts';
 import { ENV } from '#shared/env.ts';
 import { eventsFilterPatterns } from '#shared/adapters/dynamodb/event-stream.ts';
-import { notifyKeys } from '#shared/adapters/dynamodb/entities/notification.ts';
-import { findingId } from './nag.ts';
-
-/** The functions that need the VAPID key pair: the one that pushes, and the one that hands out the public key. */
-export const VAPID_FNS = ['stream-events', 'http-get-vapid-key'] as const;
 
 export interface OutboundEventsProps {
   table: ITable;
   /** The outbound-events stream consumer (functions/stream-events.ts). */
   handler: LambdaFunction;
-  /** Functions that read the VAPID key pair, by name. */
-  vapidReaders: LambdaFunction[];
+  /** Every function by name: those the permission table lets read the VAPID seed get its ARN. */
+  functions: ReadonlyMap<string, LambdaFunction>;
   /** An existing bus to publish to (`-c parley:eventBusName=`); the stack creates one otherwise. */
   eventBusName?: string;
   /** The VAPID `sub` contact (`-c parley:vapidSubject=mailto:…`). */
@@ -53,28 +48,14 @@ export class OutboundEvents extends Construct {
       id: 'AwsSolutions-SMG4',
       reason: 'The VAPID key pair is bound into every browser push subscription: rotating it would silently end them all (users would have to subscribe again).',
     });
-    for (const fn of props.vapidReaders) {
+    // The grants (the bus, the seed, the table) come from the permission table; here, where they are.
+    for (const name of functionsReadingSecret('vapid-seed')) {
+      const fn = props.functions.get(name);
+      if (!fn) continue;
       fn.addEnvironment(ENV.vapidSecretArn, this.vapidSeed.secretArn);
       if (props.vapidSubject) fn.addEnvironment(ENV.vapidSubject, props.vapidSubject);
-      this.vapidSeed.grantRead(fn);
     }
-
     handler.addEnvironment(ENV.eventBusName, this.bus.eventBusName);
-    this.bus.grantPutEventsTo(handler);
-    // Reads of the room, its members, their presence and rooms (unreadTotal, through GSI1)…
-    table.grantReadData(handler);
-    Validations.of(handler).acknowledge({
-      id: findingId(handler, 'AwsSolutions-IAM5', 'Resource', `${table.tableArn}/index/*`),
-      reason: 'Covers this table\'s own indexes (GSI1): a notification\'s unread total lists the user\'s rooms.',
-    });
-    // …and writes only in users' partitions: the notification state, and forgetting gone push subscriptions.
-    handler.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [table.tableArn],
-        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [notifyKeys.pref('*').PK] } },
-      }),
-    );
 
     this.failures = new Queue(this, 'Failures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     Validations.of(this.failures).acknowledge({

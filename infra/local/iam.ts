@@ -76,6 +76,7 @@ export function localArns(names: LocalAwsNames, tableName: string, bucket: strin
     index: (ref) => `${tableArn(names, tableName)}/index/${ref.index}`,
     objects: (ref) => objectArn(bucket, `${ref.prefix}*`),
     secret: (ref) => secretArn(names, ref.name),
+    'event-bus': () => `arn:aws:events:${names.region}:${names.account}:event-bus/parley-local`,
     connections: () => `arn:aws:execute-api:${names.region}:${names.account}:${names.apiId}/${names.stage}/*/@connections/*`,
   };
 }
