@@ -117,7 +117,8 @@ const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
  */
 export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-list-rooms': [reads('BatchGetItem', 'Query'), queryIndex, readsCursorKey, ...presignsDownloads],
-  'http-create-room': [roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
+  'http-create-room': [roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
   'http-get-room': [reads('BatchGetItem')],
   'http-list-messages': [reads('BatchGetItem', 'Query'), ...presignsDownloads],
   'http-send-message': sendMessage,
@@ -144,7 +145,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-set-presence': setPresence,
   // The host platform's calls: no user, so no rate counter.
   // A public room is listed on the public index by a second write to its item.
-  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
+  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem')],
   'service-archive-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem')],
   'service-add-member': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem')],
   // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.

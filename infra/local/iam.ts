@@ -233,6 +233,9 @@ export function installIam(opts: IamOptions): LocalIam {
   return {
     usage: () => usage,
     checkPresigned(req) {
+      // A browser's CORS preflight carries the URL but no authorization of its own: S3 answers it
+      // from the bucket's CORS rules, whoever signed the URL.
+      if (req.method === 'OPTIONS') return undefined;
       const url = new URL(req.url ?? '/', 'http://s3.local');
       const signature = url.searchParams.get('X-Amz-Signature');
       const signers = signature ? presigned.get(signature)?.fns : undefined;

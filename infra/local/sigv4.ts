@@ -9,7 +9,7 @@ export interface Credential {
 }
 
 /** SignatureV4 wants a hash constructor: sha256, or HMAC-sha256 when given a secret. */
-class Sha256 {
+export class Sha256 {
   private readonly h: Hash | Hmac;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
     this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
@@ -67,14 +67,15 @@ export async function verifySigV4(
   if (typeof payloadHash === 'string' && payloadHash !== createHash('sha256').update(body).digest('hex') && !(service === 's3' && payloadHash === 'UNSIGNED-PAYLOAD')) {
     return 'invalid';
   }
-  const headers: Record<string, string> = {};
+  // Names come from the request: no prototype for a `__proto__` header to reach.
+  const headers: Record<string, string> = Object.create(null);
   for (const name of signedHeaders) {
     const value = req.headers[name];
     headers[name] = Array.isArray(value) ? value.join(',') : (value ?? '');
   }
   const raw = req.url ?? '/';
   const q = raw.indexOf('?');
-  const query: Record<string, string | string[]> = {};
+  const query: Record<string, string | string[]> = Object.create(null);
   for (const [k, v] of new URLSearchParams(q < 0 ? '' : raw.slice(q + 1))) {
     const prior = query[k];
     query[k] = prior === undefined ? v : [prior].flat().concat(v);

@@ -15,5 +15,8 @@ export default async function setup(project: TestProject) {
   // The tests send in bursts from one user; the limits have their own integration tests.
   const runtime = await startRuntime({ PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0', PARLEY_SEARCH_RATE_LIMIT: '0' });
   project.provide('appUrl', runtime.httpUrl);
-  return () => runtime.stop();
+  return async () => {
+    if (process.env.PARLEY_TEST_LOGS) process.stderr.write(runtime.output());
+    await runtime.stop();
+  };
 }

@@ -84,6 +84,10 @@ describe('a runtime missing grants', () => {
     const xml = await refused.text();
     expect(xml).toContain('<Code>AccessDenied</Code>');
     expect(xml).toContain('assumed-role/parley-http-list-messages-role/parley-http-list-messages is not authorized to perform: s3:GetObject on resource: &quot;arn:aws:s3:::');
+    // A browser's CORS preflight of that URL is S3's to answer from the bucket's CORS rules, not IAM's.
+    const preflight = await fetch(listed.attachments[0].url, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:3000', 'access-control-request-method': 'GET' } });
+    expect(preflight.status).toBe(200);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeTruthy();
     // The same object through a function that may read it.
     const single = await ok(ann, 'GET', `/rooms/${roomId}/messages/${sent.id}`);
     expect((await fetch(single.attachments[0].url)).status).toBe(200);

@@ -43,6 +43,21 @@ describe('service API', () => {
     expect(mine.body.items.map((i: any) => i.room.id)).toContain(room.id);
   });
 
+  it('creates rooms of a hundred members and more (written in batches), by the service and by a user', async () => {
+    const ids = Array.from({ length: 149 }, (_, i) => `crowd-${randomUUID().slice(0, 8)}-${i}`);
+    const byService = await call('POST', '/service/rooms', { context: { kind: 'cohort', id: randomUUID() }, maxMembers: 200, members: [ann.userId, ...ids].map((userId) => ({ userId })) });
+    expect(byService.status).toBe(201);
+    expect(byService.body.memberCount).toBe(150);
+    const byUser = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'Crowd', maxMembers: 200, memberIds: ids } });
+    expect(byUser.status).toBe(201);
+    expect(byUser.body.memberCount).toBe(150);
+    for (const room of [byService.body, byUser.body]) {
+      const members = await api(httpUrl, 'GET', `/rooms/${room.id}/members`, { token: ann.token });
+      expect(members.status).toBe(200);
+      expect(members.body.items).toHaveLength(150);
+    }
+  });
+
   it('creates a public room that anyone finds among public rooms and can join', async () => {
     const created = await call('POST', '/service/rooms', { name: 'Open course', visibility: 'public', context: { kind: 'course', id: randomUUID() }, members: [] });
     expect(created.status).toBe(201);

@@ -1,20 +1,16 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '#infra/local/sigv4.ts';
 import type { ApiResponse } from './clients.ts';
 
-/** SignatureV4 wants a hash constructor: sha256, or HMAC-sha256 when given a secret. */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView) {
-    this.h.update(typeof data === 'string' ? data : Buffer.from(data as Uint8Array));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
+
+/** The SDK's own signer for `execute-api`, as a host platform's back end would use it. */
+const signerFor = (credential: ServiceCredential) =>
+  new SignatureV4({
+    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
+    region: credential.region,
+    service: 'execute-api',
+    sha256: Sha256,
+  });
 
 export interface ServiceCredential {
   accessKeyId: string;
@@ -32,12 +28,7 @@ export async function serviceApi<T = any>(
 ): Promise<ApiResponse<T>> {
   const url = new URL(path.replace(/^\//, ''), httpUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
-    region: credential.region,
-    service: 'execute-api',
-    sha256: Sha256,
-  });
+  const signer = signerFor(credential);
   const query: Record<string, string> = {};
   for (const [k, v] of url.searchParams) query[k] = v;
   const signed = await signer.sign({
@@ -68,12 +59,7 @@ export async function signedFetch(
   init: { method?: string; body?: string; tamper?: (headers: Record<string, string>) => void; sendBody?: string } = {},
 ): Promise<Response> {
   const method = init.method ?? 'GET';
-  const signer = new SignatureV4({
-    credentials: { accessKeyId: credential.accessKeyId, secretAccessKey: credential.secretAccessKey },
-    region: credential.region,
-    service: 'execute-api',
-    sha256: Sha256,
-  });
+  const signer = signerFor(credential);
   const signed = await signer.sign({
     method,
     protocol: url.protocol,

@@ -4,9 +4,9 @@ import type { CursorKey } from '#shared/ports/runtime.ts';
 const MIN_KEY_BYTES = 32;
 
 /**
- * The cursor key of this process: `PARLEY_CURSOR_KEY` when set (the local runtime generates one),
- * else the value of the Secrets Manager secret the stack created, read on first use and kept for
- * the life of the container. A failed read is tried again by the next request.
+ * The cursor key of this process: `PARLEY_CURSOR_KEY` when an operator sets one, else the value of
+ * the Secrets Manager secret the stack created (locally: the runtime's Secrets Manager), read on
+ * first use and kept for the life of the container. A failed read is tried again by the next request.
  */
 export function cursorKeyFromEnv(env: NodeJS.ProcessEnv = process.env): CursorKey {
   let key: Promise<Uint8Array> | undefined;

@@ -1,6 +1,7 @@
-import { createHash, createHmac, randomUUID, type Hash, type Hmac } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '#infra/local/sigv4.ts';
 import WebSocket from 'ws';
 import { messageSendFrame, requestIdOf } from '#shared/schemas/frames.ts';
 import { sendMessageBody } from '#shared/schemas/messages.ts';
@@ -64,18 +65,6 @@ const truncate = (s: string, n = 600) => (s.length > n ? `${s.slice(0, n)}… ($
 /** Deep-equality of JSON values as they travel (key order and -0 aside). */
 const sameJson = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
 
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as ArrayBuffer));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView) {
-    this.h.update(typeof data === 'string' ? data : Buffer.from(data as Uint8Array));
-  }
-  async digest() {
-    return new Uint8Array(this.h.digest());
-  }
-}
 
 interface Answer {
   status: number;
