@@ -45,12 +45,13 @@ export const ENV = {
   cursorKey: 'PARLEY_CURSOR_KEY',
   /** The EventBridge bus outbound events go to (the stack's own, or `-c parley:eventBusName=`). */
   eventBusName: 'PARLEY_EVENT_BUS_NAME',
-  /** Local only: where each outbound event is POSTed (unset: events are not sent anywhere). */
+  /**
+   * Local only: where the runtime's EventBridge POSTs each outbound event (unset: the bus has no
+   * target). Read by `npm start`, never by a function.
+   */
   eventsUrl: 'PARLEY_EVENTS_URL',
-  /** The Secrets Manager secret whose random value the VAPID key pair is derived from (AWS). */
+  /** The Secrets Manager secret whose random value the VAPID key pair is derived from (locally: the runtime's Secrets Manager). */
   vapidSecretArn: 'PARLEY_VAPID_SECRET_ARN',
-  /** Local only: the random seed the VAPID key pair is derived from (kept in the data dir). */
-  vapidSeed: 'PARLEY_VAPID_SEED',
   /** The VAPID `sub` claim: a `mailto:` or `https:` contact for push services (default `mailto:push@parley.invalid`). */
   vapidSubject: 'PARLEY_VAPID_SUBJECT',
   /** Local only: `1` lets push subscriptions point at http://127.0.0.1 (tests' push services). */

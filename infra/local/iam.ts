@@ -1,8 +1,9 @@
 /**
  * Least privilege in `npm start`: every AWS call a handler makes is checked against its function's
  * statements from the permission table (infra/permissions.ts) before it leaves the process, and a
- * call outside them gets the very response AWS sends (DynamoDB: 400 AccessDeniedException; S3: 403
- * AccessDenied; `@connections`: 403), decoded by the SDK's own deserializers.
+ * call outside them gets the very response AWS sends (DynamoDB, Secrets Manager, EventBridge: 400
+ * AccessDeniedException; S3: 403 AccessDenied; `@connections`: 403), decoded by the SDK's own
+ * deserializers.
  *
  * Handlers run in this process and share their module state (one SDK client serves every
  * function), so the caller is known from the invocation: the local invoker runs each handler
@@ -15,6 +16,7 @@
  * the S3 store asks `checkPresigned` before it serves a signed request.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { LOCAL_EVENT_BUS } from './event-bridge.ts';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -25,6 +27,8 @@ import {
   connectionRequests,
   deniedMessage,
   dynamoRequests,
+  eventBusArn,
+  eventRequests,
   objectArn,
   s3Requests,
   secretArn,
@@ -76,7 +80,7 @@ export function localArns(names: LocalAwsNames, tableName: string, bucket: strin
     index: (ref) => `${tableArn(names, tableName)}/index/${ref.index}`,
     objects: (ref) => objectArn(bucket, `${ref.prefix}*`),
     secret: (ref) => secretArn(names, ref.name),
-    'event-bus': () => `arn:aws:events:${names.region}:${names.account}:event-bus/parley-local`,
+    'event-bus': () => eventBusArn(names, LOCAL_EVENT_BUS),
     connections: () => `arn:aws:execute-api:${names.region}:${names.account}:${names.apiId}/${names.stage}/*/@connections/*`,
   };
 }
@@ -166,6 +170,8 @@ export function installIam(opts: IamOptions): LocalIam {
         return connectionRequests(opts.names, command, input);
       case 'SecretsManagerClient':
         return secretRequests(opts.names, command, input);
+      case 'EventBridgeClient':
+        return eventRequests(opts.names, command, input);
       default:
         // A client this check does not know yet: refuse loudly rather than let it through unchecked.
         return [{ action: `${context.clientName}:${command}`, resource: '*', context: {}, detail: 'unknown client' }];

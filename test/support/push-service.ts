@@ -29,10 +29,14 @@ export interface ReceivedPush {
 export interface PushService {
   origin: string;
   pushes: ReceivedPush[];
+  /** The endpoint path of every request that arrived, whatever it was answered. */
+  hits: string[];
   /** Requests refused as malformed, with why (a test expects none). */
   rejected: string[];
   /** Status per endpoint path (default 201). */
   statusFor: Map<string, number>;
+  /** How long to wait before answering, per endpoint path (a slow push service; default none). */
+  delayFor: Map<string, number>;
   subscribe(): BrowserSubscription;
   close(): Promise<void>;
 }
@@ -87,8 +91,10 @@ export async function startPushService(): Promise<PushService> {
   const service: PushService = {
     origin: '',
     pushes: [],
+    hits: [],
     rejected: [],
     statusFor: new Map(),
+    delayFor: new Map(),
     subscribe() {
       const ecdh = createECDH('prime256v1');
       ecdh.generateKeys();
@@ -111,6 +117,7 @@ export async function startPushService(): Promise<PushService> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const path = new URL(req.url ?? '/', service.origin).pathname;
+      service.hits.push(path);
       const sub = subs.get(path);
       const status = service.statusFor.get(path) ?? 201;
       try {
@@ -124,7 +131,7 @@ export async function startPushService(): Promise<PushService> {
           const payload = JSON.parse(decryptAes128gcm(Buffer.concat(chunks), sub).toString('utf8')) as Record<string, any>;
           service.pushes.push({ endpoint: sub.endpoint, headers: req.headers, claims, vapidPublicKey: publicKey, payload });
         }
-        res.writeHead(status).end();
+        setTimeout(() => res.writeHead(status).end(), service.delayFor.get(path) ?? 0);
       } catch (err) {
         service.rejected.push((err as Error).message);
         res.writeHead(400).end();
