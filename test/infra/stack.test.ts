@@ -176,11 +176,11 @@ describe('ParleyStack', () => {
         // What DynamoEventSource and SqsDlq add for Lambda's poller: the stream and the failure queue.
         if (actions.every((a) => /^dynamodb:(ListStreams|DescribeStream|GetRecords|GetShardIterator)$/.test(a))) {
           expect(resources.every((r) => r === streamArn || r === '"*"'), fn).toBe(true);
-          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          expect([streamFn, attachmentStreamFn, eventsStreamFn], fn).toContain(fn);
           return [];
         }
         if (actions.every((a) => a.startsWith('sqs:'))) {
-          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          expect([streamFn, attachmentStreamFn, eventsStreamFn], fn).toContain(fn);
           return [];
         }
         return actions.flatMap((a) => resources.map((r) => `${a} ${r}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`));
