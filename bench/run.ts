@@ -111,7 +111,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const sdk = await measureSdk(bench, plan.sdk);
 
     const send = operations.find((o) => o.name === 'send 1 KB text')!;
-    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs, notify: { aws: notifications.plain.aws, ms: notifications.plain.ms, events: 1 } });
+    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs, notify: { aws: notifications.plain.aws, ms: notifications.plain.ms, events: notifications.plain.events } });
     report = {
       mode: opts.smoke ? 'smoke' : 'full',
       startedAt: startedAt.toISOString(),

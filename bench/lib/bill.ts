@@ -94,7 +94,7 @@ export function modelBill(m: BillInput): { lines: BillLine[]; totalPerMillion: n
           line('Notifications: DynamoDB writes', writes(m.notify.aws), 'WCU', PRICES.dynamoWriteUnit, 'measured: nothing is written when nobody is notified'),
           line('Notifications: Lambda requests', 1, 'invocations', PRICES.lambdaRequest, 'stream-events, its own event source mapping (one record per batch)'),
           line('Notifications: Lambda duration', (w.lambdaMemoryGb * Math.ceil(m.notify.ms)) / 1000, 'GB-s', PRICES.lambdaArmGbSecond, `${w.lambdaMemoryGb * 1024} MB × ${Math.ceil(m.notify.ms)} ms (handler span measured here)`),
-          line('EventBridge events', m.notify.events, 'events', PRICES.eventBridgeEvent, 'message.created (one per message; notifications add one each)'),
+          line('EventBridge events', m.notify.events, 'events', PRICES.eventBridgeEvent, 'measured: events put per message (its message.created; each notification adds one)'),
         ]
       : []),
   ];

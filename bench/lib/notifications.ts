@@ -9,12 +9,21 @@ import { addUnits, noUnits, type Units } from './meter.ts';
 import type { Bench } from './harness.ts';
 import { median } from './stats.ts';
 
+/** One message's notification path: DynamoDB units, the handler's time, who was notified, events put on the bus. */
+export interface NotificationRun {
+  aws: Units;
+  ms: number;
+  notified: number;
+  /** Outbound events put for the message (its own, and one per notification), each billed by EventBridge. */
+  events: number;
+}
+
 /** The notification path of one message: its outbound event, and who is notified. */
 export interface NotificationCost {
   /** A plain message under the default preferences (mentions and direct rooms): everyone offline is considered, nobody notified. */
-  plain: { aws: Units; ms: number; notified: number };
+  plain: NotificationRun;
   /** A message mentioning one offline member: one notification (event, unread total, subscriptions, state). */
-  mention: { aws: Units; ms: number; notified: number };
+  mention: NotificationRun;
   runs: number;
 }
 
@@ -22,11 +31,14 @@ const tagged = new AsyncLocalStorage<true>();
 
 /**
  * What the events consumer does for a new message in the reference room (10 members, 3 online),
- * called directly as the handler would, every DynamoDB call it makes counted. Events go nowhere
- * (no PARLEY_EVENTS_URL): the bus's price is per event, in the bill.
+ * called directly as the handler would, every DynamoDB call it makes counted. Events are put on
+ * the runtime's EventBridge through the SDK (its round trips are in the time) and counted: the
+ * bus's price is per event, in the bill.
  */
 export async function measureNotifications(bench: Bench, room: ReferenceRoom, runs: number): Promise<NotificationCost> {
-  const deps = getNotifyDeps();
+  const base = getNotifyDeps();
+  let put = 0;
+  const deps: typeof base = { ...base, events: { publish: (events) => ((put += events.length), base.events.publish(events)) } };
   const sender = room.online[0]!;
   const measure = async (content: string) => {
     const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content });
@@ -36,6 +48,7 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
     const readings: CapacityReading[] = [];
     const stop = bench.recorder.tap((r) => tagged.getStore() && readings.push(r));
     const started = performance.now();
+    const putBefore = put;
     let notified = 0;
     try {
       await tagged.run(true, async () => {
@@ -47,14 +60,14 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
     }
     const ms = performance.now() - started;
     const aws = (await bench.calls(readings)).reduce((u, c) => addUnits(u, c.aws), noUnits());
-    return { aws, ms, notified };
+    return { aws, ms, notified, events: put - putBefore };
   };
-  const plain: { aws: Units; ms: number; notified: number }[] = [];
+  const plain: NotificationRun[] = [];
   for (let i = 0; i < runs; i++) plain.push(await measure(textOf(`plain ${i}`, MESSAGE_BYTES)));
   // A different offline member each time, so no notification is coalesced into another.
   const offline = room.members.slice(room.online.length);
   const mention: typeof plain = [];
   for (let i = 0; i < Math.min(runs, offline.length); i++) mention.push(await measure(`<@${offline[i]!.userId}> ${textOf(`mention ${i}`, MESSAGE_BYTES - 64)}`));
-  const summary = (xs: typeof plain) => ({ aws: xs.at(-1)!.aws, ms: median(xs.map((x) => x.ms)), notified: xs.at(-1)!.notified });
+  const summary = (xs: typeof plain): NotificationRun => ({ aws: xs.at(-1)!.aws, ms: median(xs.map((x) => x.ms)), notified: xs.at(-1)!.notified, events: xs.at(-1)!.events });
   return { plain: summary(plain), mention: summary(mention), runs };
 }

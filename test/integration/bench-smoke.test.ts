@@ -43,6 +43,9 @@ describe('benchmark smoke run', () => {
     expect(plain.aws.readTable + plain.aws.readGsi).toBeGreaterThan(0);
     expect(plain.aws.writeTable + plain.aws.writeGsi).toBe(0);
     expect(mention.notified).toBe(1);
+    // Put on the bus through the SDK: the message's own event, and one per notification.
+    expect(plain.events).toBe(1);
+    expect(mention.events).toBe(2);
     expect(mention.aws.writeTable).toBeGreaterThanOrEqual(1);
     expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
     expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
