@@ -23,6 +23,7 @@ const appUrl = inject('appUrl');
 const away = (person: Person, viewerToken: string) =>
   until(async () => {
     const res = await api(appUrl, 'GET', `/presence?userIds=${person.userId}`, { token: viewerToken });
+    expect(res.status).toBe(200);
     expect(res.body.items[0]).toMatchObject({ status: 'offline' });
   }, 20_000);
 
@@ -41,15 +42,17 @@ describe('Notify me', () => {
     await context.addInitScript({
       content: `(() => {
         const json = ${JSON.stringify(sub.json)};
-        const state = (window.__parleyPush = { subscribed: false });
-        const subscription = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json, unsubscribe: async () => ((state.subscribed = false), true) };
+        // Kept by the browser across page loads, as a real subscription is.
+        const KEY = 'test-push-subscribed';
+        const state = (window.__parleyPush = {});
+        const subscription = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json, unsubscribe: async () => (localStorage.removeItem(KEY), true) };
         PushManager.prototype.subscribe = async function (options) {
           const key = options && options.applicationServerKey;
           state.key = typeof key === 'string' ? key : undefined;
-          state.subscribed = true;
+          localStorage.setItem(KEY, '1');
           return subscription;
         };
-        PushManager.prototype.getSubscription = async () => (state.subscribed ? subscription : null);
+        PushManager.prototype.getSubscription = async () => (localStorage.getItem(KEY) ? subscription : null);
       })();`,
     });
     ann = await signIn(h, appUrl, 'Ann', { context });
@@ -75,8 +78,8 @@ describe('Notify me', () => {
     await ann.page.goto('about:blank');
     const bo = await signIn(h, appUrl, 'Bo');
     const boToken = await tokenOf(appUrl, bo);
-    await away(ann, boToken);
     const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'direct', memberIds: [ann.userId] } });
+    await away(ann, boToken);
     await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: 'Lunch at noon?' } });
 
     const received = await until(() => {
@@ -101,7 +104,7 @@ describe('Notify me', () => {
     const [registration] = await registrations;
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(appUrl).origin, registrationId: registration!.registrationId, data: JSON.stringify(received.payload) });
     const shown = () =>
-      ann.page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data }))))');
+      ann.page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })))');
     await eventually(shown).toEqual([{ title: 'Bo', body: 'Lunch at noon?', tag: room.body.id, data: { roomId: room.body.id } }]);
   });
 
@@ -119,8 +122,8 @@ describe('Notify me', () => {
     await ann.page.goto('about:blank');
     const bo = await signIn(h, appUrl, 'Bo2');
     const boToken = await tokenOf(appUrl, bo);
-    await away(ann, boToken);
     const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'direct', memberIds: [ann.userId] } });
+    await away(ann, boToken);
     const message = await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: 'Still there?' } });
     expect(message.status).toBe(201);
     // The message is stored and Ann would be notified, but she has no subscription left to push to.
