@@ -21,7 +21,8 @@ export interface PutEventsEntry {
 
 /**
  * An entry's size as EventBridge counts it: Time is 14 bytes, Source, DetailType, Detail and each
- * resource their UTF-8 bytes. The request's entries together must stay under 256 KB.
+ * resource their UTF-8 bytes. The request's entries together must stay under 256 KB. Counted here
+ * on its own, not with the publisher's count: this is what checks that one.
  */
 export function entrySize(e: PutEventsEntry): number {
   const bytes = (s: unknown) => (typeof s === 'string' ? Buffer.byteLength(s, 'utf8') : 0);

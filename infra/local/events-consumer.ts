@@ -8,9 +8,9 @@ import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
 
 /**
  * The outbound-events consumer, a stream consumer of its own as in AWS (its own event source
- * mapping): a slow or failing events endpoint holds back events, never live fan-out. Unlike the
- * fan-out it never gives up on a record: the endpoint is retried with backoff until it answers
- * 2xx (at least once, in order per room; consumers drop repeats by `id`).
+ * mapping): a slow bus holds back events, never live fan-out. Unlike the fan-out it never gives up
+ * on a record (a refused put is retried until the bus takes it; in AWS, for a day): events are at
+ * least once and in order per room, and consumers drop repeats by id.
  */
 export function startEventsConsumer(opts: {
   endpoint: string;

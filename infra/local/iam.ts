@@ -16,7 +16,6 @@
  * the S3 store asks `checkPresigned` before it serves a signed request.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { LOCAL_EVENT_BUS } from './event-bridge.ts';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -38,6 +37,7 @@ import {
   type IamRequest,
   type LocalAwsNames,
 } from './iam-policy.ts';
+import { LOCAL_EVENT_BUS } from './event-bridge.ts';
 
 const require = createRequire(import.meta.url);
 
