@@ -195,7 +195,7 @@ describe('who is notified', () => {
   it('mute: without mutedUntil (level none) and until a time; clearing it', async () => {
     const [ann, cy, di] = (await users('ann', 'cy', 'di')) as [TestUser, TestUser, TestUser];
     const roomId = await room(ann, [cy, di]);
-    await Promise.all([cy, di].map((u) => post(u, '/me/preferences', { notify: 'all' }, 'PUT')));
+    for (const res of await Promise.all([cy, di].map((u) => post(u, '/me/preferences', { notify: 'all' }, 'PUT')))) expect(res.body).toEqual({ notify: 'all' });
     expect((await post(cy, `/rooms/${roomId}/preferences`, { notify: 'none' }, 'PUT')).body.effective).toBe('none');
     const until = new Date(Date.now() + 3_600_000).toISOString();
     expect((await post(di, `/rooms/${roomId}/preferences`, { mutedUntil: until }, 'PUT')).body).toEqual({ roomId, mutedUntil: until, effective: 'none' });
