@@ -345,6 +345,21 @@ describe('Web Push', () => {
     table.destroy();
   });
 
+  it('an eleventh device: the oldest subscription gives way, ten are kept', async () => {
+    const [di] = (await users('di')) as [TestUser];
+    const subs = Array.from({ length: 11 }, () => push.subscribe());
+    // One after another, so that each is older than the next.
+    for (const sub of subs) expect((await post(di, '/me/push-subscriptions', sub.json, 'PUT')).status).toBe(200);
+    const table = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: runtime.dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }));
+    try {
+      const out = await table.send(new QueryCommand({ TableName: 'parley', KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': `USER#${di.userId}`, ':sk': 'PUSH#' } }));
+      const endpoints = (out.Items ?? []).map((i) => i.endpoint as string);
+      expect(endpoints.sort()).toEqual(subs.slice(1).map((s) => s.endpoint).sort());
+    } finally {
+      table.destroy();
+    }
+  });
+
   it('DELETE /me/push-subscriptions forgets mine only', async () => {
     const [di, ed] = (await users('di', 'ed')) as [TestUser, TestUser];
     const sub = push.subscribe();
