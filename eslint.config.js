@@ -11,7 +11,7 @@ export default defineConfig(
   {
     files: ['**/*.ts', '**/*.js'],
     extends: [tseslint.configs.base],
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['*.js', 'web/sw.js'] }, tsconfigRootDir: import.meta.dirname } },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
       'no-unused-private-class-members': js.configs.all.rules['no-unused-private-class-members'],

@@ -25,6 +25,7 @@ import { renderMarkdown, type Report, type Target } from './lib/report.ts';
 import { measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
+import { measureNotifications } from './lib/notifications.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -106,6 +107,8 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
     log(`send burst: ${plan.sendBurst.senders} users × ${plan.sendBurst.perSender} concurrent sends into one room`);
     const sendBurst = await measureSendBurst(bench, plan.sendBurst.senders, plan.sendBurst.perSender, fanOutOperations);
+    log('notifications: the events consumer in the reference room');
+    const notifications = await measureNotifications(bench, room, plan.durations);
 
     const latency: RoomRun[] = [];
     const floors: { members: number; floor: Distribution }[] = [];
@@ -150,7 +153,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
     const sdk = await measureSdk(bench, plan.sdk);
 
     const send = operations.find((o) => o.name === 'send 1 KB text')!;
-    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs });
+    const bill = modelBill({ send: send.request.aws, fanOut: fanOut.total.aws, posts: send.posts, sendMs: durations.sendMs, fanOutMs: durations.fanOutMs, notify: { aws: notifications.plain.aws, ms: notifications.plain.ms, events: notifications.plain.events } });
     report = {
       mode: opts.smoke ? 'smoke' : 'full',
       startedAt: startedAt.toISOString(),
@@ -169,6 +172,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       operations,
       fanOut: { reference: fanOut, crowded: crowded!, outsideConnections: plan.bigRoom, outsideFrames },
       durations,
+      notifications,
       latency,
       bigRoom: big,
       bill: { ...bill, workload: WORKLOAD },

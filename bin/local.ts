@@ -5,6 +5,7 @@
  */
 import { configFromEnv, startLocalStack } from '#infra/local/stack.ts';
 import { StartupError } from '#infra/local/errors.ts';
+import { LOCAL_EVENT_BUS } from '#infra/local/event-bridge.ts';
 
 process.env.DDB_LOCAL_TELEMETRY ??= '0';
 // Local runs use the Node on this machine (20+); Lambda runs Node 22, which the SDK's warning is about.
@@ -27,6 +28,8 @@ async function main() {
       `  Service API     SigV4 (execute-api, ${process.env.AWS_REGION}) access key ${stack.serviceCredential.accessKeyId} secret ${stack.serviceCredential.secretAccessKey}`,
       `  DynamoDB        ${stack.dynamoEndpoint}${config.dynamoEndpoint ? ' (external)' : ''}  table ${config.tableName}`,
       `  S3              ${stack.s3Endpoint}${config.s3Endpoint ? ' (external)' : ''}  bucket ${stack.bucket}`,
+      `  EventBridge     ${stack.eventBridgeEndpoint}${config.eventBridgeEndpoint ? ' (external)' : ''}  bus ${LOCAL_EVENT_BUS}`,
+      `  Events          ${stack.eventsUrl ? `POST ${stack.eventsUrl}` : config.eventBridgeEndpoint ? 'routed by the external EventBridge\'s rules' : 'not sent (set PARLEY_EVENTS_URL to receive them)'}`,
       `Parley local stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s (Ctrl-C stops it)`,
       '',
     ].join('\n'),

@@ -1,4 +1,4 @@
-import type { AddMemberInput, AttachmentInput, Changes, ChangesQuery, CreateRoomInput, HistoryQuery, ListQuery, Me, Member, MemberRecord, Message, MessageWithReadBy, MyRoom, Page, Presence, PresenceList, PresenceStatus, PublicRooms, ReactionResult, ReadResult, Role, Room, SearchQuery, SearchResult, SendMessageBody, Typing, Unread, UpdateRoomInput, UploadTicket } from './wire.ts';
+import type { MyPreferences, NotifyLevel, PushSubscribed, PushSubscriptionInput, RoomPreferences, RoomPreferencesInput, AddMemberInput, AttachmentInput, Changes, ChangesQuery, CreateRoomInput, HistoryQuery, ListQuery, Me, Member, MemberRecord, Message, MessageWithReadBy, MyRoom, Page, Presence, PresenceList, PresenceStatus, PublicRooms, ReactionResult, ReadResult, Role, Room, SearchQuery, SearchResult, SendMessageBody, Typing, Unread, UpdateRoomInput, UploadTicket } from './wire.ts';
 
 /** An error the server answered with (or `network` when it could not be reached). */
 export class ParleyError extends Error {
@@ -183,5 +183,30 @@ export class ParleyApi {
   }
   search(query: SearchQuery): Promise<SearchResult> {
     return this.request('GET', '/search', { query });
+  }
+  /** My default notification level (`mentions` until I choose). */
+  getPreferences(): Promise<MyPreferences> {
+    return this.request('GET', '/me/preferences');
+  }
+  setPreferences(notify: NotifyLevel): Promise<MyPreferences> {
+    return this.request('PUT', '/me/preferences', { body: { notify } });
+  }
+  /** My level and mute for the room, and what applies now (`effective`). */
+  getRoomPreferences(roomId: string): Promise<RoomPreferences> {
+    return this.request('GET', `/rooms/${seg(roomId)}/preferences`);
+  }
+  setRoomPreferences(roomId: string, body: RoomPreferencesInput): Promise<RoomPreferences> {
+    return this.request('PUT', `/rooms/${seg(roomId)}/preferences`, { body });
+  }
+  /** The `applicationServerKey` for `pushManager.subscribe()`. */
+  vapidKey(): Promise<{ publicKey: string }> {
+    return this.request('GET', '/push/vapid-key');
+  }
+  /** Sends this browser's push subscription (`subscription.toJSON()`). */
+  subscribePush(subscription: PushSubscriptionInput): Promise<PushSubscribed> {
+    return this.request('PUT', '/me/push-subscriptions', { body: subscription });
+  }
+  unsubscribePush(endpoint: string): Promise<void> {
+    return this.request('DELETE', '/me/push-subscriptions', { query: { endpoint } });
   }
 }

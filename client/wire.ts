@@ -19,6 +19,8 @@ import type { addMemberBody, changeRoleBody, updateRoomBody, presenceStatusSchem
 import type { changesQuery, editMessageBody, historyQuery, sendMessageBody } from '#shared/schemas/messages.ts';
 import type { createAttachmentBody } from '#shared/schemas/attachments.ts';
 import type { searchQuery } from '#shared/schemas/search.ts';
+import type * as notifications from '#shared/domain/notifications.ts';
+import type { notifyLevelSchema, pushSubscriptionBody, roomPreferencesBody } from '#shared/schemas/notifications.ts';
 import type { ServerFrame as ServerFrameUnion } from '#shared/schemas/frames.ts';
 
 /** Query fields the server coerces from strings: numbers here. */
@@ -62,3 +64,13 @@ export type SearchQuery = Numeric<z.input<typeof searchQuery>, 'limit'>;
 export type AttachmentInput = z.input<typeof createAttachmentBody>;
 /** Every frame the server sends. */
 export type ServerFrame = ServerFrameUnion;
+
+/** Which messages may notify me while I am offline. */
+export type NotifyLevel = z.infer<typeof notifyLevelSchema>;
+export type MyPreferences = Out<typeof notifications.getMyPreferences>;
+export type RoomPreferences = Out<typeof notifications.getRoomPreferences>;
+/** `null` clears a field: back to my default level, or no longer muted. */
+export type RoomPreferencesInput = z.input<typeof roomPreferencesBody>;
+/** The browser's `PushSubscription.toJSON()`. */
+export type PushSubscriptionInput = z.input<typeof pushSubscriptionBody>;
+export type PushSubscribed = Out<typeof notifications.subscribePush>;

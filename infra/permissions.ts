@@ -26,10 +26,12 @@ export type ResourceRef =
   /** One Secrets Manager secret the stack makes. */
   | { kind: 'secret'; name: SecretName }
   /** One function of the stack, by its file in functions/. */
-  | { kind: 'function'; fn: string };
+  | { kind: 'function'; fn: string }
+  /** The EventBridge bus outbound events go to (the stack's, or one named at deploy). */
+  | { kind: 'event-bus' };
 
-/** The stack's secrets: `cursor-key` signs page cursors. */
-export type SecretName = 'cursor-key';
+/** The stack's secrets: `cursor-key` signs page cursors; `vapid-seed` is what the Web Push key pair is derived from. */
+export type SecretName = 'cursor-key' | 'vapid-seed';
 
 export type ResourceKind = ResourceRef['kind'];
 
@@ -61,6 +63,8 @@ const files = { kind: 'objects', prefix: FILES_PREFIX } as const;
 const thumbs = { kind: 'objects', prefix: THUMBS_PREFIX } as const;
 const connections = { kind: 'connections' } as const;
 const cursorKey = { kind: 'secret', name: 'cursor-key' } as const;
+const vapidSeed = { kind: 'secret', name: 'vapid-seed' } as const;
+const eventBus = { kind: 'event-bus' } as const;
 
 /** Partitions of rooms: the room, its members, messages, reactions, changes, typing, attachments (`ROOM#<id>`). */
 const ROOM_ITEMS = ['ROOM#*'] as const;
@@ -80,6 +84,9 @@ const roomWrites = (...actions: string[]): Grant => ({ actions: dynamo(...action
 const rateCounter: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
 /** Presence items: who is online, with which connections. */
 const presenceWrites: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
+/** A user's own items other than presence: notification preferences and push subscriptions. */
+const userWrites = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table, leadingKeys: USER_ITEMS });
+const readsVapidSeed: Grant = { actions: ['secretsmanager:GetSecretValue'], on: vapidSeed };
 const queryIndex: Grant = { actions: dynamo('Query'), on: gsi1 };
 /** Functions that hand out or open page cursors read the key they are signed with, once per container. */
 const readsCursorKey: Grant = { actions: ['secretsmanager:GetSecretValue'], on: cursorKey };
@@ -153,6 +160,15 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
   'http-create-attachment': [reads('BatchGetItem'), roomWrites('PutItem'), rateCounter, { actions: ['s3:PutObject'], on: uploads }],
 
+  // Notification preferences (mine, and mine per room) and Web Push subscriptions: the user's own partition.
+  'http-get-preferences': [reads('GetItem')],
+  'http-set-preferences': [userWrites('PutItem')],
+  'http-get-room-preferences': [reads('GetItem', 'BatchGetItem')],
+  'http-set-room-preferences': [reads('GetItem', 'BatchGetItem'), userWrites('UpdateItem')],
+  'http-get-vapid-key': [readsVapidSeed],
+  'http-put-push-subscription': [reads('Query'), userWrites('PutItem', 'DeleteItem')],
+  'http-delete-push-subscription': [userWrites('DeleteItem')],
+
   // $connect lists the connection on its user's presence item, then stores the connection item.
   'ws-connect': [reads('BatchGetItem'), presenceWrites, { actions: dynamo('PutItem'), on: table, leadingKeys: CONNECTION_ITEMS }],
   'ws-disconnect': [presenceWrites, { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS }],
@@ -184,6 +200,16 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
     { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
     presenceWrites,
     { actions: MANAGE_CONNECTIONS, on: connections },
+  ],
+  // Outbound events: every stored change to the bus; notifications read the room, its members and
+  // their presence and rooms (unread totals through GSI1), keep the coalescing state and forget gone
+  // push subscriptions in users' partitions, and sign pushes with the VAPID key.
+  'stream-events': [
+    reads('GetItem', 'BatchGetItem', 'Query'),
+    queryIndex,
+    userWrites('UpdateItem', 'DeleteItem'),
+    { actions: ['events:PutEvents'], on: eventBus },
+    readsVapidSeed,
   ],
   // Removed attachment records: their objects go.
   'stream-attachments': [{ actions: ['s3:DeleteObject'], on: uploads }, { actions: ['s3:DeleteObject'], on: files }, { actions: ['s3:DeleteObject'], on: thumbs }],
@@ -235,7 +261,9 @@ export function grantLabel(fn: string, grant: Grant, action: string): string {
             ? `secret ${on.name}`
             : on.kind === 'function'
               ? `function ${on.fn}`
-              : on.kind;
+              : on.kind === 'event-bus'
+                ? 'event bus'
+                : on.kind;
   return `${fn}: ${action} on ${where}${grant.leadingKeys ? ` (LeadingKeys ${grant.leadingKeys.join(', ')})` : ''}`;
 }
 

@@ -67,6 +67,14 @@ export const httpRoutes: readonly HttpRoute[] = [
   { method: 'DELETE', path: '/service/rooms/{roomId}/members/{userId}', fn: 'service-remove-member', auth: 'iam' },
   { method: 'POST', path: '/service/rooms/{roomId}/messages', fn: 'service-post-message', auth: 'iam' },
   { method: 'POST', path: '/rooms/{roomId}/attachments', fn: 'http-create-attachment', auth: 'jwt' },
+  // ---- notifications ----
+  { method: 'GET', path: '/me/preferences', fn: 'http-get-preferences', auth: 'jwt' },
+  { method: 'PUT', path: '/me/preferences', fn: 'http-set-preferences', auth: 'jwt' },
+  { method: 'GET', path: '/rooms/{roomId}/preferences', fn: 'http-get-room-preferences', auth: 'jwt' },
+  { method: 'PUT', path: '/rooms/{roomId}/preferences', fn: 'http-set-room-preferences', auth: 'jwt' },
+  { method: 'GET', path: '/push/vapid-key', fn: 'http-get-vapid-key', auth: 'jwt' },
+  { method: 'PUT', path: '/me/push-subscriptions', fn: 'http-put-push-subscription', auth: 'jwt' },
+  { method: 'DELETE', path: '/me/push-subscriptions', fn: 'http-delete-push-subscription', auth: 'jwt' },
 ];
 
 export const wsRoutes: readonly WsRoute[] = [
@@ -92,6 +100,8 @@ export const streamFn = 'stream-fanout';
 export const fanoutWorkerFn = 'stream-fanout-worker';
 /** The DynamoDB Streams consumer that deletes the objects of removed attachment records. */
 export const attachmentStreamFn = 'stream-attachments';
+/** The DynamoDB Streams consumer that publishes outbound events and asks for notifications (not the fan-out). */
+export const eventsStreamFn = 'stream-events';
 /** Fed by S3 `ObjectCreated` on `files/` (locally: by the S3 store's events): makes image thumbnails. */
 export const thumbnailFn = 's3-thumbnail';
 
@@ -102,4 +112,4 @@ export const httpRouteKey = (r: Pick<HttpRoute, 'method' | 'path'>): string => `
 
 /** Every function file the stack deploys, in a stable order. */
 export const allFunctions = (): string[] =>
-  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, fanoutWorkerFn, attachmentStreamFn, thumbnailFn])];
+  [...new Set([...httpRoutes.map((r) => r.fn), ...wsRoutes.map((r) => r.fn), wsAuthorizerFn, streamFn, fanoutWorkerFn, attachmentStreamFn, eventsStreamFn, thumbnailFn])];

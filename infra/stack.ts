@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { createFunctions } from './constructs/functions.ts';
 import { CursorKey } from './constructs/cursor-key.ts';
+import { OutboundEvents } from './constructs/events.ts';
 import { grantFromPermissionTable, type PermissionTargets } from './constructs/permissions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
 import { AttachmentPipeline } from './constructs/attachments.ts';
@@ -29,7 +30,7 @@ import { Identity } from './constructs/identity.ts';
 import { WebApp } from './constructs/web-app.ts';
 import { readSettings, type Settings } from './constructs/settings.ts';
 import { createAttachmentsBucket, createTable } from './constructs/storage.ts';
-import { fanoutWorkerFn, httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
+import { eventsStreamFn, fanoutWorkerFn, httpRoutes, streamFn, WS_ROUTE_SELECTION, wsAuthorizerFn, wsRoutes } from './routes.ts';
 
 const WS_STAGE = 'prod';
 const PUSH_TO_CLOUDWATCH = ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
@@ -47,6 +48,8 @@ export class ParleyStack extends Stack {
   readonly webSocketStage: WebSocketStage;
   /** The stack's secrets, by the permission table's names. */
   readonly secrets: PermissionTargets['secrets'];
+  /** Where outbound events go. */
+  readonly eventBus: PermissionTargets['eventBus'];
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -79,7 +82,15 @@ export class ParleyStack extends Stack {
 
     this.httpStage = this.httpApi(settings);
     this.webSocketRoutes(webSocketApi);
-    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret };
+    const events = new OutboundEvents(this, 'OutboundEvents', {
+      table: this.table,
+      handler: this.fn(eventsStreamFn),
+      functions: this.functions,
+      ...(settings.eventBusName && { eventBusName: settings.eventBusName }),
+      ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
+    });
+    this.eventBus = events.bus;
+    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret, 'vapid-seed': events.vapidSeed };
     // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).
     grantFromPermissionTable(this.functions, this);
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn), worker: this.fn(fanoutWorkerFn) });
@@ -91,6 +102,7 @@ export class ParleyStack extends Stack {
     new CfnOutput(this, 'HttpUrl', { value: this.httpStage.url });
     new CfnOutput(this, 'WebSocketUrl', { value: this.webSocketStage.url });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName, description: 'Where Parley puts its outbound events (source parley)' });
     new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
     if (this.identity.userPool && this.identity.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });

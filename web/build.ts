@@ -45,7 +45,7 @@ export async function buildWeb(opts: { minify?: boolean } = {}): Promise<WebAsse
     contentType: TYPES[path.extname(f.path)] ?? 'application/octet-stream',
     contents: f.contents,
   }));
-  for (const file of ['index.html', 'icon.svg']) {
+  for (const file of ['index.html', 'icon.svg', 'sw.js']) {
     assets.push({ path: `/${file}`, contentType: TYPES[path.extname(file)]!, contents: await readFile(path.join(webDir, file)) });
   }
   return assets;

@@ -12,6 +12,8 @@ export const PRICES = {
   lambdaArmGbSecond: 0.0000133334,
   wsMessage: 1 / 1e6,
   wsConnectionMinute: 0.25 / 1e6,
+  /** EventBridge custom events, per 64 KB chunk. */
+  eventBridgeEvent: 1 / 1e6,
 } as const;
 
 /** The reference workload's assumptions, each printed beside the line it drives. */
@@ -48,6 +50,8 @@ export interface BillInput {
   /** Handler durations measured here (medians), billed as Lambda duration. */
   sendMs: number;
   fanOutMs: number;
+  /** The events consumer's work for the message (outbound event, who is notified), measured; absent: not billed. */
+  notify?: { aws: Units; ms: number; events: number };
 }
 
 export function modelBill(m: BillInput): { lines: BillLine[]; totalPerMillion: number } {
@@ -84,6 +88,15 @@ export function modelBill(m: BillInput): { lines: BillLine[]; totalPerMillion: n
       'assumed: ping + pong every 5 minutes per connection',
     ),
     line('S3', 0, 'requests', 0, 'no attachments in this workload'),
+    ...(m.notify
+      ? [
+          line('Notifications: DynamoDB reads', reads(m.notify.aws), 'RCU', PRICES.dynamoReadUnit, 'measured: events consumer, default preferences (nobody notified), AWS-priced'),
+          line('Notifications: DynamoDB writes', writes(m.notify.aws), 'WCU', PRICES.dynamoWriteUnit, 'measured: nothing is written when nobody is notified'),
+          line('Notifications: Lambda requests', 1, 'invocations', PRICES.lambdaRequest, 'stream-events, its own event source mapping (one record per batch)'),
+          line('Notifications: Lambda duration', (w.lambdaMemoryGb * Math.ceil(m.notify.ms)) / 1000, 'GB-s', PRICES.lambdaArmGbSecond, `${w.lambdaMemoryGb * 1024} MB × ${Math.ceil(m.notify.ms)} ms (handler span measured here)`),
+          line('EventBridge events', m.notify.events, 'events', PRICES.eventBridgeEvent, 'measured: events put per message (its message.created; each notification adds one)'),
+        ]
+      : []),
   ];
   return { lines, totalPerMillion: lines.reduce((sum, l) => sum + l.usdPerMillion, 0) };
 }

@@ -42,6 +42,8 @@ export async function startBench(target: BenchTarget = {}): Promise<Bench> {
     httpPort: 0,
     wsPort: 0,
     tableName: `parley-bench-${randomUUID().slice(0, 8)}`,
+    // The notification path is measured on its own (notifications.ts), not inside other windows.
+    eventsConsumer: false,
     ...(target.dynamoEndpoint && { dynamoEndpoint: target.dynamoEndpoint }),
     ...(target.s3Endpoint && { s3Endpoint: target.s3Endpoint }),
   };

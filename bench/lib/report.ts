@@ -3,6 +3,7 @@ import type { RoomRun } from './latency.ts';
 import type { BundleFigures } from './bundles.ts';
 import type { ThumbnailFigures } from './thumbnails.ts';
 import type { BillLine, WORKLOAD } from './bill.ts';
+import type { NotificationCost } from './notifications.ts';
 import type { ProbeResult } from './probe.ts';
 import type { SdkFigures } from './sdk.ts';
 import type { SendBurst } from './concurrency.ts';
@@ -26,6 +27,8 @@ export interface Report {
   operations: OperationCost[];
   fanOut: { reference: FanOutCost; crowded: FanOutCost; outsideConnections: number; outsideFrames: number };
   durations: { sendMs: number; fanOutMs: number; n: number };
+  /** The events consumer's notification path in the reference room. */
+  notifications: NotificationCost;
   latency: RoomRun[];
   bigRoom: RoomRun;
   bundles: BundleFigures[];
@@ -170,6 +173,19 @@ export function renderMarkdown(rep: Report): string {
     table(
       ['source', 'source KB', 'decode ms', 'shrink + JPEG ms', 'total ms', 'thumbnail KB'],
       rep.thumbnails.map((x) => [x.format, n(x.sourceBytes / 1024, 0), n(x.decodeMs, 0), n(x.thumbnailMs, 0), n(x.decodeMs + x.thumbnailMs, 0), n(x.thumbnailBytes / 1024)]),
+    ),
+  );
+
+  const nc = rep.notifications;
+  push(
+    '## Notifications',
+    `The events consumer's work for one message in the reference room (its outbound event, then who is notified), called as the handler would, its events put on the runtime's EventBridge through the SDK; median of ${nc.runs} for the time.`,
+    table(
+      ['message', 'notified', 'events put', 'read units', 'write units', 'ms'],
+      [
+        ['plain, default preferences', String(nc.plain.notified), String(nc.plain.events), n(nc.plain.aws.readTable + nc.plain.aws.readGsi), n(nc.plain.aws.writeTable + nc.plain.aws.writeGsi), n(nc.plain.ms, 1)],
+        ['mentioning one offline member', String(nc.mention.notified), String(nc.mention.events), n(nc.mention.aws.readTable + nc.mention.aws.readGsi), n(nc.mention.aws.writeTable + nc.mention.aws.writeGsi), n(nc.mention.ms, 1)],
+      ],
     ),
   );
 

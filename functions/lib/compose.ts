@@ -67,7 +67,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
  * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
  * presigned PUT's checksum is turned off (it would sign an empty body's).
  */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; workers?: LambdaFanOutWorkers } {
+export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; table: TableClient; workers?: LambdaFanOutWorkers } {
   const clients = createClients(config, options.clients);
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
@@ -94,5 +94,5 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
   };
   // Only the stream fan-out splits its posts (getFanOutDeps): other functions have no grant to invoke workers.
   const workers = config.fanoutWorkers && new LambdaFanOutWorkers(config.fanoutWorkers.functionName, config.fanoutWorkers.chunkSize);
-  return { deps, clients, ...(workers && { workers }) };
+  return { deps, clients, table, ...(workers && { workers }) };
 }

@@ -1,6 +1,7 @@
 import type { Deps } from '#shared/ports/runtime.ts';
 import { configFromEnv } from './config.ts';
 import { createDeps, type Clients, type DepsOptions } from './compose.ts';
+import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -26,6 +27,11 @@ export function getFanOutDeps(): Deps {
 /** The SDK clients `getDeps()` is built on. */
 export function getClients(): Clients {
   return build().clients;
+}
+
+/** The table client the stores share (its retries and metering): stores built elsewhere use it too. */
+export function getTable(): TableClient {
+  return build().table;
 }
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */

@@ -5,6 +5,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { grantsOf, statementOf, type ArnResolver, type ResourceKind, type SecretName } from '#infra/permissions.ts';
 import { findingId } from './nag.ts';
 
@@ -14,6 +15,7 @@ export interface PermissionTargets {
   bucket: IBucket;
   webSocketStage: WebSocketStage;
   secrets: Readonly<Record<SecretName, ISecret>>;
+  eventBus: IEventBus;
 }
 
 /** The ARNs of the permission table's resource kinds in this stack. */
@@ -30,6 +32,7 @@ export function stackArns(t: PermissionTargets, functions: ReadonlyMap<string, N
       if (!fn) throw new Error(`The permission table names function ${ref.fn}, which the stack does not make`);
       return fn.functionArn;
     },
+    'event-bus': () => t.eventBus.eventBusArn,
     connections: () => `${stack.formatArn({ service: 'execute-api', resource: t.webSocketStage.api.apiId })}/${t.webSocketStage.stageName}/*/@connections/*`,
   };
 }

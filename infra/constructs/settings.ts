@@ -11,6 +11,10 @@ export interface Settings {
   externalIssuer?: { issuer: string; audience: string };
   /** Whether anyone may create an account in the created user pool (`false`: admins invite). */
   selfSignUp: boolean;
+  /** An existing EventBridge bus for outbound events (`parley:eventBusName`); the stack creates one otherwise. */
+  eventBusName?: string | undefined;
+  /** The VAPID contact push services see (`parley:vapidSubject`, a mailto: or https: URL). */
+  vapidSubject?: string | undefined;
   /** Tuned limits (TUNABLE_SETTINGS), as environment variables for every function. */
   functionSettings: Record<string, string>;
 }
@@ -42,6 +46,8 @@ export function readSettings(node: Node): Settings {
     wsThrottle: { burstLimit: number('wsThrottleBurst', 500), rateLimit: number('wsThrottleRate', 250) },
     externalIssuer: issuer !== undefined && audience !== undefined ? { issuer, audience } : undefined,
     selfSignUp: text('selfSignUp') !== 'false',
+    eventBusName: text('eventBusName'),
+    vapidSubject: text('vapidSubject'),
     functionSettings: Object.fromEntries(
       TUNABLE_SETTINGS.flatMap((key) => {
         const value = text(key);

@@ -182,6 +182,19 @@ export function secretRequests(names: Pick<LocalAwsNames, 'region' | 'account'>,
   return [{ action: `secretsmanager:${command.replace(/Command$/, '')}`, resource, context: {}, detail: `secret ${id}` }];
 }
 
+/** An event bus's ARN from the name or ARN an entry gives (no name: the account's `default` bus). */
+export const eventBusArn = (n: Pick<LocalAwsNames, 'region' | 'account'>, nameOrArn: string | undefined): string =>
+  nameOrArn?.startsWith('arn:') ? nameOrArn : `arn:aws:events:${n.region}:${n.account}:event-bus/${nameOrArn || 'default'}`;
+
+/** EventBridge calls: `events:PutEvents` on each bus the entries name, as IAM authorizes a put per bus. */
+export function eventRequests(names: Pick<LocalAwsNames, 'region' | 'account'>, command: string, input: Av): IamRequest[] {
+  const action = `events:${command.replace(/Command$/, '')}`;
+  const entries = Array.isArray(input.Entries) ? (input.Entries as { EventBusName?: unknown }[]) : [];
+  const buses = [...new Set(entries.map((e) => eventBusArn(names, typeof e.EventBusName === 'string' ? e.EventBusName : undefined)))];
+  if (buses.length === 0) return [{ action, resource: '*', context: {}, detail: 'no entries' }];
+  return buses.map((resource) => ({ action, resource, context: {}, detail: `${entries.length} event(s) to ${resource.split('/').pop()}` }));
+}
+
 /** IAM wildcards: `*` any run of characters, `?` one character. Actions compare case-insensitively. */
 function like(pattern: string, value: string, ignoreCase = false): boolean {
   const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');

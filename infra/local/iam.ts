@@ -1,8 +1,9 @@
 /**
  * Least privilege in `npm start`: every AWS call a handler makes is checked against its function's
  * statements from the permission table (infra/permissions.ts) before it leaves the process, and a
- * call outside them gets the very response AWS sends (DynamoDB: 400 AccessDeniedException; S3: 403
- * AccessDenied; `@connections`: 403), decoded by the SDK's own deserializers.
+ * call outside them gets the very response AWS sends (DynamoDB, Secrets Manager, EventBridge: 400
+ * AccessDeniedException; S3: 403 AccessDenied; `@connections`: 403), decoded by the SDK's own
+ * deserializers.
  *
  * Handlers run in this process and share their module state (one SDK client serves every
  * function), so the caller is known from the invocation: the local invoker runs each handler
@@ -27,6 +28,8 @@ import {
   dynamoRequests,
   functionArn,
   lambdaRequests,
+  eventBusArn,
+  eventRequests,
   objectArn,
   s3Requests,
   secretArn,
@@ -36,6 +39,7 @@ import {
   type IamRequest,
   type LocalAwsNames,
 } from './iam-policy.ts';
+import { LOCAL_EVENT_BUS } from './event-bridge.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -79,6 +83,7 @@ export function localArns(names: LocalAwsNames, tableName: string, bucket: strin
     objects: (ref) => objectArn(bucket, `${ref.prefix}*`),
     secret: (ref) => secretArn(names, ref.name),
     function: (ref) => functionArn(names, ref.fn),
+    'event-bus': () => eventBusArn(names, LOCAL_EVENT_BUS),
     connections: () => `arn:aws:execute-api:${names.region}:${names.account}:${names.apiId}/${names.stage}/*/@connections/*`,
   };
 }
@@ -170,6 +175,8 @@ export function installIam(opts: IamOptions): LocalIam {
         return secretRequests(opts.names, command, input);
       case 'LambdaClient':
         return lambdaRequests(opts.names, command, input);
+      case 'EventBridgeClient':
+        return eventRequests(opts.names, command, input);
       default:
         // A client this check does not know yet: refuse loudly rather than let it through unchecked.
         return [{ action: `${context.clientName}:${command}`, resource: '*', context: {}, detail: 'unknown client' }];

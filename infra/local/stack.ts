@@ -15,6 +15,8 @@ import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
 import { startStreamPoller } from './stream-poller.ts';
 import { startAttachmentCleanup } from './attachment-cleanup.ts';
+import { localVapidSeed, startEventsConsumer } from './events-consumer.ts';
+import { contractEnvelope, LOCAL_EVENT_BUS, startEventBridge } from './event-bridge.ts';
 import { s3Notifications } from './s3-notifications.ts';
 import { startTtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
@@ -57,12 +59,21 @@ export interface LocalConfig {
   dynamoEndpoint?: string;
   /** An existing S3-compatible store instead of the embedded one. */
   s3Endpoint?: string;
+  /**
+   * `false`: no outbound-events consumer (the benchmark calls it itself, so its reads are not
+   * counted into other operations' windows). On by default.
+   */
+  eventsConsumer?: boolean;
   /** Check each handler's AWS calls against its function's grants (default: on). */
   iam: boolean;
   /** Where to write how often each grant was used, when the stack stops. */
   iamUsageFile?: string;
   /** Grant actions (labels of infra/permissions.ts, one a line) to run without, for tests. */
   iamRevoked: string[];
+  /** Where the runtime's EventBridge POSTs outbound events (`PARLEY_EVENTS_URL`); undefined: nowhere. */
+  eventsUrl?: string;
+  /** An existing EventBridge (its bus `parley-local` routes the events) instead of the embedded one. */
+  eventBridgeEndpoint?: string;
 }
 
 /** The configuration `npm start` reads from its environment (the README's "Configuration of `npm start`"). */
@@ -91,6 +102,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LocalConfig
     iam: env[LOCAL_ENV.iam] !== 'off',
     iamRevoked: (env[LOCAL_ENV.iamRevoke] ?? '').split('\n').map((l) => l.trim()).filter(Boolean),
     ...(env[LOCAL_ENV.iamUsageFile] && { iamUsageFile: path.resolve(env[LOCAL_ENV.iamUsageFile]!) }),
+    ...(env[ENV.eventsUrl] && { eventsUrl: env[ENV.eventsUrl] }),
+    ...(env.AWS_ENDPOINT_URL_EVENTBRIDGE && { eventBridgeEndpoint: env.AWS_ENDPOINT_URL_EVENTBRIDGE }),
   };
 }
 
@@ -105,6 +118,10 @@ export interface LocalStack {
   serviceCredential: ServiceCredential;
   /** Resolves when every stream record written so far has been handed to the fan-out handler. */
   streamDrained(): Promise<void>;
+  /** The runtime's EventBridge, which the functions put outbound events on. */
+  eventBridgeEndpoint: string;
+  /** Where that EventBridge POSTs each event (`PARLEY_EVENTS_URL`), if anywhere. */
+  eventsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -126,6 +143,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     'S3 notifications',
     'WebSocket gateway',
     'Lambda API',
+    'events poller',
+    'EventBridge',
+    'Secrets Manager',
     'IAM usage',
     'DynamoDB client',
     'DynamoDB',
@@ -203,18 +223,42 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       [ENV.devJwks]: JSON.stringify(issuer.jwks),
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       AWS_ENDPOINT_URL_S3: s3.endpoint,
+      // Local mode: a test's push service on http://127.0.0.1 may be subscribed.
+      [ENV.pushAllowLoopback]: '1',
     });
     // The cursor key lives in a secret, read by the list functions through the Secrets Manager API
     // under their grants, as in AWS (an operator's PARLEY_CURSOR_KEY still wins, as it does there).
     const localNames = { region, account: LOCAL_ACCOUNT, apiId: WS_API_ID, stage: WS_STAGE };
+    // So is the seed of the VAPID key pair (kept in the data dir: browser subscriptions outlive a restart).
     const cursorKeyArn = secretArn(localNames, 'cursor-key');
+    const vapidSeedArn = secretArn(localNames, 'vapid-seed');
     const secrets = await startSecretsManager({
-      secrets: [{ arn: cursorKeyArn, name: 'parley-cursor-key', value: loadCursorKey(config.dataDir) }],
+      secrets: [
+        { arn: cursorKeyArn, name: 'parley-cursor-key', value: loadCursorKey(config.dataDir) },
+        { arn: vapidSeedArn, name: 'parley-vapid-seed', value: localVapidSeed(config.dataDir) },
+      ],
       credentials: [credentials],
     });
     stops.push(['Secrets Manager', secrets.stop]);
     process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.endpoint;
     process.env[ENV.cursorKeySecretArn] = cursorKeyArn;
+    process.env[ENV.vapidSecretArn] = vapidSeedArn;
+    // Outbound events: the consumer puts them on a bus through the SDK, as in AWS; the runtime's
+    // EventBridge delivers them to PARLEY_EVENTS_URL (a rule with an API destination, in AWS terms).
+    // An external one (LocalStack's, or a test's) holds the bus and its rules itself.
+    const eventsUrl = config.eventBridgeEndpoint ? undefined : config.eventsUrl;
+    const bus = config.eventBridgeEndpoint
+      ? await external(config.eventBridgeEndpoint)
+      : await startEventBridge({
+          region,
+          account: LOCAL_ACCOUNT,
+          busName: LOCAL_EVENT_BUS,
+          credentials: [credentials],
+          ...(eventsUrl && { target: eventsUrl, transform: contractEnvelope }),
+        });
+    stops.push(['EventBridge', bus.stop]);
+    process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = bus.endpoint;
+    process.env[ENV.eventBusName] = LOCAL_EVENT_BUS;
     process.env[ENV.logLevel] ??= 'WARN';
 
     if (config.iam) {
@@ -294,6 +338,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stops.push(['stream poller', poller.stop]);
     const cleanup = await startAttachmentCleanup({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
     stops.push(['attachment clean-up poller', cleanup.stop]);
+    if (config.eventsConsumer !== false) {
+      const events = await startEventsConsumer({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
+      stops.push(['events poller', events.stop]);
+    }
 
     return {
       httpUrl: httpGateway.url,
@@ -304,6 +352,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       bucket: BUCKET.localName,
       serviceCredential,
       streamDrained: () => poller.drained(),
+      eventBridgeEndpoint: bus.endpoint,
+      ...(eventsUrl && { eventsUrl }),
       stop,
     };
   } catch (err) {

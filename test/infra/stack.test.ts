@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   allFunctions,
   attachmentStreamFn,
+  eventsStreamFn,
   thumbnailFn,
   httpRouteKey,
   httpRoutes,
@@ -176,11 +177,11 @@ describe('ParleyStack', () => {
         // What DynamoEventSource and SqsDlq add for Lambda's poller: the stream and the failure queue.
         if (actions.every((a) => /^dynamodb:(ListStreams|DescribeStream|GetRecords|GetShardIterator)$/.test(a))) {
           expect(resources.every((r) => r === streamArn || r === '"*"'), fn).toBe(true);
-          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          expect([streamFn, attachmentStreamFn, eventsStreamFn], fn).toContain(fn);
           return [];
         }
         if (actions.every((a) => a.startsWith('sqs:'))) {
-          expect([streamFn, attachmentStreamFn], fn).toContain(fn);
+          expect([streamFn, attachmentStreamFn, eventsStreamFn], fn).toContain(fn);
           return [];
         }
         return actions.flatMap((a) => resources.map((r) => `${a} ${r}${s.Condition ? ` ${JSON.stringify(s.Condition)}` : ''}`));
@@ -475,7 +476,7 @@ describe('ParleyStack', () => {
       const watched = alarms
         .map((a) => `${a.Properties.Namespace}/${a.Properties.MetricName}${a.Properties.Namespace === 'AWS/Lambda' ? ` ${a.Properties.Dimensions[0].Value.Ref}` : ''}`)
         .sort();
-      // The second SQS alarm watches the attachment clean-up's DLQ.
+      // The second SQS alarm watches the attachment clean-up's DLQ, the third the events consumer's.
       expect(watched).toEqual(
         [
           `AWS/Lambda/Errors ${fnId(streamFn)}`,
@@ -483,6 +484,8 @@ describe('ParleyStack', () => {
           `AWS/Lambda/Errors ${fnId(fanoutWorkerFn)}`,
           `AWS/Lambda/Throttles ${fnId(fanoutWorkerFn)}`,
           `AWS/Lambda/IteratorAge ${fnId(streamFn)}`,
+          `AWS/Lambda/IteratorAge ${fnId(eventsStreamFn)}`,
+          'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
           'AWS/SQS/ApproximateNumberOfMessagesVisible',
         ].sort(),
@@ -536,7 +539,7 @@ describe('ParleyStack', () => {
 
   it('outputs the endpoints and names clients and operators need', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
-      ['BucketName', 'HttpUrl', 'TableName', 'UserPoolClientId', 'UserPoolId', 'WebSocketUrl'],
+      ['BucketName', 'EventBusName', 'HttpUrl', 'TableName', 'UserPoolClientId', 'UserPoolId', 'WebSocketUrl'],
     );
     template.hasOutput('WebSocketUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['wss://'])] } });
   });

@@ -95,7 +95,7 @@ describe('web app hosting (-c parley:webApp=true)', () => {
   it('bundles the app for the site asset with esbuild on this machine, no container', () => {
     const outdir = mkdtempSync(path.join(tmpdir(), 'parley-web-asset-'));
     bundleWebApp(outdir);
-    expect(readdirSync(outdir).sort()).toEqual(['app.css', 'app.js', 'icon.svg', 'index.html']);
+    expect(readdirSync(outdir).sort()).toEqual(['app.css', 'app.js', 'icon.svg', 'index.html', 'sw.js']);
     expect(readFileSync(path.join(outdir, 'index.html'), 'utf8')).toContain('src="/app.js"');
   });
 

@@ -38,6 +38,20 @@ describe('benchmark smoke run', () => {
     for (const op of report.operations.filter((o) => o.implemented)) expect(op.calls.length, op.name).toBeGreaterThan(0);
   });
 
+  it('prices the notification path: nobody notified writes nothing, a mention writes its state', () => {
+    const { plain, mention } = report.notifications;
+    expect(plain.notified).toBe(0);
+    expect(plain.aws.readTable + plain.aws.readGsi).toBeGreaterThan(0);
+    expect(plain.aws.writeTable + plain.aws.writeGsi).toBe(0);
+    expect(mention.notified).toBe(1);
+    // Put on the bus through the SDK: the message's own event, and one per notification.
+    expect(plain.events).toBe(1);
+    expect(mention.events).toBe(2);
+    expect(mention.aws.writeTable).toBeGreaterThanOrEqual(1);
+    expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
+    expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
+  });
+
   it('reads the same for a fan-out whatever is connected outside the room', () => {
     const { reference, crowded } = report.fanOut;
     expect(reference.perEvent.length + reference.perMember.length).toBeGreaterThan(0);

@@ -104,6 +104,13 @@ describe('SDK package', () => {
       setPresence: () => api.setPresence('away'),
       createAttachment: () => api.createAttachment('r', { fileName: 'f', contentType: 'text/plain', size: 1 }),
       search: () => api.search({ q: 'x' }),
+      getPreferences: () => api.getPreferences(),
+      setPreferences: () => api.setPreferences('all'),
+      getRoomPreferences: () => api.getRoomPreferences('r'),
+      setRoomPreferences: () => api.setRoomPreferences('r', { mutedUntil: null }),
+      vapidKey: () => api.vapidKey(),
+      subscribePush: () => api.subscribePush({ endpoint: 'https://push.example.com/x', keys: { p256dh: 'p', auth: 'a' } }),
+      unsubscribePush: () => api.unsubscribePush('https://push.example.com/x'),
     };
     for (const call of Object.values(calls)) await call();
     // The service routes are SigV4-signed by the host platform's back end, never called by end users.

@@ -5,6 +5,7 @@ import { ChatStore, type MyRoom } from './store.ts';
 import { Avatar, STATUS_LABEL, plain, useStore } from './util.tsx';
 import { RoomView } from './room.tsx';
 import { MembersPanel, NewRoomDialog, PublicRoomsDialog, SearchPanel } from './panels.tsx';
+import { NotifyMe } from './notify-me.tsx';
 
 type Panel = 'members' | 'search' | undefined;
 
@@ -59,6 +60,7 @@ export function App({ config, session }: { config: AppConfig; session: Session }
           <img src="/icon.svg" alt="" /> Parley
         </span>
         <StatusPicker store={store} />
+        <NotifyMe store={store} />
         <span class="whoami">
           Signed in as <strong>{store.me.displayName}</strong>
         </span>

@@ -28,6 +28,10 @@ export const ENTITY = {
   attachment: 'attachment',
   presence: 'presence',
   rate: 'rate',
+  /** A user's default notification level; their level, mute and notification state for one room; a push subscription. */
+  notifyPref: 'notify-pref',
+  notifyRoom: 'notify-room',
+  pushSubscription: 'push-sub',
 } as const;
 export type EntityType = (typeof ENTITY)[keyof typeof ENTITY];
 

@@ -191,7 +191,8 @@ export class FuzzWorld {
       const own = this.cursors.get(`own:${cursorList}`) ?? this.cursors.get('own:GET /rooms')!;
       if (which === 'own') return own;
       if (which === 'other-user') return this.cursors.get(`other-user:${cursorList}`) ?? this.cursors.get('other-user')!;
-      if (which === 'tampered') return own.slice(0, -2) + (own.endsWith('A') ? 'B' : 'A') + own.slice(-1);
+      // The second-to-last character changed (the last carries unused bits): never to itself.
+      if (which === 'tampered') return own.slice(0, -2) + (own.at(-2) === 'A' ? 'B' : 'A') + own.slice(-1);
       const otherList = cursorList === 'GET /rooms' ? this.cursors.get('own:GET /rooms/public')! : this.cursors.get('own:GET /rooms')!;
       if (which === 'other-room') return this.cursors.get(`other-room:${cursorList}`) ?? otherList;
       return otherList;

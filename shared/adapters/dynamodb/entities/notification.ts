@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import * as z from 'zod';
+import type { NotificationState, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
+import { itemOf, parseItem, type Item, type Key } from './entity.ts';
+
+/**
+ * The notification entities, all in the user's partition (so grants narrow to `USER#` leading keys):
+ *   notify-pref   USER#<userId> / NOTIFY                     the user's default level
+ *   notify-room   USER#<userId> / NOTIFY#ROOM#<roomId>       their level and mute for the room, and where its notifications stand
+ *   push-sub      USER#<userId> / PUSH#<hash of endpoint>    one Web Push subscription
+ * None is streamed: the consumers' filters name other entities.
+ */
+export const notifyKeys = {
+  pref: (userId: string): Key => ({ PK: `USER#${userId}`, SK: 'NOTIFY' }),
+  room: (userId: string, roomId: string): Key => ({ PK: `USER#${userId}`, SK: `NOTIFY#ROOM#${roomId}` }),
+  /** The endpoint is a long URL: its hash keeps the key short and free of `#`. */
+  push: (userId: string, endpoint: string): Key => ({ PK: `USER#${userId}`, SK: `PUSH#${createHash('sha256').update(endpoint).digest('base64url')}` }),
+  pushPrefix: (userId: string) => ({ PK: `USER#${userId}`, SKPrefix: 'PUSH#' }),
+};
+
+const level = z.enum(['all', 'mentions', 'none']);
+
+const prefSchema = z.object({ notify: level });
+export const userPrefEntity = {
+  key: notifyKeys.pref,
+  toItem: (userId: string, notify: NotifyLevel, at: string): Item => itemOf(ENTITY.notifyPref, notifyKeys.pref(userId), { userId, notify, updatedAt: at }),
+  fromItem: (item: Item | undefined): NotifyLevel | undefined => (item ? parseItem(ENTITY.notifyPref, prefSchema, item).notify : undefined),
+};
+
+const roomSchema = z.object({
+  notify: level.optional(),
+  mutedUntil: z.string().optional(),
+  lastSeq: z.number().int().optional(),
+  sentAt: z.string().optional(),
+  pending: z.number().int().optional(),
+});
+export const roomNotifyEntity = {
+  key: notifyKeys.room,
+  preference(item: Item | undefined): RoomPreference {
+    if (!item) return {};
+    const { notify, mutedUntil } = parseItem(ENTITY.notifyRoom, roomSchema, item);
+    return { ...(notify && { notify }), ...(mutedUntil && { mutedUntil }) };
+  },
+  state(item: Item | undefined): NotificationState | undefined {
+    const parsed = item ? parseItem(ENTITY.notifyRoom, roomSchema, item) : undefined;
+    if (parsed?.lastSeq === undefined) return undefined;
+    return { lastSeq: parsed.lastSeq, pending: parsed.pending ?? 0, ...(parsed.sentAt && { sentAt: parsed.sentAt }) };
+  },
+  fromItem(userId: string, pref: Item | undefined, room: Item | undefined): Recipient {
+    const state = roomNotifyEntity.state(room);
+    const notify = userPrefEntity.fromItem(pref);
+    return { userId, ...(notify && { notify }), room: roomNotifyEntity.preference(room), ...(state && { state }) };
+  },
+};
+
+const pushSchema = z.object({
+  userId: z.string(),
+  endpoint: z.string(),
+  p256dh: z.string(),
+  auth: z.string(),
+  expirationTime: z.number().optional(),
+  createdAt: z.string(),
+});
+export const pushSubscriptionEntity = {
+  key: (s: Pick<PushSubscriptionRecord, 'userId' | 'endpoint'>) => notifyKeys.push(s.userId, s.endpoint),
+  toItem: (s: PushSubscriptionRecord): Item =>
+    itemOf(ENTITY.pushSubscription, notifyKeys.push(s.userId, s.endpoint), {
+      userId: s.userId,
+      endpoint: s.endpoint,
+      p256dh: s.keys.p256dh,
+      auth: s.keys.auth,
+      ...(s.expirationTime !== undefined && { expirationTime: s.expirationTime }),
+      createdAt: s.createdAt,
+    }),
+  fromItem(item: Item): PushSubscriptionRecord {
+    const { userId, endpoint, p256dh, auth, expirationTime, createdAt } = parseItem(ENTITY.pushSubscription, pushSchema, item);
+    return { userId, endpoint, keys: { p256dh, auth }, createdAt, ...(expirationTime !== undefined && { expirationTime }) };
+  },
+};

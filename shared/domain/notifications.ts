@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import type { MessageRecord, RoomRecord, User } from '#shared/model.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { OutboundEvent } from '#shared/ports/events.ts';
+import type { NotificationState, NotifyLevel, NotifyPorts, PushPayload, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import { validationFailed } from '#shared/errors.ts';
+import { PUSH_LIMITS, type PushSubscriptionInput } from '#shared/schemas/notifications.ts';
+import { requireMembership } from './access.ts';
+import { listUnread } from './rooms.ts';
+import { stableId } from './events.ts';
+import { pushEndpointProblem } from './push-endpoints.ts';
+
+export type NotifyDeps = Deps & NotifyPorts;
+export type Reason = 'direct' | 'mention' | 'message';
+
+/** Everyone's level until they choose: direct rooms and mentions. */
+export const DEFAULT_NOTIFY: NotifyLevel = 'mentions';
+
+/** How long a push service keeps an undelivered notification: a chat message older than this is stale. */
+export const PUSH_TTL_SECONDS = 12 * 60 * 60;
+
+// ---- preferences ----
+
+export async function getMyPreferences(deps: NotifyDeps, actor: User): Promise<{ notify: NotifyLevel }> {
+  return { notify: (await deps.notifications.getUserPreference(actor.userId)) ?? DEFAULT_NOTIFY };
+}
+
+export async function setMyPreferences(deps: NotifyDeps, actor: User, notify: NotifyLevel): Promise<{ notify: NotifyLevel }> {
+  await deps.notifications.setUserPreference(actor.userId, notify, deps.clock.now().toISOString());
+  return { notify };
+}
+
+export interface RoomPreferencesView {
+  roomId: string;
+  /** My level for this room; absent: my default applies. */
+  notify?: NotifyLevel;
+  mutedUntil?: string;
+  /** What applies now: `none` while muted, else the room's level, else my default. */
+  effective: NotifyLevel;
+}
+
+function roomPreferencesView(roomId: string, pref: RoomPreference, userDefault: NotifyLevel | undefined, now: Date): RoomPreferencesView {
+  return { roomId, ...pref, effective: effectiveLevel({ userId: '', room: pref, ...(userDefault && { notify: userDefault }) }, now) };
+}
+
+/** Members only: a room's preferences are mine, and only for rooms I am in. */
+export async function getRoomPreferences(deps: NotifyDeps, actor: User, roomId: string): Promise<RoomPreferencesView> {
+  await requireMembership(deps, roomId, actor.userId);
+  const [pref, userDefault] = await Promise.all([deps.notifications.getRoomPreference(actor.userId, roomId), deps.notifications.getUserPreference(actor.userId)]);
+  return roomPreferencesView(roomId, pref, userDefault, deps.clock.now());
+}
+
+export async function setRoomPreferences(
+  deps: NotifyDeps,
+  actor: User,
+  roomId: string,
+  patch: { notify?: NotifyLevel | null; mutedUntil?: string | null },
+): Promise<RoomPreferencesView> {
+  await requireMembership(deps, roomId, actor.userId);
+  const now = deps.clock.now();
+  const normalized = { ...patch, ...(typeof patch.mutedUntil === 'string' && { mutedUntil: new Date(patch.mutedUntil).toISOString() }) };
+  const [pref, userDefault] = await Promise.all([
+    deps.notifications.setRoomPreference(actor.userId, roomId, normalized, now.toISOString()),
+    deps.notifications.getUserPreference(actor.userId),
+  ]);
+  return roomPreferencesView(roomId, pref, userDefault, now);
+}
+
+// ---- push subscriptions ----
+
+export interface PushConfig {
+  /** Local mode: http://127.0.0.1 endpoints are allowed (tests run their push service there). */
+  allowLoopback: boolean;
+}
+
+export async function subscribePush(deps: NotifyDeps, actor: User, input: PushSubscriptionInput, config: PushConfig): Promise<{ endpoint: string; createdAt: string }> {
+  const problem = pushEndpointProblem(input.endpoint, config);
+  if (problem) throw validationFailed(`Invalid endpoint: ${problem}`);
+  const createdAt = deps.clock.now().toISOString();
+  await deps.notifications.putSubscription(
+    {
+      userId: actor.userId,
+      endpoint: input.endpoint,
+      keys: { p256dh: input.keys.p256dh, auth: input.keys.auth },
+      ...(typeof input.expirationTime === 'number' && { expirationTime: input.expirationTime }),
+      createdAt,
+    },
+    PUSH_LIMITS.subscriptionsPerUser,
+  );
+  return { endpoint: input.endpoint, createdAt };
+}
+
+/** Idempotent: forgetting an endpoint that is not mine or not known changes nothing. */
+export async function unsubscribePush(deps: NotifyDeps, actor: User, endpoint: string): Promise<void> {
+  await deps.notifications.deleteSubscription(actor.userId, endpoint);
+}
+
+export async function vapidPublicKey(deps: NotifyDeps): Promise<{ publicKey: string }> {
+  return { publicKey: await deps.push.publicKey() };
+}
+
+// ---- who is notified ----
+
+/** The level that applies to this user in this room now. */
+export function effectiveLevel(r: Recipient, now: Date): NotifyLevel {
+  if (r.room.mutedUntil && Date.parse(r.room.mutedUntil) > now.getTime()) return 'none';
+  return r.room.notify ?? r.notify ?? DEFAULT_NOTIFY;
+}
+
+export function reasonFor(room: Pick<RoomRecord, 'type'>, m: Pick<MessageRecord, 'mentions'>, userId: string): Reason {
+  if (room.type === 'direct') return 'direct';
+  return m.mentions.includes(userId) ? 'mention' : 'message';
+}
+
+export function admits(level: NotifyLevel, reason: Reason): boolean {
+  return level === 'all' || (level === 'mentions' && reason !== 'message');
+}
+
+/** What happens for one candidate: nothing (already handled), coalesced into a later one, or sent. */
+export type Decision = { action: 'skip' } | { action: 'coalesce' } | { action: 'send'; count: number };
+
+export function decide(state: NotificationState | undefined, seq: number, now: Date, coalesceSeconds: number): Decision {
+  if (state && state.lastSeq >= seq) return { action: 'skip' };
+  if (state?.sentAt && now.getTime() - Date.parse(state.sentAt) < coalesceSeconds * 1000) return { action: 'coalesce' };
+  return { action: 'send', count: (state?.pending ?? 0) + 1 };
+}
+
+export interface NotificationOutcome {
+  userId: string;
+  action: 'coalesced' | 'sent';
+  event?: OutboundEvent;
+  pushes?: { sent: number; gone: number; failed: number };
+}
+
+/**
+ * The notifications a new message asks for. Candidates: members other than the sender who have
+ * not read past it and have no open connection; kept when their level admits the message. At
+ * most one per user and room per window; later ones are counted into the next.
+ *
+ * Retries: the state is committed after the event and pushes went out, so a retry before the
+ * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
+ */
+export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise<NotificationOutcome[]> {
+  if (m.type === 'system' || m.deletedAt) return [];
+  const [room, members] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.rooms.listMembers(m.roomId)]);
+  if (!room || room.archivedAt) return [];
+  const unread = members.filter((x) => x.userId !== m.senderId && x.lastReadSeq < m.seq).map((x) => x.userId);
+  if (unread.length === 0) return [];
+  const online = new Set((await deps.connections.connectionsOf(unread)).map((c) => c.userId));
+  const offline = unread.filter((u) => !online.has(u));
+  if (offline.length === 0) return [];
+
+  const now = deps.clock.now();
+  const at = now.toISOString();
+  const outcomes: NotificationOutcome[] = [];
+  for (const r of await deps.notifications.recipients(m.roomId, offline)) {
+    const reason = reasonFor(room, m, r.userId);
+    if (!admits(effectiveLevel(r, now), reason)) continue;
+    // The batch read may be a moment stale: the state a decision rests on is read consistently.
+    const state = await deps.notifications.state(r.userId, m.roomId);
+    const decision = decide(state, m.seq, now, deps.notifySettings.coalesceSeconds);
+    if (decision.action === 'skip') continue;
+    if (decision.action === 'coalesce') {
+      if (await deps.notifications.commit(r.userId, m.roomId, m.seq, false, at)) outcomes.push({ userId: r.userId, action: 'coalesced' });
+      continue;
+    }
+    const { total: unreadTotal } = await listUnread(deps, { userId: r.userId, displayName: r.userId });
+    const event: OutboundEvent = {
+      id: stableId('notification', m.roomId, m.seq, r.userId),
+      detailType: 'notification.requested',
+      time: at,
+      detail: { userId: r.userId, roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count },
+    };
+    await deps.events.publish([event]);
+    const pushes = await pushTo(deps, r.userId, { roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count, ...pushText(room, m, reason, decision.count) });
+    await deps.notifications.commit(r.userId, m.roomId, m.seq, true, at);
+    outcomes.push({ userId: r.userId, action: 'sent', event, pushes });
+  }
+  return outcomes;
+}
+
+const EXCERPT = 140;
+
+/** What the browser shows: the room (or the sender, in a direct room) and the message's first words. */
+export function pushText(room: Pick<RoomRecord, 'type' | 'name'>, m: Pick<MessageRecord, 'senderName' | 'content' | 'attachments'>, reason: Reason, count: number): { title: string; body: string } {
+  const text = m.content.replace(/<@([^>\s]{1,128})>/g, '@$1').trim() || (m.attachments?.length ? 'sent a file' : '');
+  const excerpt = text.length > EXCERPT ? `${text.slice(0, EXCERPT - 1)}…` : text;
+  const title = room.type === 'direct' ? m.senderName : reason === 'mention' ? `${m.senderName} mentioned you in ${room.name ?? 'a room'}` : (room.name ?? 'New message');
+  const body = room.type === 'direct' ? excerpt : `${m.senderName}: ${excerpt}`;
+  return { title, body: count > 1 ? `${body} (+${count - 1} more)` : body };
+}
+
+/** A topic per room: a push service replaces an undelivered notification of the room by the newer one. */
+const topicOf = (roomId: string) => createHash('sha256').update(roomId).digest('base64url').slice(0, 32);
+
+async function pushTo(deps: NotifyDeps, userId: string, payload: PushPayload): Promise<{ sent: number; gone: number; failed: number }> {
+  const subs = await deps.notifications.listSubscriptions(userId);
+  const tally = { sent: 0, gone: 0, failed: 0 };
+  await Promise.all(
+    subs.map(async (sub) => {
+      const outcome = await deps.push.send(sub, payload, {
+        ttlSeconds: PUSH_TTL_SECONDS,
+        urgency: payload.reason === 'message' ? 'normal' : 'high',
+        topic: topicOf(payload.roomId),
+      });
+      tally[outcome]++;
+      if (outcome === 'gone') await deps.notifications.deleteSubscription(userId, sub.endpoint);
+    }),
+  );
+  return tally;
+}

@@ -1,0 +1,90 @@
+import type { EventPublisher } from './events.ts';
+
+/** Which messages may notify someone: every one, mentions (and direct rooms), or none. */
+export type NotifyLevel = 'all' | 'mentions' | 'none';
+
+/** A user's own setting for one room: a level overriding their default, and a mute until a time. */
+export interface RoomPreference {
+  notify?: NotifyLevel;
+  mutedUntil?: string;
+}
+
+/** Where a user and room stand with notifications: the last message considered and the last one sent. */
+export interface NotificationState {
+  /** The last message seq handled for this user and room (sent or coalesced): retries at or below it are done. */
+  lastSeq: number;
+  /** When the last notification was sent. */
+  sentAt?: string;
+  /** Messages coalesced since the last notification sent. */
+  pending: number;
+}
+
+/** What the notification path reads for one user in one room, in one batch. */
+export interface Recipient {
+  userId: string;
+  notify?: NotifyLevel;
+  room: RoomPreference;
+  state?: NotificationState;
+}
+
+/** A browser's PushSubscription, as stored. */
+export interface PushSubscriptionRecord {
+  userId: string;
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+  expirationTime?: number;
+  createdAt: string;
+}
+
+/** Notification preferences, per-user-and-room notification state and push subscriptions. */
+export interface NotificationStore {
+  getUserPreference(userId: string): Promise<NotifyLevel | undefined>;
+  setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void>;
+  getRoomPreference(userId: string, roomId: string): Promise<RoomPreference>;
+  /** `null` clears a field (back to the default level, or unmuted). */
+  setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference>;
+  /** Preferences (and state, possibly stale) of each user for the room: one eventually consistent batch read. */
+  recipients(roomId: string, userIds: string[]): Promise<Recipient[]>;
+  /** Where notifications of the room stand for the user, read consistently (what a decision rests on). */
+  state(userId: string, roomId: string): Promise<NotificationState | undefined>;
+  /**
+   * Records that message `seq` was handled for the user (sent when `sent`, else coalesced), only if
+   * nothing at or after `seq` was; false when a retry already did.
+   */
+  commit(userId: string, roomId: string, seq: number, sent: boolean, at: string): Promise<boolean>;
+
+  putSubscription(sub: PushSubscriptionRecord, maxPerUser: number): Promise<void>;
+  deleteSubscription(userId: string, endpoint: string): Promise<boolean>;
+  listSubscriptions(userId: string): Promise<PushSubscriptionRecord[]>;
+}
+
+/** A notification shown by the browser, as the service worker receives it. */
+export interface PushPayload {
+  roomId: string;
+  messageId: string;
+  seq: number;
+  title: string;
+  body: string;
+  unreadTotal: number;
+  reason: 'direct' | 'mention' | 'message';
+  count: number;
+}
+
+/** Web Push (RFC 8030, 8291, 8292): `gone` means the push service no longer knows the subscription. */
+export interface PushSender {
+  publicKey(): Promise<string>;
+  send(sub: PushSubscriptionRecord, payload: PushPayload, options: { ttlSeconds: number; urgency: 'normal' | 'high'; topic: string }): Promise<'sent' | 'gone' | 'failed'>;
+}
+
+export interface NotificationSettings {
+  /** At most one notification per user and room per this many seconds. */
+  coalesceSeconds: number;
+}
+
+/** What the notification and outbound-event use-cases reach beyond the core ports. */
+export interface NotifyPorts {
+  notifications: NotificationStore;
+  events: EventPublisher;
+  push: PushSender;
+  notifySettings: NotificationSettings;
+}

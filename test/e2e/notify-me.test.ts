@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { api, eventually as until } from '#test/support/clients.ts';
+import { startPushService, type BrowserSubscription, type PushService } from '#test/support/push-service.ts';
+import { eventually, launch, signIn, visible, type Harness, type Person } from './browser.ts';
+import { tokenOf } from './support.ts';
+
+const appUrl = inject('appUrl');
+
+/**
+ * "Notify me" end to end in Chromium: the button registers the app's service worker, asks the
+ * server for its VAPID key and hands it the subscription; Parley then pushes to a push service
+ * (this test's: it checks the VAPID JWT and decrypts the payload with the subscription's keys),
+ * and the service worker shows what arrives.
+ *
+ * Two hops are the browser vendor's and cannot be reached from here (Debian's Chromium has no
+ * push service, and the machine no internet): registering with the vendor's push service, which
+ * hands the page its subscription, and the push service's own connection into the browser. The
+ * first is answered by this test's push service (a subscription with keys it holds, checked to be
+ * made for the server's VAPID key); the second is DevTools' `ServiceWorker.deliverPushMessage`,
+ * with the payload the push service decrypted. Everything else is the app's own code.
+ */
+/** Resolves once the server sees no connection of `person`'s (what decides who is notified). */
+const away = (person: Person, viewerToken: string) =>
+  until(async () => {
+    const res = await api(appUrl, 'GET', `/presence?userIds=${person.userId}`, { token: viewerToken });
+    expect(res.status).toBe(200);
+    expect(res.body.items[0]).toMatchObject({ status: 'offline' });
+  }, 20_000);
+
+describe('Notify me', () => {
+  let h: Harness;
+  let push: PushService;
+  let ann: Person;
+  let sub: BrowserSubscription;
+
+  beforeAll(async () => {
+    [h, push] = await Promise.all([launch(), startPushService()]);
+    sub = push.subscribe();
+    const context = await h.browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+    await context.grantPermissions(['notifications'], { origin: new URL(appUrl).origin });
+    // The vendor's registration step: the subscription the browser's push service would hand back.
+    await context.addInitScript({
+      content: `(() => {
+        const json = ${JSON.stringify(sub.json)};
+        // Kept by the browser across page loads, as a real subscription is.
+        const KEY = 'test-push-subscribed';
+        const state = (window.__parleyPush = {});
+        const subscription = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json, unsubscribe: async () => (localStorage.removeItem(KEY), true) };
+        PushManager.prototype.subscribe = async function (options) {
+          const key = options && options.applicationServerKey;
+          state.key = typeof key === 'string' ? key : undefined;
+          localStorage.setItem(KEY, '1');
+          return subscription;
+        };
+        PushManager.prototype.getSubscription = async () => (localStorage.getItem(KEY) ? subscription : null);
+      })();`,
+    });
+    ann = await signIn(h, appUrl, 'Ann', { context });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await push?.close();
+  });
+
+  it('subscribes this browser with the server\'s key; a message while away is pushed and shown by the service worker', async () => {
+    const button = ann.page.getByRole('button', { name: 'Notify me' });
+    await visible(button);
+    await button.click();
+    const on = ann.page.getByRole('button', { name: 'Notifications on' });
+    await visible(on);
+    expect(await on.getAttribute('aria-pressed')).toBe('true');
+
+    const annToken = await tokenOf(appUrl, ann);
+    const { body: vapid } = await api(appUrl, 'GET', '/push/vapid-key', { token: annToken });
+    expect(await ann.page.evaluate('window.__parleyPush.key')).toBe(vapid.publicKey);
+
+    // Ann leaves (no connection open: she is notified); Bo writes to her.
+    await ann.page.goto('about:blank');
+    const bo = await signIn(h, appUrl, 'Bo');
+    const boToken = await tokenOf(appUrl, bo);
+    const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'direct', memberIds: [ann.userId] } });
+    await away(ann, boToken);
+    await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: 'Lunch at noon?' } });
+
+    const received = await until(() => {
+      const p = push.pushes.find((x) => x.endpoint === sub.endpoint);
+      expect(p).toBeDefined();
+      return p!;
+    }, 20_000);
+    expect(push.rejected).toEqual([]);
+    expect(received.vapidPublicKey).toBe(vapid.publicKey);
+    expect(received.payload).toMatchObject({ roomId: room.body.id, title: 'Bo', reason: 'direct', unreadTotal: 1 });
+
+    // The push service's delivery into the browser, then the app's service worker shows it.
+    await ann.page.goto(appUrl);
+    const cdp = await ann.context.newCDPSession(ann.page);
+    const registrations = new Promise<{ registrationId: string; scopeURL: string; isDeleted: boolean }[]>((resolve) =>
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => {
+        const live = e.registrations.filter((r) => !r.isDeleted && r.scopeURL.startsWith(appUrl));
+        if (live.length > 0) resolve(live);
+      }),
+    );
+    await cdp.send('ServiceWorker.enable');
+    const [registration] = await registrations;
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin: new URL(appUrl).origin, registrationId: registration!.registrationId, data: JSON.stringify(received.payload) });
+    const shown = () =>
+      ann.page.evaluate('navigator.serviceWorker.ready.then((r) => r.getNotifications()).then((ns) => ns.map((n) => ({ title: n.title, body: n.body, tag: n.tag, data: n.data })))');
+    await eventually(shown).toEqual([{ title: 'Bo', body: 'Lunch at noon?', tag: room.body.id, data: { roomId: room.body.id } }]);
+  });
+
+  it('turned off: the subscription is forgotten by the server, and no more pushes come', async () => {
+    const on = ann.page.getByRole('button', { name: 'Notifications on' });
+    await visible(on);
+    const deleted = ann.page.waitForResponse((r) => r.request().method() === 'DELETE' && new URL(r.url()).pathname === '/me/push-subscriptions');
+    await on.click();
+    const res = await deleted;
+    expect(res.status()).toBe(204);
+    expect(new URL(res.url()).searchParams.get('endpoint')).toBe(sub.endpoint);
+    await visible(ann.page.getByRole('button', { name: 'Notify me' }));
+    const pushesBefore = push.hits.length;
+
+    await ann.page.goto('about:blank');
+    const bo = await signIn(h, appUrl, 'Bo2');
+    const boToken = await tokenOf(appUrl, bo);
+    const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'direct', memberIds: [ann.userId] } });
+    await away(ann, boToken);
+    const message = await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: 'Still there?' } });
+    expect(message.status).toBe(201);
+    // The message is stored and Ann would be notified, but she has no subscription left to push to.
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(push.hits.length).toBe(pushesBefore);
+  });
+});
