@@ -1,5 +1,5 @@
-import * as z from 'zod';
-import { roomIdSchema } from './common.ts';
+import * as z from 'zod/mini';
+import { queryInt, roomIdSchema } from './common.ts';
 
 export const SEARCH_LIMITS = {
   queryLength: 200,
@@ -12,9 +12,9 @@ export const SEARCH_LIMITS = {
 } as const;
 
 export const searchQuery = z.strictObject({
-  q: z.string().trim().min(1).max(SEARCH_LIMITS.queryLength),
-  roomId: roomIdSchema.optional(),
-  limit: z.coerce.number().int().min(1).max(SEARCH_LIMITS.pageMax).default(SEARCH_LIMITS.pageDefault),
-  cursor: z.string().max(512).optional(),
+  q: z.string().check(z.trim(), z.minLength(1), z.maxLength(SEARCH_LIMITS.queryLength)),
+  roomId: z.optional(roomIdSchema),
+  limit: z._default(queryInt(1, SEARCH_LIMITS.pageMax), SEARCH_LIMITS.pageDefault),
+  cursor: z.optional(z.string().check(z.maxLength(512))),
 });
 export type SearchQuery = z.infer<typeof searchQuery>;
