@@ -1,7 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
+import type { Broadcaster } from '#shared/ports/broadcaster.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb/message-store.ts';
@@ -10,14 +11,17 @@ import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-stor
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
-import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
+import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import type { DepsConfig } from './config.ts';
 
-/** The SDK clients the ports are built on (the S3 client is built by its store on first use). */
+/**
+ * The SDK clients the ports are built on. The `@connections` client is built with the first frame
+ * posted (most routes post none), the S3 client by its store on first use.
+ */
 export interface Clients {
   dynamo: DynamoDBClient;
-  management: ApiGatewayManagementApiClient;
+  management?: ApiGatewayManagementApiClient;
 }
 
 export interface DepsOptions {
@@ -40,9 +44,30 @@ export const ulids: Ids = { newId: () => ulid() };
 
 /** New clients for `config` (and any given): SDK defaults (region, credentials, endpoint overrides) from the environment. */
 export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
+  return { dynamo: given.dynamo ?? new DynamoDBClient({}), ...(given.management && { management: given.management }) };
+}
+
+/**
+ * The `@connections` broadcaster, loaded with its SDK client on the first frame posted: only the
+ * routes that post pay for loading it, and they pay once (no extra await after that).
+ */
+function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostListener): Broadcaster {
+  let ready: Broadcaster | undefined;
+  let loading: Promise<Broadcaster> | undefined;
+  const load = () =>
+    (loading ??= Promise.all([import('@aws-sdk/client-apigatewaymanagementapi'), import('#shared/adapters/apigw/broadcaster.ts')]).then(
+      ([sdk, adapter]) => {
+        clients.management ??= new sdk.ApiGatewayManagementApiClient({ endpoint: config.wsCallbackUrl });
+        return (ready = new adapter.ApiGatewayBroadcaster(clients.management, onPost));
+      },
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
   return {
-    dynamo: given.dynamo ?? new DynamoDBClient({}),
-    management: given.management ?? new ApiGatewayManagementApiClient({ endpoint: config.wsCallbackUrl }),
+    send: (connectionId, frame) => (ready ? ready.send(connectionId, frame) : load().then((b) => b.send(connectionId, frame))),
+    disconnect: (connectionId) => (ready ? ready.disconnect(connectionId) : load().then((b) => b.disconnect(connectionId))),
   };
 }
 
@@ -63,7 +88,7 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
     typing: new DynamoTypingStore(table),
     connections: new DynamoConnectionStore(table, clock),
     rateLimiter: new DynamoRateLimiter(table, clock),
-    broadcaster: new ApiGatewayBroadcaster(clients.management, options.onPost),
+    broadcaster: lazyBroadcaster(config, clients, options.onPost),
     clock,
     ids: options.ids ?? ulids,
     settings: config.settings,

@@ -27,7 +27,7 @@ export function configureDeps(next: DepsOptions): void {
     // Only the clients built here are closed: given ones are their owner's.
     const { dynamo, management } = built.clients;
     if (dynamo !== options.clients?.dynamo) dynamo.destroy();
-    if (management !== options.clients?.management) management.destroy();
+    if (management !== options.clients?.management) management?.destroy();
   }
   built = undefined;
   options = next;

@@ -58,7 +58,7 @@ describe('benchmark smoke run', () => {
   });
 
   it('builds bundles and loads them cold in a fresh node', () => {
-    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'http-health', 'stream-fanout', 's3-thumbnail']);
+    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'hello-dynamodb', 'http-health', 'stream-fanout', 's3-thumbnail']);
     for (const b of report.bundles) {
       expect(b.minifiedBytes).toBeGreaterThan(b.gzippedBytes);
       expect(b.processMs).toBeGreaterThan(0);
@@ -75,6 +75,9 @@ describe('benchmark smoke run', () => {
     expect(by.get('stream-fanout')!.contributors.map((c) => c.name)).not.toContain('jpeg-js');
     expect(by.get('stream-fanout')!.externalAtLoad).toContain('@aws-sdk/client-dynamodb');
     expect(by.get('hello-world')!.externalAtLoad).toEqual([]);
+    expect(by.get('hello-dynamodb')!.externalAtLoad).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
+    // The S3 SDK loads with the first file, never with a bundle.
+    for (const b of report.bundles) expect(b.externalAtLoad, b.fn).not.toContain('@aws-sdk/client-s3');
     expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['Each bundle minified', 'Every bundle minified', 'Every message handler cold load, over a hello world']));
   });
 
