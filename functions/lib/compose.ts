@@ -81,7 +81,6 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
   const table = new TableClient(clients.dynamo, config.tableName, meter, clock.sleep);
-  const a = config.attachments;
   const deps: Deps = {
     rooms: new DynamoRoomStore(table),
     messages: new DynamoMessageStore(table),
@@ -93,13 +92,30 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
     ids: options.ids ?? ulids,
     settings: config.settings,
     cursorKey: config.cursorKey,
-    ...(a && {
-      attachments: {
-        store: new DynamoAttachmentStore(table),
-        blobs: new S3BlobStore({ forcePathStyle: a.pathStyle, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, a.bucketName),
-        settings: a.settings,
-      },
-    }),
+    ...attachmentDeps(config, table),
   };
   return { deps, clients };
+}
+
+/**
+ * The attachment ports alone, for a function that needs nothing else (the thumbnail maker): its
+ * bundle then carries no other store.
+ */
+export function createAttachmentDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
+  const clients = createClients(config, options.clients);
+  const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
+  const table = new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep);
+  return { deps: attachmentDeps(config, table), clients };
+}
+
+function attachmentDeps(config: DepsConfig, table: TableClient): Pick<Deps, 'attachments'> {
+  const a = config.attachments;
+  if (!a) return {};
+  return {
+    attachments: {
+      store: new DynamoAttachmentStore(table),
+      blobs: new S3BlobStore({ forcePathStyle: a.pathStyle, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, a.bucketName),
+      settings: a.settings,
+    },
+  };
 }

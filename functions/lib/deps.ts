@@ -1,6 +1,6 @@
 import type { Deps } from '#shared/ports/runtime.ts';
 import { configFromEnv } from './config.ts';
-import { createDeps, type Clients, type DepsOptions } from './compose.ts';
+import { createAttachmentDeps, createDeps, type Clients, type DepsOptions } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -9,11 +9,17 @@ import { createDeps, type Clients, type DepsOptions } from './compose.ts';
  */
 let options: DepsOptions = {};
 let built: { deps: Deps; clients: Clients } | undefined;
+let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
 
 const build = () => (built ??= createDeps(configFromEnv(), options));
 
 export function getDeps(): Deps {
   return build().deps;
+}
+
+/** The attachment ports alone (`getDeps().attachments` in a function that needs no other port). */
+export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
+  return (builtAttachments ??= createAttachmentDeps(configFromEnv(), options)).deps;
 }
 
 /** The SDK clients `getDeps()` is built on. */
@@ -23,12 +29,12 @@ export function getClients(): Clients {
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */
 export function configureDeps(next: DepsOptions): void {
-  if (built) {
+  for (const { clients } of [built, builtAttachments].filter((b) => b !== undefined)) {
     // Only the clients built here are closed: given ones are their owner's.
-    const { dynamo, management } = built.clients;
-    if (dynamo !== options.clients?.dynamo) dynamo.destroy();
-    if (management !== options.clients?.management) management?.destroy();
+    if (clients.dynamo !== options.clients?.dynamo) clients.dynamo.destroy();
+    if (clients.management !== options.clients?.management) clients.management?.destroy();
   }
   built = undefined;
+  builtAttachments = undefined;
   options = next;
 }
