@@ -81,9 +81,14 @@ export type HistoryQuery = z.infer<typeof historyQuery>;
 
 export { requireContent, contentIssue };
 
-/** Exactly one RGI emoji (skin tones, ZWJ sequences, flags and keycaps included). */
-const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
-export const emojiSchema = z.string().check(z.maxLength(64), z.refine((e) => RGI_EMOJI.test(e), { message: 'must be a single emoji' }));
+/**
+ * Exactly one RGI emoji (skin tones, ZWJ sequences, flags and keycaps included). Built on the first
+ * emoji checked, not with the module: V8 takes 10-20 ms to build the RGI_Emoji set, which every
+ * function importing these schemas would pay at its cold start, most of them never to use it.
+ */
+let rgiEmoji: RegExp | undefined;
+const isEmoji = (e: string) => (rgiEmoji ??= new RegExp('^\\p{RGI_Emoji}$', 'v')).test(e);
+export const emojiSchema = z.string().check(z.maxLength(64), z.refine(isEmoji, { message: 'must be a single emoji' }));
 
 export const editMessageBody = z.strictObject({ content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)) });
 
