@@ -1,27 +1,7 @@
 import * as z from 'zod/mini';
+import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from './limits.ts';
 
-/** Defaults an operator may change (ENV.attachmentMaxBytes, ENV.attachmentTypes, ...). */
-export const ATTACHMENT_LIMITS = {
-  maxBytes: 10 * 1024 * 1024,
-  perMessage: 10,
-  uploadUrlSeconds: 5 * 60,
-  downloadUrlSeconds: 15 * 60,
-  /** An upload no message claims is deleted after this long. */
-  unattachedSeconds: 24 * 60 * 60,
-  fileNameLength: 255,
-} as const;
-
-/** Content types the server can verify by their first bytes; the default allow-list is all of them. */
-export const KNOWN_CONTENT_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/webp',
-  'application/pdf',
-  'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'text/plain',
-] as const;
+export { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES };
 
 /** The body of `POST /rooms/{roomId}/attachments`. */
 export const createAttachmentBody = z.strictObject({

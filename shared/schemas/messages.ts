@@ -1,19 +1,8 @@
 import * as z from 'zod/mini';
 import { idSchema, messageIdSchema, queryInt, roomIdSchema } from './common.ts';
+import { MESSAGE_LIMITS } from './limits.ts';
 
-export const MESSAGE_LIMITS = {
-  /** Default; the deployment may set another (ENV.maxMessageLength), checked by the domain. */
-  contentLength: 4000,
-  /** What a frame can carry at all (API Gateway refuses frames over 32 KB). */
-  contentHardLimit: 32_000,
-  editWindowSeconds: 15 * 60,
-  reactionsPerMessage: 50,
-  metadataBytes: 8 * 1024,
-  /** Levels of nesting `metadata` may have (the object itself is the first). */
-  metadataDepth: 32,
-  historyPageDefault: 50,
-  historyPageMax: 100,
-} as const;
+export { MESSAGE_LIMITS };
 
 const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

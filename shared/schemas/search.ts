@@ -1,15 +1,8 @@
 import * as z from 'zod/mini';
 import { queryInt, roomIdSchema } from './common.ts';
+import { SEARCH_LIMITS } from './limits.ts';
 
-export const SEARCH_LIMITS = {
-  queryLength: 200,
-  /** Words a query may have; each must be in a message for it to match. */
-  terms: 10,
-  pageDefault: 20,
-  pageMax: 50,
-  /** Default of the messages one request reads at most before it answers with a cursor (ENV.searchScanBudget). */
-  scanBudget: 1000,
-} as const;
+export { SEARCH_LIMITS };
 
 export const searchQuery = z.strictObject({
   q: z.string().check(z.trim(), z.minLength(1), z.maxLength(SEARCH_LIMITS.queryLength)),
