@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { httpRoutes, wsRoutes, type HttpRoute } from '#infra/routes.ts';
 import { ERROR_STATUS } from '#shared/errors.ts';
 
@@ -16,16 +16,16 @@ const schemasDir = path.join(root, 'shared/schemas');
 type Json = Record<string, unknown>;
 
 /** Every zod schema exported by shared/schemas, by export name. */
-async function loadSchemas(): Promise<Map<string, z.ZodType>> {
-  const found = new Map<string, z.ZodType>();
+async function loadSchemas(): Promise<Map<string, z.ZodMiniType>> {
+  const found = new Map<string, z.ZodMiniType>();
   for (const file of readdirSync(schemasDir).filter((f) => f.endsWith('.ts')).sort()) {
     const mod = (await import(pathToFileURL(path.join(schemasDir, file)).href)) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(mod)) if (value instanceof z.ZodType) found.set(name, value);
+    for (const [name, value] of Object.entries(mod)) if (value instanceof z.ZodMiniType) found.set(name, value);
   }
   return found;
 }
 
-const jsonSchema = (schema: z.ZodType): Json => {
+const jsonSchema = (schema: z.ZodMiniType): Json => {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
   return rest;
 };
@@ -67,7 +67,7 @@ const errorResponse = {
   },
 };
 
-function operation(route: HttpRoute, schemas: Map<string, z.ZodType>): Json {
+function operation(route: HttpRoute, schemas: Map<string, z.ZodMiniType>): Json {
   const { summary, body, query } = describeHandler(route.fn);
   const parameters: Json[] = [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   if (query) {

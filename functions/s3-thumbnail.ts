@@ -1,7 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { logger } from '#shared/logger.ts';
 import { makeThumbnail } from '#shared/domain/thumbnails.ts';
-import { getDeps } from './lib/deps.ts';
+import { getAttachmentDeps } from './lib/deps.ts';
 
 
 /**
@@ -13,7 +13,7 @@ export const handler = async (event: S3Event): Promise<void> => {
   for (const record of event.Records) {
     // S3 URL-encodes keys in notifications (a space as "+").
     const key = decodeURIComponent(record.s3.object.key.replace(/\+/g, ' '));
-    const outcome = await makeThumbnail(getDeps(), { key, size: record.s3.object.size });
+    const outcome = await makeThumbnail(getAttachmentDeps(), { key, size: record.s3.object.size });
     if (outcome === 'refused' || outcome === 'undecodable') logger.warn('No thumbnail', { key, outcome });
   }
 };

@@ -1,9 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
+import type { Broadcaster } from '#shared/ports/broadcaster.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb/message-store.ts';
@@ -12,16 +11,18 @@ import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-stor
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
-import { ApiGatewayBroadcaster, type PostListener } from '#shared/adapters/apigw/broadcaster.ts';
+import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
-import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
 import type { DepsConfig } from './config.ts';
 
-/** The SDK clients the ports are built on (the S3 client is built by its store on first use). */
+/**
+ * The SDK clients the ports are built on. The `@connections` client is built with the first frame
+ * posted (most routes post none), the S3 client by its store on first use.
+ */
 export interface Clients {
   dynamo: DynamoDBClient;
-  management: ApiGatewayManagementApiClient;
+  management?: ApiGatewayManagementApiClient;
 }
 
 export interface DepsOptions {
@@ -42,23 +43,33 @@ export const systemClock: Clock = {
 
 export const ulids: Ids = { newId: () => ulid() };
 
-/**
- * The `@connections` client: kept-alive sockets, as many as a delivery has posts in flight, so a
- * fan-out neither queues behind the agent nor pays a TCP (and TLS) handshake per post.
- */
-export function createManagementClient(endpoint: string | undefined): ApiGatewayManagementApiClient {
-  const agent = { keepAlive: true, maxSockets: POST_CONCURRENCY };
-  return new ApiGatewayManagementApiClient({
-    ...(endpoint && { endpoint }),
-    requestHandler: { httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent) },
-  });
-}
-
 /** New clients for `config` (and any given): SDK defaults (region, credentials, endpoint overrides) from the environment. */
 export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
+  return { dynamo: given.dynamo ?? new DynamoDBClient({}), ...(given.management && { management: given.management }) };
+}
+
+/**
+ * The `@connections` broadcaster, loaded with its SDK client on the first frame posted: only the
+ * routes that post pay for loading it, and they pay once (no extra await after that).
+ */
+function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostListener): Broadcaster {
+  let ready: Broadcaster | undefined;
+  let loading: Promise<Broadcaster> | undefined;
+  const load = () =>
+    (loading ??= Promise.all([import('./management-client.ts'), import('#shared/adapters/apigw/broadcaster.ts')]).then(
+      ([client, adapter]) => {
+        clients.management ??= client.createManagementClient(config.wsCallbackUrl);
+        return (ready = new adapter.ApiGatewayBroadcaster(clients.management, onPost));
+      },
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
   return {
-    dynamo: given.dynamo ?? new DynamoDBClient({}),
-    management: given.management ?? createManagementClient(config.wsCallbackUrl),
+    send: (connectionId, frame) => (ready ? ready.send(connectionId, frame) : load().then((b) => b.send(connectionId, frame))),
+    post: (connectionId, prepared) => (ready ? ready.post(connectionId, prepared) : load().then((b) => b.post(connectionId, prepared))),
+    disconnect: (connectionId) => (ready ? ready.disconnect(connectionId) : load().then((b) => b.disconnect(connectionId))),
   };
 }
 
@@ -72,27 +83,43 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
   const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
   const table = new TableClient(clients.dynamo, config.tableName, meter, clock.sleep);
-  const a = config.attachments;
   const deps: Deps = {
     rooms: new DynamoRoomStore(table),
     messages: new DynamoMessageStore(table),
     typing: new DynamoTypingStore(table),
     connections: new DynamoConnectionStore(table, clock),
     rateLimiter: new DynamoRateLimiter(table, clock),
-    broadcaster: new ApiGatewayBroadcaster(clients.management, options.onPost),
+    broadcaster: lazyBroadcaster(config, clients, options.onPost),
     clock,
     ids: options.ids ?? ulids,
     settings: config.settings,
     cursorKey: config.cursorKey,
-    ...(a && {
-      attachments: {
-        store: new DynamoAttachmentStore(table),
-        blobs: new S3BlobStore({ forcePathStyle: a.pathStyle, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, a.bucketName),
-        settings: a.settings,
-      },
-    }),
+    ...attachmentDeps(config, table),
   };
   // Only the stream fan-out splits its posts (getFanOutDeps): other functions have no grant to invoke workers.
   const workers = config.fanoutWorkers && new LambdaFanOutWorkers(config.fanoutWorkers.functionName, config.fanoutWorkers.chunkSize);
   return { deps, clients, table, ...(workers && { workers }) };
+}
+
+/**
+ * The attachment ports alone, for a function that needs nothing else (the thumbnail maker): its
+ * bundle then carries no other store.
+ */
+export function createAttachmentDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
+  const clients = createClients(config, options.clients);
+  const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
+  const table = new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep);
+  return { deps: attachmentDeps(config, table), clients };
+}
+
+function attachmentDeps(config: DepsConfig, table: TableClient): Pick<Deps, 'attachments'> {
+  const a = config.attachments;
+  if (!a) return {};
+  return {
+    attachments: {
+      store: new DynamoAttachmentStore(table),
+      blobs: new S3BlobStore({ forcePathStyle: a.pathStyle, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }, a.bucketName),
+      settings: a.settings,
+    },
+  };
 }

@@ -4,9 +4,7 @@ import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import { isKnownContentType } from '#shared/domain/attachments.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 import { ENV, intSetting, requireEnv, type EnvName } from '#shared/env.ts';
-import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from '#shared/schemas/attachments.ts';
-import { MESSAGE_LIMITS } from '#shared/schemas/messages.ts';
-import { SEARCH_LIMITS } from '#shared/schemas/search.ts';
+import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES, MESSAGE_LIMITS, SEARCH_LIMITS } from '#shared/schemas/limits.ts';
 
 /**
  * Connections one fan-out posts to by itself; a larger room is split across workers in chunks of

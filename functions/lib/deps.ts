@@ -1,7 +1,7 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import { configFromEnv } from './config.ts';
-import { createDeps, type Clients, type DepsOptions } from './compose.ts';
 import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { configFromEnv } from './config.ts';
+import { createAttachmentDeps, createDeps, type Clients, type DepsOptions } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -10,6 +10,7 @@ import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
  */
 let options: DepsOptions = {};
 let built: ReturnType<typeof createDeps> | undefined;
+let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
 let fanOutDeps: Deps | undefined;
 
 const build = () => (built ??= createDeps(configFromEnv(), options));
@@ -24,6 +25,11 @@ export function getFanOutDeps(): Deps {
   return workers ? (fanOutDeps ??= { ...deps, workers }) : deps;
 }
 
+/** The attachment ports alone (`getDeps().attachments` in a function that needs no other port). */
+export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
+  return (builtAttachments ??= createAttachmentDeps(configFromEnv(), options)).deps;
+}
+
 /** The SDK clients `getDeps()` is built on. */
 export function getClients(): Clients {
   return build().clients;
@@ -36,14 +42,14 @@ export function getTable(): TableClient {
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */
 export function configureDeps(next: DepsOptions): void {
-  if (built) {
+  for (const { clients } of [built, builtAttachments].filter((b) => b !== undefined)) {
     // Only the clients built here are closed: given ones are their owner's.
-    const { dynamo, management } = built.clients;
-    if (dynamo !== options.clients?.dynamo) dynamo.destroy();
-    if (management !== options.clients?.management) management.destroy();
-    built.workers?.destroy();
+    if (clients.dynamo !== options.clients?.dynamo) clients.dynamo.destroy();
+    if (clients.management !== options.clients?.management) clients.management?.destroy();
   }
+  built?.workers?.destroy();
   built = undefined;
+  builtAttachments = undefined;
   fanOutDeps = undefined;
   options = next;
 }

@@ -23,16 +23,25 @@ const constructId = (fn: string): string =>
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
 
-/** How every function is bundled; `npm run bench` builds its bundles with these very options. */
+/** Node's options on every function: stack traces in the logs point into the sources. */
+export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
+
+/**
+ * How every function is bundled; `npm run bench` builds its bundles with these very options.
+ * CommonJS, not ESM: Lambda's runtime then `require`s the handler, and the AWS SDK it requires
+ * (CommonJS packages) loads without Node's ESM-to-CommonJS translation, which costs a third of the
+ * SDK's load time (docs/performance.md, bundles).
+ */
 export const FUNCTION_BUNDLING = {
-  format: OutputFormat.ESM,
+  format: OutputFormat.CJS,
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: true,
   // The Node 22 runtime ships SDK v3 and its @smithy dependencies; bundling them only adds weight.
   externalModules: ['@aws-sdk/*', '@smithy/*'],
-  // CommonJS dependencies inside an ESM bundle still call require().
-  banner: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);",
+  // Code that finds files beside its module (the WebP decoder) reads import.meta.url, which CommonJS lacks.
+  define: { 'import.meta.url': 'importMetaUrl' },
+  banner: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;",
 } satisfies BundlingOptions;
 
 /**
@@ -56,7 +65,7 @@ function bundlingFor(fn: string): BundlingOptions {
 }
 
 /**
- * One function per file in functions/ named by the route table, all bundled the same way: ESM for
+ * One function per file in functions/ named by the route table, all bundled the same way: CommonJS for
  * Node 22 on arm64, minified with source maps, AWS SDK v3 left to the runtime.
  */
 export function createFunctions(scope: Construct, environment: Record<string, string>): Map<string, NodejsFunction> {
@@ -73,7 +82,7 @@ export function createFunctions(scope: Construct, environment: Record<string, st
       memorySize: fn === thumbnailFn ? 1536 : 512,
       // The stream consumer posts a whole batch to many connections; API handlers answer in time.
       timeout: fn === streamFn || fn === eventsStreamFn ? Duration.seconds(60) : fn === thumbnailFn ? Duration.seconds(30) : Duration.seconds(10),
-      environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+      environment: { ...environment, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       bundling: bundlingFor(fn),
     });

@@ -1,10 +1,10 @@
 import type http from 'node:http';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { userIdSchema } from '#shared/schemas/common.ts';
 import type { DevIssuer } from './dev-issuer.ts';
 import type { LocalRoute } from './http-gateway.ts';
 
-const tokenBody = z.strictObject({ userId: userIdSchema, displayName: z.string().trim().min(1).max(100).optional() });
+const tokenBody = z.strictObject({ userId: userIdSchema, displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))) });
 
 /**
  * The dev issuer's routes under `/dev/`: `POST /dev/token`, its JWKS and discovery document.

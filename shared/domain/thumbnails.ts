@@ -22,7 +22,7 @@ export type ThumbnailOutcome =
  * a hostile image is not retried. The record is marked only after the thumbnail is stored; if the
  * record went meanwhile (the send was refused, the message deleted), the thumbnail goes too.
  */
-export async function makeThumbnail(deps: Deps, object: { key: string; size?: number }): Promise<ThumbnailOutcome> {
+export async function makeThumbnail(deps: Pick<Deps, 'attachments'>, object: { key: string; size?: number }): Promise<ThumbnailOutcome> {
   const att = deps.attachments;
   if (!att) throw new Error('Attachments are not configured in this process');
   const [prefix, roomId, id, ...rest] = object.key.split('/');

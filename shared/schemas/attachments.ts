@@ -1,38 +1,21 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from './limits.ts';
 
-/** Defaults an operator may change (ENV.attachmentMaxBytes, ENV.attachmentTypes, ...). */
-export const ATTACHMENT_LIMITS = {
-  maxBytes: 10 * 1024 * 1024,
-  perMessage: 10,
-  uploadUrlSeconds: 5 * 60,
-  downloadUrlSeconds: 15 * 60,
-  /** An upload no message claims is deleted after this long. */
-  unattachedSeconds: 24 * 60 * 60,
-  fileNameLength: 255,
-} as const;
-
-/** Content types the server can verify by their first bytes; the default allow-list is all of them. */
-export const KNOWN_CONTENT_TYPES = [
-  'image/jpeg',
-  'image/png',
-  'image/gif',
-  'image/webp',
-  'application/pdf',
-  'application/msword',
-  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'text/plain',
-] as const;
+export { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES };
 
 /** The body of `POST /rooms/{roomId}/attachments`. */
 export const createAttachmentBody = z.strictObject({
-  fileName: z
-    .string()
-    .min(1)
-    .max(ATTACHMENT_LIMITS.fileNameLength)
+  fileName: z.string().check(
+    z.minLength(1),
+    z.maxLength(ATTACHMENT_LIMITS.fileNameLength),
     // Shown to others and used as the download name (percent-encoded into Content-Disposition,
     // which a lone surrogate cannot be): well-formed text, no control characters, no paths.
-    .refine((n) => !/[\u0000-\u001f\u007f/\\]|\p{Cs}/u.test(n) && n.trim() !== '' && n !== '.' && n !== '..', { message: 'must be a plain file name' }),
-  contentType: z.string().min(3).max(127).transform((t) => t.trim().toLowerCase()),
-  size: z.number().int().min(1),
+    z.refine((n) => !/[\u0000-\u001f\u007f/\\]|\p{Cs}/u.test(n) && n.trim() !== '' && n !== '.' && n !== '..', { message: 'must be a plain file name' }),
+  ),
+  contentType: z.pipe(
+    z.string().check(z.minLength(3), z.maxLength(127)),
+    z.transform((t) => t.trim().toLowerCase()),
+  ),
+  size: z.number().check(z.int(), z.gte(1)),
 });
 export type CreateAttachmentInput = z.infer<typeof createAttachmentBody>;

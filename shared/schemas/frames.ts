@@ -1,15 +1,15 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { messageIdSchema, roomIdSchema } from './common.ts';
 import { MESSAGE_LIMITS, contentIssue, emojiSchema, requireContent, sendMessageFields } from './messages.ts';
 
 /** Every client frame may carry a `requestId`, echoed on the `ack` or `error` that answers it. */
-const requestId = z.string().min(1).max(64).optional();
+const requestId = z.optional(z.string().check(z.minLength(1), z.maxLength(64)));
 
 export const pingFrame = z.strictObject({ type: z.literal('ping'), requestId });
 
 export const messageSendFrame = z
   .strictObject({ type: z.literal('message_send'), requestId, roomId: roomIdSchema, ...sendMessageFields })
-  .refine(requireContent, contentIssue);
+  .check(z.refine(requireContent, contentIssue));
 export type MessageSendFrame = z.infer<typeof messageSendFrame>;
 
 export const messageEditFrame = z.strictObject({
@@ -17,7 +17,7 @@ export const messageEditFrame = z.strictObject({
   requestId,
   roomId: roomIdSchema,
   messageId: messageIdSchema,
-  content: z.string().max(MESSAGE_LIMITS.contentHardLimit),
+  content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)),
 });
 
 export const messageDeleteFrame = z.strictObject({ type: z.literal('message_delete'), requestId, roomId: roomIdSchema, messageId: messageIdSchema });

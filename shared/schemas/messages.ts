@@ -1,19 +1,8 @@
-import * as z from 'zod';
-import { CURSOR_PATTERN, cursorSchema, idSchema, messageIdSchema, roomIdSchema } from './common.ts';
+import * as z from 'zod/mini';
+import { CURSOR_PATTERN, cursorSchema, idSchema, messageIdSchema, queryInt, roomIdSchema } from './common.ts';
+import { MESSAGE_LIMITS } from './limits.ts';
 
-export const MESSAGE_LIMITS = {
-  /** Default; the deployment may set another (ENV.maxMessageLength), checked by the domain. */
-  contentLength: 4000,
-  /** What a frame can carry at all (API Gateway refuses frames over 32 KB). */
-  contentHardLimit: 32_000,
-  editWindowSeconds: 15 * 60,
-  reactionsPerMessage: 50,
-  metadataBytes: 8 * 1024,
-  /** Levels of nesting `metadata` may have (the object itself is the first). */
-  metadataDepth: 32,
-  historyPageDefault: 50,
-  historyPageMax: 100,
-} as const;
+export { MESSAGE_LIMITS };
 
 const isJsonObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -37,53 +26,62 @@ export function nestingDepth(value: unknown, cap: number): number {
  */
 export const metadataSchema = z
   .custom<Record<string, unknown>>(isJsonObject, { message: 'must be a JSON object' })
-  .superRefine((m, ctx) => {
-    if (!isJsonObject(m)) return;
-    if (nestingDepth(m, MESSAGE_LIMITS.metadataDepth) > MESSAGE_LIMITS.metadataDepth) {
-      ctx.addIssue({ code: 'custom', message: `must nest at most ${MESSAGE_LIMITS.metadataDepth} levels deep` });
-    } else if (Buffer.byteLength(JSON.stringify(m)) > MESSAGE_LIMITS.metadataBytes) {
-      ctx.addIssue({ code: 'custom', message: `must be at most ${MESSAGE_LIMITS.metadataBytes} bytes as JSON` });
-    }
-  })
-  .meta({ type: 'object', additionalProperties: true, description: 'Any JSON object: at most 8 KB as JSON and 32 levels deep; returned as sent.' });
+  .check(
+    z.superRefine((m, ctx) => {
+      if (!isJsonObject(m)) return;
+      if (nestingDepth(m, MESSAGE_LIMITS.metadataDepth) > MESSAGE_LIMITS.metadataDepth) {
+        ctx.addIssue({ code: 'custom', message: `must nest at most ${MESSAGE_LIMITS.metadataDepth} levels deep` });
+      } else if (Buffer.byteLength(JSON.stringify(m)) > MESSAGE_LIMITS.metadataBytes) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${MESSAGE_LIMITS.metadataBytes} bytes as JSON` });
+      }
+    }),
+  )
+  .register(z.globalRegistry, { type: 'object', additionalProperties: true, description: 'Any JSON object: at most 8 KB as JSON and 32 levels deep; returned as sent.' });
 
 /** The body of `POST /rooms/{roomId}/messages`, and of a `message_send` frame without `type`/`roomId`. */
 export const sendMessageFields = {
-  content: z.string().max(MESSAGE_LIMITS.contentHardLimit).optional(),
-  messageType: z.enum(['text', 'image', 'file']).default('text'),
-  replyTo: messageIdSchema.optional(),
-  metadata: metadataSchema.optional(),
-  clientMessageId: idSchema.optional(),
-  attachmentIds: z.array(idSchema).max(10).optional(),
+  content: z.optional(z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit))),
+  messageType: z._default(z.enum(['text', 'image', 'file']), 'text'),
+  replyTo: z.optional(messageIdSchema),
+  metadata: z.optional(metadataSchema),
+  clientMessageId: z.optional(idSchema),
+  attachmentIds: z.optional(z.array(idSchema).check(z.maxLength(10))),
 };
 
 const requireContent = (m: { content?: string | undefined; attachmentIds?: string[] | undefined }) =>
   (m.content !== undefined && m.content.trim().length > 0) || (m.attachmentIds?.length ?? 0) > 0;
 const contentIssue = { message: 'content is required unless attachments are given', path: ['content'] };
 
-export const sendMessageBody = z.strictObject(sendMessageFields).refine(requireContent, contentIssue);
+export const sendMessageBody = z.strictObject(sendMessageFields).check(z.refine(requireContent, contentIssue));
 export type SendMessageInput = z.infer<typeof sendMessageBody>;
 
 export const historyQuery = z
   .strictObject({
-    limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageDefault),
-    beforeSeq: z.coerce.number().int().min(1).optional(),
-    afterSeq: z.coerce.number().int().min(0).optional(),
-    cursor: cursorSchema.optional(),
+    limit: z._default(queryInt(1, MESSAGE_LIMITS.historyPageMax), MESSAGE_LIMITS.historyPageDefault),
+    beforeSeq: z.optional(queryInt(1)),
+    afterSeq: z.optional(queryInt(0)),
+    cursor: z.optional(cursorSchema),
   })
   // An empty cursor is no cursor, as on every list.
-  .refine((q) => [q.beforeSeq, q.afterSeq, q.cursor || undefined].filter((v) => v !== undefined).length <= 1, {
-    message: 'use one of beforeSeq, afterSeq or cursor',
-  });
+  .check(
+    z.refine((q) => [q.beforeSeq, q.afterSeq, q.cursor || undefined].filter((v) => v !== undefined).length <= 1, {
+      message: 'use one of beforeSeq, afterSeq or cursor',
+    }),
+  );
 export type HistoryQuery = z.infer<typeof historyQuery>;
 
 export { requireContent, contentIssue };
 
-/** Exactly one RGI emoji (skin tones, ZWJ sequences, flags and keycaps included). */
-const RGI_EMOJI = new RegExp('^\\p{RGI_Emoji}$', 'v');
-export const emojiSchema = z.string().max(64).refine((e) => RGI_EMOJI.test(e), { message: 'must be a single emoji' });
+/**
+ * Exactly one RGI emoji (skin tones, ZWJ sequences, flags and keycaps included). Built on the first
+ * emoji checked, not with the module: V8 takes 10-20 ms to build the RGI_Emoji set, which every
+ * function importing these schemas would pay at its cold start, most of them never to use it.
+ */
+let rgiEmoji: RegExp | undefined;
+const isEmoji = (e: string) => (rgiEmoji ??= new RegExp('^\\p{RGI_Emoji}$', 'v')).test(e);
+export const emojiSchema = z.string().check(z.maxLength(64), z.refine(isEmoji, { message: 'must be a single emoji' }));
 
-export const editMessageBody = z.strictObject({ content: z.string().max(MESSAGE_LIMITS.contentHardLimit) });
+export const editMessageBody = z.strictObject({ content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)) });
 
 export const readBody = z.strictObject({ messageId: messageIdSchema });
 
@@ -94,11 +92,17 @@ export const readBody = z.strictObject({ messageId: messageIdSchema });
 export const changesQuery = z.strictObject({
   since: z
     .union([
-      z.iso.datetime({ offset: true }).transform((time) => ({ time })),
-      z.string().max(1024).regex(CURSOR_PATTERN).transform((cursor) => ({ cursor })),
+      z.pipe(
+        z.iso.datetime({ offset: true }),
+        z.transform((time) => ({ time })),
+      ),
+      z.pipe(
+        z.string().check(z.maxLength(1024), z.regex(CURSOR_PATTERN)),
+        z.transform((cursor) => ({ cursor })),
+      ),
     ])
-    .describe('An ISO time, or the `cursor` the previous call returned'),
-  limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.historyPageMax).default(MESSAGE_LIMITS.historyPageMax),
+    .register(z.globalRegistry, { description: 'An ISO time, or the `cursor` the previous call returned' }),
+  limit: z._default(queryInt(1, MESSAGE_LIMITS.historyPageMax), MESSAGE_LIMITS.historyPageMax),
 });
 export type ChangesQuery = z.infer<typeof changesQuery>;
 

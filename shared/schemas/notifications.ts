@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 
 /** Schemas of notification preferences and Web Push subscriptions. */
 
@@ -9,29 +9,31 @@ export const userPreferencesBody = z.strictObject({ notify: notifyLevelSchema })
 /** `null` clears a field: back to my default level, or no longer muted. */
 export const roomPreferencesBody = z
   .strictObject({
-    notify: notifyLevelSchema.nullable().optional(),
-    mutedUntil: z.iso.datetime({ offset: true }).nullable().optional(),
+    notify: z.optional(z.nullable(notifyLevelSchema)),
+    mutedUntil: z.optional(z.nullable(z.iso.datetime({ offset: true }))),
   })
-  .refine((b) => b.notify !== undefined || b.mutedUntil !== undefined, { message: 'give notify or mutedUntil' });
+  .check(z.refine((b) => b.notify !== undefined || b.mutedUntil !== undefined, { message: 'give notify or mutedUntil' }));
 
 const base64url = (bytes: number, what: string) =>
   z
     .string()
-    .regex(/^[A-Za-z0-9_-]+={0,2}$/, `${what} must be base64url`)
-    .refine((s) => Buffer.from(s, 'base64url').length === bytes, `${what} must be ${bytes} bytes`);
+    .check(
+      z.regex(/^[A-Za-z0-9_-]+={0,2}$/, `${what} must be base64url`),
+      z.refine((s) => Buffer.from(s, 'base64url').length === bytes, `${what} must be ${bytes} bytes`),
+    );
 
 export const PUSH_LIMITS = { endpointLength: 2048, subscriptionsPerUser: 10 } as const;
 
 /** The browser's `PushSubscription.toJSON()`. */
 export const pushSubscriptionBody = z.object({
-  endpoint: z.string().min(1).max(PUSH_LIMITS.endpointLength),
-  expirationTime: z.number().int().nonnegative().nullable().optional(),
+  endpoint: z.string().check(z.minLength(1), z.maxLength(PUSH_LIMITS.endpointLength)),
+  expirationTime: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
   keys: z.object({
     // An uncompressed P-256 point (0x04, x, y) and a 16-byte authentication secret (RFC 8291).
-    p256dh: base64url(65, 'keys.p256dh').refine((s) => Buffer.from(s, 'base64url')[0] === 4, 'keys.p256dh must be an uncompressed P-256 point'),
+    p256dh: base64url(65, 'keys.p256dh').check(z.refine((s) => Buffer.from(s, 'base64url')[0] === 4, 'keys.p256dh must be an uncompressed P-256 point')),
     auth: base64url(16, 'keys.auth'),
   }),
 });
 export type PushSubscriptionInput = z.infer<typeof pushSubscriptionBody>;
 
-export const deleteSubscriptionQuery = z.strictObject({ endpoint: z.string().min(1).max(PUSH_LIMITS.endpointLength) });
+export const deleteSubscriptionQuery = z.strictObject({ endpoint: z.string().check(z.minLength(1), z.maxLength(PUSH_LIMITS.endpointLength)) });

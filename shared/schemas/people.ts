@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { roomIdSchema, userIdSchema } from './common.ts';
 import { MESSAGE_LIMITS, metadataSchema } from './messages.ts';
 import { ROOM_LIMITS } from './rooms.ts';
@@ -6,20 +6,23 @@ import { ROOM_LIMITS } from './rooms.ts';
 /** Schemas of rooms and people: room settings, membership, presence, the service API. */
 
 const roleSchema = z.enum(['admin', 'moderator', 'member']);
-const displayNameSchema = z.string().trim().min(1).max(100);
-const contextSchema = z.strictObject({ kind: z.string().min(1).max(64), id: z.string().min(1).max(128) });
+const displayNameSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(100));
+const contextSchema = z.strictObject({ kind: z.string().check(z.minLength(1), z.maxLength(64)), id: z.string().check(z.minLength(1), z.maxLength(128)) });
+const roomNameSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(ROOM_LIMITS.nameLength));
+const roomDescriptionSchema = z.string().check(z.maxLength(ROOM_LIMITS.descriptionLength));
+const maxMembersSchema = z.number().check(z.int(), z.gte(2), z.lte(ROOM_LIMITS.maxMembersUpperBound));
 
 export const updateRoomBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(ROOM_LIMITS.nameLength).optional(),
-    description: z.string().max(ROOM_LIMITS.descriptionLength).optional(),
-    visibility: z.enum(['private', 'public']).optional(),
-    maxMembers: z.number().int().min(2).max(ROOM_LIMITS.maxMembersUpperBound).optional(),
+    name: z.optional(roomNameSchema),
+    description: z.optional(roomDescriptionSchema),
+    visibility: z.optional(z.enum(['private', 'public'])),
+    maxMembers: z.optional(maxMembersSchema),
   })
-  .refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one field to change' });
+  .check(z.refine((b) => Object.values(b).some((v) => v !== undefined), { message: 'give at least one field to change' }));
 export type UpdateRoomInput = z.infer<typeof updateRoomBody>;
 
-export const addMemberBody = z.strictObject({ userId: userIdSchema, role: roleSchema.optional(), displayName: displayNameSchema.optional() });
+export const addMemberBody = z.strictObject({ userId: userIdSchema, role: z.optional(roleSchema), displayName: z.optional(displayNameSchema) });
 export type AddMemberInput = z.infer<typeof addMemberBody>;
 
 /**
@@ -32,43 +35,51 @@ export const changeRoleBody = z.strictObject({ role: roleSchema });
 
 export const presenceStatusSchema = z.enum(['online', 'away', 'busy']);
 export const setPresenceBody = z.strictObject({ status: presenceStatusSchema });
-export const presenceSetFrame = z.strictObject({ type: z.literal('presence_set'), requestId: z.string().min(1).max(64).optional(), status: presenceStatusSchema });
-
-export const presenceQuery = z.strictObject({
-  userIds: z
-    .string()
-    .min(1)
-    .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
-    .pipe(z.array(userIdSchema).min(1).max(100)),
+export const presenceSetFrame = z.strictObject({
+  type: z.literal('presence_set'),
+  requestId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  status: presenceStatusSchema,
 });
 
-export const serviceMemberSchema = z.strictObject({ userId: userIdSchema, displayName: displayNameSchema.optional(), role: roleSchema.optional() });
+export const presenceQuery = z.strictObject({
+  userIds: z.pipe(
+    z.pipe(
+      z.string().check(z.minLength(1)),
+      z.transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))]),
+    ),
+    z.array(userIdSchema).check(z.minLength(1), z.maxLength(100)),
+  ),
+});
+
+export const serviceMemberSchema = z.strictObject({ userId: userIdSchema, displayName: z.optional(displayNameSchema), role: z.optional(roleSchema) });
 export type ServiceMember = z.infer<typeof serviceMemberSchema>;
 
 export const serviceCreateRoomBody = z.strictObject({
-  name: z.string().trim().min(1).max(ROOM_LIMITS.nameLength).optional(),
-  description: z.string().max(ROOM_LIMITS.descriptionLength).optional(),
-  visibility: z.enum(['private', 'public']).optional(),
-  maxMembers: z.number().int().min(2).max(ROOM_LIMITS.maxMembersUpperBound).optional(),
+  name: z.optional(roomNameSchema),
+  description: z.optional(roomDescriptionSchema),
+  visibility: z.optional(z.enum(['private', 'public'])),
+  maxMembers: z.optional(maxMembersSchema),
   /** Required: the room is created once per context, so a retried create finds the first. */
   context: contextSchema,
-  members: z.array(serviceMemberSchema).max(ROOM_LIMITS.maxMembersUpperBound).default([]),
+  members: z._default(z.array(serviceMemberSchema).check(z.maxLength(ROOM_LIMITS.maxMembersUpperBound)), []),
 });
 export type ServiceCreateRoomInput = z.infer<typeof serviceCreateRoomBody>;
 
 /** Custom message types are lower-case words; the user types `text`, `image`, `file` are not the service's. */
 export const serviceMessageTypeSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be a lower-case word (a-z, 0-9, _), at most 32 characters')
-  .refine((t) => !['text', 'image', 'file'].includes(t), 'text, image and file are sent by users');
+  .check(
+    z.regex(/^[a-z][a-z0-9_]{0,31}$/, 'must be a lower-case word (a-z, 0-9, _), at most 32 characters'),
+    z.refine((t) => !['text', 'image', 'file'].includes(t), 'text, image and file are sent by users'),
+  );
 
 export const servicePostMessageBody = z.strictObject({
-  type: serviceMessageTypeSchema.default('system'),
-  content: z.string().max(MESSAGE_LIMITS.contentHardLimit).default(''),
-  metadata: metadataSchema.optional(),
+  type: z._default(serviceMessageTypeSchema, 'system'),
+  content: z._default(z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)), ''),
+  metadata: z.optional(metadataSchema),
   /** Shown as the sender; `system` when absent. */
-  senderId: userIdSchema.optional(),
-  senderName: displayNameSchema.optional(),
+  senderId: z.optional(userIdSchema),
+  senderName: z.optional(displayNameSchema),
 });
 export type ServicePostMessageInput = z.infer<typeof servicePostMessageBody>;
 

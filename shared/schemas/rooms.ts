@@ -1,5 +1,5 @@
-import * as z from 'zod';
-import { cursorSchema, userIdSchema } from './common.ts';
+import * as z from 'zod/mini';
+import { cursorSchema, queryInt, userIdSchema } from './common.ts';
 
 export const ROOM_LIMITS = {
   defaultMaxMembers: 100,
@@ -8,26 +8,37 @@ export const ROOM_LIMITS = {
   descriptionLength: 1000,
 } as const;
 
+const roomNameSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(ROOM_LIMITS.nameLength));
+const roomDescriptionSchema = z.string().check(z.maxLength(ROOM_LIMITS.descriptionLength));
+const visibilitySchema = z.enum(['private', 'public']);
+const maxMembersSchema = z.number().check(z.int(), z.gte(2), z.lte(ROOM_LIMITS.maxMembersUpperBound));
+const contextSchema = z.strictObject({
+  kind: z.string().check(z.minLength(1), z.maxLength(64)),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+});
+
 export const createRoomBody = z
   .strictObject({
     type: z.enum(['group', 'direct']),
-    name: z.string().trim().min(1).max(ROOM_LIMITS.nameLength).optional(),
-    description: z.string().max(ROOM_LIMITS.descriptionLength).optional(),
-    visibility: z.enum(['private', 'public']).optional(),
-    memberIds: z.array(userIdSchema).max(ROOM_LIMITS.maxMembersUpperBound).default([]),
-    maxMembers: z.number().int().min(2).max(ROOM_LIMITS.maxMembersUpperBound).optional(),
-    context: z.strictObject({ kind: z.string().min(1).max(64), id: z.string().min(1).max(128) }).optional(),
+    name: z.optional(roomNameSchema),
+    description: z.optional(roomDescriptionSchema),
+    visibility: z.optional(visibilitySchema),
+    memberIds: z._default(z.array(userIdSchema).check(z.maxLength(ROOM_LIMITS.maxMembersUpperBound)), []),
+    maxMembers: z.optional(maxMembersSchema),
+    context: z.optional(contextSchema),
   })
-  .superRefine((body, ctx) => {
-    if (body.type === 'direct') {
-      if (body.name !== undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'direct rooms have no name' });
-      if (body.visibility === 'public') ctx.addIssue({ code: 'custom', path: ['visibility'], message: 'direct rooms are private' });
-      if (body.maxMembers !== undefined) ctx.addIssue({ code: 'custom', path: ['maxMembers'], message: 'direct rooms have exactly two members' });
-    }
-  });
+  .check(
+    z.superRefine((body, ctx) => {
+      if (body.type === 'direct') {
+        if (body.name !== undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'direct rooms have no name' });
+        if (body.visibility === 'public') ctx.addIssue({ code: 'custom', path: ['visibility'], message: 'direct rooms are private' });
+        if (body.maxMembers !== undefined) ctx.addIssue({ code: 'custom', path: ['maxMembers'], message: 'direct rooms have exactly two members' });
+      }
+    }),
+  );
 export type CreateRoomInput = z.infer<typeof createRoomBody>;
 
 export const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: cursorSchema.optional(),
+  limit: z._default(queryInt(1, 100), 50),
+  cursor: z.optional(cursorSchema),
 });

@@ -73,13 +73,27 @@ describe('benchmark smoke run', () => {
   });
 
   it('builds bundles and loads them cold in a fresh node', () => {
-    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'http-health', 'stream-fanout', 's3-thumbnail']);
+    expect(report.bundles.map((b) => b.fn)).toEqual(['hello-world', 'hello-dynamodb', 'http-health', 'stream-fanout', 's3-thumbnail']);
     for (const b of report.bundles) {
       expect(b.minifiedBytes).toBeGreaterThan(b.gzippedBytes);
       expect(b.processMs).toBeGreaterThan(0);
       // Only the thumbnail function ships a file beside its bundle: the WebP decoder.
       expect(b.besideBytes > 0, b.fn).toBe(b.fn === 's3-thumbnail');
+      // What it carries, from esbuild's metafile: largest first, never more than the bundle.
+      expect(b.contributors.length, b.fn).toBeGreaterThan(0);
+      expect(b.contributors.map((c) => c.bytes)).toEqual([...b.contributors.map((c) => c.bytes)].sort((x, y) => y - x));
+      expect(b.contributors.reduce((sum, c) => sum + c.bytes, 0)).toBeLessThanOrEqual(b.minifiedBytes);
     }
+    const by = new Map(report.bundles.map((b) => [b.fn, b]));
+    // Only the thumbnail function carries image decoders; the fan-out loads the DynamoDB client with it, hello world nothing.
+    expect(by.get('s3-thumbnail')!.contributors.map((c) => c.name)).toContain('jpeg-js');
+    expect(by.get('stream-fanout')!.contributors.map((c) => c.name)).not.toContain('jpeg-js');
+    expect(by.get('stream-fanout')!.externalAtLoad).toContain('@aws-sdk/client-dynamodb');
+    expect(by.get('hello-world')!.externalAtLoad).toEqual([]);
+    expect(by.get('hello-dynamodb')!.externalAtLoad).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
+    // The S3 SDK loads with the first file, never with a bundle.
+    for (const b of report.bundles) expect(b.externalAtLoad, b.fn).not.toContain('@aws-sdk/client-s3');
+    expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['Each bundle minified', 'Every bundle minified', 'Every message handler cold load, over a hello world']));
   });
 
   it('times a thumbnail of every image type the function decodes', () => {
@@ -94,7 +108,7 @@ describe('benchmark smoke run', () => {
   it('models the bill line by line from the measured units', () => {
     expect(report.bill.lines.length).toBeGreaterThan(5);
     expect(report.bill.totalPerMillion).toBeCloseTo(report.bill.lines.reduce((s, l) => s + l.usdPerMillion, 0));
-    expect(report.targets.length).toBeGreaterThanOrEqual(16);
+    expect(report.targets.length).toBeGreaterThanOrEqual(18);
     expect(report.targets.every((t) => typeof t.met === 'boolean')).toBe(true);
     expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['GET /rooms for 10 rooms', 'DynamoDB + Lambda share of the modelled bill per million messages']));
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { parseOrThrow } from '#shared/schemas/common.ts';
 import { MESSAGE_LIMITS, sendMessageBody } from '#shared/schemas/messages.ts';
@@ -66,7 +66,7 @@ describe('metadata', () => {
       42,
     ];
     for (const metadata of bad) {
-      for (const schema of [sendMessageBody, servicePostMessageBody] as z.ZodType[]) {
+      for (const schema of [sendMessageBody, servicePostMessageBody] as z.ZodMiniType[]) {
         const err = (() => {
           try {
             parseOrThrow(schema, { content: 'x', metadata });

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { logger } from '#shared/logger.ts';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
 import { parseOrThrow } from '#shared/schemas/common.ts';
@@ -54,7 +54,7 @@ export const frameResult = (frame: ServerFrame): WsResult => ({ statusCode: 200,
  * `ack` carrying the result when the frame had a `requestId`, or an `error` frame (the
  * connection stays open). Unexpected errors are logged and reach the client as `internal`.
  */
-export function wsHandler<T>(schema: z.ZodType<T>, fn: (input: T, ctx: WsContext) => Promise<unknown>) {
+export function wsHandler<T>(schema: z.ZodMiniType<T>, fn: (input: T, ctx: WsContext) => Promise<unknown>) {
   return async (event: WsEvent): Promise<WsResult> => {
     let requestId: string | undefined;
     try {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { httpRoutes, wsRoutes, type HttpRoute } from '#infra/routes.ts';
 import { userIdSchema } from '#shared/schemas/common.ts';
 
@@ -41,17 +41,17 @@ export interface Catalogue {
   gaps: string[];
 }
 
-const toJson = (schema: z.ZodType): JsonSchema => {
+const toJson = (schema: z.ZodMiniType): JsonSchema => {
   const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   return rest;
 };
 
-async function loadSchemas(): Promise<Map<string, z.ZodType>> {
+async function loadSchemas(): Promise<Map<string, z.ZodMiniType>> {
   const dir = path.join(root, 'shared/schemas');
-  const found = new Map<string, z.ZodType>();
+  const found = new Map<string, z.ZodMiniType>();
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts')).sort()) {
     const mod = (await import(pathToFileURL(path.join(dir, file)).href)) as Record<string, unknown>;
-    for (const [name, value] of Object.entries(mod)) if (value instanceof z.ZodType) found.set(name, value);
+    for (const [name, value] of Object.entries(mod)) if (value instanceof z.ZodMiniType) found.set(name, value);
   }
   return found;
 }
@@ -60,9 +60,9 @@ async function loadSchemas(): Promise<Map<string, z.ZodType>> {
  * `POST /dev/token` is the local runtime's own route (infra/local/dev-routes.ts), outside the route
  * table; its body is `{userId, displayName?}`.
  */
-const DEV_TOKEN_BODY = z.strictObject({ userId: userIdSchema, displayName: z.string().trim().min(1).max(100).optional() });
+const DEV_TOKEN_BODY = z.strictObject({ userId: userIdSchema, displayName: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))) });
 
-function describeHttp(route: HttpRoute, schemas: Map<string, z.ZodType>, gaps: string[]): HttpTarget {
+function describeHttp(route: HttpRoute, schemas: Map<string, z.ZodMiniType>, gaps: string[]): HttpTarget {
   const key = `${route.method} ${route.path}`;
   const source = readFileSync(path.join(root, 'functions', `${route.fn}.ts`), 'utf8');
   const named = (name: string | undefined, where: string) => {

@@ -1,10 +1,10 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { AttachmentRecord } from '#shared/model.ts';
 import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<AttachmentRecord> = z.object({
+const schema: z.ZodMiniType<AttachmentRecord> = z.object({
   id: z.string(),
   key: z.string(),
   name: z.string(),
@@ -14,11 +14,11 @@ const schema: z.ZodType<AttachmentRecord> = z.object({
   uploaderId: z.string(),
   createdAt: z.string(),
   status: z.enum(['pending', 'attached']),
-  messageId: z.string().optional(),
+  messageId: z.optional(z.string()),
 });
 
 /** What a read projected to `id, thumbnail` holds. */
-const thumbnailSchema = z.object({ id: z.string(), thumbnail: z.boolean().optional() });
+const thumbnailSchema = z.object({ id: z.string(), thumbnail: z.optional(z.boolean()) });
 
 /** An upload slot in the room's partition: a pending one carries the TTL attribute, an attached one none. */
 export const attachment = {

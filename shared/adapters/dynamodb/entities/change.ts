@@ -1,10 +1,10 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ChangeRecord } from '#shared/model.ts';
 import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<ChangeRecord> = z.object({
+const schema: z.ZodMiniType<ChangeRecord> = z.object({
   roomId: z.string(),
   seq: z.number(),
   messageId: z.string(),

@@ -1,14 +1,14 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ConnectionRecord } from '#shared/model.ts';
 import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<ConnectionRecord> = z.object({
+const schema: z.ZodMiniType<ConnectionRecord> = z.object({
   connectionId: z.string(),
   userId: z.string(),
   displayName: z.string(),
-  scopeRoomId: z.string().optional(),
+  scopeRoomId: z.optional(z.string()),
   connectedAt: z.string(),
 });
 

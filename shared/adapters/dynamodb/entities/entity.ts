@@ -1,4 +1,4 @@
-import type * as z from 'zod';
+import type * as z from 'zod/mini';
 import { TABLE, type EntityType } from '#shared/adapters/dynamodb/table.ts';
 
 /** An item as the document client reads and writes it. */
@@ -15,7 +15,7 @@ export type Key = {
  * record's fields only, so keys and bookkeeping attributes (entity type, TTL, stream marks) are
  * left out. An item of another shape is a fault of the writer, never a client's error: it throws.
  */
-export function parseItem<T>(entity: EntityType, schema: z.ZodType<T>, item: Item): T {
+export function parseItem<T>(entity: EntityType, schema: z.ZodMiniType<T>, item: Item): T {
   const parsed = schema.safeParse(item);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

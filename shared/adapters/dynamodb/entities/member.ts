@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { MemberRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
@@ -27,11 +27,11 @@ const schema = z.object({
   role: z.enum(['admin', 'moderator', 'member']),
   joinedAt: z.string(),
   lastReadSeq: z.number(),
-  lastReadAt: z.string().optional(),
-  lastReadMessageId: z.string().optional(),
+  lastReadAt: z.optional(z.string()),
+  lastReadMessageId: z.optional(z.string()),
   /** The read mark the member's own sends move (apart from receipts: a send is no read receipt). */
-  sentSeq: z.number().optional(),
-  sent: z.unknown().optional(),
+  sentSeq: z.optional(z.number()),
+  sent: z.optional(z.unknown()),
 });
 
 /** The claims of the `sent` map, by clientMessageId (read with Object.entries: no name is looked up). */

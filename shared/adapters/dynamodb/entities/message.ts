@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { MessageRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
@@ -14,15 +14,15 @@ const schema = z.object({
   senderName: z.string(),
   type: z.string(),
   content: z.string(),
-  replyTo: z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() }).optional(),
+  replyTo: z.optional(z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() })),
   mentions: z.array(z.string()),
   // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
-  metadata: z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))]).optional(),
-  clientMessageId: z.string().optional(),
-  attachments: z.array(attachmentRefSchema).optional(),
+  metadata: z.optional(z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))])),
+  clientMessageId: z.optional(z.string()),
+  attachments: z.optional(z.array(attachmentRefSchema)),
   createdAt: z.string(),
-  editedAt: z.string().optional(),
-  deletedAt: z.string().optional(),
+  editedAt: z.optional(z.string()),
+  deletedAt: z.optional(z.string()),
 });
 
 /**

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { NotificationState, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item, type Key } from './entity.ts';
@@ -29,11 +29,11 @@ export const userPrefEntity = {
 };
 
 const roomSchema = z.object({
-  notify: level.optional(),
-  mutedUntil: z.string().optional(),
-  lastSeq: z.number().int().optional(),
-  sentAt: z.string().optional(),
-  pending: z.number().int().optional(),
+  notify: z.optional(level),
+  mutedUntil: z.optional(z.string()),
+  lastSeq: z.optional(z.number().check(z.int())),
+  sentAt: z.optional(z.string()),
+  pending: z.optional(z.number().check(z.int())),
 });
 export const roomNotifyEntity = {
   key: notifyKeys.room,
@@ -59,7 +59,7 @@ const pushSchema = z.object({
   endpoint: z.string(),
   p256dh: z.string(),
   auth: z.string(),
-  expirationTime: z.number().optional(),
+  expirationTime: z.optional(z.number()),
   createdAt: z.string(),
 });
 export const pushSubscriptionEntity = {

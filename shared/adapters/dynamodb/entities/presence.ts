@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ConnectionTarget, PresenceRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { parseItem, type Item } from './entity.ts';
@@ -9,15 +9,15 @@ const status = z.enum(['online', 'away', 'busy', 'offline']);
 const schema = z.object({
   userId: z.string(),
   /** The open connections (`connectionEntry`s); absent when none is. */
-  conns: z.set(z.string()).optional(),
+  conns: z.optional(z.set(z.string())),
   /** The status the user chose (online, away, busy); shown while a connection is open. */
-  chosen: z.enum(['online', 'away', 'busy']).optional(),
+  chosen: z.optional(z.enum(['online', 'away', 'busy'])),
   /** What others were last told (`presence_changed`). */
-  status: status.optional(),
+  status: z.optional(status),
   /** The newest connection's expiry: past it, every listed connection is stale. */
-  onlineUntil: z.string().optional(),
-  lastSeenAt: z.string().optional(),
-  displayName: z.string().optional(),
+  onlineUntil: z.optional(z.string()),
+  lastSeenAt: z.optional(z.string()),
+  displayName: z.optional(z.string()),
 });
 
 /** A user's presence item, as stored. */

@@ -1,10 +1,10 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ReactionRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<ReactionRecord> = z.object({
+const schema: z.ZodMiniType<ReactionRecord> = z.object({
   roomId: z.string(),
   messageId: z.string(),
   seq: z.number(),

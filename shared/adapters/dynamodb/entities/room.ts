@@ -1,23 +1,23 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { RoomRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<RoomRecord> = z.object({
+const schema: z.ZodMiniType<RoomRecord> = z.object({
   roomId: z.string(),
   type: z.enum(['group', 'direct']),
-  name: z.string().optional(),
-  description: z.string().optional(),
+  name: z.optional(z.string()),
+  description: z.optional(z.string()),
   visibility: z.enum(['private', 'public']),
   maxMembers: z.number(),
-  context: z.object({ kind: z.string(), id: z.string() }).optional(),
+  context: z.optional(z.object({ kind: z.string(), id: z.string() })),
   createdBy: z.string(),
   createdAt: z.string(),
   memberCount: z.number(),
   lastSeq: z.number(),
   lastActivityAt: z.string(),
-  archivedAt: z.string().optional(),
+  archivedAt: z.optional(z.string()),
 });
 
 /** A room: its settings and counters (member count, last seq); listed in GSI1 while public. */

@@ -1,10 +1,10 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { TypingRecord } from '#shared/model.ts';
 import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodType<TypingRecord> = z.object({ roomId: z.string(), userId: z.string(), displayName: z.string(), until: z.string() });
+const schema: z.ZodMiniType<TypingRecord> = z.object({ roomId: z.string(), userId: z.string(), displayName: z.string(), until: z.string() });
 
 /** A typing indicator; DynamoDB's TTL removes it a second after it stops counting. */
 export const typing = {
