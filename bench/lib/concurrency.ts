@@ -48,11 +48,11 @@ export async function measureSendBurst(bench: Bench, senders: number, perSender:
   for (const r of results) statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
   const stored = results.filter((r) => r.status === 201).length;
   const seqs: number[] = [];
-  for (let after = 0; ; ) {
-    const page = await api(httpUrl, 'GET', `/rooms/${roomId}/messages?afterSeq=${after}&limit=100`, { token: users[0]!.token });
+  for (let query = 'afterSeq=0'; ; ) {
+    const page = await api(httpUrl, 'GET', `/rooms/${roomId}/messages?${query}&limit=100`, { token: users[0]!.token });
     seqs.push(...(page.body.items as { seq: number }[]).map((m) => m.seq));
     if (!page.body.nextCursor) break;
-    after = Number(page.body.nextCursor);
+    query = `cursor=${encodeURIComponent(page.body.nextCursor as string)}`;
   }
   const answered = results.filter((r) => r.status === 201).map((r) => r.body.seq as number).sort((a, b) => a - b);
   const expected = Array.from({ length: stored }, (_, i) => i + 1);

@@ -42,11 +42,11 @@ async function roomOf(deps: Deps, members: User[]): Promise<string> {
 
 async function allSeqs(deps: Deps, actor: User, roomId: string): Promise<number[]> {
   const seqs: number[] = [];
-  for (let after = 0; ; ) {
-    const page = await listMessages(deps, actor, roomId, { limit: 100, afterSeq: after });
+  for (let cursor: string | undefined; ; ) {
+    const page = await listMessages(deps, actor, roomId, { limit: 100, ...(cursor ? { cursor } : { afterSeq: 0 }) });
     seqs.push(...page.items.map((m) => m.seq));
     if (!page.nextCursor) return seqs;
-    after = Number(page.nextCursor);
+    cursor = page.nextCursor;
   }
 }
 
