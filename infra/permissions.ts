@@ -123,7 +123,8 @@ const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
 export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-list-rooms': [reads('BatchGetItem', 'Query'), queryIndex, readsCursorKey, ...presignsDownloads],
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
-  'http-create-room': [roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
+  // A direct room that exists already is read and answered (get-or-create).
+  'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
   'http-get-room': [reads('BatchGetItem', 'Query')],
   'http-list-messages': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   'http-send-message': sendMessage,

@@ -125,6 +125,12 @@ describe('membership', () => {
   it('refuses adding to a direct room, and names it after the other member for each', async () => {
     await (await connect(wsUrl, bo)).close();
     const dm = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'direct', memberIds: [bo.userId] } });
+    // Get-or-create: the same pair again, from either side, is the same room (read under the function's own grant).
+    for (const [u, other] of [[ann, bo], [bo, ann]] as const) {
+      const again = await api(httpUrl, 'POST', '/rooms', { token: u.token, body: { type: 'direct', description: '', memberIds: [other.userId] } });
+      expect(again.status).toBe(200);
+      expect(again.body.id).toBe(dm.body.id);
+    }
     const named = async (u: TestUser) => (await api(httpUrl, 'GET', '/rooms?limit=100', { token: u.token })).body.items.find((i: any) => i.room.id === dm.body.id).displayName;
     expect(await named(ann)).toBe('Bo');
     expect(await named(bo)).toBe('Ann');
