@@ -274,15 +274,26 @@ function sendTargets(r: Omit<Report, 'targets'>): Target[] {
   const share = ours / r.bill.totalPerMillion;
   const chatOurs = sum(ourLines.filter((l) => !notificationLines.includes(l)));
   const chatShare = chatOurs / (r.bill.totalPerMillion - sum(notificationLines));
+  // What no read or duration saving can go under: the writes a message makes and the invocations it takes.
+  const unavoidable = sum(ourLines.filter((l) => /writes|Lambda requests/.test(l.item)));
+  const unavoidableShare = unavoidable / (r.bill.totalPerMillion - ours + unavoidable);
   const b = r.sendBurst;
   return [
-    { name: 'GET /rooms for 10 rooms', target: '≤ 6 RCU', value: `${listReads} RCU (AWS-priced)`, met: listReads <= 6 },
+    {
+      name: 'GET /rooms for 10 rooms',
+      target: '≤ 6 RCU',
+      value:
+        `${listReads} RCU (AWS-priced)` +
+        (listReads <= 6 ? '' : '; 6 needs the last message kept on the room item: a write a message past the send\'s 3 WCU, and a list that lags the stream'),
+      met: listReads <= 6,
+    },
     {
       name: 'DynamoDB + Lambda share of the modelled bill per million messages',
       target: '≤ 25%',
       value:
         `${(share * 100).toFixed(1)}% ($${ours.toFixed(2)} of $${r.bill.totalPerMillion.toFixed(2)}); ` +
-        `the chat path without notifications and events ${(chatShare * 100).toFixed(1)}%`,
+        `the chat path without notifications and events ${(chatShare * 100).toFixed(1)}%; ` +
+        `the writes and invocations alone, with no read and no duration, would be ${(unavoidableShare * 100).toFixed(1)}%`,
       met: share <= 0.25,
     },
     {
