@@ -4,10 +4,10 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { FilterCriteria, StartingPosition, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { functionsReadingSecret } from '#infra/permissions.ts';
+import { StackSecret } from './stack-secret.ts';
 import { ENV } from '#shared/env.ts';
 import { eventsFilterPatterns } from '#shared/adapters/dynamodb/event-stream.ts';
 
@@ -38,23 +38,17 @@ export class OutboundEvents extends Construct {
     const { table, handler } = props;
     this.bus = props.eventBusName ? EventBus.fromEventBusName(this, 'Bus', props.eventBusName) : new EventBus(this, 'Bus', { description: 'Parley: every stored change and notification request (source parley)' });
 
-    this.vapidSeed = new Secret(this, 'VapidSeed', {
+    this.vapidSeed = new StackSecret(this, 'VapidSeed', {
+      name: 'vapid-seed',
       description: 'Parley: the random seed the Web Push (VAPID) key pair is derived from',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
       // Browser subscriptions are bound to the public key: losing the seed ends every one of them.
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.vapidSeed).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'The VAPID key pair is bound into every browser push subscription: rotating it would silently end them all (users would have to subscribe again).',
-    });
-    // The grants (the bus, the seed, the table) come from the permission table; here, where they are.
-    for (const name of functionsReadingSecret('vapid-seed')) {
-      const fn = props.functions.get(name);
-      if (!fn) continue;
-      fn.addEnvironment(ENV.vapidSecretArn, this.vapidSeed.secretArn);
-      if (props.vapidSubject) fn.addEnvironment(ENV.vapidSubject, props.vapidSubject);
-    }
+      noRotationReason: 'The VAPID key pair is bound into every browser push subscription: rotating it would silently end them all (users would have to subscribe again).',
+      functions: props.functions,
+      arnVariable: ENV.vapidSecretArn,
+      ...(props.vapidSubject && { environment: { [ENV.vapidSubject]: props.vapidSubject } }),
+    }).secret;
+    // The grants (the bus, the seed, the table) come from the permission table.
     handler.addEnvironment(ENV.eventBusName, this.bus.eventBusName);
 
     this.failures = new Queue(this, 'Failures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
