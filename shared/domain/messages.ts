@@ -148,7 +148,10 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   }
   const own = cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid };
   const { message, created } = await insertAtNext(deps, roomId, fromSeq, { ...draft, createdAt: at }, own);
-  // Others sent first: move the sender's mark on to their message (under contention only).
+  // Others sent first: move the sender's mark on to their message (under contention only). The
+  // first write cannot set it: the seq is known only once the put took it, and the member write
+  // must come before the put (it claims the clientMessageId and counts the send); one transaction
+  // of both would double every send's units to spare this write on contended ones.
   if (created && message.seq > fromSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: message.seq, at });
   return created ? { message: messageView(message, [], undefined, await attachmentUrls(deps, [message])), created } : { message: await viewOf(deps, message, actor.userId), created };
 }
