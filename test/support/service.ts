@@ -18,9 +18,14 @@ export interface ServiceCredential {
   region: string;
 }
 
-/** The headers of a request to `url` signed with `credential`, `headers` signed along. */
-async function signedHeaders(url: URL, credential: ServiceCredential, method: string, headers: Record<string, string>, body: string | undefined): Promise<Record<string, string>> {
-  const query: Record<string, string> = Object.fromEntries(url.searchParams);
+/** The headers of a request to `url` signed with `credential` for `execute-api`, `headers` signed along. */
+export async function signedHeaders(url: URL, credential: ServiceCredential, method: string, headers: Record<string, string>, body: string | undefined): Promise<Record<string, string>> {
+  // Names come from the URL: no prototype for a `__proto__` parameter to reach; a repeated one is a list.
+  const query: Record<string, string | string[]> = Object.create(null);
+  for (const [k, v] of url.searchParams) {
+    const prior = query[k];
+    query[k] = prior === undefined ? v : [prior].flat().concat(v);
+  }
   const signed = await signerFor(credential).sign({
     method,
     protocol: url.protocol,
