@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { apiOk, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { plantStaleConnection } from '#test/support/stale-connection.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
@@ -26,11 +26,7 @@ afterAll(async () => {
   db?.destroy();
   await rt?.stop();
 });
-const ok = async (user: TestUser, method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-};
+const ok = (user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 
 describe('a runtime missing grants', () => {
   it('refuses the fan-out\'s presence update after a 410 with AccessDenied: the batch fails and is retried, and the gone connection stays listed', async () => {

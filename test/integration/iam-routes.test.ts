@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import pngjs from 'pngjs';
-import { api, connect, createUser, eventually, uniqueId, type Frame, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { apiOk, connect, createUser, eventually, uniqueId, type Frame, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { plantStaleConnection } from '#test/support/stale-connection.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { serviceApi } from '#test/support/service.ts';
@@ -28,12 +28,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const call = (user: TestUser, method: string, path: string, body?: unknown) => api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-async function ok(user: TestUser, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await call(user, method, path, body);
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-}
+const ok = (user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 const users = (...names: string[]) => Promise.all(names.map((n) => createUser(rt.httpUrl, n)));
 const presence = async (userId: string) =>
   (await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.presence(userId), ConsistentRead: true }))).Item;
