@@ -1,5 +1,4 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -11,6 +10,7 @@ import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/strea
 import { FILES_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
 import { attachmentStreamFn, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';
+import { alarmOnAny } from './alarms.ts';
 import { consumeTableStream } from './stream-consumer.ts';
 
 /** Unclaimed uploads are deleted by the TTL of their record after a day; this rule catches what that missed. */
@@ -37,13 +37,12 @@ export class AttachmentPipeline extends Construct {
     bucket.addEventNotification(S3EventType.OBJECT_CREATED, new LambdaDestination(thumbnailer), { prefix: FILES_PREFIX });
     // A hostile or broken image is an outcome, not an error: errors are storage failing or the
     // decoder not loading, which S3's two retries will not cure.
-    thumbnailer.metricErrors({ period: Duration.minutes(5) }).createAlarm(this, 'ThumbnailErrorsAlarm', {
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'The thumbnail function failed: images are going without thumbnails (storage errors or a decoder that cannot load).',
-    });
+    alarmOnAny(
+      this,
+      'ThumbnailErrorsAlarm',
+      thumbnailer.metricErrors({ period: Duration.minutes(5) }),
+      'The thumbnail function failed: images are going without thumbnails (storage errors or a decoder that cannot load).',
+    );
     // CDK configures the notification through a stack-wide custom resource with a function of its own.
     const stack = Stack.of(this);
     const notifier = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));

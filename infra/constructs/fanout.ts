@@ -1,5 +1,4 @@
 import { Duration } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -7,6 +6,7 @@ import { Construct } from 'constructs';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
 import { ENV } from '#shared/env.ts';
+import { alarmOnAny } from './alarms.ts';
 import { consumeTableStream } from './stream-consumer.ts';
 
 /**
@@ -43,30 +43,9 @@ export class StreamFanout extends Construct {
       behind: { thresholdMs: 30_000, minutes: 3, description: 'Stream fan-out is more than 30 s behind the table: live events arrive late.' },
     });
 
-    const alarm = { evaluationPeriods: 1, treatMissingData: TreatMissingData.NOT_BREACHING };
-    worker
-      .metricErrors({ period: Duration.minutes(1) })
-      .createAlarm(this, 'WorkerErrorsAlarm', {
-        ...alarm,
-        alarmDescription: 'A fan-out worker failed: a large room\'s event was retried, or given up on (then also in the failures queue).',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
-    worker
-      .metricThrottles({ period: Duration.minutes(1) })
-      .createAlarm(this, 'WorkerThrottlesAlarm', {
-        ...alarm,
-        alarmDescription: 'Fan-out workers are throttled (account concurrency): large rooms get their events late.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
-    handler
-      .metricErrors({ period: Duration.minutes(1) })
-      .createAlarm(this, 'ErrorsAlarm', {
-        ...alarm,
-        alarmDescription: 'The stream fan-out function failed whole invocations.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
+    const perMinute = { period: Duration.minutes(1) };
+    alarmOnAny(this, 'WorkerErrorsAlarm', worker.metricErrors(perMinute), 'A fan-out worker failed: a large room\'s event was retried, or given up on (then also in the failures queue).');
+    alarmOnAny(this, 'WorkerThrottlesAlarm', worker.metricThrottles(perMinute), 'Fan-out workers are throttled (account concurrency): large rooms get their events late.');
+    alarmOnAny(this, 'ErrorsAlarm', handler.metricErrors(perMinute), 'The stream fan-out function failed whole invocations.');
   }
 }

@@ -5,6 +5,7 @@ import { FilterCriteria, StartingPosition, type IFunction } from 'aws-cdk-lib/aw
 import { DynamoEventSource, SqsDlq, type DynamoEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { alarmOnAny } from './alarms.ts';
 
 export interface TableStreamConsumerProps {
   table: ITable;
@@ -48,16 +49,10 @@ export function consumeTableStream(scope: Construct, props: TableStreamConsumerP
     reason: 'dynamodb:ListStreams, granted by the event source mapping, has no resource-level permissions.',
   });
 
-  const alarm = { evaluationPeriods: 1, treatMissingData: TreatMissingData.NOT_BREACHING };
-  failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }).createAlarm(scope, 'FailuresAlarm', {
-    ...alarm,
-    alarmDescription: props.givenUp,
-    threshold: 1,
-    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-  });
+  alarmOnAny(scope, 'FailuresAlarm', failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }), props.givenUp);
   if (props.behind) {
     props.handler.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }).createAlarm(scope, 'IteratorAgeAlarm', {
-      ...alarm,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
       evaluationPeriods: props.behind.minutes,
       alarmDescription: props.behind.description,
       threshold: props.behind.thresholdMs,
