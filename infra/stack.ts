@@ -20,7 +20,7 @@ import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { DEFAULT_SERVICE_NAME, ENV } from '#shared/env.ts';
 import { createFunctions } from './constructs/functions.ts';
-import { CursorKey } from './constructs/cursor-key.ts';
+import { StackSecret } from './constructs/stack-secret.ts';
 import { OutboundEvents } from './constructs/events.ts';
 import { grantFromPermissionTable, type PermissionTargets } from './constructs/permissions.ts';
 import { StreamFanout } from './constructs/fanout.ts';
@@ -90,7 +90,16 @@ export class ParleyStack extends Stack {
       ...(settings.vapidSubject && { vapidSubject: settings.vapidSubject }),
     });
     this.eventBus = events.bus;
-    this.secrets = { 'cursor-key': new CursorKey(this, 'CursorKey', this.functions).secret, 'vapid-seed': events.vapidSeed };
+    const cursorKey = new StackSecret(this, 'CursorKey', {
+      name: 'cursor-key',
+      description: 'Parley: the key page cursors are signed with',
+      // Nothing is lost with it: a new key only makes outstanding cursors invalid.
+      removalPolicy: RemovalPolicy.DESTROY,
+      noRotationReason: 'A signing key for page cursors, no credential of another system; a new value (a redeploy of the secret) only ends outstanding cursors.',
+      functions: this.functions,
+      arnVariable: ENV.cursorKeySecretArn,
+    });
+    this.secrets = { 'cursor-key': cursorKey.secret, 'vapid-seed': events.vapidSeed };
     // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).
     grantFromPermissionTable(this.functions, this);
     new StreamFanout(this, 'StreamPipeline', { table: this.table, handler: this.fn(streamFn), worker: this.fn(fanoutWorkerFn) });

@@ -1,6 +1,6 @@
-import { type DynamoDBClient, GetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import type { CapacityListener, CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { itemBytes, writeUnits, type CapacityListener, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import type { DepsOptions } from '#functions/lib/compose.ts';
 import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
@@ -131,7 +131,7 @@ export async function toCalls(readings: readonly CapacityReading[], client: Dyna
             throw new Error(`reading back the item of ${r.operation} ${JSON.stringify(r.input.Key)}: ${String(err)}`);
           });
         if (Item && GSI_KEYS.every((k) => Item[k])) {
-          call.aws = { ...local, writeGsi: Math.max(1, Math.ceil(projectedSize(Item) / 1024)) };
+          call.aws = { ...local, writeGsi: writeUnits(itemBytes(Item, projected)) };
           call.awsNote = 'the update changes an attribute projected into GSI1';
         }
       }
@@ -164,22 +164,3 @@ function updatedAttributes(input: Record<string, unknown>): string[] {
 }
 
 const updatesProjectedAttribute = (input: Record<string, unknown>) => updatedAttributes(input).some(projected);
-
-/** DynamoDB's item size (attribute names plus values), counting the attributes GSI1 projects. */
-function projectedSize(item: Record<string, AttributeValue>): number {
-  return Object.entries(item)
-    .filter(([name]) => projected(name))
-    .reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueSize(value), 0);
-}
-
-function valueSize(v: AttributeValue): number {
-  if (v.S !== undefined) return Buffer.byteLength(v.S);
-  if (v.N !== undefined) return Math.ceil(v.N.replace(/^-|\.|e.*$/gi, '').length / 2) + 1;
-  if (v.B !== undefined) return v.B.byteLength;
-  if (v.BOOL !== undefined || v.NULL !== undefined) return 1;
-  if (v.SS) return v.SS.reduce((s, x) => s + Buffer.byteLength(x), 0);
-  if (v.NS) return v.NS.reduce((s, x) => s + x.length, 0);
-  if (v.L) return 3 + v.L.reduce((s, x) => s + 1 + valueSize(x), 0);
-  if (v.M) return 3 + Object.entries(v.M).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k) + valueSize(x), 0);
-  return 0;
-}

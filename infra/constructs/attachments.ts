@@ -1,18 +1,17 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { ManagedPolicy } from 'aws-cdk-lib/aws-iam';
-import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { EventType as S3EventType, type Bucket } from 'aws-cdk-lib/aws-s3';
 import { LambdaDestination } from 'aws-cdk-lib/aws-s3-notifications';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { FILES_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
 import { attachmentStreamFn, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';
+import { alarmOnAny } from './alarms.ts';
+import { consumeTableStream } from './stream-consumer.ts';
 
 /** Unclaimed uploads are deleted by the TTL of their record after a day; this rule catches what that missed. */
 export const UPLOAD_EXPIRY_DAYS = 2;
@@ -38,13 +37,12 @@ export class AttachmentPipeline extends Construct {
     bucket.addEventNotification(S3EventType.OBJECT_CREATED, new LambdaDestination(thumbnailer), { prefix: FILES_PREFIX });
     // A hostile or broken image is an outcome, not an error: errors are storage failing or the
     // decoder not loading, which S3's two retries will not cure.
-    thumbnailer.metricErrors({ period: Duration.minutes(5) }).createAlarm(this, 'ThumbnailErrorsAlarm', {
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: 'The thumbnail function failed: images are going without thumbnails (storage errors or a decoder that cannot load).',
-    });
+    alarmOnAny(
+      this,
+      'ThumbnailErrorsAlarm',
+      thumbnailer.metricErrors({ period: Duration.minutes(5) }),
+      'The thumbnail function failed: images are going without thumbnails (storage errors or a decoder that cannot load).',
+    );
     // CDK configures the notification through a stack-wide custom resource with a function of its own.
     const stack = Stack.of(this);
     const notifier = stack.node.children.find((c) => c.node.id.startsWith('BucketNotificationsHandler'));
@@ -57,35 +55,13 @@ export class AttachmentPipeline extends Construct {
 
     bucket.addLifecycleRule({ id: 'ExpireUnclaimedUploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(UPLOAD_EXPIRY_DAYS) });
 
-    this.failures = new Queue(this, 'Failures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.failures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the clean-up event source mapping; nothing consumes it automatically.',
+    this.failures = consumeTableStream(this, {
+      table,
+      handler: fn(attachmentStreamFn),
+      name: 'the clean-up',
+      filterPatterns: attachmentCleanupFilterPatterns,
+      mapping: { batchSize: 100, bisectBatchOnError: true, retryAttempts: 10 },
+      givenUp: 'Attachment clean-up gave up on records: some deleted or expired files were not removed from S3.',
     });
-    const cleanup = fn(attachmentStreamFn);
-    cleanup.addEventSource(
-      new DynamoEventSource(table, {
-        startingPosition: StartingPosition.LATEST,
-        batchSize: 100,
-        reportBatchItemFailures: true,
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        onFailure: new SqsDlq(this.failures),
-        filters: attachmentCleanupFilterPatterns.map((pattern) => FilterCriteria.filter(pattern)),
-      }),
-    );
-    Validations.of(cleanup).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams, granted by the event source mapping, has no resource-level permissions.',
-    });
-    this.failures
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
-      .createAlarm(this, 'FailuresAlarm', {
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: 'Attachment clean-up gave up on records: some deleted or expired files were not removed from S3.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
   }
 }

@@ -1,13 +1,12 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
-import { FilterCriteria, StartingPosition, type Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { functionsReadingSecret } from '#infra/permissions.ts';
+import { StackSecret } from './stack-secret.ts';
+import { consumeTableStream } from './stream-consumer.ts';
 import { ENV } from '#shared/env.ts';
 import { eventsFilterPatterns } from '#shared/adapters/dynamodb/event-stream.ts';
 
@@ -38,63 +37,35 @@ export class OutboundEvents extends Construct {
     const { table, handler } = props;
     this.bus = props.eventBusName ? EventBus.fromEventBusName(this, 'Bus', props.eventBusName) : new EventBus(this, 'Bus', { description: 'Parley: every stored change and notification request (source parley)' });
 
-    this.vapidSeed = new Secret(this, 'VapidSeed', {
+    this.vapidSeed = new StackSecret(this, 'VapidSeed', {
+      name: 'vapid-seed',
       description: 'Parley: the random seed the Web Push (VAPID) key pair is derived from',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
       // Browser subscriptions are bound to the public key: losing the seed ends every one of them.
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.vapidSeed).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'The VAPID key pair is bound into every browser push subscription: rotating it would silently end them all (users would have to subscribe again).',
-    });
-    // The grants (the bus, the seed, the table) come from the permission table; here, where they are.
-    for (const name of functionsReadingSecret('vapid-seed')) {
-      const fn = props.functions.get(name);
-      if (!fn) continue;
-      fn.addEnvironment(ENV.vapidSecretArn, this.vapidSeed.secretArn);
-      if (props.vapidSubject) fn.addEnvironment(ENV.vapidSubject, props.vapidSubject);
-    }
+      noRotationReason: 'The VAPID key pair is bound into every browser push subscription: rotating it would silently end them all (users would have to subscribe again).',
+      functions: props.functions,
+      arnVariable: ENV.vapidSecretArn,
+      ...(props.vapidSubject && { environment: { [ENV.vapidSubject]: props.vapidSubject } }),
+    }).secret;
+    // The grants (the bus, the seed, the table) come from the permission table.
     handler.addEnvironment(ENV.eventBusName, this.bus.eventBusName);
 
-    this.failures = new Queue(this, 'Failures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.failures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the events consumer\'s event source mapping; nothing consumes it automatically.',
-    });
-    handler.addEventSource(
-      new DynamoEventSource(table, {
-        startingPosition: StartingPosition.LATEST,
+    this.failures = consumeTableStream(this, {
+      table,
+      handler,
+      name: "the events consumer's",
+      filterPatterns: eventsFilterPatterns,
+      mapping: {
         batchSize: 100,
         // Order per room: one batch per shard at a time, and no bisecting (the handler stops at its first failure).
         parallelizationFactor: 1,
-        reportBatchItemFailures: true,
         bisectBatchOnError: false,
         // A bus that is down for a while must not lose events: retry for a day before the DLQ.
         retryAttempts: 10_000,
         maxRecordAge: Duration.days(1),
-        onFailure: new SqsDlq(this.failures),
-        filters: eventsFilterPatterns.map((pattern) => FilterCriteria.filter(pattern)),
-      }),
-    );
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams, granted by the event source mapping, has no resource-level permissions.',
-    });
-
-    const alarm = { evaluationPeriods: 1, treatMissingData: TreatMissingData.NOT_BREACHING };
-    this.failures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }).createAlarm(this, 'FailuresAlarm', {
-      ...alarm,
-      alarmDescription: 'The events consumer gave up on records: some outbound events and notifications were not published.',
-      threshold: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    });
-    handler.metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) }).createAlarm(this, 'IteratorAgeAlarm', {
-      ...alarm,
-      evaluationPeriods: 5,
-      alarmDescription: 'Outbound events are more than 5 minutes behind the table (the bus refuses them, or the consumer fails).',
-      threshold: 300_000,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+      givenUp: 'The events consumer gave up on records: some outbound events and notifications were not published.',
+      behind: { thresholdMs: 300_000, minutes: 5, description: 'Outbound events are more than 5 minutes behind the table (the bus refuses them, or the consumer fails).' },
     });
   }
 }

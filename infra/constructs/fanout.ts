@@ -1,13 +1,13 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { FilterCriteria, StartingPosition, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
 import { ENV } from '#shared/env.ts';
+import { alarmOnAny } from './alarms.ts';
+import { consumeTableStream } from './stream-consumer.ts';
 
 /**
  * Feeds the table's stream to the fan-out function, and raises alarms when fan-out falls behind
@@ -25,77 +25,27 @@ export class StreamFanout extends Construct {
     // Lambda's own dead-letter queues and destinations apply to asynchronous invocations only.
     handler.addEnvironment(ENV.fanoutWorkerFunction, worker.functionName);
 
-    this.failures = new Queue(this, 'Failures', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.failures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter destination of the stream event source mapping; nothing consumes it automatically.',
-    });
-
-    handler.addEventSource(
-      new DynamoEventSource(table, {
-        startingPosition: StartingPosition.LATEST,
+    this.failures = consumeTableStream(this, {
+      table,
+      handler,
+      name: 'the stream',
+      filterPatterns: streamFilterPatterns,
+      mapping: {
         // Order per partition key (a room's, a user's, a connection's) holds across parallel batches.
         batchSize: FANOUT_EVENT_SOURCE.batchSize,
         parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
-        reportBatchItemFailures: true,
         bisectBatchOnError: true,
         retryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
         // Live events this old help nobody; clients catch up by `seq` over HTTP.
         maxRecordAge: Duration.minutes(10),
-        onFailure: new SqsDlq(this.failures),
-        filters: streamFilterPatterns.map((pattern) => FilterCriteria.filter(pattern)),
-      }),
-    );
-    Validations.of(handler).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'dynamodb:ListStreams, granted by the event source mapping, has no resource-level permissions.',
+      },
+      givenUp: 'Stream fan-out gave up on records: some live events were not delivered.',
+      behind: { thresholdMs: 30_000, minutes: 3, description: 'Stream fan-out is more than 30 s behind the table: live events arrive late.' },
     });
 
-    const alarm = { evaluationPeriods: 1, treatMissingData: TreatMissingData.NOT_BREACHING };
-    this.failures
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
-      .createAlarm(this, 'FailuresAlarm', {
-        ...alarm,
-        alarmDescription: 'Stream fan-out gave up on records: some live events were not delivered.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
-    handler
-      .metric('IteratorAge', { statistic: 'Maximum', period: Duration.minutes(1) })
-      .createAlarm(this, 'IteratorAgeAlarm', {
-        ...alarm,
-        evaluationPeriods: 3,
-        alarmDescription: 'Stream fan-out is more than 30 s behind the table: live events arrive late.',
-        threshold: 30_000,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-      });
-    worker
-      .metricErrors({ period: Duration.minutes(1) })
-      .createAlarm(this, 'WorkerErrorsAlarm', {
-        ...alarm,
-        alarmDescription: 'A fan-out worker failed: a large room\'s event was retried, or given up on (then also in the failures queue).',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
-    worker
-      .metricThrottles({ period: Duration.minutes(1) })
-      .createAlarm(this, 'WorkerThrottlesAlarm', {
-        ...alarm,
-        alarmDescription: 'Fan-out workers are throttled (account concurrency): large rooms get their events late.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
-    handler
-      .metricErrors({ period: Duration.minutes(1) })
-      .createAlarm(this, 'ErrorsAlarm', {
-        ...alarm,
-        alarmDescription: 'The stream fan-out function failed whole invocations.',
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      });
+    const perMinute = { period: Duration.minutes(1) };
+    alarmOnAny(this, 'WorkerErrorsAlarm', worker.metricErrors(perMinute), 'A fan-out worker failed: a large room\'s event was retried, or given up on (then also in the failures queue).');
+    alarmOnAny(this, 'WorkerThrottlesAlarm', worker.metricThrottles(perMinute), 'Fan-out workers are throttled (account concurrency): large rooms get their events late.');
+    alarmOnAny(this, 'ErrorsAlarm', handler.metricErrors(perMinute), 'The stream fan-out function failed whole invocations.');
   }
 }

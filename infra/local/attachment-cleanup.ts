@@ -1,7 +1,6 @@
-import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { attachmentCleanupFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { attachmentStreamFn } from '#infra/routes.ts';
-import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
+import { startStreamConsumer, type ConsumerWiring, type StreamPoller } from './stream-poller.ts';
 
 /**
  * The second consumer of the table's stream, as in AWS (a second event source mapping with its own
@@ -9,22 +8,9 @@ import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
  * objects. TTL expiry of unclaimed uploads reaches it through the TTL sweeper's deletions, as AWS's
  * TTL deletions reach the Lambda. It needs no TTL log: it treats every removal the same.
  */
-export function startAttachmentCleanup(opts: {
-  endpoint: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  tableName: string;
-  pollIntervalMs: number;
-  invoke: (fn: string, event: unknown) => Promise<unknown>;
-}): Promise<StreamPoller> {
-  return startStreamPoller({
-    endpoint: opts.endpoint,
-    region: opts.region,
-    credentials: opts.credentials,
-    tableName: opts.tableName,
-    handler: (event: DynamoDBStreamEvent) => opts.invoke(attachmentStreamFn, event),
+export function startAttachmentCleanup(wiring: ConsumerWiring): Promise<StreamPoller> {
+  return startStreamConsumer(wiring, attachmentStreamFn, {
     filterPatterns: attachmentCleanupFilterPatterns,
-    pollIntervalMs: opts.pollIntervalMs,
     onFailure: ({ records, error }) =>
       console.error(`[attachments] ${records.length} clean-up record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
   });

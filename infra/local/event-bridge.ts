@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { verifySigV4, type Credential } from './sigv4.ts';
+import type http from 'node:http';
+import { json11Fault, readJson11, serveJson11, type Credential, type Json11Answer } from './sigv4.ts';
 
 /** The bus the local runtime's functions publish to (the stack's own bus, in AWS). */
 export const LOCAL_EVENT_BUS = 'parley-local';
@@ -78,8 +77,6 @@ export interface EventBridgeOptions {
   log?: (line: string) => void;
 }
 
-const JSON_TYPE = 'application/x-amz-json-1.1';
-
 /**
  * The part of EventBridge the functions use: `PutEvents` on one bus, over its JSON 1.1 protocol,
  * SigV4-checked, with EventBridge's limits (10 entries, 256 KB of entries: the whole call refused)
@@ -150,7 +147,6 @@ export async function startEventBridge(opts: EventBridgeOptions): Promise<LocalE
     void drain(key);
   };
 
-  const fault = (status: number, type: string, message: string) => ({ status, body: { __type: type, message } });
   const entryError = (ErrorCode: string, ErrorMessage: string) => ({ ErrorCode, ErrorMessage });
 
   /** The per-entry answer: an event id, or why this entry alone is refused. */
@@ -185,60 +181,33 @@ export async function startEventBridge(opts: EventBridgeOptions): Promise<LocalE
     return { EventId: id };
   };
 
-  async function answer(req: http.IncomingMessage, body: Buffer): Promise<{ status: number; body: unknown }> {
-    const verdict = await verifySigV4(req, body, { service: 'events', credentials: opts.credentials });
-    if (verdict === 'unsigned') return fault(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    if (verdict === 'unknown-key') return fault(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (verdict === 'invalid') return fault(400, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
-    if (req.method !== 'POST' || req.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
-      return fault(400, 'UnknownOperationException', 'The operation is not supported by the local EventBridge.');
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(body.toString('utf8'));
-    } catch {
-      return fault(400, 'SerializationException', 'The request body is not valid JSON.');
-    }
-    const entries = typeof input === 'object' && input !== null && Object.hasOwn(input, 'Entries') ? (input as { Entries: unknown }).Entries : undefined;
+  async function answer(req: http.IncomingMessage, body: Buffer): Promise<Json11Answer> {
+    const call = await readJson11(req, body, { service: 'events', target: 'AWSEvents.PutEvents', credentials: opts.credentials });
+    if ('fault' in call) return call.fault;
+    const entries = call.field('Entries');
     if (!Array.isArray(entries) || entries.length < 1 || entries.length > PUT_EVENTS_LIMITS.entries) {
       const count = Array.isArray(entries) ? entries.length : 0;
-      return fault(400, 'ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${count < 1 ? 'greater than or equal to 1' : `less than or equal to ${PUT_EVENTS_LIMITS.entries}`}`);
+      return json11Fault(400, 'ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length ${count < 1 ? 'greater than or equal to 1' : `less than or equal to ${PUT_EVENTS_LIMITS.entries}`}`);
     }
-    if (entries.some((e) => typeof e !== 'object' || e === null)) return fault(400, 'SerializationException', 'Entries must be objects.');
+    if (entries.some((e) => typeof e !== 'object' || e === null)) return json11Fault(400, 'SerializationException', 'Entries must be objects.');
     const typed = entries as PutEventsEntry[];
     if (typed.reduce((n, e) => n + entrySize(e), 0) > PUT_EVENTS_LIMITS.totalEntryBytes) {
-      return fault(400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
+      return json11Fault(400, 'ValidationException', 'Total size of the entries in the request is over the limit.');
     }
     const results = typed.map(accept);
     return { status: 200, body: { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results } };
   }
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      void answer(req, Buffer.concat(chunks)).then(({ status, body }) => {
-        res.writeHead(status, { 'content-type': JSON_TYPE, 'x-amzn-requestid': randomUUID() });
-        res.end(JSON.stringify(body));
-      });
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const server = await serveJson11(answer, opts.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: server.endpoint,
     busArn,
     delivered: () => (pending() === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.add(resolve))),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        stopped = true;
-        for (const resolveIdle of idle) resolveIdle();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: () => {
+      stopped = true;
+      for (const resolveIdle of idle) resolveIdle();
+      return server.stop();
+    },
   };
 }
 

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { eventsFilterPatterns } from '#shared/adapters/dynamodb/event-stream.ts';
 import { eventsStreamFn } from '#infra/routes.ts';
-import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
+import { startStreamConsumer, type ConsumerWiring, type StreamPoller } from './stream-poller.ts';
 
 /**
  * The outbound-events consumer, a stream consumer of its own as in AWS (its own event source
@@ -12,22 +11,9 @@ import { startStreamPoller, type StreamPoller } from './stream-poller.ts';
  * on a record (a refused put is retried until the bus takes it; in AWS, for a day): events are at
  * least once and in order per room, and consumers drop repeats by id.
  */
-export function startEventsConsumer(opts: {
-  endpoint: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  tableName: string;
-  pollIntervalMs: number;
-  invoke: (fn: string, event: unknown) => Promise<unknown>;
-}): Promise<StreamPoller> {
-  return startStreamPoller({
-    endpoint: opts.endpoint,
-    region: opts.region,
-    credentials: opts.credentials,
-    tableName: opts.tableName,
-    handler: (event: DynamoDBStreamEvent) => opts.invoke(eventsStreamFn, event),
+export function startEventsConsumer(wiring: ConsumerWiring): Promise<StreamPoller> {
+  return startStreamConsumer(wiring, eventsStreamFn, {
     filterPatterns: eventsFilterPatterns,
-    pollIntervalMs: opts.pollIntervalMs,
     maxRetryAttempts: Number.POSITIVE_INFINITY,
     logger: { warn: () => undefined, error: (...args: unknown[]) => console.error('[events]', ...args) },
   });

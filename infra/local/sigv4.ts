@@ -1,5 +1,6 @@
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
-import type http from 'node:http';
+import { createHash, createHmac, randomUUID, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /** An access key pair a local endpoint accepts. */
@@ -111,4 +112,73 @@ export async function verifySigV4(
   );
   const expected = /Signature=([0-9a-f]{64})/.exec(String(signed.headers.authorization ?? ''))?.[1];
   return expected !== undefined && timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(signature, 'hex')) ? 'valid' : 'invalid';
+}
+
+/** What a local JSON 1.1 endpoint answers: an HTTP status and a JSON body. */
+export interface Json11Answer {
+  status: number;
+  body: unknown;
+}
+
+/** A fault as a JSON 1.1 service answers it: `{ __type, message }`, which the SDK turns into a named error. */
+export const json11Fault = (status: number, type: string, message: string): Json11Answer => ({ status, body: { __type: type, message } });
+
+/**
+ * What a JSON 1.1 service (EventBridge, Secrets Manager) does before its operation, with the
+ * faults it answers: the SigV4 check (400 `MissingAuthenticationTokenException`,
+ * `UnrecognizedClientException` or `InvalidSignatureException`), the operation named by
+ * `X-Amz-Target` (400 `UnknownOperationException` for any but `target`), and the body parsed
+ * (400 `SerializationException`). Gives the fault, or `field`, which reads a top-level field of
+ * the body: an own property only (a body's `__proto__` names nothing).
+ */
+export async function readJson11(
+  req: Pick<http.IncomingMessage, 'method' | 'url' | 'headers'>,
+  body: Buffer,
+  opts: { service: string; target: string; credentials: readonly Credential[] },
+): Promise<{ fault: Json11Answer } | { field: (name: string) => unknown }> {
+  const verdict = await verifySigV4(req, body, { service: opts.service, credentials: opts.credentials });
+  if (verdict === 'unsigned') return { fault: json11Fault(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token') };
+  if (verdict === 'unknown-key') return { fault: json11Fault(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
+  if (verdict === 'invalid') return { fault: json11Fault(400, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.') };
+  if (req.method !== 'POST' || req.headers['x-amz-target'] !== opts.target) {
+    return { fault: json11Fault(400, 'UnknownOperationException', `Only ${opts.target} is supported by this local endpoint.`) };
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(body.toString('utf8'));
+  } catch {
+    return { fault: json11Fault(400, 'SerializationException', 'The request body is not valid JSON.') };
+  }
+  return { field: (name) => (typeof input === 'object' && input !== null && Object.hasOwn(input, name) ? (input as Record<string, unknown>)[name] : undefined) };
+}
+
+/**
+ * Serves a local JSON 1.1 endpoint on 127.0.0.1 (`port` 0 or none: any free one): each request's
+ * body read whole and handed to `answer`, whose answer goes back as `application/x-amz-json-1.1`
+ * with a request id.
+ */
+export async function serveJson11(answer: (req: http.IncomingMessage, body: Buffer) => Promise<Json11Answer>, port = 0): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void answer(req, Buffer.concat(chunks)).then(({ status, body }) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() });
+        res.end(JSON.stringify(body));
+      });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${bound}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -13,7 +13,7 @@ import { createInvoker } from './lambda.ts';
 import { createDevIssuer } from './dev-issuer.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
-import { startStreamPoller } from './stream-poller.ts';
+import { startStreamConsumer } from './stream-poller.ts';
 import { startAttachmentCleanup } from './attachment-cleanup.ts';
 import { localVapidSeed, startEventsConsumer } from './events-consumer.ts';
 import { contractEnvelope, LOCAL_EVENT_BUS, startEventBridge } from './event-bridge.ts';
@@ -26,7 +26,6 @@ import { staticFiles } from './static-files.ts';
 import { loadServiceCredential, verifyServiceSignature, type ServiceCredential } from './service-auth.ts';
 import { freePort, probePort } from './ports.ts';
 import { loadCursorKey } from './cursor-key.ts';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
 import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
@@ -320,26 +319,21 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       intervalMs: config.ttlSweepMs,
     });
     stops.push(['TTL sweeper', sweeper.stop]);
-    const poller = await startStreamPoller({
-      endpoint: dynamo.endpoint,
-      region,
-      credentials,
-      tableName: config.tableName,
-      handler: (event: DynamoDBStreamEvent) => invoke(streamFn, event),
+    const wiring = { endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke };
+    const poller = await startStreamConsumer(wiring, streamFn, {
       filterPatterns: streamFilterPatterns,
       batchSize: FANOUT_EVENT_SOURCE.batchSize,
       parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
       maxRetryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
-      pollIntervalMs: config.streamPollMs,
       ttlDeletions: sweeper.ttlDeletions,
       onFailure: ({ records, error }) =>
         console.error(`[stream] ${records.length} record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
     });
     stops.push(['stream poller', poller.stop]);
-    const cleanup = await startAttachmentCleanup({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
+    const cleanup = await startAttachmentCleanup(wiring);
     stops.push(['attachment clean-up poller', cleanup.stop]);
     if (config.eventsConsumer !== false) {
-      const events = await startEventsConsumer({ endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke });
+      const events = await startEventsConsumer(wiring);
       stops.push(['events poller', events.stop]);
     }
 

@@ -89,6 +89,24 @@ interface ShardState {
   quietAt: number;
 }
 
+/** Where a local stream consumer reads (the table's stream) and how it reaches its function. */
+export interface ConsumerWiring extends Pick<StreamPollerOptions, 'endpoint' | 'region' | 'credentials' | 'tableName' | 'pollIntervalMs'> {
+  invoke: (fn: string, event: unknown) => Promise<unknown>;
+}
+
+/**
+ * One event source mapping on the table's stream, as in AWS: the function `fn` invoked with the
+ * batches the poller reads, under the mapping's own filter, retries and failure destination.
+ */
+export function startStreamConsumer(
+  wiring: ConsumerWiring,
+  fn: string,
+  mapping: Omit<StreamPollerOptions, keyof ConsumerWiring | 'handler'>,
+): Promise<StreamPoller> {
+  const { invoke, ...stream } = wiring;
+  return startStreamPoller({ ...stream, ...mapping, handler: (event) => invoke(fn, event) });
+}
+
 const DESCRIBE_INTERVAL_MS = 10_000;
 const ERROR_BACKOFF_MS = 1_000;
 const retryBackoffMs = (failures: number) => Math.min(100 * 2 ** (failures - 1), 2_000);

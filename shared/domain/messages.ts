@@ -118,14 +118,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   const cmid = input.clientMessageId;
   const claimed = cmid === undefined ? undefined : member.sent?.get(cmid);
   if (cmid !== undefined && claimed !== undefined) return resend(deps, actor, roomId, input, cmid, claimed);
-  const [replyTo, mentions] = await Promise.all([
-    input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined,
-    resolveMentions(deps, roomId, content),
-  ]);
-  // --- attachments: last check before anything is written for this send; it claims
-  // the sender's uploads (each once) and verifies the files. The type follows from the files.
-  const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
-  // --- end attachments
+  const draft = await draftOf(deps, actor, roomId, input);
   const now = deps.clock.now();
   const at = now.toISOString();
   const fromSeq = latest + 1;
@@ -153,19 +146,12 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     if (attempt >= 3) throw unavailable(1);
     current = now2;
   }
-  const { message, created } = await insertAtNext(deps, roomId, fromSeq, {
-    senderId: actor.userId,
-    senderName: actor.displayName,
-    type: attached?.type ?? input.messageType,
-    content,
-    ...(replyTo && { replyTo }),
-    mentions,
-    ...(input.metadata && { metadata: input.metadata }),
-    ...(cmid && { clientMessageId: cmid }),
-    ...(attached && { attachments: attached.refs }),
-    createdAt: at,
-  }, cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid });
-  // Others sent first: move the sender's mark on to their message (under contention only).
+  const own = cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid };
+  const { message, created } = await insertAtNext(deps, roomId, fromSeq, { ...draft, createdAt: at }, own);
+  // Others sent first: move the sender's mark on to their message (under contention only). The
+  // first write cannot set it: the seq is known only once the put took it, and the member write
+  // must come before the put (it claims the clientMessageId and counts the send); one transaction
+  // of both would double every send's units to spare this write on contended ones.
   if (created && message.seq > fromSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: message.seq, at });
   return created ? { message: messageView(message, [], undefined, await attachmentUrls(deps, [message])), created } : { message: await viewOf(deps, message, actor.userId), created };
 }
@@ -188,32 +174,36 @@ async function resend(deps: Deps, actor: User, roomId: string, input: SendMessag
       await deps.clock.sleep(100);
       continue;
     }
-    const content = input.content ?? '';
-    const [replyTo, mentions] = await Promise.all([input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined, resolveMentions(deps, roomId, content)]);
-    const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
-    const { message, created } = await insertAtNext(
-      deps,
-      roomId,
-      lastSeq + 1,
-      {
-        senderId: actor.userId,
-        senderName: actor.displayName,
-        type: attached?.type ?? input.messageType,
-        content,
-        ...(replyTo && { replyTo }),
-        mentions,
-        ...(input.metadata && { metadata: input.metadata }),
-        clientMessageId: cmid,
-        ...(attached && { attachments: attached.refs }),
-        createdAt: deps.clock.now().toISOString(),
-      },
-      { senderId: actor.userId, clientMessageId: cmid },
-    );
+    const draft = await draftOf(deps, actor, roomId, input);
+    const own = { senderId: actor.userId, clientMessageId: cmid };
+    const { message, created } = await insertAtNext(deps, roomId, lastSeq + 1, { ...draft, createdAt: deps.clock.now().toISOString() }, own);
     return { message: await viewOf(deps, message, actor.userId), created };
   }
 }
 
 export type NewMessage = Omit<MessageRecord, 'id' | 'roomId' | 'seq'>;
+
+/**
+ * The message a send stores, but for its seq and time: sender, type, content, reply, mentions,
+ * metadata, clientMessageId and attachments. Last before the message is written, it claims the
+ * sender's uploads (each once) and verifies the files; the type follows from the files.
+ */
+async function draftOf(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<Omit<NewMessage, 'createdAt'>> {
+  const content = input.content ?? '';
+  const [replyTo, mentions] = await Promise.all([input.replyTo ? replyRef(deps, roomId, input.replyTo) : undefined, resolveMentions(deps, roomId, content)]);
+  const attached = input.attachmentIds?.length ? await attachUploads(deps, actor, roomId, input.attachmentIds) : undefined;
+  return {
+    senderId: actor.userId,
+    senderName: actor.displayName,
+    type: attached?.type ?? input.messageType,
+    content,
+    ...(replyTo && { replyTo }),
+    mentions,
+    ...(input.metadata && { metadata: input.metadata }),
+    ...(input.clientMessageId && { clientMessageId: input.clientMessageId }),
+    ...(attached && { attachments: attached.refs }),
+  };
+}
 
 /**
  * Stores the message at `fromSeq` or, on a conflict, the next free seq. `own` names a send by

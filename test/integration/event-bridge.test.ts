@@ -4,6 +4,7 @@ import { contractEnvelope, startEventBridge, type LocalEventBridge } from '#infr
 import { EventBridgePublisher, putEventsChunks } from '#shared/adapters/eventbridge/publisher.ts';
 import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
 import { eventually } from '#test/support/clients.ts';
+import { alterBeforeSigning } from '#test/support/aws-requests.ts';
 
 /**
  * The runtime's EventBridge, driven by the SDK's own client as the functions drive it: its wire
@@ -65,6 +66,26 @@ describe('the local EventBridge', () => {
     expect(await unsigned.json()).toMatchObject({ __type: 'MissingAuthenticationTokenException' });
     await bus.delivered();
     expect(sink.received.some((e) => e.detail.roomId === 'r1')).toBe(false);
+  });
+
+  it('refuses, signed as it is, another operation and a body that is not JSON, as AWS does; nothing is delivered', async () => {
+    const otherOperation = alterBeforeSigning(clientWith(), (req) => {
+      req.headers['x-amz-target'] = 'AWSEvents.DeleteEventBus';
+    });
+    await expect(otherOperation.send(new PutEventsCommand({ Entries: [entry('r4', 1)] }))).rejects.toMatchObject({ name: 'UnknownOperationException', $metadata: { httpStatusCode: 400 } });
+    const notJson = alterBeforeSigning(clientWith(), (req) => {
+      req.body = String(req.body).slice(0, -1);
+    });
+    await expect(notJson.send(new PutEventsCommand({ Entries: [entry('r4', 2)] }))).rejects.toMatchObject({ name: 'SerializationException', $metadata: { httpStatusCode: 400 } });
+    // Entries only as the body's own field.
+    const inherited = alterBeforeSigning(clientWith(), (req) => {
+      req.body = `{"__proto__":${String(req.body)}}`;
+    });
+    await expect(inherited.send(new PutEventsCommand({ Entries: [entry('r4', 3)] }))).rejects.toMatchObject({ name: 'ValidationException' });
+    // The same client unaltered is accepted: the refusals above are the alterations'.
+    expect((await clientWith().send(new PutEventsCommand({ Entries: [entry('r4', 4)] }))).FailedEntryCount).toBe(0);
+    await bus.delivered();
+    expect(sink.received.filter((e) => e.detail.roomId === 'r4').map((e) => e.id)).toEqual(['r4-4']);
   });
 
   it('refuses the whole call over 10 entries or over 256 KB of entries; nothing is delivered', async () => {

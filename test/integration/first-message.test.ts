@@ -1,10 +1,11 @@
 import { describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
-import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS } from '#infra/local/services.ts';
 import { api, connect, createUser, eventually, type TestSocket } from '#test/support/clients.ts';
+import { plantStaleConnection } from '#test/support/stale-connection.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');
@@ -153,21 +154,7 @@ describe('a first message, end to end', () => {
     // A connection whose $disconnect was lost an hour ago: still listed for Bo, but API Gateway no longer knows it.
     const staleId = 'c3RhbGUvY29ubj0='; // '/' and '=' exercise the id's URL encoding
     const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', credentials: LOCAL_CREDENTIALS }));
-    // As `$connect` does: listed on the presence item first, then the connection item.
-    await db.send(
-      new UpdateCommand({
-        TableName: TABLE.defaultName,
-        Key: keys.presence(bo.userId),
-        UpdateExpression: 'ADD conns :c SET userId = :u, onlineUntil = :until',
-        ExpressionAttributeValues: { ':c': new Set([connectionEntry(staleId)]), ':u': bo.userId, ':until': new Date(Date.now() + 3_600_000).toISOString() },
-      }),
-    );
-    await db.send(
-      new PutCommand({
-        TableName: TABLE.defaultName,
-        Item: { ...keys.connection(staleId), [TABLE.entityAttribute]: ENTITY.connection, connectionId: staleId, userId: bo.userId, displayName: 'Bo', connectedAt: new Date(Date.now() - 3_600_000).toISOString() },
-      }),
-    );
+    await plantStaleConnection(db, bo.userId, { id: staleId, item: { displayName: 'Bo' } });
     const live = await connect(wsUrl, bo);
     try {
       const sent = await api(httpUrl, 'POST', `/rooms/${room.id}/messages`, { token: ann.token, body: { content: 'one' } });

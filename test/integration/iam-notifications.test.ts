@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { api, apiOk, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
 import { startPushService, type PushService } from '#test/support/push-service.ts';
@@ -30,11 +30,7 @@ async function runtime(env: Record<string, string> = {}): Promise<Runtime> {
   return rt;
 }
 
-const ok = async (rt: Runtime, user: TestUser, method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-};
+const ok = (rt: Runtime, user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 
 /** A direct message to someone offline with a push subscription: the consumer puts its events and pushes. */
 async function directMessageToSubscriber(rt: Runtime) {

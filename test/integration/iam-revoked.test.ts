@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { api, connect, createUser, eventually, uniqueId, type TestUser } from '#test/support/clients.ts';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { apiOk, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { plantStaleConnection } from '#test/support/stale-connection.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 
 /**
@@ -25,31 +26,13 @@ afterAll(async () => {
   db?.destroy();
   await rt?.stop();
 });
-const ok = async (user: TestUser, method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-};
+const ok = (user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 
 describe('a runtime missing grants', () => {
   it('refuses the fan-out\'s presence update after a 410 with AccessDenied: the batch fails and is retried, and the gone connection stays listed', async () => {
     const [ann, bo, cy] = (await Promise.all(['ann', 'bo', 'cy'].map((n) => createUser(rt.httpUrl, n)))) as [TestUser, TestUser, TestUser];
     const roomId = (await ok(ann, 'POST', '/rooms', { type: 'group', name: 'R', memberIds: [bo.userId, cy.userId] })).id;
-    const stale = Buffer.from(uniqueId('stale')).toString('base64');
-    await db.send(
-      new UpdateCommand({
-        TableName: TABLE.defaultName,
-        Key: keys.presence(bo.userId),
-        UpdateExpression: 'ADD conns :c SET userId = :u, onlineUntil = :until',
-        ExpressionAttributeValues: { ':c': new Set([connectionEntry(stale)]), ':u': bo.userId, ':until': new Date(Date.now() + 3_600_000).toISOString() },
-      }),
-    );
-    await db.send(
-      new PutCommand({
-        TableName: TABLE.defaultName,
-        Item: { ...keys.connection(stale), [TABLE.entityAttribute]: ENTITY.connection, connectionId: stale, userId: bo.userId, displayName: 'Bo', connectedAt: new Date(Date.now() - 3_600_000).toISOString() },
-      }),
-    );
+    const stale = await plantStaleConnection(db, bo.userId, { item: { displayName: 'Bo' } });
     const cySocket = await connect(rt.wsUrl, cy);
     try {
       const sent = await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'twice' });

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import pngjs from 'pngjs';
-import { api, connect, createUser, eventually, uniqueId, type Frame, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { apiOk, connect, createUser, eventually, uniqueId, type Frame, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { plantStaleConnection } from '#test/support/stale-connection.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { serviceApi } from '#test/support/service.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
-import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
-import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 
 /**
  * Every route and trigger under its own grants, with the limits a deployment has (rate counters
@@ -27,12 +28,7 @@ afterAll(async () => {
   await rt?.stop();
 });
 
-const call = (user: TestUser, method: string, path: string, body?: unknown) => api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-async function ok(user: TestUser, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await call(user, method, path, body);
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-}
+const ok = (user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 const users = (...names: string[]) => Promise.all(names.map((n) => createUser(rt.httpUrl, n)));
 const presence = async (userId: string) =>
   (await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.presence(userId), ConsistentRead: true }))).Item;
@@ -170,25 +166,7 @@ describe('every route under its own grants, rate limits on', () => {
 });
 
 describe('the fan-out forgetting connections, enforcement on', () => {
-  /** A connection whose `$disconnect` was lost: listed on the presence item, its item stored, unknown to the gateway. */
-  async function staleConnection(userId: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const id = Buffer.from(uniqueId('stale')).toString('base64');
-    await db.send(
-      new UpdateCommand({
-        TableName: TABLE.defaultName,
-        Key: keys.presence(userId),
-        UpdateExpression: 'ADD conns :c SET userId = :u, onlineUntil = :until',
-        ExpressionAttributeValues: { ':c': new Set([connectionEntry(id)]), ':u': userId, ':until': new Date(Date.now() + 3_600_000).toISOString() },
-      }),
-    );
-    await db.send(
-      new PutCommand({
-        TableName: TABLE.defaultName,
-        Item: { ...keys.connection(id), [TABLE.entityAttribute]: ENTITY.connection, connectionId: id, userId, displayName: 'Stale', connectedAt: new Date(Date.now() - 3_600_000).toISOString(), ...extra },
-      }),
-    );
-    return id;
-  }
+  const staleConnection = (userId: string, item: Record<string, unknown> = {}) => plantStaleConnection(db, userId, { item });
   const messagesIn = (socket: TestSocket, id: string) => socket.frames.filter((f) => f.type === 'message_new' && f.message.id === id);
 
   async function roomWith(owner: TestUser, members: TestUser[]): Promise<string> {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { api, createUser, type TestUser } from '#test/support/clients.ts';
+import { api, apiOk, createUser, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { functionsReadingSecret } from '#infra/permissions.ts';
 
@@ -21,11 +21,7 @@ async function runtime(env: Record<string, string> = {}): Promise<Runtime> {
   return rt;
 }
 
-const ok = async (rt: Runtime, user: TestUser, method: string, path: string, body?: unknown): Promise<any> => {
-  const res = await api(rt.httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
-  expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
-  return res.body;
-};
+const ok = (rt: Runtime, user: TestUser, method: string, path: string, body?: unknown) => apiOk(rt.httpUrl, user, method, path, body);
 
 /** Makes `fn` hand out a cursor first thing, which signs it with the key it reads. */
 const firstCursor: Record<string, (rt: Runtime, user: TestUser) => Promise<{ status: number; body: any }>> = {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { startSecretsManager, type LocalSecretsManager } from '#infra/local/secrets-manager.ts';
+import { alterBeforeSigning } from '#test/support/aws-requests.ts';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:parley-cursor-key-local0';
 const known = { accessKeyId: 'local', secretAccessKey: 'local-secret' };
@@ -41,5 +42,20 @@ describe('the local Secrets Manager', () => {
     expect(unsigned.status).toBe(400);
     expect(await unsigned.json()).toMatchObject({ __type: 'MissingAuthenticationTokenException' });
     await expect(clientWith(known).send(new GetSecretValueCommand({ SecretId: 'parley-other' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  it('refuses, signed as it is, another operation, a body that is not JSON and a SecretId that is not the body\'s own, as AWS does', async () => {
+    const otherOperation = alterBeforeSigning(clientWith(known), (req) => {
+      req.headers['x-amz-target'] = 'secretsmanager.DeleteSecret';
+    });
+    await expect(otherOperation.send(new GetSecretValueCommand({ SecretId: ARN }))).rejects.toMatchObject({ name: 'UnknownOperationException', $metadata: { httpStatusCode: 400 } });
+    const notJson = alterBeforeSigning(clientWith(known), (req) => {
+      req.body = String(req.body).slice(0, -1);
+    });
+    await expect(notJson.send(new GetSecretValueCommand({ SecretId: ARN }))).rejects.toMatchObject({ name: 'SerializationException', $metadata: { httpStatusCode: 400 } });
+    const inherited = alterBeforeSigning(clientWith(known), (req) => {
+      req.body = `{"__proto__":${String(req.body)}}`;
+    });
+    await expect(inherited.send(new GetSecretValueCommand({ SecretId: ARN }))).rejects.toMatchObject({ name: 'InvalidParameterException' });
   });
 });

@@ -58,6 +58,13 @@ export async function api<T = any>(
   return { status: res.status, body, headers: res.headers };
 }
 
+/** `api` as `user` that must succeed: the answer's body, or an error naming the call and what it got. */
+export async function apiOk(httpUrl: string, user: TestUser, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await api(httpUrl, method, path, { token: user.token, ...(body !== undefined && { body }) });
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
 export type Frame = Record<string, any> & { type: string };
 
 /** A WebSocket client that keeps every frame it received, to wait on. */

@@ -18,6 +18,27 @@ export interface ServiceCredential {
   region: string;
 }
 
+/** The headers of a request to `url` signed with `credential` for `execute-api`, `headers` signed along. */
+export async function signedHeaders(url: URL, credential: ServiceCredential, method: string, headers: Record<string, string>, body: string | undefined): Promise<Record<string, string>> {
+  // Names come from the URL: no prototype for a `__proto__` parameter to reach; a repeated one is a list.
+  const query: Record<string, string | string[]> = Object.create(null);
+  for (const [k, v] of url.searchParams) {
+    const prior = query[k];
+    query[k] = prior === undefined ? v : [prior].flat().concat(v);
+  }
+  const signed = await signerFor(credential).sign({
+    method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    port: Number(url.port),
+    path: url.pathname,
+    query,
+    headers: { host: url.host, ...headers },
+    ...(body !== undefined && { body }),
+  });
+  return signed.headers as Record<string, string>;
+}
+
 /** A `/service/...` call signed as the host platform's back end signs it (SigV4, `execute-api`). */
 export async function serviceApi<T = any>(
   httpUrl: string,
@@ -28,20 +49,8 @@ export async function serviceApi<T = any>(
 ): Promise<ApiResponse<T>> {
   const url = new URL(path.replace(/^\//, ''), httpUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const signer = signerFor(credential);
-  const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = v;
-  const signed = await signer.sign({
-    method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: url.pathname,
-    query,
-    headers: { host: url.host, ...(payload !== undefined && { 'content-type': 'application/json' }) },
-    ...(payload !== undefined && { body: payload }),
-  });
-  const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, ...(payload !== undefined && { body: payload }) });
+  const headers = await signedHeaders(url, credential, method, payload === undefined ? {} : { 'content-type': 'application/json' }, payload);
+  const res = await fetch(url, { method, headers, ...(payload !== undefined && { body: payload }) });
   const text = await res.text();
   let parsed: any = text;
   try {
@@ -59,18 +68,7 @@ export async function signedFetch(
   init: { method?: string; body?: string; tamper?: (headers: Record<string, string>) => void; sendBody?: string } = {},
 ): Promise<Response> {
   const method = init.method ?? 'GET';
-  const signer = signerFor(credential);
-  const signed = await signer.sign({
-    method,
-    protocol: url.protocol,
-    hostname: url.hostname,
-    port: Number(url.port),
-    path: url.pathname,
-    query: {},
-    headers: { host: url.host },
-    ...(init.body !== undefined && { body: init.body }),
-  });
-  const headers = signed.headers as Record<string, string>;
+  const headers = await signedHeaders(url, credential, method, {}, init.body);
   init.tamper?.(headers);
   const body = init.sendBody ?? init.body;
   return fetch(url, { method, headers, ...(body !== undefined && { body }) });

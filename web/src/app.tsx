@@ -46,6 +46,11 @@ export function App({ config, session }: { config: AppConfig; session: Session }
     location.hash = roomId ? `room=${encodeURIComponent(roomId)}` : '';
     if (panel === 'members') setPanel(undefined);
   };
+  /** A dialog closed, with the room it made or joined to open, if any. */
+  const closeDialog = (roomId?: string) => {
+    setDialog(undefined);
+    if (roomId) open(roomId);
+  };
 
   const unread = store.totalUnread();
   useEffect(() => {
@@ -120,22 +125,10 @@ export function App({ config, session }: { config: AppConfig; session: Session }
         )}
       </div>
       {dialog === 'new' && (
-        <NewRoomDialog
-          store={store}
-          onClose={(id) => {
-            setDialog(undefined);
-            if (id) open(id);
-          }}
-        />
+        <NewRoomDialog store={store} onClose={closeDialog} />
       )}
       {dialog === 'public' && (
-        <PublicRoomsDialog
-          store={store}
-          onClose={(id) => {
-            setDialog(undefined);
-            if (id) open(id);
-          }}
-        />
+        <PublicRoomsDialog store={store} onClose={closeDialog} />
       )}
       {store.lastError && (
         <div class="banner offline" role="alert">

@@ -82,12 +82,18 @@ export function meterCapacity(client: DynamoDBClient, listener: CapacityListener
 function failedWriteUnits(input: Record<string, unknown>, found: Record<string, AttributeValue> | undefined): number {
   const sent = input.Item ? itemBytes(marshall(input.Item as Record<string, unknown>, { removeUndefinedValues: true })) : 0;
   const old = found ? itemBytes(found) : 0;
-  return Math.max(1, Math.ceil(Math.max(sent, old) / 1024));
+  return writeUnits(Math.max(sent, old));
 }
 
-/** DynamoDB's item size: attribute names plus values (numbers: about one byte per two digits). */
-export function itemBytes(item: Record<string, AttributeValue>): number {
-  return Object.entries(item).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + valueBytes(value), 0);
+/** The write units AWS charges for an item (or index entry) of `bytes`: one per KB begun, at least one. */
+export const writeUnits = (bytes: number): number => Math.max(1, Math.ceil(bytes / 1024));
+
+/**
+ * DynamoDB's item size: attribute names plus values (numbers: about one byte per two digits);
+ * with `counts`, only the attributes it keeps (an index entry's projection).
+ */
+export function itemBytes(item: Record<string, AttributeValue>, counts: (attribute: string) => boolean = () => true): number {
+  return Object.entries(item).reduce((sum, [name, value]) => (counts(name) ? sum + Buffer.byteLength(name) + valueBytes(value) : sum), 0);
 }
 
 function valueBytes(v: AttributeValue): number {

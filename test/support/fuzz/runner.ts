@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '#infra/local/sigv4.ts';
 import WebSocket from 'ws';
 import * as z from 'zod';
 import { messageSendFrame, requestIdOf } from '#shared/schemas/frames.ts';
 import { sendMessageBody } from '#shared/schemas/messages.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
 import { createUser, TestSocket, type Frame, type TestUser } from '#test/support/clients.ts';
-import type { ServiceCredential } from '#test/support/service.ts';
+import { signedHeaders, type ServiceCredential } from '#test/support/service.ts';
 import type { Case, ConnectCase, FrameCase, HttpCase } from './cases.ts';
 import { LITERAL_PREFIX, toJsonText } from './hostile.ts';
 
@@ -224,25 +222,7 @@ export class FuzzWorld {
     if (req.body !== undefined && req.contentType !== null) headers['content-type'] = req.contentType ?? 'application/json';
     const token = req.token ?? req.user?.token;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    if (req.signed) {
-      const query: Record<string, string | string[]> = {};
-      for (const [k, v] of url.searchParams) {
-        const prev = Object.hasOwn(query, k) ? query[k] : undefined;
-        Object.defineProperty(query, k, { value: prev === undefined ? v : [...[prev].flat(), v], enumerable: true, writable: true, configurable: true });
-      }
-      const signer = new SignatureV4({ credentials: { accessKeyId: this.endpoints.service.accessKeyId, secretAccessKey: this.endpoints.service.secretAccessKey }, region: this.endpoints.service.region, service: 'execute-api', sha256: Sha256 });
-      const signed = await signer.sign({
-        method: req.method,
-        protocol: url.protocol,
-        hostname: url.hostname,
-        port: Number(url.port),
-        path: url.pathname,
-        query,
-        headers: { host: url.host, ...headers },
-        ...(req.body !== undefined && { body: req.body }),
-      });
-      headers = signed.headers as Record<string, string>;
-    }
+    if (req.signed) headers = await signedHeaders(url, this.endpoints.service, req.method, headers, req.body);
     const res = await fetch(url, { method: req.method, headers, ...(req.body !== undefined && { body: req.body }), signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
     let body: any;
