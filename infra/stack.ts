@@ -98,6 +98,7 @@ export class ParleyStack extends Stack {
       noRotationReason: 'A signing key for page cursors, no credential of another system; a new value (a redeploy of the secret) only ends outstanding cursors.',
       functions: this.functions,
       arnVariable: ENV.cursorKeySecretArn,
+      secretId: 'Secret',
     });
     this.secrets = { 'cursor-key': cursorKey.secret, 'vapid-seed': events.vapidSeed };
     // Every statement of the functions' roles comes from the permission table (infra/permissions.ts).

@@ -16,6 +16,8 @@ export interface StackSecretProps {
   functions: ReadonlyMap<string, LambdaFunction>;
   arnVariable: string;
   environment?: Readonly<Record<string, string>>;
+  /** The secret's own id under this construct, when a deployed stack already has it by that path. */
+  secretId?: string;
 }
 
 /**
@@ -28,9 +30,9 @@ export class StackSecret extends Construct {
 
   constructor(scope: Construct, id: string, props: StackSecretProps) {
     super(scope, id);
-    // `Default`: the secret's logical id is this construct's, as if it stood in its place (a
-    // retained secret given a new id would be a new value).
-    this.secret = new Secret(this, 'Default', {
+    // `Default`: the secret's logical id is this construct's, as if it stood in its place. A
+    // deployed secret keeps the id it has: a new logical id is a new secret, a new value.
+    this.secret = new Secret(this, props.secretId ?? 'Default', {
       description: props.description,
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: props.removalPolicy,
