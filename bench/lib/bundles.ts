@@ -78,6 +78,7 @@ export async function measureBundles(opts: { dir: string; root: string; runs: nu
     mainFields: FUNCTION_BUNDLING.mainFields,
     minify: FUNCTION_BUNDLING.minify,
     sourcemap: FUNCTION_BUNDLING.sourceMap,
+    sourcesContent: FUNCTION_BUNDLING.sourcesContent,
     external: FUNCTION_BUNDLING.externalModules,
     ...(bundling.banner && { banner: { js: bundling.banner } }),
     ...(bundling.define && { define: bundling.define }),
