@@ -1,11 +1,31 @@
 import type { NotifyDeps } from '#shared/domain/notifications.ts';
 import type { EventPublisher } from '#shared/ports/events.ts';
+import type { PushSender } from '#shared/ports/notifications.ts';
 import { DynamoNotificationStore } from '#shared/adapters/dynamodb/notification-store.ts';
 import { EventBridgePublisher } from '#shared/adapters/eventbridge/publisher.ts';
-import { WebPushSender } from '#shared/adapters/webpush/sender.ts';
 import { ENV, requireEnv } from '#shared/env.ts';
 import { getDeps, getTable } from './deps.ts';
 import { notifyConfigFromEnv, vapidKeyLoader, type NotifyConfig } from './preference-deps.ts';
+
+/**
+ * The Web Push sender, loaded with the first push (its payload encryption and request code are
+ * evaluated then, not with the function: most records notify nobody).
+ */
+function lazyPushSender(config: NotifyConfig): PushSender {
+  let loading: Promise<PushSender> | undefined;
+  const load = () =>
+    (loading ??= import('#shared/adapters/webpush/sender.ts').then(
+      ({ WebPushSender }) => new WebPushSender(vapidKeyLoader(config), config.vapidSubject, { allowLoopback: config.allowLoopback }),
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
+  return {
+    publicKey: async () => (await load()).publicKey(),
+    send: async (sub, payload, options) => (await load()).send(sub, payload, options),
+  };
+}
 
 let built: { deps: NotifyDeps; config: NotifyConfig; core: object } | undefined;
 
@@ -22,7 +42,7 @@ function build() {
     ...core,
     notifications: new DynamoNotificationStore(getTable()),
     events,
-    push: new WebPushSender(vapidKeyLoader(config), config.vapidSubject, { allowLoopback: config.allowLoopback }),
+    push: lazyPushSender(config),
     notifySettings: { coalesceSeconds: config.coalesceSeconds },
   };
   return (built = { deps, config, core });
