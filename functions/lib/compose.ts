@@ -74,14 +74,14 @@ function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostList
 }
 
 /** The table client alone, with the SDK client it is built on: what a function needing only a store or two composes from. */
-export function createTable(config: DepsConfig, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
+export function createTableClient(config: DepsConfig, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
   const clients = createClients(config, options.clients);
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
   return { clients, table: new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep) };
 }
 
 /**
- * Builds every port from `config`, on `base` (a table from createTable) or a new one. One table
+ * Builds every port from `config`, on `base` (a table from createTableClient) or a new one. One table
  * client serves every store, so they share its connections, its retry policy and its metering. The
  * S3 store loads its SDK on first use; the presigned PUT's checksum is turned off (it would sign an
  * empty body's).
@@ -89,7 +89,7 @@ export function createTable(config: DepsConfig, options: DepsOptions = {}): { cl
 export function createDeps(
   config: DepsConfig,
   options: DepsOptions = {},
-  base: { clients: Clients; table: TableClient } = createTable(config, options),
+  base: { clients: Clients; table: TableClient } = createTableClient(config, options),
 ): { deps: Deps; clients: Clients; table: TableClient; workers?: LambdaFanOutWorkers } {
   const { clients, table } = base;
   const clock = options.clock ?? systemClock;
@@ -116,7 +116,7 @@ export function createDeps(
  * bundle then carries no other store.
  */
 export function createAttachmentDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
-  const { clients, table } = createTable(config, options);
+  const { clients, table } = createTableClient(config, options);
   return { deps: attachmentDeps(config, table), clients };
 }
 

@@ -1,7 +1,7 @@
 import type { Clock, Deps } from '#shared/ports/runtime.ts';
 import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
 import { configFromEnv } from './config.ts';
-import { createAttachmentDeps, createDeps, createTable, systemClock, type Clients, type DepsOptions } from './compose.ts';
+import { createAttachmentDeps, createDeps, createTableClient, systemClock, type Clients, type DepsOptions } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -9,13 +9,13 @@ import { createAttachmentDeps, createDeps, createTable, systemClock, type Client
  * benchmark) may set options first.
  */
 let options: DepsOptions = {};
-let base: ReturnType<typeof createTable> | undefined;
+let base: ReturnType<typeof createTableClient> | undefined;
 let built: ReturnType<typeof createDeps> | undefined;
 let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
 let fanOutDeps: Deps | undefined;
 
 // The table alone first: a function that uses one store or two (getTable) then bundles no other.
-const buildTable = () => (base ??= createTable(configFromEnv(), options));
+const buildTable = () => (base ??= createTableClient(configFromEnv(), options));
 const build = () => (built ??= createDeps(configFromEnv(), options, buildTable()));
 
 export function getDeps(): Deps {
