@@ -346,7 +346,8 @@ async function runBundlesOnly(smoke: boolean): Promise<void> {
     const bundles = await measureBundles({ dir, root, runs: plan.bundleRuns, ...(plan.bundles && { only: plan.bundles }) });
     for (const b of bundles) {
       const top = b.contributors.map((c) => `${c.name} ${(c.bytes / 1024).toFixed(1)}`).join(', ');
-      console.log(`${b.fn.padEnd(24)} ${(b.minifiedBytes / 1024).toFixed(1).padStart(6)} KB  ${b.processMs.toFixed(1).padStart(6)} ms  ${b.ratio.toFixed(2)}×  at load: ${b.externalAtLoad.join(' ') || '-'}  |  ${top}`);
+      const above = b.aboveFloorMs === undefined ? '' : ` (+${b.aboveFloorMs.toFixed(1)} ms over hello-dynamodb)`;
+      console.log(`${b.fn.padEnd(30)} ${(b.minifiedBytes / 1024).toFixed(1).padStart(6)} KB  map ${(b.sourceMapBytes / 1024).toFixed(0).padStart(4)} KB  ${b.processMs.toFixed(1).padStart(6)} ms  ${b.ratio.toFixed(2)}×${above}  at load: ${b.externalAtLoad.join(' ') || '-'}  |  ${top}`);
     }
     for (const t of bundleTargets(bundles)) console.log(`${t.met ? 'met  ' : 'SHORT'}  ${t.name}: ${t.value} (target ${t.target})`);
     console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}, ${plan.bundleRuns} rounds`);

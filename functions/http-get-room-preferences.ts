@@ -1,10 +1,10 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
 import { getRoomPreferences } from '#shared/domain/notifications.ts';
-import { getNotifyDeps } from './lib/notify-deps.ts';
+import { getPreferenceDeps } from './lib/preference-deps.ts';
 
 /** `GET /rooms/{roomId}/preferences` → `{roomId, notify?, mutedUntil?, effective}`: mine, members only. */
 export const handler = httpHandler(async (req) => {
   const { roomId } = parseOrThrow(roomParams, req.params, 'path');
-  return { status: 200, body: await getRoomPreferences(getNotifyDeps(), req.user(), roomId) };
+  return { status: 200, body: await getRoomPreferences(getPreferenceDeps(), req.user(), roomId) };
 });

@@ -2,7 +2,7 @@ import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow } from '#shared/schemas/common.ts';
 import { pushSubscriptionBody } from '#shared/schemas/notifications.ts';
 import { subscribePush } from '#shared/domain/notifications.ts';
-import { getNotifyConfig, getNotifyDeps } from './lib/notify-deps.ts';
+import { getNotifyConfig, getPreferenceDeps } from './lib/preference-deps.ts';
 
 /**
  * `PUT /me/push-subscriptions` (the browser's `PushSubscription` JSON) → `{endpoint, createdAt}`.
@@ -10,5 +10,5 @@ import { getNotifyConfig, getNotifyDeps } from './lib/notify-deps.ts';
  */
 export const handler = httpHandler(async (req) => {
   const body = parseOrThrow(pushSubscriptionBody, req.body() ?? {}, 'body');
-  return { status: 200, body: await subscribePush(getNotifyDeps(), req.user(), body, { allowLoopback: getNotifyConfig().allowLoopback }) };
+  return { status: 200, body: await subscribePush(getPreferenceDeps(), req.user(), body, { allowLoopback: getNotifyConfig().allowLoopback }) };
 });

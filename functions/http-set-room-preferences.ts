@@ -2,7 +2,7 @@ import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
 import { roomPreferencesBody } from '#shared/schemas/notifications.ts';
 import { setRoomPreferences } from '#shared/domain/notifications.ts';
-import { getNotifyDeps } from './lib/notify-deps.ts';
+import { getPreferenceDeps } from './lib/preference-deps.ts';
 
 /**
  * `PUT /rooms/{roomId}/preferences` `{notify?, mutedUntil?}` → `{roomId, notify?, mutedUntil?, effective}`:
@@ -11,5 +11,5 @@ import { getNotifyDeps } from './lib/notify-deps.ts';
 export const handler = httpHandler(async (req) => {
   const { roomId } = parseOrThrow(roomParams, req.params, 'path');
   const patch = parseOrThrow(roomPreferencesBody, req.body() ?? {}, 'body');
-  return { status: 200, body: await setRoomPreferences(getNotifyDeps(), req.user(), roomId, patch) };
+  return { status: 200, body: await setRoomPreferences(getPreferenceDeps(), req.user(), roomId, patch) };
 });

@@ -73,16 +73,26 @@ function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostList
   };
 }
 
-/**
- * Builds every port from `config`. One table client serves every store, so they share its
- * connections, its retry policy and its metering. The S3 store loads its SDK on first use; the
- * presigned PUT's checksum is turned off (it would sign an empty body's).
- */
-export function createDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Deps; clients: Clients; table: TableClient; workers?: LambdaFanOutWorkers } {
+/** The table client alone, with the SDK client it is built on: what a function needing only a store or two composes from. */
+export function createTableClient(config: DepsConfig, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
   const clients = createClients(config, options.clients);
-  const clock = options.clock ?? systemClock;
   const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
-  const table = new TableClient(clients.dynamo, config.tableName, meter, clock.sleep);
+  return { clients, table: new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep) };
+}
+
+/**
+ * Builds every port from `config`, on `base` (a table from createTableClient) or a new one. One table
+ * client serves every store, so they share its connections, its retry policy and its metering. The
+ * S3 store loads its SDK on first use; the presigned PUT's checksum is turned off (it would sign an
+ * empty body's).
+ */
+export function createDeps(
+  config: DepsConfig,
+  options: DepsOptions = {},
+  base: { clients: Clients; table: TableClient } = createTableClient(config, options),
+): { deps: Deps; clients: Clients; table: TableClient; workers?: LambdaFanOutWorkers } {
+  const { clients, table } = base;
+  const clock = options.clock ?? systemClock;
   const deps: Deps = {
     rooms: new DynamoRoomStore(table),
     messages: new DynamoMessageStore(table),
@@ -106,9 +116,7 @@ export function createDeps(config: DepsConfig, options: DepsOptions = {}): { dep
  * bundle then carries no other store.
  */
 export function createAttachmentDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
-  const clients = createClients(config, options.clients);
-  const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
-  const table = new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep);
+  const { clients, table } = createTableClient(config, options);
   return { deps: attachmentDeps(config, table), clients };
 }
 

@@ -1,7 +1,7 @@
-import type { Deps } from '#shared/ports/runtime.ts';
+import type { Clock, Deps } from '#shared/ports/runtime.ts';
 import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
 import { configFromEnv } from './config.ts';
-import { createAttachmentDeps, createDeps, type Clients, type DepsOptions } from './compose.ts';
+import { createAttachmentDeps, createDeps, createTableClient, systemClock, type Clients, type DepsOptions } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -9,11 +9,14 @@ import { createAttachmentDeps, createDeps, type Clients, type DepsOptions } from
  * benchmark) may set options first.
  */
 let options: DepsOptions = {};
+let base: ReturnType<typeof createTableClient> | undefined;
 let built: ReturnType<typeof createDeps> | undefined;
 let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
 let fanOutDeps: Deps | undefined;
 
-const build = () => (built ??= createDeps(configFromEnv(), options));
+// The table alone first: a function that uses one store or two (getTable) then bundles no other.
+const buildTable = () => (base ??= createTableClient(configFromEnv(), options));
+const build = () => (built ??= createDeps(configFromEnv(), options, buildTable()));
 
 export function getDeps(): Deps {
   return build().deps;
@@ -32,22 +35,28 @@ export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
 
 /** The SDK clients `getDeps()` is built on. */
 export function getClients(): Clients {
-  return build().clients;
+  return buildTable().clients;
 }
 
 /** The table client the stores share (its retries and metering): stores built elsewhere use it too. */
 export function getTable(): TableClient {
-  return build().table;
+  return buildTable().table;
+}
+
+/** The clock the ports are built with (a host's, set by configureDeps, or the system's). */
+export function getClock(): Clock {
+  return options.clock ?? systemClock;
 }
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */
 export function configureDeps(next: DepsOptions): void {
-  for (const { clients } of [built, builtAttachments].filter((b) => b !== undefined)) {
+  for (const { clients } of [base, builtAttachments].filter((b) => b !== undefined)) {
     // Only the clients built here are closed: given ones are their owner's.
     if (clients.dynamo !== options.clients?.dynamo) clients.dynamo.destroy();
     if (clients.management !== options.clients?.management) clients.management?.destroy();
   }
   built?.workers?.destroy();
+  base = undefined;
   built = undefined;
   builtAttachments = undefined;
   fanOutDeps = undefined;

@@ -1,34 +1,29 @@
 import type { NotifyDeps } from '#shared/domain/notifications.ts';
 import type { EventPublisher } from '#shared/ports/events.ts';
+import type { PushSender } from '#shared/ports/notifications.ts';
 import { DynamoNotificationStore } from '#shared/adapters/dynamodb/notification-store.ts';
 import { EventBridgePublisher } from '#shared/adapters/eventbridge/publisher.ts';
-import { WebPushSender } from '#shared/adapters/webpush/sender.ts';
-import { seedFromSecret, vapidKeysFromSeed } from '#shared/adapters/webpush/vapid.ts';
-import { ENV, intSetting, requireEnv } from '#shared/env.ts';
+import { ENV, requireEnv } from '#shared/env.ts';
 import { getDeps, getTable } from './deps.ts';
+import { notifyConfigFromEnv, vapidKeyLoader, type NotifyConfig } from './preference-deps.ts';
 
-/** Where notification settings and keys come from; read once per container, like the rest of the config. */
-export interface NotifyConfig {
-  /** Undefined: a deployment error, thrown at the first publish. */
-  eventBusName?: string;
-  /** The secret the VAPID key pair is derived from; undefined: a deployment error, thrown at first use. */
-  vapidSecretArn?: string;
-  vapidSubject: string;
-  allowLoopback: boolean;
-  coalesceSeconds: number;
-}
-
-export const DEFAULT_VAPID_SUBJECT = 'mailto:push@parley.invalid';
-
-export function notifyConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NotifyConfig {
-  const secretArn = env[ENV.vapidSecretArn];
-  const busName = env[ENV.eventBusName];
+/**
+ * The Web Push sender, loaded with the first push (its payload encryption and request code are
+ * evaluated then, not with the function: most records notify nobody).
+ */
+function lazyPushSender(config: NotifyConfig): PushSender {
+  let loading: Promise<PushSender> | undefined;
+  const load = () =>
+    (loading ??= import('#shared/adapters/webpush/sender.ts').then(
+      ({ WebPushSender }) => new WebPushSender(vapidKeyLoader(config), config.vapidSubject, { allowLoopback: config.allowLoopback }),
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
   return {
-    ...(busName && { eventBusName: busName }),
-    ...(secretArn && { vapidSecretArn: secretArn }),
-    vapidSubject: env[ENV.vapidSubject] || DEFAULT_VAPID_SUBJECT,
-    allowLoopback: env[ENV.pushAllowLoopback] === '1',
-    coalesceSeconds: intSetting(ENV.notifyCoalesceSeconds, 30, env),
+    publicKey: async () => (await load()).publicKey(),
+    send: async (sub, payload, options) => (await load()).send(sub, payload, options),
   };
 }
 
@@ -47,18 +42,16 @@ function build() {
     ...core,
     notifications: new DynamoNotificationStore(getTable()),
     events,
-    push: new WebPushSender(
-      // Read under the function's own grant, once per container (locally: one process, one read).
-      async () => vapidKeysFromSeed(await seedFromSecret(config.vapidSecretArn ?? requireEnv(ENV.vapidSecretArn))),
-      config.vapidSubject,
-      { allowLoopback: config.allowLoopback },
-    ),
+    push: lazyPushSender(config),
     notifySettings: { coalesceSeconds: config.coalesceSeconds },
   };
   return (built = { deps, config, core });
 }
 
-/** The core ports plus notifications, outbound events and Web Push, built on the same clients. */
+/**
+ * The core ports plus notifications, outbound events and Web Push, built on the same clients: the
+ * events consumer's, the one function that pushes (the routes compose preference-deps.ts).
+ */
 export function getNotifyDeps(): NotifyDeps {
   return build().deps;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MessageRecord, RoomRecord, User } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { OutboundEvent } from '#shared/ports/events.ts';
-import type { NotificationState, NotifyLevel, NotifyPorts, PushPayload, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { NotificationState, NotifyLevel, NotifyPorts, PushPayload, PushSender, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { PUSH_LIMITS, type PushSubscriptionInput } from '#shared/schemas/notifications.ts';
 import { requireMembership } from './access.ts';
@@ -11,6 +11,8 @@ import { stableId } from './events.ts';
 import { pushEndpointProblem } from './push-endpoints.ts';
 
 export type NotifyDeps = Deps & NotifyPorts;
+/** What the preference and subscription use-cases reach: their functions compose no more (no push sender, no bus). */
+export type PreferenceDeps = Pick<NotifyDeps, 'rooms' | 'notifications' | 'clock'>;
 export type Reason = 'direct' | 'mention' | 'message';
 
 /** Everyone's level until they choose: direct rooms and mentions. */
@@ -21,11 +23,11 @@ export const PUSH_TTL_SECONDS = 12 * 60 * 60;
 
 // ---- preferences ----
 
-export async function getMyPreferences(deps: NotifyDeps, actor: User): Promise<{ notify: NotifyLevel }> {
+export async function getMyPreferences(deps: Pick<PreferenceDeps, 'notifications'>, actor: User): Promise<{ notify: NotifyLevel }> {
   return { notify: (await deps.notifications.getUserPreference(actor.userId)) ?? DEFAULT_NOTIFY };
 }
 
-export async function setMyPreferences(deps: NotifyDeps, actor: User, notify: NotifyLevel): Promise<{ notify: NotifyLevel }> {
+export async function setMyPreferences(deps: Pick<PreferenceDeps, 'notifications' | 'clock'>, actor: User, notify: NotifyLevel): Promise<{ notify: NotifyLevel }> {
   await deps.notifications.setUserPreference(actor.userId, notify, deps.clock.now().toISOString());
   return { notify };
 }
@@ -44,14 +46,14 @@ function roomPreferencesView(roomId: string, pref: RoomPreference, userDefault: 
 }
 
 /** Members only: a room's preferences are mine, and only for rooms I am in. */
-export async function getRoomPreferences(deps: NotifyDeps, actor: User, roomId: string): Promise<RoomPreferencesView> {
+export async function getRoomPreferences(deps: PreferenceDeps, actor: User, roomId: string): Promise<RoomPreferencesView> {
   await requireMembership(deps, roomId, actor.userId);
   const [pref, userDefault] = await Promise.all([deps.notifications.getRoomPreference(actor.userId, roomId), deps.notifications.getUserPreference(actor.userId)]);
   return roomPreferencesView(roomId, pref, userDefault, deps.clock.now());
 }
 
 export async function setRoomPreferences(
-  deps: NotifyDeps,
+  deps: PreferenceDeps,
   actor: User,
   roomId: string,
   patch: { notify?: NotifyLevel | null; mutedUntil?: string | null },
@@ -73,7 +75,7 @@ export interface PushConfig {
   allowLoopback: boolean;
 }
 
-export async function subscribePush(deps: NotifyDeps, actor: User, input: PushSubscriptionInput, config: PushConfig): Promise<{ endpoint: string; createdAt: string }> {
+export async function subscribePush(deps: Pick<PreferenceDeps, 'notifications' | 'clock'>, actor: User, input: PushSubscriptionInput, config: PushConfig): Promise<{ endpoint: string; createdAt: string }> {
   const problem = pushEndpointProblem(input.endpoint, config);
   if (problem) throw validationFailed(`Invalid endpoint: ${problem}`);
   const createdAt = deps.clock.now().toISOString();
@@ -91,11 +93,11 @@ export async function subscribePush(deps: NotifyDeps, actor: User, input: PushSu
 }
 
 /** Idempotent: forgetting an endpoint that is not mine or not known changes nothing. */
-export async function unsubscribePush(deps: NotifyDeps, actor: User, endpoint: string): Promise<void> {
+export async function unsubscribePush(deps: Pick<PreferenceDeps, 'notifications'>, actor: User, endpoint: string): Promise<void> {
   await deps.notifications.deleteSubscription(actor.userId, endpoint);
 }
 
-export async function vapidPublicKey(deps: NotifyDeps): Promise<{ publicKey: string }> {
+export async function vapidPublicKey(deps: { push: Pick<PushSender, 'publicKey'> }): Promise<{ publicKey: string }> {
   return { publicKey: await deps.push.publicKey() };
 }
 

@@ -91,6 +91,12 @@ describe('benchmark smoke run', () => {
     expect(by.get('stream-fanout')!.externalAtLoad).toContain('@aws-sdk/client-dynamodb');
     expect(by.get('hello-world')!.externalAtLoad).toEqual([]);
     expect(by.get('hello-dynamodb')!.externalAtLoad).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
+    // Above the floor: the handlers that load the DynamoDB client with them, and only they.
+    expect(by.get('stream-fanout')!.aboveFloorMs).toBeTypeOf('number');
+    expect(by.get('http-health')!.aboveFloorMs).toBeUndefined();
+    expect(by.get('hello-dynamodb')!.aboveFloorMs).toBeUndefined();
+    // Source maps ship without the sources' text: a map is the size of its bundle's mappings, not of every input file.
+    for (const b of report.bundles) expect(b.sourceMapBytes, b.fn).toBeLessThan(3 * b.minifiedBytes);
     // The S3 SDK loads with the first file, never with a bundle.
     for (const b of report.bundles) expect(b.externalAtLoad, b.fn).not.toContain('@aws-sdk/client-s3');
     expect(report.targets.map((t) => t.name)).toEqual(expect.arrayContaining(['Each bundle minified', 'Every bundle minified', 'Every message handler cold load, over a hello world']));

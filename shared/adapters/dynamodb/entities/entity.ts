@@ -22,6 +22,16 @@ export function parseItem<T>(entity: EntityType, schema: z.ZodMiniType<T>, item:
   throw new Error(`Malformed ${entity} item${issue ? ` (${issue.path.join('.') || 'item'}: ${issue.message})` : ''}`);
 }
 
+/**
+ * A schema built on its first use rather than with its module: a table-backed function loads every
+ * entity with its stores, and a call parses one or two of them (building zod schemas is most of
+ * what the entities cost a cold start).
+ */
+export function lazySchema<S>(build: () => S): () => S {
+  let schema: S | undefined;
+  return () => (schema ??= build());
+}
+
 /** An item: its key, its entity type, the record's attributes and any bookkeeping ones. */
 export function itemOf(entity: EntityType, key: object, record: object, extra: Item = {}): Item {
   return { ...key, [TABLE.entityAttribute]: entity, ...record, ...extra };

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import type { MemberRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
-import { itemOf, parseItem, type Item } from './entity.ts';
+import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
 /**
@@ -20,7 +20,7 @@ export const sentName = (clientMessageId: string) => `${SENT_PREFIX}${clientMess
 const WINDOW_PREFIX = 'rate';
 export const sendWindowName = (windowStart: number) => `${WINDOW_PREFIX}${windowStart}`;
 
-const schema = z.object({
+const schema = lazySchema(() => z.object({
   roomId: z.string(),
   userId: z.string(),
   displayName: z.string(),
@@ -32,7 +32,7 @@ const schema = z.object({
   /** The read mark the member's own sends move (apart from receipts: a send is no read receipt). */
   sentSeq: z.optional(z.number()),
   sent: z.optional(z.unknown()),
-});
+}));
 
 /** The claims of the `sent` map, by clientMessageId (read with Object.entries: no name is looked up). */
 function claimsOf(sent: unknown): Map<string, number | string> {
@@ -63,7 +63,7 @@ export const member = {
     return itemOf(ENTITY.member, keys.member(m.roomId, m.userId), { ...record, sent: {} }, keys.memberGsi1(m.roomId, m.userId));
   },
   fromItem: (item: Item): MemberRecord => {
-    const { sent, sentSeq, ...record } = parseItem(ENTITY.member, schema, item);
+    const { sent, sentSeq, ...record } = parseItem(ENTITY.member, schema(), item);
     const sendWindows = windowsOf(item);
     return { ...record, lastReadSeq: Math.max(record.lastReadSeq, sentSeq ?? 0), sent: claimsOf(sent), ...(sendWindows.size > 0 && { sendWindows }) };
   },

@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import type { MessageRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
-import { itemOf, parseItem, type Item } from './entity.ts';
+import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-export const attachmentRefSchema = z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() });
+export const attachmentRefSchema = lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
 
-const schema = z.object({
+const schema = lazySchema(() => z.object({
   id: z.string(),
   roomId: z.string(),
   seq: z.number(),
@@ -19,11 +19,11 @@ const schema = z.object({
   // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
   metadata: z.optional(z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))])),
   clientMessageId: z.optional(z.string()),
-  attachments: z.optional(z.array(attachmentRefSchema)),
+  attachments: z.optional(z.array(attachmentRefSchema())),
   createdAt: z.string(),
   editedAt: z.optional(z.string()),
   deletedAt: z.optional(z.string()),
-});
+}));
 
 /**
  * A message, under its room and seq. `metadata` is stored as its JSON text (a string attribute),
@@ -37,7 +37,7 @@ export const message = {
   toItem: (m: MessageRecord): Item =>
     itemOf(ENTITY.message, keys.message(m.roomId, m.seq), m.metadata === undefined ? m : { ...m, metadata: JSON.stringify(m.metadata) }),
   fromItem: (item: Item): MessageRecord => {
-    const { metadata, ...record } = parseItem(ENTITY.message, schema, item);
+    const { metadata, ...record } = parseItem(ENTITY.message, schema(), item);
     if (metadata === undefined) return record;
     return { ...record, metadata: typeof metadata === 'string' ? (JSON.parse(metadata) as Record<string, unknown>) : metadata };
   },

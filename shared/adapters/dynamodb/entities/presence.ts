@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import type { ConnectionTarget, PresenceRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
-import { parseItem, type Item } from './entity.ts';
+import { lazySchema, parseItem, type Item } from './entity.ts';
 import { keys, parseConnectionEntry } from './keys.ts';
 
 const status = z.enum(['online', 'away', 'busy', 'offline']);
 
-const schema = z.object({
+const schema = lazySchema(() => z.object({
   userId: z.string(),
   /** The open connections (`connectionEntry`s); absent when none is. */
   conns: z.optional(z.set(z.string())),
@@ -18,10 +18,10 @@ const schema = z.object({
   onlineUntil: z.optional(z.string()),
   lastSeenAt: z.optional(z.string()),
   displayName: z.optional(z.string()),
-});
+}));
 
 /** A user's presence item, as stored. */
-export type PresenceItem = z.infer<typeof schema>;
+export type PresenceItem = z.infer<ReturnType<typeof schema>>;
 
 /**
  * A user's presence: one item listing their open connections (a string set: adding or removing
@@ -30,7 +30,7 @@ export type PresenceItem = z.infer<typeof schema>;
  */
 export const presence = {
   key: (userId: string) => keys.presence(userId),
-  fromItem: (item: Item): PresenceItem => parseItem(ENTITY.presence, schema, item),
+  fromItem: (item: Item): PresenceItem => parseItem(ENTITY.presence, schema(), item),
   /** What others see at `now`: offline once no connection is open (or all expired). */
   seen(p: PresenceItem, now: string): PresenceRecord {
     const online = p.conns !== undefined && p.conns.size > 0 && p.onlineUntil !== undefined && p.onlineUntil > now;

@@ -1,10 +1,10 @@
 import * as z from 'zod/mini';
 import type { RoomRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
-import { itemOf, parseItem, type Item } from './entity.ts';
+import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema: z.ZodMiniType<RoomRecord> = z.object({
+const schema = lazySchema((): z.ZodMiniType<RoomRecord> => z.object({
   roomId: z.string(),
   type: z.enum(['group', 'direct']),
   name: z.optional(z.string()),
@@ -18,11 +18,11 @@ const schema: z.ZodMiniType<RoomRecord> = z.object({
   lastSeq: z.number(),
   lastActivityAt: z.string(),
   archivedAt: z.optional(z.string()),
-});
+}));
 
 /** A room: its settings and counters (member count, last seq); listed in GSI1 while public. */
 export const room = {
   key: (roomId: string) => keys.room(roomId),
   toItem: (r: RoomRecord): Item => itemOf(ENTITY.room, keys.room(r.roomId), r),
-  fromItem: (item: Item): RoomRecord => parseItem(ENTITY.room, schema, item),
+  fromItem: (item: Item): RoomRecord => parseItem(ENTITY.room, schema(), item),
 };
