@@ -134,8 +134,12 @@ export interface NotificationOutcome {
 
 /**
  * The notifications a new message asks for. Candidates: members other than the sender who have
- * not read past it and have no open connection; kept when their level admits the message. At
- * most one per user and room per window; later ones are counted into the next.
+ * not read past it, whose level admits it, and who have no open connection. At most one per user
+ * and room per window; later ones are counted into the next.
+ *
+ * Cost: levels are read first, for every candidate (one batch), because under the default level
+ * they rule out everyone a group message does not mention; presence and notification state are
+ * then read only for those admitted (one batch each), so a plain message reads nothing more.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
@@ -146,35 +150,38 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   if (!room || room.archivedAt) return [];
   const unread = members.filter((x) => x.userId !== m.senderId && x.lastReadSeq < m.seq).map((x) => x.userId);
   if (unread.length === 0) return [];
-  const online = new Set((await deps.connections.connectionsOf(unread)).map((c) => c.userId));
-  const offline = unread.filter((u) => !online.has(u));
-  if (offline.length === 0) return [];
 
   const now = deps.clock.now();
+  const admitted = (await deps.notifications.recipients(m.roomId, unread))
+    .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
+    .filter((c) => admits(c.level, c.reason));
+  if (admitted.length === 0) return [];
+  const online = new Set((await deps.connections.connectionsOf(admitted.map((c) => c.userId))).map((c) => c.userId));
+  const offline = admitted.filter((c) => !online.has(c.userId));
+  if (offline.length === 0) return [];
+  // The preferences batch may be a moment stale: the state a decision rests on is read consistently.
+  const states = await deps.notifications.states(m.roomId, offline.map((c) => c.userId));
+
   const at = now.toISOString();
   const outcomes: NotificationOutcome[] = [];
-  for (const r of await deps.notifications.recipients(m.roomId, offline)) {
-    const reason = reasonFor(room, m, r.userId);
-    if (!admits(effectiveLevel(r, now), reason)) continue;
-    // The batch read may be a moment stale: the state a decision rests on is read consistently.
-    const state = await deps.notifications.state(r.userId, m.roomId);
-    const decision = decide(state, m.seq, now, deps.notifySettings.coalesceSeconds);
+  for (const { userId, reason } of offline) {
+    const decision = decide(states.get(userId), m.seq, now, deps.notifySettings.coalesceSeconds);
     if (decision.action === 'skip') continue;
     if (decision.action === 'coalesce') {
-      if (await deps.notifications.commit(r.userId, m.roomId, m.seq, false, at)) outcomes.push({ userId: r.userId, action: 'coalesced' });
+      if (await deps.notifications.commit(userId, m.roomId, m.seq, false, at)) outcomes.push({ userId, action: 'coalesced' });
       continue;
     }
-    const { total: unreadTotal } = await listUnread(deps, { userId: r.userId, displayName: r.userId });
+    const { total: unreadTotal } = await listUnread(deps, { userId, displayName: userId });
     const event: OutboundEvent = {
-      id: stableId('notification', m.roomId, m.seq, r.userId),
+      id: stableId('notification', m.roomId, m.seq, userId),
       detailType: 'notification.requested',
       time: at,
-      detail: { userId: r.userId, roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count },
+      detail: { userId, roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count },
     };
     await deps.events.publish([event]);
-    const pushes = await pushTo(deps, r.userId, { roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count, ...pushText(room, m, reason, decision.count) });
-    await deps.notifications.commit(r.userId, m.roomId, m.seq, true, at);
-    outcomes.push({ userId: r.userId, action: 'sent', event, pushes });
+    const pushes = await pushTo(deps, userId, { roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count, ...pushText(room, m, reason, decision.count) });
+    await deps.notifications.commit(userId, m.roomId, m.seq, true, at);
+    outcomes.push({ userId, action: 'sent', event, pushes });
   }
   return outcomes;
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { runBench } from '#bench/run.ts';
+import { runBench, runNotificationsOnly } from '#bench/run.ts';
 import type { Report } from '#bench/lib/report.ts';
 import type { ScaleFigures } from '#bench/lib/fanout.ts';
 
@@ -50,6 +50,18 @@ describe('benchmark smoke run', () => {
     expect(mention.aws.writeTable).toBeGreaterThanOrEqual(1);
     expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
     expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
+    // Nobody's level admits a plain message: no presence, no state, one batch of preferences.
+    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMembers', 1], ['recipients', 1]]);
+    expect(mention.byOperation.find((o) => o.operation === 'notificationStates')?.calls).toBe(1);
+  });
+
+  it('runs the notification section alone (npm run bench -- --notifications), printing its calls', { timeout: 120_000 }, async () => {
+    const lines: string[] = [];
+    const cost = await runNotificationsOnly(true, { dynamoEndpoint: inject('dynamoEndpoint') }, (line) => lines.push(line));
+    expect(cost.plain.notified).toBe(0);
+    expect(cost.mention.notified).toBe(1);
+    expect(lines[0]).toMatch(/^plain, default preferences: [\d.]+ RCU 0 WCU, [\d.]+ ms median of \d+, 0 notified, 1 events put$/);
+    expect(lines.some((l) => /^ {2}recipients +1 calls/.test(l))).toBe(true);
   });
 
   it('reads the same for a fan-out whatever is connected outside the room', () => {
