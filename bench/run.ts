@@ -27,7 +27,7 @@ import { renderMarkdown, type Report, type Target } from './lib/report.ts';
 import { measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
-import { measureNotifications, type NotificationCost } from './lib/notifications.ts';
+import { measureNotifications } from './lib/notifications.ts';
 import type { Units } from './lib/meter.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -348,10 +348,10 @@ async function runBundlesOnly(smoke: boolean): Promise<void> {
 }
 
 /** The notification section alone: a partial run, so it prints its figures and writes no report. */
-export async function runNotificationsOnly(smoke: boolean, target: BenchTarget = {}, print: (line: string) => void = console.log): Promise<NotificationCost> {
+async function runNotificationsOnly(smoke: boolean): Promise<void> {
   const plan = smoke ? PLANS.smoke : PLANS.full;
   const load = os.loadavg()[0]!;
-  const bench = await startBench(target);
+  const bench = await startBench();
   try {
     const room = await createReferenceRoom(bench, 'ref');
     await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
@@ -359,11 +359,10 @@ export async function runNotificationsOnly(smoke: boolean, target: BenchTarget =
     await inBatches(room.online, 10, (s) => s.close());
     const units = (u: Units) => `${reads(u)} RCU ${writes(u)} WCU`;
     for (const [name, run] of [['plain, default preferences', cost.plain], ['mentioning one offline member', cost.mention]] as const) {
-      print(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${cost.runs}, ${run.notified} notified, ${run.events} events put`);
-      for (const o of run.byOperation) print(`  ${o.operation.padEnd(24)} ${String(o.calls).padStart(3)} calls  ${units(o.aws)}`);
+      console.log(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${cost.runs}, ${run.notified} notified, ${run.events} events put`);
+      for (const o of run.byOperation) console.log(`  ${o.operation.padEnd(24)} ${String(o.calls).padStart(3)} calls  ${units(o.aws)}`);
     }
-    print(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);
-    return cost;
+    console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
     await bench.close();
   }
