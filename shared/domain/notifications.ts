@@ -137,9 +137,10 @@ export interface NotificationOutcome {
  * not read past it, whose level admits it, and who have no open connection. At most one per user
  * and room per window; later ones are counted into the next.
  *
- * Cost: levels are read first, for every candidate (one batch), because under the default level
- * they rule out everyone a group message does not mention; presence and notification state are
- * then read only for those admitted (one batch each), so a plain message reads nothing more.
+ * Cost: in a group room levels are read first, for every candidate (one batch), because under the
+ * default level they rule out everyone a message does not mention; presence is then read only for
+ * those admitted, so a plain message reads nothing more. In a direct room, whose every message the
+ * default level admits, presence goes first. The notification state is read for those left only.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
@@ -152,19 +153,34 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   if (unread.length === 0) return [];
 
   const now = deps.clock.now();
-  const admitted = (await deps.notifications.recipients(m.roomId, unread))
-    .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
-    .filter((c) => admits(c.level, c.reason));
-  if (admitted.length === 0) return [];
-  const online = new Set((await deps.connections.connectionsOf(admitted.map((c) => c.userId))).map((c) => c.userId));
-  const offline = admitted.filter((c) => !online.has(c.userId));
-  if (offline.length === 0) return [];
+  /** Those of `userIds` whose level admits the message, and why: one batch read of preferences. */
+  const admitted = async (userIds: string[]) =>
+    (await deps.notifications.recipients(m.roomId, userIds))
+      .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
+      .filter((c) => admits(c.level, c.reason));
+  /** Those of `userIds` with no open connection: one batch read of presence. */
+  const offline = async (userIds: string[]): Promise<Set<string>> => {
+    if (userIds.length === 0) return new Set();
+    const online = new Set((await deps.connections.connectionsOf(userIds)).map((c) => c.userId));
+    return new Set(userIds.filter((u) => !online.has(u)));
+  };
+  // The filter that rules out more is read for every candidate, the other only for who is left:
+  // the default level admits every message of a direct room, but in a group room only mentions.
+  let candidates: Awaited<ReturnType<typeof admitted>>;
+  if (room.type === 'direct') {
+    candidates = await admitted([...(await offline(unread))]);
+  } else {
+    const byLevel = await admitted(unread);
+    const away = await offline(byLevel.map((c) => c.userId));
+    candidates = byLevel.filter((c) => away.has(c.userId));
+  }
+  if (candidates.length === 0) return [];
   // The preferences batch may be a moment stale: the state a decision rests on is read consistently.
-  const states = await deps.notifications.states(m.roomId, offline.map((c) => c.userId));
+  const states = await deps.notifications.states(m.roomId, candidates.map((c) => c.userId));
 
   const at = now.toISOString();
   const outcomes: NotificationOutcome[] = [];
-  for (const { userId, reason } of offline) {
+  for (const { userId, reason } of candidates) {
     const decision = decide(states.get(userId), m.seq, now, deps.notifySettings.coalesceSeconds);
     if (decision.action === 'skip') continue;
     if (decision.action === 'coalesce') {

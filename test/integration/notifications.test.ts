@@ -194,9 +194,18 @@ describe('who is notified', () => {
   });
 
   it('a direct room notifies under the default; a per-room level overrides mine', async () => {
-    const [ann, cy, di] = (await users('ann', 'cy', 'di')) as [TestUser, TestUser, TestUser];
+    const [ann, cy, di, ed] = (await users('ann', 'cy', 'di', 'ed')) as [TestUser, TestUser, TestUser, TestUser];
     const direct = await room(ann, [cy], 'direct');
     const group = await room(ann, [cy, di]);
+    // Connected: a direct message to Ed notifies no one (presence is read first in a direct room).
+    const withEd = await room(ann, [ed], 'direct');
+    const edSocket = await connect(runtime.wsUrl, ed);
+    try {
+      await decided(ann, withEd, (await send(ann, withEd, 'you are here')).id);
+    } finally {
+      await edSocket.close();
+    }
+    expect(notifications(withEd)).toEqual([]);
     expect((await post(cy, `/rooms/${group}/preferences`, { notify: 'all' }, 'PUT')).body).toEqual({ roomId: group, notify: 'all', effective: 'all' });
     expect((await post(di, '/me/preferences', { notify: 'all' }, 'PUT')).status).toBe(200);
     expect((await post(di, `/rooms/${group}/preferences`, { notify: 'mentions' }, 'PUT')).body).toMatchObject({ notify: 'mentions', effective: 'mentions' });
