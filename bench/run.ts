@@ -4,6 +4,7 @@
  * Writes bench/results/latest.{json,md} and latency.svg. `npm run bench -- --smoke`: the same code
  * paths with tiny counts, in seconds, written to a temporary directory (`npm test` runs it).
  * `npm run bench -- --bundles`: the bundles alone (sizes, what they carry, cold loads), printed.
+ * `npm run bench -- --notifications`: the notification path alone (units, calls, time), printed.
  * What each figure means: docs/performance.md.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ import { measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, ty
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
 import { measureNotifications } from './lib/notifications.ts';
+import type { Units } from './lib/meter.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -312,8 +314,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   process.env.DDB_LOCAL_TELEMETRY ??= '0';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const smoke = process.argv.includes('--smoke');
-  if (process.argv.includes('--bundles')) {
-    runBundlesOnly(smoke).then(
+  const only = process.argv.includes('--bundles') ? runBundlesOnly : process.argv.includes('--notifications') ? runNotificationsOnly : undefined;
+  if (only) {
+    only(smoke).then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('bench failed:', err);
@@ -353,5 +356,26 @@ async function runBundlesOnly(smoke: boolean): Promise<void> {
     console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}, ${plan.bundleRuns} rounds`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The notification section alone: a partial run, so it prints its figures and writes no report. */
+async function runNotificationsOnly(smoke: boolean): Promise<void> {
+  const plan = smoke ? PLANS.smoke : PLANS.full;
+  const load = os.loadavg()[0]!;
+  const bench = await startBench();
+  try {
+    const room = await createReferenceRoom(bench, 'ref');
+    await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
+    const cost = await measureNotifications(bench, room, plan.durations);
+    await inBatches(room.online, 10, (s) => s.close());
+    const units = (u: Units) => `${reads(u)} RCU ${writes(u)} WCU`;
+    for (const [name, run] of [['plain, default preferences', cost.plain], ['mentioning one offline member', cost.mention]] as const) {
+      console.log(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${cost.runs}, ${run.notified} notified, ${run.events} events put`);
+      for (const o of run.byOperation) console.log(`  ${o.operation.padEnd(24)} ${String(o.calls).padStart(3)} calls  ${units(o.aws)}`);
+    }
+    console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);
+  } finally {
+    await bench.close();
   }
 }

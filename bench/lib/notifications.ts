@@ -16,6 +16,8 @@ export interface NotificationRun {
   notified: number;
   /** Outbound events put for the message (its own, and one per notification), each billed by EventBridge. */
   events: number;
+  /** Where the units go: each store operation, its calls and their AWS-priced units. */
+  byOperation: { operation: string; calls: number; aws: Units }[];
 }
 
 /** The notification path of one message: its outbound event, and who is notified. */
@@ -59,8 +61,14 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
       stop();
     }
     const ms = performance.now() - started;
-    const aws = (await bench.calls(readings)).reduce((u, c) => addUnits(u, c.aws), noUnits());
-    return { aws, ms, notified, events: put - putBefore };
+    const calls = await bench.calls(readings);
+    const aws = calls.reduce((u, c) => addUnits(u, c.aws), noUnits());
+    const byOperation = new Map<string, { operation: string; calls: number; aws: Units }>();
+    for (const c of calls) {
+      const o = byOperation.get(c.operation) ?? { operation: c.operation, calls: 0, aws: noUnits() };
+      byOperation.set(c.operation, { ...o, calls: o.calls + 1, aws: addUnits(o.aws, c.aws) });
+    }
+    return { aws, ms, notified, events: put - putBefore, byOperation: [...byOperation.values()] };
   };
   const plain: NotificationRun[] = [];
   for (let i = 0; i < runs; i++) plain.push(await measure(textOf(`plain ${i}`, MESSAGE_BYTES)));
@@ -68,6 +76,6 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
   const offline = room.members.slice(room.online.length);
   const mention: typeof plain = [];
   for (let i = 0; i < Math.min(runs, offline.length); i++) mention.push(await measure(`<@${offline[i]!.userId}> ${textOf(`mention ${i}`, MESSAGE_BYTES - 64)}`));
-  const summary = (xs: typeof plain): NotificationRun => ({ aws: xs.at(-1)!.aws, ms: median(xs.map((x) => x.ms)), notified: xs.at(-1)!.notified, events: xs.at(-1)!.events });
+  const summary = (xs: typeof plain): NotificationRun => ({ ...xs.at(-1)!, ms: median(xs.map((x) => x.ms)) });
   return { plain: summary(plain), mention: summary(mention), runs };
 }

@@ -136,8 +136,13 @@ export interface NotificationOutcome {
 
 /**
  * The notifications a new message asks for. Candidates: members other than the sender who have
- * not read past it and have no open connection; kept when their level admits the message. At
- * most one per user and room per window; later ones are counted into the next.
+ * not read past it, whose level admits it, and who have no open connection. At most one per user
+ * and room per window; later ones are counted into the next.
+ *
+ * Cost: in a group room levels are read first, for every candidate (one batch), because under the
+ * default level they rule out everyone a message does not mention; presence is then read only for
+ * those admitted, so a plain message reads nothing more. In a direct room, whose every message the
+ * default level admits, presence goes first. The notification state is read for those left only.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
@@ -148,35 +153,53 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   if (!room || room.archivedAt) return [];
   const unread = members.filter((x) => x.userId !== m.senderId && x.lastReadSeq < m.seq).map((x) => x.userId);
   if (unread.length === 0) return [];
-  const online = new Set((await deps.connections.connectionsOf(unread)).map((c) => c.userId));
-  const offline = unread.filter((u) => !online.has(u));
-  if (offline.length === 0) return [];
 
   const now = deps.clock.now();
+  /** Those of `userIds` whose level admits the message, and why: one batch read of preferences. */
+  const admitted = async (userIds: string[]) =>
+    (await deps.notifications.recipients(m.roomId, userIds))
+      .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
+      .filter((c) => admits(c.level, c.reason));
+  /** Those of `userIds` with no open connection: one batch read of presence. */
+  const offline = async (userIds: string[]): Promise<Set<string>> => {
+    if (userIds.length === 0) return new Set();
+    const online = new Set((await deps.connections.connectionsOf(userIds)).map((c) => c.userId));
+    return new Set(userIds.filter((u) => !online.has(u)));
+  };
+  // The filter that rules out more is read for every candidate, the other only for who is left:
+  // the default level admits every message of a direct room, but in a group room only mentions.
+  let candidates: Awaited<ReturnType<typeof admitted>>;
+  if (room.type === 'direct') {
+    candidates = await admitted([...(await offline(unread))]);
+  } else {
+    const byLevel = await admitted(unread);
+    const away = await offline(byLevel.map((c) => c.userId));
+    candidates = byLevel.filter((c) => away.has(c.userId));
+  }
+  if (candidates.length === 0) return [];
+  // The preferences batch may be a moment stale: the state a decision rests on is read consistently.
+  const states = await deps.notifications.states(m.roomId, candidates.map((c) => c.userId));
+
   const at = now.toISOString();
   const outcomes: NotificationOutcome[] = [];
-  for (const r of await deps.notifications.recipients(m.roomId, offline)) {
-    const reason = reasonFor(room, m, r.userId);
-    if (!admits(effectiveLevel(r, now), reason)) continue;
-    // The batch read may be a moment stale: the state a decision rests on is read consistently.
-    const state = await deps.notifications.state(r.userId, m.roomId);
-    const decision = decide(state, m.seq, now, deps.notifySettings.coalesceSeconds);
+  for (const { userId, reason } of candidates) {
+    const decision = decide(states.get(userId), m.seq, now, deps.notifySettings.coalesceSeconds);
     if (decision.action === 'skip') continue;
     if (decision.action === 'coalesce') {
-      if (await deps.notifications.commit(r.userId, m.roomId, m.seq, false, at)) outcomes.push({ userId: r.userId, action: 'coalesced' });
+      if (await deps.notifications.commit(userId, m.roomId, m.seq, false, at)) outcomes.push({ userId, action: 'coalesced' });
       continue;
     }
-    const { total: unreadTotal } = await listUnread(deps, { userId: r.userId, displayName: r.userId });
+    const { total: unreadTotal } = await listUnread(deps, { userId, displayName: userId });
     const event: OutboundEvent = {
-      id: stableId('notification', m.roomId, m.seq, r.userId),
+      id: stableId('notification', m.roomId, m.seq, userId),
       detailType: 'notification.requested',
       time: at,
-      detail: { userId: r.userId, roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count },
+      detail: { userId, roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count },
     };
     await deps.events.publish([event]);
-    const pushes = await pushTo(deps, r.userId, { roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count, ...pushText(room, m, reason, decision.count) });
-    await deps.notifications.commit(r.userId, m.roomId, m.seq, true, at);
-    outcomes.push({ userId: r.userId, action: 'sent', event, pushes });
+    const pushes = await pushTo(deps, userId, { roomId: m.roomId, messageId: m.id, seq: m.seq, reason, unreadTotal, count: decision.count, ...pushText(room, m, reason, decision.count) });
+    await deps.notifications.commit(userId, m.roomId, m.seq, true, at);
+    outcomes.push({ userId, action: 'sent', event, pushes });
   }
   return outcomes;
 }

@@ -45,8 +45,11 @@ export interface NotificationStore {
   setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference>;
   /** Preferences (and state, possibly stale) of each user for the room: one eventually consistent batch read. */
   recipients(roomId: string, userIds: string[]): Promise<Recipient[]>;
-  /** Where notifications of the room stand for the user, read consistently (what a decision rests on). */
-  state(userId: string, roomId: string): Promise<NotificationState | undefined>;
+  /**
+   * Where notifications of the room stand for each user (absent: never handled), read
+   * consistently, in one batch: what a decision rests on.
+   */
+  states(roomId: string, userIds: string[]): Promise<Map<string, NotificationState>>;
   /**
    * Records that message `seq` was handled for the user (sent when `sent`, else coalesced), only if
    * nothing at or after `seq` was; false when a retry already did.

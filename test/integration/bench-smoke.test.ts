@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBench } from '#bench/run.ts';
 import type { Report } from '#bench/lib/report.ts';
 import type { ScaleFigures } from '#bench/lib/fanout.ts';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The environment before any bench ran here: a bench's stack writes its endpoints into it.
+const envAtStart = { ...process.env };
 const outDir = mkdtempSync(path.join(os.tmpdir(), 'parley-bench-smoke-'));
 afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 
@@ -50,6 +55,22 @@ describe('benchmark smoke run', () => {
     expect(mention.aws.writeTable).toBeGreaterThanOrEqual(1);
     expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
     expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
+    // Nobody's level admits a plain message: no presence, no state, one batch of preferences.
+    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMembers', 1], ['recipients', 1]]);
+    expect(mention.byOperation.find((o) => o.operation === 'notificationStates')?.calls).toBe(1);
+  });
+
+  it('runs the notification section alone (npm run bench -- --notifications), printing its calls', { timeout: 120_000 }, async () => {
+    // In a process of its own, as npm runs it: a bench starts its services once per process.
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--notifications', '--smoke'], { cwd: root, env: { ...envAtStart, AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint') }, timeout: 110_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    const lines = out.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^plain, default preferences: [\d.]+ RCU 0 WCU, [\d.]+ ms median of \d+, 0 notified, 1 events put$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^mentioning one offline member: [\d.]+ RCU 1 WCU, .*, 1 notified, 2 events put$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}recipients +1 calls/));
   });
 
   it('reads the same for a fan-out whatever is connected outside the room', () => {

@@ -3,6 +3,10 @@ import { ENTITY, TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
 
+const keyOf = (k: { PK: string; SK: string }) => `${k.PK}\n${k.SK}`;
+/** A batch read's items by their key (a batch answers in any order). */
+const keyed = (items: Record<string, unknown>[]) => new Map(items.map((i) => [keyOf({ PK: String(i[TABLE.partitionKey]), SK: String(i[TABLE.sortKey]) }), i]));
+
 /** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
 export class DynamoNotificationStore implements NotificationStore {
   constructor(private readonly table: TableClient) {}
@@ -43,17 +47,21 @@ export class DynamoNotificationStore implements NotificationStore {
 
   async recipients(roomId: string, userIds: string[]): Promise<Recipient[]> {
     if (userIds.length === 0) return [];
-    // Eventually consistent: most members are ruled out by their levels; the state of those who
-    // are not is read again, consistently (state()).
-    const items = await this.table.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), { consistent: false });
-    const byKey = new Map(items.map((i) => [`${String(i[TABLE.partitionKey])}\n${String(i[TABLE.sortKey])}`, i]));
-    const get = (k: { PK: string; SK: string }) => byKey.get(`${k.PK}\n${k.SK}`);
-    return userIds.map((u) => roomNotifyEntity.fromItem(u, get(notifyKeys.pref(u)), get(notifyKeys.room(u, roomId))));
+    // Eventually consistent (half the units): most members are ruled out by their levels; the
+    // state of those who are not is read again, consistently (states()).
+    const byKey = keyed(await this.table.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), { consistent: false }));
+    return userIds.map((u) => roomNotifyEntity.fromItem(u, byKey.get(keyOf(notifyKeys.pref(u))), byKey.get(keyOf(notifyKeys.room(u, roomId)))));
   }
 
-  async state(userId: string, roomId: string): Promise<NotificationState | undefined> {
-    const out = await this.table.get('notificationState', { Key: notifyKeys.room(userId, roomId), ConsistentRead: true });
-    return roomNotifyEntity.state(out.Item);
+  async states(roomId: string, userIds: string[]): Promise<Map<string, NotificationState>> {
+    const states = new Map<string, NotificationState>();
+    if (userIds.length === 0) return states;
+    const byKey = keyed(await this.table.batchGet('notificationStates', userIds.map((u) => notifyKeys.room(u, roomId)), { consistent: true }));
+    for (const u of userIds) {
+      const state = roomNotifyEntity.state(byKey.get(keyOf(notifyKeys.room(u, roomId))));
+      if (state) states.set(u, state);
+    }
+    return states;
   }
 
   async commit(userId: string, roomId: string, seq: number, sent: boolean, at: string): Promise<boolean> {
