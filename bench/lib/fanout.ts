@@ -1,5 +1,5 @@
-import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createManagementClient } from '#functions/lib/management-client.ts';
+import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
@@ -22,7 +22,7 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
   try {
     for (let run = 0; run < runs + 1; run++) {
       const tag = `floor${run}`;
-      const data = JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } });
+      const body = ConnectionsApi.body(JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } }));
       let got = 0;
       let last = 0;
       const all = new Promise<void>((resolve, reject) => {
@@ -39,7 +39,7 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
       let next = 0;
       await Promise.all(
         Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
-          while (next < sockets.length) await client.send(new PostToConnectionCommand({ ConnectionId: sockets[next++]!.connectionId, Data: data }));
+          while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
         }),
       );
       await all;
@@ -263,14 +263,14 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
   const emu = await serve((req, res) => void emulator(req, res));
   const timePer = async (server: import('node:http').Server) => {
     const client = createManagementClient(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
-    const data = textOf('emu', MESSAGE_BYTES);
+    const body = ConnectionsApi.body(textOf('emu', MESSAGE_BYTES));
     const us: number[] = [];
     for (let round = 0; round < rounds + 1; round++) {
       let next = 0;
       const t0 = performance.now();
       await Promise.all(
         Array.from({ length: POST_CONCURRENCY }, async () => {
-          while (next++ < posts) await client.send(new PostToConnectionCommand({ ConnectionId: 'abcdEFGH1234=', Data: data }));
+          while (next++ < posts) await client.post('abcdEFGH1234=', body);
         }),
       );
       if (round > 0) us.push(((performance.now() - t0) / posts) * 1000);
