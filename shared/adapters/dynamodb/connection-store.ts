@@ -44,20 +44,25 @@ export class DynamoConnectionStore implements ConnectionStore {
     return out.Item !== undefined;
   }
 
-  async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
+  async connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
     // A large room's presence items in several batch reads at once (100 keys each), not one after another.
     const batches: (typeof keys)[] = [];
     for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
-    const items: Item[] = [];
+    const all: ConnectionTarget[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(READS_IN_FLIGHT, batches.length) }, async () => {
-        while (next < batches.length) items.push(...(await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false })));
+        while (next < batches.length) {
+          const items = await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false });
+          const now = this.clock.now().toISOString();
+          const found = items.flatMap((item: Item) => presence.connections(presence.fromItem(item), now));
+          all.push(...found);
+          if (found.length > 0) onBatch?.(found);
+        }
       }),
     );
-    const now = this.clock.now().toISOString();
-    return items.flatMap((item) => presence.connections(presence.fromItem(item), now));
+    return all;
   }
 
   async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {
