@@ -11,6 +11,8 @@ import { PRESENCE_EVENT } from './stream-filters.ts';
 
 /** Batch reads of presence items in flight at once for one fan-out. */
 const READS_IN_FLIGHT = 10;
+const MAX_BATCH = 100;
+const MIN_BATCH = 25;
 
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
@@ -46,9 +48,12 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
-    // A large room's presence items in several batch reads at once (100 keys each), not one after another.
+    // Several batch reads at once, not one after another: a large room's in batches of 100 keys
+    // (BatchGetItem's most), a smaller one's split across the reads in flight down to 25 keys a
+    // batch, so that the first batch, which a fan-out starts posting with, lands sooner.
+    const size = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(keys.length / READS_IN_FLIGHT)));
     const batches: (typeof keys)[] = [];
-    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
+    for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size));
     const all: ConnectionTarget[] = [];
     let next = 0;
     await Promise.all(
