@@ -1,5 +1,6 @@
 import { createManagementClient } from '#functions/lib/management-client.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
+import { presenceBatchSize } from '#shared/adapters/dynamodb/connection-store.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
@@ -138,8 +139,7 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       members,
       delivered,
       chunkSize,
-      // The fan-out posts the first share itself (the first batch reads to land) and hands the rest to workers.
-      workers: members > chunkSize ? Math.ceil((members - chunkSize) / chunkSize) : 0,
+      workers: workerCount(members, chunkSize),
       endToEnd: distribution(endToEnd),
       lastRecipient: distribution(last),
       streamWait: distribution(waits),
@@ -149,6 +149,19 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
     await crowd.close();
     await bench.settle();
   }
+}
+
+/**
+ * Worker invocations for a room of `members` members with one connection each: the fan-out posts
+ * the batch reads that land while the total still fits one share itself and hands the rest to
+ * workers, so with batches of one size (the bench's rooms) it keeps as many whole batches as fit
+ * in a share; a room read in one batch goes to workers whole.
+ */
+export function workerCount(members: number, chunkSize: number): number {
+  if (members <= chunkSize) return 0;
+  const batch = presenceBatchSize(members);
+  const own = members <= batch ? 0 : Math.floor(chunkSize / batch) * batch;
+  return Math.ceil((members - own) / chunkSize);
 }
 
 /** A room's fan-out against its floor (measureFloor), with the same connections open. */

@@ -14,6 +14,9 @@ const READS_IN_FLIGHT = 10;
 const MAX_BATCH = 100;
 const MIN_BATCH = 25;
 
+/** Keys per batch read when `users` users' presence items are read (connectionsOf). */
+export const presenceBatchSize = (users: number): number => Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(users / READS_IN_FLIGHT)));
+
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
  * listing their connections). A second, conditional write changes what others see and carries the
@@ -51,7 +54,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     // Several batch reads at once, not one after another: a large room's in batches of 100 keys
     // (BatchGetItem's most), a smaller one's split across the reads in flight down to 25 keys a
     // batch, so that the first batch, which a fan-out starts posting with, lands sooner.
-    const size = Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(keys.length / READS_IN_FLIGHT)));
+    const size = presenceBatchSize(keys.length);
     const batches: (typeof keys)[] = [];
     for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size));
     const all: ConnectionTarget[] = [];
