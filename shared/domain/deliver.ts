@@ -19,7 +19,7 @@ export type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
 
 /**
  * Sends a frame to every connection of every member of the room: one query for the member ids,
- * one batch read per 100 members for their connections. Users outside the room are never read. A
+ * batch reads of their presence items for their connections. Users outside the room are never read. A
  * connection scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
  * Posting starts with the first batch read to land, while the others are still being read.
  */
