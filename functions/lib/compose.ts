@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
 import type { Broadcaster } from '#shared/ports/broadcaster.ts';
@@ -12,6 +11,7 @@ import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
 import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
 import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
+import type { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
 import type { DepsConfig } from './config.ts';
@@ -22,7 +22,7 @@ import type { DepsConfig } from './config.ts';
  */
 export interface Clients {
   dynamo: DynamoDBClient;
-  management?: ApiGatewayManagementApiClient;
+  management?: ConnectionsApi;
 }
 
 export interface DepsOptions {
@@ -49,7 +49,7 @@ export function createClients(config: DepsConfig, given: Partial<Clients> = {}):
 }
 
 /**
- * The `@connections` broadcaster, loaded with its SDK client on the first frame posted: only the
+ * The `@connections` broadcaster, loaded with its client on the first frame posted: only the
  * routes that post pay for loading it, and they pay once (no extra await after that).
  */
 function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostListener): Broadcaster {

@@ -8,7 +8,9 @@
  * Handlers run in this process and share their module state (one SDK client serves every
  * function), so the caller is known from the invocation: the local invoker runs each handler
  * inside `runAs(fn, …)`, and a middleware this module adds to every SDK command reads it. Lambda
- * never loads this file: the same clients run there unwrapped. Calls outside any invocation (the
+ * never loads this file: the same clients run there unwrapped. The `@connections` client is not an
+ * SDK client (connections-api.ts): its one exchange with the endpoint is wrapped the same way, and
+ * answered with the 403 API Gateway sends. Calls outside any invocation (the
  * runtime's own stream pollers, TTL sweeper, provisioning) are the AWS services themselves and are
  * not checked.
  *
@@ -40,6 +42,7 @@ import {
   type LocalAwsNames,
 } from './iam-policy.ts';
 import { LOCAL_EVENT_BUS } from './event-bridge.ts';
+import { ConnectionsApi, type ConnectionsRequest, type ConnectionsResponse } from '#shared/adapters/apigw/connections-api.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -101,7 +104,19 @@ interface SmithyCommand {
 }
 
 /** The middlewares of the latest installIam (one local stack per process at a time; a new one replaces them). */
-let current: { enforce: Middleware; notePresigned: Middleware } | undefined;
+let current: { enforce: Middleware; notePresigned: Middleware; connections: (req: ConnectionsRequest) => ConnectionsResponse | undefined } | undefined;
+
+/** Puts the check in front of every `@connections` request of this process: a refused one never leaves. */
+function patchConnectionsApi(): void {
+  const proto = ConnectionsApi.prototype as ConnectionsApi & { parleyIam?: true };
+  if (proto.parleyIam) return;
+  proto.parleyIam = true;
+  const original = proto.exchange;
+  proto.exchange = function (this: ConnectionsApi, req: ConnectionsRequest) {
+    const refused = current?.connections(req);
+    return refused ? Promise.resolve(refused) : original.call(this, req);
+  };
+}
 
 /**
  * Adds the check to every SDK command of this process. Smithy's `Command` is the base of every
@@ -128,6 +143,7 @@ function patchCommands(): void {
 /** Checks every handler's AWS calls against its function's grants, from now on in this process. */
 export function installIam(opts: IamOptions): LocalIam {
   patchCommands();
+  patchConnectionsApi();
   const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
   const policies = new Map<string, PolicyStatementJson[]>();
@@ -239,7 +255,16 @@ export function installIam(opts: IamOptions): LocalIam {
     return result;
   };
 
-  current = { enforce, notePresigned };
+  // The `@connections` client's requests, checked as the SDK's are; refused with API Gateway's 403.
+  const connections = (req: ConnectionsRequest): ConnectionsResponse | undefined => {
+    const caller = invocation.getStore();
+    if (!caller) return undefined;
+    const refused = authorize(caller.fn, connectionRequests(opts.names, req.method === 'DELETE' ? 'DeleteConnection' : 'PostToConnection', { ConnectionId: req.connectionId }));
+    if (!refused) return undefined;
+    return { status: 403, errorType: 'AccessDeniedException', body: JSON.stringify({ message: deniedMessage(sessionArn(opts.names.account, caller.fn), refused) }) };
+  };
+
+  current = { enforce, notePresigned, connections };
 
   return {
     usage: () => usage,

@@ -2,7 +2,7 @@ import type { ConnectionTarget } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
-import type { FanOutChunk, FanOutWorkers } from '#shared/ports/fanout-workers.ts';
+import type { FanOutChunk } from '#shared/ports/fanout-workers.ts';
 import { forgetGoneConnection } from './connections.ts';
 
 /**
@@ -19,8 +19,9 @@ export type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
 
 /**
  * Sends a frame to every connection of every member of the room: one query for the member ids,
- * one per member for their connections. Users outside the room are never read. A connection
- * scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
+ * batch reads of their presence items for their connections. Users outside the room are never read. A
+ * connection scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
+ * Posting starts with the first batch read to land, while the others are still being read.
  */
 export async function deliverToRoom(
   deps: Deps,
@@ -30,12 +31,10 @@ export async function deliverToRoom(
   except?: { userId: string },
 ): Promise<Delivery> {
   const memberIds = (await deps.rooms.listMemberIds(roomId)).filter((id) => id !== except?.userId);
-  const connections = await deps.connections.connectionsOf(memberIds);
-  return deliver(
-    deps,
-    connections.filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId)),
-    frameFor,
-  );
+  const delivery = new Delivering(deps, frameFor);
+  const reached = (c: ConnectionTarget) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId);
+  await delivery.finish(deps.connections.connectionsOf(memberIds, (found) => delivery.add(found.filter(reached))));
+  return delivery.result();
 }
 
 /**
@@ -57,53 +56,157 @@ export async function deliver(
   afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
 ): Promise<Delivery> {
   if (connections.length === 0) return { sent: 0, gone: 0 };
-  const byUser = new Map<string, PreparedFrame>();
-  const serialized = new Map<ServerFrame, PreparedFrame>();
-  for (const userId of new Set(connections.map((c) => c.userId))) {
-    const made = frameFor(userId);
-    const frame = made instanceof Promise ? await made : made;
-    let prepared = serialized.get(frame);
-    if (!prepared) serialized.set(frame, (prepared = { frame, data: JSON.stringify(frame) }));
-    byUser.set(userId, prepared);
-  }
-  if (deps.workers && !afterSend && connections.length > deps.workers.chunkSize) return splitAcrossWorkers(deps.workers, connections, byUser);
-  const gone: ConnectionTarget[] = [];
-  let sent = 0;
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < connections.length) {
-      const c = connections[next++]!;
-      const outcome = await deps.broadcaster.post(c.connectionId, byUser.get(c.userId)!);
-      if (outcome === 'sent') sent++;
-      else gone.push(c);
-      if (afterSend) await afterSend(c, outcome);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(POST_CONCURRENCY, connections.length) }, lane));
-  await Promise.all(gone.map((c) => forgetGoneConnection(deps, c.connectionId)));
-  return { sent, gone: gone.length };
+  const delivery = new Delivering(deps, frameFor, afterSend);
+  delivery.add(connections);
+  await delivery.finish();
+  return delivery.result();
 }
 
 /**
- * A delivery too large for one invocation to post quickly, split across workers that post at
- * once. It resolves when every worker is done, so the next event of the room starts after it:
- * each connection still gets a room's events in order.
+ * One delivery whose connections may arrive in parts (as lookups land): each part's frames are
+ * made, then its connections are posted by lanes that start as soon as there is work, at most
+ * POST_CONCURRENCY. With workers (the stream fan-out's, no `afterSend`): while every connection so
+ * far fits one worker's share, this invocation posts them itself; once a part takes the total past
+ * it, that part and every later one go to workers, a chunk as soon as it is full, the rest at the
+ * end. A delivery whose connections all land at once (a room read in one batch) is therefore posted
+ * by itself or by workers alone, as before parts existed. It resolves when every post, its own and
+ * its workers', is made: the room's next event waits for it.
  */
-async function splitAcrossWorkers(workers: FanOutWorkers, connections: readonly ConnectionTarget[], byUser: ReadonlyMap<string, PreparedFrame>): Promise<Delivery> {
-  const chunks: FanOutChunk[] = [];
-  for (let i = 0; i < connections.length; i += workers.chunkSize) {
-    const frames: string[] = [];
-    const index = new Map<PreparedFrame, number>();
-    const targets = connections.slice(i, i + workers.chunkSize).map((c): FanOutChunk['targets'][number] => {
-      const prepared = byUser.get(c.userId)!;
-      let n = index.get(prepared);
-      if (n === undefined) index.set(prepared, (n = frames.push(prepared.data) - 1));
-      return [c.connectionId, c.userId, n];
-    });
-    chunks.push({ frames, targets });
+class Delivering {
+  private readonly byUser = new Map<string, PreparedFrame>();
+  private readonly serialized = new Map<ServerFrame, PreparedFrame>();
+  private readonly queue: ConnectionTarget[] = [];
+  private next = 0;
+  private running = 0;
+  private readonly work: Promise<unknown>[] = [];
+  private failure: { error: unknown } | undefined;
+  private sent = 0;
+  private readonly gone: ConnectionTarget[] = [];
+  private total = 0;
+  private split = false;
+  private pendingChunk: ConnectionTarget[] = [];
+  private readonly workerResults: { sent: number; gone: number }[] = [];
+  /** Frames still being made (an async `frameFor`), so that parts are queued in the order they came. */
+  private framing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly frameFor: FrameFor,
+    private readonly afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
+  ) {}
+
+  /** A part of the connections; never throws (a failure is kept for `finish`). */
+  add(connections: readonly ConnectionTarget[]): void {
+    if (connections.length === 0) return;
+    const made = this.framesFor(connections);
+    if (made === undefined) return this.route(connections);
+    // Its failure is the chain's (kept by `track`), even when an earlier part's failed first.
+    made.catch(() => undefined);
+    this.track((this.framing = this.framing.then(() => made).then(() => this.route(connections))));
   }
-  const results = await workers.run(chunks);
-  return { sent: results.reduce((n, r) => n + r.sent, 0), gone: results.reduce((n, r) => n + r.gone, 0) };
+
+  /** Waits for `lookups` (whose parts were given to `add`), then for every post; throws the first failure. */
+  async finish(lookups?: Promise<unknown>): Promise<void> {
+    if (lookups) await this.settle(lookups);
+    await this.settle(this.framing);
+    if (this.split && this.pendingChunk.length > 0) this.ship(this.pendingChunk.splice(0));
+    // Lanes and shipments started while waiting are in `work`; none starts after this point.
+    for (let seen = 0; seen < this.work.length; ) {
+      const upTo = this.work.length;
+      await Promise.all(this.work.slice(seen, upTo));
+      seen = upTo;
+    }
+    if (this.failure) throw this.failure.error;
+    await Promise.all(this.gone.map((c) => forgetGoneConnection(this.deps, c.connectionId)));
+  }
+
+  result(): Delivery {
+    return {
+      sent: this.sent + this.workerResults.reduce((n, r) => n + r.sent, 0),
+      gone: this.gone.length + this.workerResults.reduce((n, r) => n + r.gone, 0),
+    };
+  }
+
+  private async settle(p: Promise<unknown>): Promise<void> {
+    try {
+      await p;
+    } catch (error) {
+      this.failure ??= { error };
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.work.push(p.catch((error: unknown) => void (this.failure ??= { error })));
+  }
+
+  /** Makes the frames of users not seen yet; a promise when one of them is made asynchronously. */
+  private framesFor(connections: readonly ConnectionTarget[]): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    for (const c of connections) {
+      if (this.byUser.has(c.userId)) continue;
+      const made = this.frameFor(c.userId);
+      if (made instanceof Promise) {
+        const userId = c.userId;
+        // Held by a placeholder so the user is asked once; replaced when it resolves.
+        this.byUser.set(userId, undefined as unknown as PreparedFrame);
+        pending = Promise.all([pending, made.then((frame) => void this.byUser.set(userId, this.prepare(frame)))]).then(() => undefined);
+      } else this.byUser.set(c.userId, this.prepare(made));
+    }
+    return pending;
+  }
+
+  private prepare(frame: ServerFrame): PreparedFrame {
+    let prepared = this.serialized.get(frame);
+    if (!prepared) this.serialized.set(frame, (prepared = { frame, data: JSON.stringify(frame) }));
+    return prepared;
+  }
+
+  private route(connections: readonly ConnectionTarget[]): void {
+    const workers = this.afterSend ? undefined : this.deps.workers;
+    this.total += connections.length;
+    if (workers && (this.split || this.total > workers.chunkSize)) {
+      this.split = true;
+      this.pendingChunk.push(...connections);
+      while (this.pendingChunk.length >= workers.chunkSize) this.ship(this.pendingChunk.splice(0, workers.chunkSize));
+      return;
+    }
+    this.queue.push(...connections);
+    // Every lane takes a connection before its first await, so this stops.
+    while (this.running < POST_CONCURRENCY && this.next < this.queue.length && !this.failure) this.track(this.lane());
+  }
+
+  private async lane(): Promise<void> {
+    this.running++;
+    try {
+      while (this.next < this.queue.length && !this.failure) {
+        const c = this.queue[this.next++]!;
+        const outcome = await this.deps.broadcaster.post(c.connectionId, this.byUser.get(c.userId)!);
+        if (outcome === 'sent') this.sent++;
+        else this.gone.push(c);
+        if (this.afterSend) await this.afterSend(c, outcome);
+      }
+    } finally {
+      this.running--;
+    }
+  }
+
+  private ship(connections: ConnectionTarget[]): void {
+    const chunk = toChunk(connections, this.byUser);
+    this.track(this.deps.workers!.run([chunk]).then((results) => void this.workerResults.push(...results)));
+  }
+}
+
+/** A worker's share: the distinct frames of these connections, serialized once, and the connections. */
+function toChunk(connections: readonly ConnectionTarget[], byUser: ReadonlyMap<string, PreparedFrame>): FanOutChunk {
+  const frames: string[] = [];
+  const index = new Map<PreparedFrame, number>();
+  const targets = connections.map((c): FanOutChunk['targets'][number] => {
+    const prepared = byUser.get(c.userId)!;
+    let n = index.get(prepared);
+    if (n === undefined) index.set(prepared, (n = frames.push(prepared.data) - 1));
+    return [c.connectionId, c.userId, n];
+  });
+  return { frames, targets };
 }
 
 /** A worker's share: posted as any delivery is (gone connections forgotten), never split again. */

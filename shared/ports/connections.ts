@@ -10,8 +10,12 @@ export interface ConnectionStore {
   deleteConnection(connectionId: string, connectedBefore?: string): Promise<ConnectionRecord | undefined>;
   /** Whether the connection's item is stored (between its `$connect` and its `$disconnect`). */
   isStored(connectionId: string): Promise<boolean>;
-  /** The open connections of the users, from their presence items (one batch read per 100 users); nothing read for anyone else. */
-  connectionsOf(userIds: string[]): Promise<ConnectionTarget[]>;
+  /**
+   * The open connections of the users, from their presence items (one batch read per 100 users);
+   * nothing read for anyone else. `onBatch` hears each batch read's share as it lands, before the
+   * whole answer (a fan-out posts to the first while the others are read).
+   */
+  connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]>;
 
   /** Lists an open connection on its user's presence item, which expires with it at `expiresAt`. */
   connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;

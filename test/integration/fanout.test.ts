@@ -156,6 +156,37 @@ describe('fan-out across workers', () => {
   });
 });
 
+describe('fan-out of a room read in several batches', () => {
+  // 150 members are read in six batch reads of 25 keys: the first four to land (100 connections,
+  // within one share of 120) are posted by the fan-out itself as they land; the fifth takes the
+  // total past 120, and it and the sixth go to a worker.
+  let big: Runtime;
+  beforeAll(async () => {
+    big = await startRuntime(runtimeEnv(`fanout-parts-${randomUUID().slice(0, 8)}`, { PARLEY_FANOUT_CHUNK: '120' }));
+  }, 120_000);
+  afterAll(() => big?.stop());
+
+  it('posts the first batches itself and the rest through a worker: every connection gets every message once, in the one order', async () => {
+    const people = await Promise.all(Array.from({ length: 150 }, () => createUser(big.httpUrl, 'p')));
+    const res = await api(big.httpUrl, 'POST', '/rooms', { token: people[0]!.token, body: { type: 'group', name: 'Parts', memberIds: people.slice(1).map((u) => u.userId), maxMembers: 150 } });
+    expect(res.status).toBe(201);
+    const roomId = res.body.id as string;
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i < people.length; i += 25) sockets.push(...(await Promise.all(people.slice(i, i + 25).map((u) => connect(big.wsUrl, u)))));
+    await Promise.all(
+      [0, 75].map(async (sender) => {
+        for (let i = 0; i < 4; i++) await sockets[sender]!.request({ type: 'message_send', roomId, content: `${sender}-${i}` });
+      }),
+    );
+    for (const s of sockets) await eventually(() => expect(seqsIn(s, roomId)).toHaveLength(8), 15_000);
+    const order = seqsIn(sockets[0]!, roomId);
+    expect(new Set(order).size).toBe(8);
+    for (const s of sockets) expect(seqsIn(s, roomId)).toEqual(order);
+    expect(big.errors()).not.toContain('Stream record failed');
+    await Promise.all(sockets.map((s) => s.close()));
+  }, 60_000);
+});
+
 describe('fan-out without the grant to invoke its worker', () => {
   let denied: Runtime;
   beforeAll(async () => {

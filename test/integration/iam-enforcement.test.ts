@@ -9,6 +9,7 @@ import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from 
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { installIam, runAs, runAsService } from '#infra/local/iam.ts';
+import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { LOCAL_ACCOUNT, type IamRequest } from '#infra/local/iam-policy.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
@@ -148,6 +149,30 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     await expect(
       runAs('stream-fanout', () => connections.send(new PostToConnectionCommand({ ConnectionId: 'Zm9vYmFyYmF6cXV4=', Data: 'x' }))),
     ).rejects.toMatchObject({ name: 'GoneException' });
+  });
+
+  it('refuses the functions\' own @connections client (not an SDK client) to a function without execute-api:ManageConnections with 403', async () => {
+    const env = { AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey, AWS_REGION: LOCAL_REGION };
+    const poster = new ConnectionsApi(inject('callbackUrl'), { maxSockets: 2, env });
+    const body = ConnectionsApi.body('x');
+    try {
+      denied.length = 0;
+      for (const call of [(): Promise<unknown> => poster.post('Zm9vYmFyYmF6cXV4=', body), () => poster.delete('Zm9vYmFyYmF6cXV4=')]) {
+        await expect(runAs('ws-message-send', call)).rejects.toMatchObject({
+          name: 'AccessDeniedException',
+          $metadata: expect.objectContaining({ httpStatusCode: 403 }),
+          message: expect.stringContaining(`${role('ws-message-send')} is not authorized to perform: execute-api:ManageConnections on resource: arn:aws:execute-api:`),
+        });
+      }
+      expect(denied.map((d) => [d.fn, d.request.action, d.request.resource.split('/').slice(-3, -1).join('/')])).toEqual([
+        ['ws-message-send', 'execute-api:ManageConnections', 'POST/@connections'],
+        ['ws-message-send', 'execute-api:ManageConnections', 'DELETE/@connections'],
+      ]);
+      // The fan-out may: the endpoint itself answers (410: no such connection).
+      expect(await runAs('stream-fanout', () => poster.post('Zm9vYmFyYmF6cXV4=', body))).toBe('gone');
+    } finally {
+      poster.destroy();
+    }
   });
 
   it('lets the thumbnail function delete the thumbnail it made when the attachment record went meanwhile', async () => {

@@ -11,6 +11,11 @@ import { PRESENCE_EVENT } from './stream-filters.ts';
 
 /** Batch reads of presence items in flight at once for one fan-out. */
 const READS_IN_FLIGHT = 10;
+const MAX_BATCH = 100;
+const MIN_BATCH = 25;
+
+/** Keys per batch read when `users` users' presence items are read (connectionsOf). */
+export const presenceBatchSize = (users: number): number => Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(users / READS_IN_FLIGHT)));
 
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
@@ -44,20 +49,28 @@ export class DynamoConnectionStore implements ConnectionStore {
     return out.Item !== undefined;
   }
 
-  async connectionsOf(userIds: string[]): Promise<ConnectionTarget[]> {
+  async connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
-    // A large room's presence items in several batch reads at once (100 keys each), not one after another.
+    // Several batch reads at once, not one after another: a large room's in batches of 100 keys
+    // (BatchGetItem's most), a smaller one's split across the reads in flight down to 25 keys a
+    // batch, so that the first batch, which a fan-out starts posting with, lands sooner.
+    const size = presenceBatchSize(keys.length);
     const batches: (typeof keys)[] = [];
-    for (let i = 0; i < keys.length; i += 100) batches.push(keys.slice(i, i + 100));
-    const items: Item[] = [];
+    for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size));
+    const all: ConnectionTarget[] = [];
     let next = 0;
     await Promise.all(
       Array.from({ length: Math.min(READS_IN_FLIGHT, batches.length) }, async () => {
-        while (next < batches.length) items.push(...(await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false })));
+        while (next < batches.length) {
+          const items = await this.table.batchGet('connectionsOf', batches[next++]!, { consistent: false });
+          const now = this.clock.now().toISOString();
+          const found = items.flatMap((item: Item) => presence.connections(presence.fromItem(item), now));
+          all.push(...found);
+          if (found.length > 0) onBatch?.(found);
+        }
       }),
     );
-    const now = this.clock.now().toISOString();
-    return items.flatMap((item) => presence.connections(presence.fromItem(item), now));
+    return all;
   }
 
   async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {
