@@ -24,7 +24,7 @@ import { latencySvg } from './lib/svg.ts';
 import { measureSdk } from './lib/sdk.ts';
 import { measureSendBurst } from './lib/concurrency.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
-import { measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
+import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
 import { measureNotifications } from './lib/notifications.ts';
@@ -53,6 +53,8 @@ const PLANS = {
     connects: [200, 2000],
     hugeRoom: 10_000,
     hugeRoomMessages: 5,
+    emulatorPosts: 2000,
+    emulatorRounds: 5,
     fanoutChunk: undefined,
   },
   smoke: {
@@ -74,6 +76,8 @@ const PLANS = {
     connects: [5, 10],
     hugeRoom: 12,
     hugeRoomMessages: 1,
+    emulatorPosts: 50,
+    emulatorRounds: 1,
     // Small chunks, so the smoke run's larger rooms go through the fan-out workers too.
     fanoutChunk: '5',
   },
@@ -150,7 +154,9 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       const run = [...latency, big].find((x) => x.members === members)!;
       return { members, floor, fanOut: run.fanOut, ratio: run.fanOut.p50 / floor.p50 };
     });
-    scale = { fanOutFloor, connects, hugeRoom };
+    log("fan-out: the @connections emulator's own cost per post");
+    const emulator = await measureEmulatorShare(plan.emulatorPosts, plan.emulatorRounds);
+    scale = { fanOutFloor, connects, hugeRoom, emulator };
 
     log(`client SDK: catch-up of ${plan.sdk.missed.join(' and ')} missed messages, ${plan.sdk.cycles} reconnect cycles`);
     const sdk = await measureSdk(bench, plan.sdk);

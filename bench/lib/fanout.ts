@@ -178,6 +178,16 @@ export interface ScaleFigures {
   fanOutFloor: FloorRun[];
   connects: ConnectRun[];
   hugeRoom: HugeRoomRun;
+  /** The local `@connections` emulator's own cost, apart from the posts' (µs a post, p50). */
+  emulator: EmulatorShare;
+}
+
+export interface EmulatorShare {
+  posts: number;
+  /** The same client posting to a bare HTTP server that answers 200. */
+  bareUs: number;
+  /** The same posts to the emulator (SigV4 check, routing; the connection's send answers at once). */
+  emulatorUs: number;
 }
 
 interface ScaleTarget {
@@ -248,6 +258,10 @@ export function scaleMarkdown(r: ScaleFigures): string {
     `| ${h.members} connections: send → each recipient | ${fmt(h.endToEnd)} |`,
     ...r.connects.map((c) => `| ${c.sockets} connects at once → connection_established (${c.failed} failed) | ${fmt(c.established)} |`),
     '',
+    `The local \`@connections\` emulator's own cost, ${r.emulator.posts} posts through the same client: ` +
+      `${r.emulator.emulatorUs.toFixed(1)} µs a post against ${r.emulator.bareUs.toFixed(1)} µs to a bare HTTP server (p50), ` +
+      `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's.`,
+    '',
   ].join('\n');
 }
 
@@ -256,7 +270,7 @@ export function scaleMarkdown(r: ScaleFigures): string {
  * flight, posting to the emulator (SigV4 check, routing; the connection's send answers at once) and
  * to a bare HTTP server that answers 200; µs per post of each, median of `rounds`.
  */
-export async function measureEmulatorShare(posts: number, rounds: number): Promise<{ bareUs: number; emulatorUs: number }> {
+export async function measureEmulatorShare(posts: number, rounds: number): Promise<EmulatorShare> {
   const http = await import('node:http');
   const { createManagementApi } = await import('#infra/local/ws-management-api.ts');
   const credentials = [{ accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' }];
@@ -295,7 +309,7 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
   try {
     const bareUs = await timePer(bare);
     const emulatorUs = await timePer(emu);
-    return { bareUs, emulatorUs };
+    return { posts, bareUs, emulatorUs };
   } finally {
     bare.close();
     emu.close();

@@ -156,6 +156,10 @@ describe('benchmark smoke run', () => {
     // Chunks of 5: the room of 12 took three worker invocations, and every connection got each message once.
     expect(r.hugeRoom).toMatchObject({ members: 12, delivered: 12, chunkSize: 5, workers: 3, posts: 12 });
     expect(r.hugeRoom.lastRecipient.n).toBe(1);
+    // The emulator's own cost is measured apart from the posts': both timings are real.
+    expect(r.emulator.posts).toBe(50);
+    expect(r.emulator.bareUs).toBeGreaterThan(0);
+    expect(r.emulator.emulatorUs).toBeGreaterThan(0);
     expect(r.connects.map((c) => [c.sockets, c.failed, c.established.n])).toEqual([
       [5, 0, 5],
       [10, 0, 10],
