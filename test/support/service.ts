@@ -1,5 +1,5 @@
 import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '#infra/local/sigv4.ts';
+import { Sha256 } from '#shared/adapters/sha256.ts';
 import type { ApiResponse } from './clients.ts';
 
 

@@ -1,7 +1,8 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '#shared/adapters/sha256.ts';
 
 /** A frame's body as posted: its bytes and their SHA-256 (hex), made once for every post of it. */
 export interface PostBody {
@@ -39,20 +40,6 @@ const THROTTLED_BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 20_000;
 const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', 'LimitExceededException', 'Throttling', 'RequestLimitExceeded']);
 const TRANSIENT_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
-
-/** `node:crypto` SHA-256 in the shape SignatureV4 takes (HMAC when given a key). */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(key?: string | ArrayBuffer | ArrayBufferView) {
-    this.h = key === undefined ? createHash('sha256') : createHmac('sha256', typeof key === 'string' ? key : Buffer.from(key as Uint8Array));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.h.update(typeof data === 'string' ? data : (data as Uint8Array));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.h.digest());
-  }
-}
 
 /** The SDK's `extendedEncodeURIComponent`: a connection id is a path label. */
 const encodeLabel = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
