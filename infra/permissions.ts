@@ -113,7 +113,8 @@ const editMessage: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWri
 const deleteMessage: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter];
 const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem'), rateCounter, ...presignsDownloads];
 const removeReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), rateCounter, ...presignsDownloads];
-const markRead: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('UpdateItem')];
+/** A receipt: the member item and the room with its newest message; an older message is read by key. */
+const markRead: Grant[] = [reads('GetItem', 'Query'), roomWrites('UpdateItem')];
 const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
 
 /**
@@ -125,7 +126,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
   // A direct room that exists already is read and answered (get-or-create).
   'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
-  'http-get-room': [reads('BatchGetItem', 'Query')],
+  // The member item, and the room with its newest message in one query.
+  'http-get-room': [reads('GetItem', 'Query')],
   'http-list-messages': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   'http-send-message': sendMessage,
   'http-get-message': [reads('GetItem', 'BatchGetItem', 'Query'), ...presignsDownloads],

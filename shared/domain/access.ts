@@ -1,5 +1,5 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, RoomRecord } from '#shared/model.ts';
 import { forbidden, notFound } from '#shared/errors.ts';
 
 /**
@@ -11,4 +11,25 @@ export async function requireMembership(deps: Pick<Deps, 'rooms'>, roomId: strin
   if (!room) throw notFound('Room');
   if (!member) throw forbidden('You are not a member of this room');
   return { room, member };
+}
+
+/**
+ * `requireMembership` with the room's newest message, read with the room (one Query) beside the
+ * member item: both strongly consistent unless `consistent: false`, which relaxes the member read
+ * only where `roomConsistent` keeps the room and its newest message consistent.
+ */
+export async function requireMembershipWithLatest(
+  deps: Pick<Deps, 'rooms'>,
+  roomId: string,
+  userId: string,
+  opts: { consistent?: boolean; roomConsistent?: boolean } = {},
+): Promise<{ room: RoomRecord; member: MemberRecord; latest?: MessageRecord }> {
+  const consistent = opts.consistent ?? true;
+  const [{ room, latest }, member] = await Promise.all([
+    deps.rooms.getRoomWithLatest(roomId, { consistent: opts.roomConsistent ?? consistent }),
+    consistent ? deps.rooms.getMemberNow(roomId, userId) : deps.rooms.getMember(roomId, userId),
+  ]);
+  if (!room) throw notFound('Room');
+  if (!member) throw forbidden('You are not a member of this room');
+  return { room, member, ...(latest && { latest }) };
 }

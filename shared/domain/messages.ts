@@ -3,7 +3,7 @@ import type { ChangeRecord, MemberRecord, MessageRecord, User } from '#shared/mo
 import type { SendMark } from '#shared/ports/rooms.ts';
 import { AppError, conflict, forbidden, notFound, unavailable, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
-import { requireMembership } from './access.ts';
+import { requireMembership, requireMembershipWithLatest } from './access.ts';
 import { isCount, isEpochMs, openCursor, sealCursor, type CursorScope, type Position } from './cursors.ts';
 import { limit } from './rate-limit.ts';
 import { messageView, type MessageView } from './views.ts';
@@ -108,10 +108,12 @@ export interface SendResult {
  * it itself if its first attempt died: a writer of that id meets any message the other stored.
  */
 export async function sendMessage(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<SendResult> {
-  // Read eventually consistent (half the units): the member write's conditions hold the truth.
-  // A member removed a moment ago is refused by it; a claim or window count not yet seen makes
-  // it refuse, and the member read again strongly tells why.
-  const [{ room, member }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId, { consistent: false }), deps.messages.latestSeq(roomId)]);
+  // The member is read eventually consistent (half the units): the member write's conditions
+  // hold the truth. A member removed a moment ago is refused by it; a claim or window count not
+  // yet seen makes it refuse, and the member read again strongly tells why. The room is read with
+  // its newest message, consistently: the seq this send starts from.
+  const { room, member, latest: newest } = await requireMembershipWithLatest(deps, roomId, actor.userId, { consistent: false, roomConsistent: true });
+  const latest = newest?.seq ?? 0;
   if (room.archivedAt) throw conflict('The room is archived');
   const content = input.content ?? '';
   checkContent(deps, content);
@@ -243,9 +245,9 @@ async function insertAtNext(deps: Deps, roomId: string, fromSeq: number, m: NewM
  * or the host platform posts (`system`, `payment`, ...). `undefined` if the room is archived or gone.
  */
 export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessage, 'createdAt'>): Promise<MessageRecord | undefined> {
-  const [room, latest] = await Promise.all([deps.rooms.getRoom(roomId), deps.messages.latestSeq(roomId)]);
+  const { room, latest } = await deps.rooms.getRoomWithLatest(roomId);
   if (!room || room.archivedAt) return undefined;
-  return (await insertAtNext(deps, roomId, latest + 1, { ...m, createdAt: deps.clock.now().toISOString() })).message;
+  return (await insertAtNext(deps, roomId, (latest?.seq ?? 0) + 1, { ...m, createdAt: deps.clock.now().toISOString() })).message;
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { MemberRecord, MessageRecord, RoomRecord, User } from '#shared/model.ts';
 import { AppError, validationFailed } from '#shared/errors.ts';
-import { requireMembership } from './access.ts';
+import { requireMembershipWithLatest } from './access.ts';
 import { limit } from './rate-limit.ts';
 import { ROOM_LIMITS, type CreateRoomInput } from '#shared/schemas/rooms.ts';
 import { roomView, type MessageView, type RoomView } from './views.ts';
@@ -67,8 +67,8 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
 }
 
 export async function getRoom(deps: Deps, actor: User, roomId: string): Promise<RoomView> {
-  const [{ room }, latest] = await Promise.all([requireMembership(deps, roomId, actor.userId), deps.messages.latestMessages([roomId])]);
-  return roomView(withActivity(room, latest.get(roomId)));
+  const { room, latest } = await requireMembershipWithLatest(deps, roomId, actor.userId);
+  return roomView(withActivity(room, latest));
 }
 
 /**
@@ -92,22 +92,31 @@ export interface MyRoom {
 }
 
 /**
- * My rooms, most recent activity first. Cost: one GSI query for my memberships, one batch read of
- * the rooms and my member items, one single-item query per room for its last message (which
- * orders them); none depends on message counts.
+ * Each of the user's rooms with its newest message and the user's member item: one Query a room
+ * for the room and its newest message together, one batch read of the member items; none depends
+ * on message counts. Eventually consistent (half the units): the list may lag a second.
+ */
+async function myRoomsWithLatest(deps: Deps, userId: string): Promise<{ room: RoomRecord; member: MemberRecord; latest?: MessageRecord }[]> {
+  const roomIds = await myRoomIds(deps, userId);
+  const [rooms, members] = await Promise.all([deps.rooms.getRoomsWithLatest(roomIds), deps.rooms.getMembershipsOf(roomIds, userId)]);
+  return roomIds.flatMap((id) => {
+    const r = rooms.get(id);
+    const member = members.get(id);
+    return r && member ? [{ room: withActivity(r.room, r.latest), member, ...(r.latest && { latest: r.latest }) }] : [];
+  });
+}
+
+/**
+ * My rooms, most recent activity first (the newest message orders them). Cost: one GSI query for
+ * my memberships, then `myRoomsWithLatest`, then the reactions of each newest message shown.
  */
 export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: MyRoom[]; nextCursor?: string }> {
-  const roomIds = await myRoomIds(deps, actor.userId);
-  const [withMember, latest] = await Promise.all([deps.rooms.getRoomsWithMember(roomIds, actor.userId), deps.messages.latestMessages(roomIds)]);
-  const ordered = withMember
-    .map(({ room, member }) => ({ room: withActivity(room, latest.get(room.roomId)), member }))
-    .sort((a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId));
+  const ordered = (await myRoomsWithLatest(deps, actor.userId)).sort((a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId));
   const scope = { list: 'rooms', userId: actor.userId } as const;
   const start = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, ([o, ...rest]) => (isCount(o) && rest.length === 0 ? o : undefined)) : 0;
   const page = ordered.slice(start, start + q.limit);
   const items = await Promise.all(
-    page.map(async ({ room, member }): Promise<MyRoom> => {
-      const last = latest.get(room.roomId);
+    page.map(async ({ room, member, latest: last }): Promise<MyRoom> => {
       return {
         room: roomView(room),
         displayName: room.type === 'direct' ? await directRoomName(deps, room.roomId, actor.userId) : (room.name ?? ''),
@@ -148,10 +157,8 @@ export const unreadCount = (room: RoomRecord, member: MemberRecord): number => M
 
 /** `GET /unread`: the total and each room with something unread. */
 export async function listUnread(deps: Deps, actor: User): Promise<{ total: number; rooms: { roomId: string; unreadCount: number }[] }> {
-  const roomIds = await myRoomIds(deps, actor.userId);
-  const [withMember, latest] = await Promise.all([deps.rooms.getRoomsWithMember(roomIds, actor.userId), deps.messages.latestMessages(roomIds)]);
-  const rooms = withMember
-    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(withActivity(room, latest.get(room.roomId)), member) }))
+  const rooms = (await myRoomsWithLatest(deps, actor.userId))
+    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(room, member) }))
     .filter((r) => r.unreadCount > 0);
   return { total: rooms.reduce((sum, r) => sum + r.unreadCount, 0), rooms };
 }

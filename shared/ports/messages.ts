@@ -28,7 +28,6 @@ export interface MessageStore {
    * `consistent: false`, or by default for older pages (`beforeSeq`).
    */
   listMessages(roomId: string, q: { limit: number; beforeSeq?: number; afterSeq?: number }, opts?: { consistent?: boolean }): Promise<MessageRecord[]>;
-  latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>>;
   getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]>;
   /**
    * The sender's message with this clientMessageId at `fromSeq` or later (reading at most about

@@ -1,4 +1,4 @@
-import type { MemberRecord, Page, PublicRoomPosition, Role, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, Role, RoomRecord } from '#shared/model.ts';
 
 /**
  * The one write a send makes on the sender's member item: its read mark, its count in the send
@@ -14,6 +14,12 @@ export interface SendMark {
   window?: { start: number; limit: number; drop: number[] };
   /** Claims the clientMessageId, remembering the seq the send starts from; `drop`: older claims to forget. */
   claim?: { clientMessageId: string; fromSeq: number; drop: string[] };
+}
+
+/** A room and its newest message (none in a room never written to); no room: neither. */
+export interface RoomWithLatest {
+  room?: RoomRecord;
+  latest?: MessageRecord;
 }
 
 export type AddMemberOutcome = 'added' | 'exists' | 'full' | 'closed';
@@ -38,6 +44,8 @@ export interface RoomStore {
   getMember(roomId: string, userId: string): Promise<MemberRecord | undefined>;
   /** The room and the caller's membership in one read: strongly consistent unless `consistent: false`. */
   getRoomAndMember(roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
+  /** The room and its newest message in one read: strongly consistent unless `consistent: false`. */
+  getRoomWithLatest(roomId: string, opts?: { consistent?: boolean }): Promise<RoomWithLatest>;
   listMemberIds(roomId: string): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
@@ -51,6 +59,10 @@ export interface RoomStore {
 
   /** The room ids the user belongs to (from the user index: no room or message is read); `cursor` is the last room id of the page before. */
   listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
+  /** Each room that exists with its newest message, one read a room (eventually consistent), by room id. */
+  getRoomsWithLatest(roomIds: string[]): Promise<Map<string, RoomWithLatest & { room: RoomRecord }>>;
+  /** The user's member item in each room they belong to, in one batch read (eventually consistent), by room id. */
+  getMembershipsOf(roomIds: string[], userId: string): Promise<Map<string, MemberRecord>>;
   /** Each room with the user's membership in it, in one batch read. */
   getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
 

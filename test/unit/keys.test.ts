@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ENTITY, TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 import { connectionEntry, keys, parseConnectionEntry, padSeq, seqFromMessageSk } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { STREAMED_ENTITIES, streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
@@ -26,6 +27,27 @@ describe('table keys', () => {
       expect(k.SK.startsWith('MSG#')).toBe(false);
       expect(k.SK.startsWith('MEMBER#')).toBe(false);
     }
+  });
+
+  it('puts no sort key of a room partition between its messages and the room item: one query reads the room with its newest message', () => {
+    // Every builder of the key table, called with any strings (a seq is padded as a string is):
+    // a new kind of item in the room partition is checked without being listed here.
+    const builders = Object.entries(keys) as [string, (...args: string[]) => unknown][];
+    const [lowest, room] = [keys.message('r', 0).SK.slice(0, 'MSG#'.length), keys.room('r').SK];
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 12 }), { minLength: 4, maxLength: 4 }), (args) => {
+        for (const [name, build] of builders) {
+          const key = build(...args) as Partial<{ PK: string; SK: string }>;
+          if (typeof key?.SK !== 'string' || !key.PK?.startsWith('ROOM#')) continue;
+          const ok = key.SK === room || key.SK.startsWith(lowest) || key.SK < lowest || key.SK > room;
+          if (!ok) throw new Error(`${name} makes ${JSON.stringify(key.SK)}, between the messages and the room item`);
+        }
+      }),
+    );
+    // And the query's range itself: the room is the last item at or below 'ROOM', messages right below it.
+    expect(keys.message('r', 999_999_999_999).SK < room).toBe(true);
+    expect(keys.member('r', '\u{10FFFF}').SK < keys.message('r', 1).SK).toBe(true);
+    expect(keys.reaction('r', 1, '', '').SK > room && keys.typing('r', '').SK > room).toBe(true);
   });
 
   it('ranges reactions by message seq, keycap emoji with # included', () => {

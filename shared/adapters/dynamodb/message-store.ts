@@ -75,17 +75,6 @@ export class DynamoMessageStore implements MessageStore {
     return (out.Items ?? []).map(message.fromItem);
   }
 
-  /** The room list's previews: eventually consistent (half the units), a preview may lag a second. */
-  async latestMessages(roomIds: string[]): Promise<Map<string, MessageRecord>> {
-    const pairs = await Promise.all(
-      roomIds.map(async (roomId) => {
-        const [latest] = await this.listMessages(roomId, { limit: 1 }, { consistent: false });
-        return [roomId, latest] as const;
-      }),
-    );
-    return new Map(pairs.filter((p): p is readonly [string, MessageRecord] => p[1] !== undefined));
-  }
-
   async getMessages(roomId: string, seqs: number[]): Promise<MessageRecord[]> {
     const items = await this.table.batchGet('getMessages', [...new Set(seqs)].map((seq) => message.key(roomId, seq)), { consistent: true });
     return items.map(message.fromItem).sort((a, b) => a.seq - b.seq);

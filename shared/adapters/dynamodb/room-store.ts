@@ -1,10 +1,11 @@
-import type { MemberRecord, Page, PublicRoomPosition, RoomRecord } from '#shared/model.ts';
-import type { RoomPatch, RoomStore } from '#shared/ports/rooms.ts';
+import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, RoomRecord } from '#shared/model.ts';
+import type { RoomPatch, RoomStore, RoomWithLatest } from '#shared/ports/rooms.ts';
 import { conflict } from '#shared/errors.ts';
 import { unlessConditionFails } from './client.ts';
 import { entityOf, type Item } from './entities/entity.ts';
 import { keys } from './entities/keys.ts';
 import { member } from './entities/member.ts';
+import { message } from './entities/message.ts';
 import { room } from './entities/room.ts';
 import { DynamoMembership } from './membership.ts';
 import { ENTITY, TABLE } from './table.ts';
@@ -38,6 +39,38 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
       else if (entityOf(item) === ENTITY.member) result.member = member.fromItem(item);
     }
     return result;
+  }
+
+  /**
+   * The room and its newest message in one Query: `SK <= 'ROOM'` read backwards, two items. No
+   * sort key of the partition falls between `MSG#` and `ROOM` (entities/keys.ts), so the item
+   * after the room is the newest message, or, in a room with none, a member or nothing. A Query
+   * is charged on its items' summed size, rounded up to 4 KB once: half a unit (one, consistent)
+   * for both, where a read of each costs that much apiece.
+   */
+  async getRoomWithLatest(roomId: string, opts: { consistent?: boolean } = {}): Promise<RoomWithLatest> {
+    const { PK, SK } = room.key(roomId);
+    const out = await this.table.query('getRoomWithLatest', {
+      KeyConditionExpression: 'PK = :pk AND SK <= :room',
+      ExpressionAttributeValues: { ':pk': PK, ':room': SK },
+      ScanIndexForward: false,
+      Limit: 2,
+      ConsistentRead: opts.consistent ?? true,
+    });
+    const [first, second] = out.Items ?? [];
+    if (!first || entityOf(first) !== ENTITY.room) return {};
+    const latest: MessageRecord | undefined = second && entityOf(second) === ENTITY.message ? message.fromItem(second) : undefined;
+    return { room: room.fromItem(first), ...(latest && { latest }) };
+  }
+
+  async getRoomsWithLatest(roomIds: string[]): Promise<Map<string, RoomWithLatest & { room: RoomRecord }>> {
+    const found = await Promise.all(roomIds.map(async (id) => [id, await this.getRoomWithLatest(id, { consistent: false })] as const));
+    return new Map(found.flatMap(([id, r]) => (r.room ? [[id, { ...r, room: r.room }] as const] : [])));
+  }
+
+  async getMembershipsOf(roomIds: string[], userId: string): Promise<Map<string, MemberRecord>> {
+    const items = await this.table.batchGet('getMembershipsOf', roomIds.map((id) => member.key(id, userId)), { consistent: false });
+    return new Map(items.map(member.fromItem).map((m) => [m.roomId, m]));
   }
 
   async getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]> {

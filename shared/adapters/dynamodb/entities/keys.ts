@@ -13,6 +13,12 @@
  *   connection  CONN#<connId>   / CONN                             (listed on the user's presence item)
  *   presence    USER#<userId>   / PRESENCE
  *   rate        USER#<userId>   / RATE#<kind>#<window start>       (expires)
+ *
+ * A room partition sorts ATT# < CHG# < MEMBER# < MSG# < ROOM < RX# < TYPING#, and nothing may
+ * ever sort between the messages and the room item: reading `SK <= 'ROOM'` backwards, two items,
+ * gives the room and its newest message in one request (room-store.ts, `getRoomWithLatest`),
+ * which the room list, the room read, receipts and the send rely on. A new prefix goes below
+ * `MSG#` or above `ROOM` (test/unit/keys.test.ts checks every builder here).
  */
 import type { Key } from './entity.ts';
 

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { createTableInput } from '#infra/local/provision.ts';
+import { createDeps } from '#functions/lib/compose.ts';
+import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import type { User } from '#shared/model.ts';
+import type { Deps, Settings } from '#shared/ports/runtime.ts';
+import type { SendMessageInput } from '#shared/schemas/messages.ts';
+import { createRoom, getRoom, listMyRooms, listUnread } from '#shared/domain/rooms.ts';
+import { appendMessage, deleteMessage, sendMessage } from '#shared/domain/messages.ts';
+import { markRead } from '#shared/domain/receipts.ts';
+import { addReaction } from '#shared/domain/reactions.ts';
+import { toCalls, reads, writes, type Call } from '#bench/lib/meter.ts';
+
+// The reads that take a room with its newest message (one Query of the room partition) against
+// DynamoDB Local, in this process: the use-cases with the real stores on a table of their own,
+// metered call by call and priced as AWS prices them.
+const client = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const table = `room-reads-${randomUUID()}`;
+const readings: CapacityReading[] = [];
+
+const settings: Settings = {
+  maxContentLength: 4000,
+  editWindowSeconds: 0,
+  maxReactionsPerMessage: 50,
+  searchScanBudget: 1000,
+  rateLimits: { send: { limit: 0, windowSeconds: 60 }, write: { limit: 0, windowSeconds: 10 }, search: { limit: 0, windowSeconds: 60 } },
+};
+let deps: Deps;
+
+const users = (label: string, n: number): User[] => Array.from({ length: n }, (_, i) => ({ userId: `${label}-${i}-${randomUUID().slice(0, 8)}`, displayName: `${label} ${i}` }));
+const groupOf = async (members: User[], name = 'Room reads') =>
+  (await createRoom(deps, members[0]!, { type: 'group', name, memberIds: members.slice(1).map((m) => m.userId) })).room.id;
+const send = (actor: User, roomId: string, input: Omit<SendMessageInput, 'messageType'>) => sendMessage(deps, actor, roomId, { messageType: 'text', ...input });
+const kb = (label: string) => `${label} `.padEnd(1024, 'x');
+
+/** The AWS-priced calls made while `run` ran. */
+async function metered<T>(run: () => Promise<T>): Promise<{ result: T; calls: Call[]; readUnits: number; writeUnits: number }> {
+  readings.length = 0;
+  const result = await run();
+  const calls = await toCalls(readings.splice(0), client, table);
+  return { result, calls, readUnits: calls.reduce((s, c) => s + reads(c.aws), 0), writeUnits: calls.reduce((s, c) => s + writes(c.aws), 0) };
+}
+const unitsOf = (calls: Call[], operation: string) => calls.filter((c) => c.operation === operation).map((c) => reads(c.aws));
+
+beforeAll(async () => {
+  await client.send(new CreateTableCommand(createTableInput(table)));
+  const config = { tableName: table, wsCallbackUrl: 'http://127.0.0.1:1', settings, cursorKey: async () => new Uint8Array(32) };
+  deps = createDeps(config, { clients: { dynamo: client }, onCapacity: (r) => void readings.push(r) }).deps;
+});
+afterAll(async () => {
+  await client.send(new DeleteTableCommand({ TableName: table }));
+  client.destroy();
+});
+
+describe('GET /rooms', () => {
+  it('reads 15.5 units for 10 rooms with a 1 KB newest message each: each room and its newest message in half a unit', async () => {
+    const [owner, ...others] = users('list', 11) as [User, ...User[]];
+    const roomIds: string[] = [];
+    for (const other of others.slice(0, 10)) {
+      const roomId = await groupOf([owner, other]);
+      await send(owner, roomId, { content: kb(`r ${roomIds.length}`) });
+      roomIds.push(roomId);
+    }
+    const m = await metered(() => listMyRooms(deps, owner, { limit: 50 }));
+    expect(m.result.items).toHaveLength(10);
+    const breakdown = [...new Set(m.calls.map((c) => c.operation))].map((op) => `${op} ${unitsOf(m.calls, op).reduce((a, b) => a + b, 0)}`).join(', ');
+    console.log(`GET /rooms for 10 rooms: ${m.readUnits} RCU in ${m.calls.length} calls (${breakdown})`);
+    // A room item and a 1 KB message summed before rounding: one 4 KB read, half a unit, per room.
+    expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual(Array(10).fill(0.5));
+    expect(m.calls.filter((c) => c.operation === 'getRoomWithLatest').every((c) => c.awsNote === undefined)).toBe(true);
+    // The user index 0.5, the rooms with their newest messages 5, the member items 5, the newest messages' reactions 5.
+    expect(m.readUnits).toBe(15.5);
+    expect(m.writeUnits).toBe(0);
+  });
+
+  it('shows a room with no message, a deleted newest message and the reactions on the newest, most recent activity first', async () => {
+    const [ann, bo] = users('shapes', 2) as [User, User];
+    const empty = await groupOf([ann, bo], 'empty');
+    const deleted = await groupOf([ann, bo], 'deleted');
+    const reacted = await groupOf([ann, bo], 'reacted');
+    await send(bo, deleted, { content: 'stays' });
+    const gone = (await send(bo, deleted, { content: 'goes' })).message;
+    await deleteMessage(deps, bo, deleted, gone.id);
+    const liked = (await send(bo, reacted, { content: 'like me' })).message;
+    await addReaction(deps, ann, reacted, liked.id, '👍');
+
+    const { items } = await listMyRooms(deps, ann, { limit: 50 });
+    expect(items.map((i) => i.displayName)).toEqual(['reacted', 'deleted', 'empty']);
+    const [r, d, e] = items as [(typeof items)[0], (typeof items)[0], (typeof items)[0]];
+    expect(e.lastMessage).toBeUndefined();
+    expect(e).toMatchObject({ unreadCount: 0, lastReadSeq: 0, room: { lastSeq: 0 } });
+    expect(d.lastMessage).toMatchObject({ id: gone.id, seq: 2, content: '', deletedAt: expect.any(String) });
+    expect(d).toMatchObject({ unreadCount: 2, room: { lastSeq: 2, lastActivityAt: gone.createdAt } });
+    expect(r.lastMessage).toMatchObject({ id: liked.id, reactions: [expect.objectContaining({ emoji: '👍', count: 1, me: true })] });
+
+    // The room read on its own says the same; a room with no message keeps its creation time.
+    await expect(getRoom(deps, ann, deleted)).resolves.toMatchObject({ lastSeq: 2, lastActivityAt: gone.createdAt });
+    const emptyView = await getRoom(deps, ann, empty);
+    expect(emptyView).toMatchObject({ lastSeq: 0, lastActivityAt: emptyView.createdAt });
+
+    // A new message moves its room to the top.
+    await send(bo, empty, { content: 'first' });
+    expect((await listMyRooms(deps, ann, { limit: 50 })).items.map((i) => i.displayName)).toEqual(['empty', 'reacted', 'deleted']);
+  });
+
+  it('refuses the room read to a non-member and an unknown room', async () => {
+    const [ann, bo, cy] = users('deny', 3) as [User, User, User];
+    const roomId = await groupOf([ann, bo]);
+    await send(ann, roomId, { content: 'hello' });
+    await expect(getRoom(deps, cy, roomId)).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(getRoom(deps, ann, `nowhere-${randomUUID()}`)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(markRead(deps, cy, roomId, 'whatever')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(listMyRooms(deps, cy, { limit: 50 })).resolves.toEqual({ items: [] });
+  });
+});
+
+describe('unread counts', () => {
+  it('follow sends and receipts in the list, GET /unread and the receipt', async () => {
+    const [ann, bo] = users('unread', 2) as [User, User];
+    const roomId = await groupOf([ann, bo]);
+    const unreadOf = async (u: User) => {
+      const [list, total] = await Promise.all([listMyRooms(deps, u, { limit: 50 }), listUnread(deps, u)]);
+      const inList = list.items.find((i) => i.room.id === roomId)!.unreadCount;
+      expect(total).toEqual(inList > 0 ? { total: inList, rooms: [{ roomId, unreadCount: inList }] } : { total: 0, rooms: [] });
+      return inList;
+    };
+    expect(await unreadOf(ann)).toBe(0);
+    const sent = [];
+    for (let i = 0; i < 3; i++) sent.push((await send(bo, roomId, { content: `bo ${i}` })).message);
+    expect(await unreadOf(ann)).toBe(3);
+    expect(await unreadOf(bo)).toBe(0);
+    // A receipt for an older message, then for the newest (read with the room: no read of the message itself).
+    await expect(markRead(deps, ann, roomId, sent[0]!.id)).resolves.toEqual({ lastReadSeq: 1, unreadCount: 2 });
+    expect(await unreadOf(ann)).toBe(2);
+    const newest = await metered(() => markRead(deps, ann, roomId, sent[2]!.id));
+    expect(newest.result).toEqual({ lastReadSeq: 3, unreadCount: 0 });
+    expect(newest.calls.map((c) => c.operation).sort()).toEqual(['getMemberNow', 'getRoomWithLatest', 'markRead']);
+    // The room and its newest message strongly consistent in one unit, the member item one: 2 units, not 4.
+    expect(newest.readUnits).toBe(2);
+    expect(await unreadOf(ann)).toBe(0);
+    // My own send moves my mark; theirs after it count again.
+    await send(ann, roomId, { content: 'ann' });
+    await send(bo, roomId, { content: 'bo again' });
+    await send(bo, roomId, { content: 'bo once more' });
+    expect(await unreadOf(ann)).toBe(2);
+    expect(await unreadOf(bo)).toBe(0);
+    // A receipt behind the mark changes nothing.
+    await expect(markRead(deps, ann, roomId, sent[1]!.id)).resolves.toEqual({ lastReadSeq: 4, unreadCount: 2 });
+  });
+});
+
+describe('the send and the system append', () => {
+  it('read the room and its newest message in one consistent query: seqs follow on, the send still writes 3 units', async () => {
+    const [ann, bo] = users('send', 2) as [User, User];
+    const roomId = await groupOf([ann, bo]);
+    const first = await metered(() => send(ann, roomId, { content: kb('first') }));
+    expect(first.result.message.seq).toBe(1);
+    const m = await metered(() => send(bo, roomId, { content: kb('second') }));
+    expect(m.result.message.seq).toBe(2);
+    expect(m.writeUnits).toBe(3);
+    // The member item eventually consistent (0.5), the room with its 1 KB newest message consistent (1).
+    expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual([1]);
+    expect(m.calls.find((c) => c.operation === 'getRoomWithLatest')?.kind).toBe('read');
+    expect(m.readUnits).toBe(1.5);
+    const appended = await metered(() => appendMessage(deps, roomId, { senderId: 'system', senderName: 'System', type: 'system', content: 'joined', mentions: [] }));
+    expect(appended.result?.seq).toBe(3);
+    expect(appended.readUnits).toBe(1);
+    await expect(getRoom(deps, ann, roomId)).resolves.toMatchObject({ lastSeq: 3 });
+  });
+});
