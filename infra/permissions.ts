@@ -111,7 +111,8 @@ const sendMessage: Grant[] = [
 const editMessage: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter, ...presignsDownloads];
 /** A delete leaves a tombstone and removes the message's attachment records (their objects go by the clean-up consumer). */
 const deleteMessage: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter];
-const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem'), rateCounter, ...presignsDownloads];
+/** A first reaction above the room's `reactedSeq` raises it on the room item (UpdateItem). */
+const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter, ...presignsDownloads];
 const removeReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), rateCounter, ...presignsDownloads];
 /** A receipt: the member item and the room with its newest message; an older message is read by key. */
 const markRead: Grant[] = [reads('GetItem', 'Query'), roomWrites('UpdateItem')];

@@ -25,6 +25,12 @@ export interface RoomRecord {
   lastSeq: number;
   lastActivityAt: string;
   archivedAt?: string;
+  /**
+   * The highest seq a reaction was ever added to (0: none yet), so that the room list reads the
+   * reactions of a newest message only when it may have some. Rooms created before it was kept
+   * have none: theirs are always read.
+   */
+  reactedSeq?: number;
 }
 
 export interface MemberRecord {

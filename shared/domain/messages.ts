@@ -55,10 +55,13 @@ async function requireMessage(deps: Deps, roomId: string, messageId: string): Pr
   return m;
 }
 
-/** The message as `viewerId` (a member: callers check) sees it, with its reactions and download URLs. */
-export async function viewOf(deps: Deps, m: MessageRecord, viewerId: string): Promise<MessageView> {
+/**
+ * The message as `viewerId` (a member: callers check) sees it, with its reactions and download
+ * URLs. `unreacted`: the caller knows it has no reaction (its room's `reactedSeq` is below it).
+ */
+export async function viewOf(deps: Deps, m: MessageRecord, viewerId: string, opts: { unreacted?: boolean } = {}): Promise<MessageView> {
   const [reactions, urls] = await Promise.all([
-    m.deletedAt ? [] : deps.messages.reactionsBetween(m.roomId, m.seq, m.seq),
+    m.deletedAt || opts.unreacted ? [] : deps.messages.reactionsBetween(m.roomId, m.seq, m.seq),
     attachmentUrls(deps, [m]),
   ]);
   return messageView(m, reactions, viewerId, urls);

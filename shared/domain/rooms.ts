@@ -108,7 +108,8 @@ async function myRoomsWithLatest(deps: Deps, userId: string): Promise<{ room: Ro
 
 /**
  * My rooms, most recent activity first (the newest message orders them). Cost: one GSI query for
- * my memberships, then `myRoomsWithLatest`, then the reactions of each newest message shown.
+ * my memberships, then `myRoomsWithLatest`, then the reactions of each newest message shown that
+ * may have some (at or below its room's `reactedSeq`).
  */
 export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: MyRoom[]; nextCursor?: string }> {
   const ordered = (await myRoomsWithLatest(deps, actor.userId)).sort((a, b) => b.room.lastActivityAt.localeCompare(a.room.lastActivityAt) || a.room.roomId.localeCompare(b.room.roomId));
@@ -123,7 +124,7 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
         role: member.role,
         unreadCount: unreadCount(room, member),
         lastReadSeq: member.lastReadSeq,
-        ...(last && { lastMessage: await viewOf(deps, last, actor.userId) }),
+        ...(last && { lastMessage: await viewOf(deps, last, actor.userId, { unreacted: room.reactedSeq !== undefined && last.seq > room.reactedSeq }) }),
       };
     }),
   );

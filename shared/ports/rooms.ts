@@ -66,6 +66,11 @@ export interface RoomStore {
   /** Each room with the user's membership in it, in one batch read. */
   getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
 
+  /**
+   * Raises the room's `reactedSeq` to `seq` (never lowers it; a room created before it was kept
+   * is left alone). Written before the reaction itself: a reaction never lies above the mark.
+   */
+  markReacted(roomId: string, seq: number): Promise<void>;
   /** Moves the member's read mark forward only; false when it was already there or beyond. */
   markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean>;
   /**

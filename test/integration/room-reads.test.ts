@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 import { createDeps } from '#functions/lib/compose.ts';
@@ -56,7 +58,7 @@ afterAll(async () => {
 });
 
 describe('GET /rooms', () => {
-  it('reads 15.5 units for 10 rooms with a 1 KB newest message each: each room and its newest message in half a unit', async () => {
+  it('reads 10.5 units for 10 rooms with a 1 KB newest message each: each room and its newest message in half a unit, no reactions read', async () => {
     const [owner, ...others] = users('list', 11) as [User, ...User[]];
     const roomIds: string[] = [];
     for (const other of others.slice(0, 10)) {
@@ -71,8 +73,10 @@ describe('GET /rooms', () => {
     // A room item and a 1 KB message summed before rounding: one 4 KB read, half a unit, per room.
     expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual(Array(10).fill(0.5));
     expect(m.calls.filter((c) => c.operation === 'getRoomWithLatest').every((c) => c.awsNote === undefined)).toBe(true);
-    // The user index 0.5, the rooms with their newest messages 5, the member items 5, the newest messages' reactions 5.
-    expect(m.readUnits).toBe(15.5);
+    // The user index 0.5, the rooms with their newest messages 5, the member items 5; no message
+    // was reacted to, so no room's reactedSeq reaches its newest message and no reaction is read.
+    expect(unitsOf(m.calls, 'reactionsBetween')).toEqual([]);
+    expect(m.readUnits).toBe(10.5);
     expect(m.writeUnits).toBe(0);
   });
 
@@ -117,6 +121,49 @@ describe('GET /rooms', () => {
   });
 });
 
+describe('the reactions of a newest message', () => {
+  it('are read only at or below the room\'s reactedSeq, which the first reaction of a message raises once', async () => {
+    const [ann, bo] = users('rx', 2) as [User, User];
+    const roomId = await groupOf([ann, bo]);
+    const first = (await send(bo, roomId, { content: 'one' })).message;
+    const second = (await send(bo, roomId, { content: 'two' })).message;
+    const previewOf = async () => (await listMyRooms(deps, ann, { limit: 50 })).items[0]!.lastMessage!;
+
+    // A reaction to an older message raises the mark to it: the newest is still known unreacted.
+    const raise = await metered(() => addReaction(deps, ann, roomId, first.id, '👍'));
+    expect(raise.calls.filter((c) => c.operation === 'markReacted')).toHaveLength(1);
+    const notRead = await metered(previewOf);
+    expect(notRead.result).toMatchObject({ id: second.id, reactions: [] });
+    expect(notRead.calls.map((c) => c.operation)).not.toContain('reactionsBetween');
+
+    // The first reaction to the newest raises the mark (one write unit); the next ones write nothing more.
+    const firstOnNewest = await metered(() => addReaction(deps, ann, roomId, second.id, '🎉'));
+    expect(unitsOf(firstOnNewest.calls, 'markReacted')).toEqual([0]);
+    expect(firstOnNewest.calls.filter((c) => c.operation === 'markReacted').map((c) => writes(c.aws))).toEqual([1]);
+    const again = await metered(() => addReaction(deps, bo, roomId, second.id, '🎉'));
+    expect(again.calls.map((c) => c.operation)).not.toContain('markReacted');
+    expect(await previewOf()).toMatchObject({ id: second.id, reactions: [expect.objectContaining({ emoji: '🎉', count: 2 })] });
+
+    // A newer message is unreacted again until someone reacts to it.
+    const third = (await send(ann, roomId, { content: 'three' })).message;
+    expect(await previewOf()).toMatchObject({ id: third.id, reactions: [] });
+    await addReaction(deps, bo, roomId, third.id, '👀');
+    expect(await previewOf()).toMatchObject({ id: third.id, reactions: [expect.objectContaining({ emoji: '👀', count: 1 })] });
+  });
+
+  it('are always read in a room created before the mark was kept, which no reaction starts marking', async () => {
+    const [ann, bo] = users('legacy', 2) as [User, User];
+    const roomId = await groupOf([ann, bo]);
+    await client.send(new UpdateItemCommand({ TableName: table, Key: marshall(keys.room(roomId)), UpdateExpression: 'REMOVE reactedSeq' }));
+    const liked = (await send(bo, roomId, { content: 'old room' })).message;
+    await addReaction(deps, ann, roomId, liked.id, '👍');
+    const m = await metered(() => listMyRooms(deps, ann, { limit: 50 }));
+    expect(m.result.items[0]!.lastMessage).toMatchObject({ id: liked.id, reactions: [expect.objectContaining({ emoji: '👍', count: 1 })] });
+    expect(unitsOf(m.calls, 'reactionsBetween')).toEqual([0.5]);
+    await expect(getRoom(deps, ann, roomId)).resolves.not.toHaveProperty('reactedSeq');
+  });
+});
+
 describe('unread counts', () => {
   it('follow sends and receipts in the list, GET /unread and the receipt', async () => {
     const [ann, bo] = users('unread', 2) as [User, User];
@@ -128,7 +175,7 @@ describe('unread counts', () => {
       return inList;
     };
     expect(await unreadOf(ann)).toBe(0);
-    const sent = [];
+    const sent: { id: string }[] = [];
     for (let i = 0; i < 3; i++) sent.push((await send(bo, roomId, { content: `bo ${i}` })).message);
     expect(await unreadOf(ann)).toBe(3);
     expect(await unreadOf(bo)).toBe(0);

@@ -14,7 +14,8 @@ import { ROOM_EVENT } from './stream-filters.ts';
 /** Rooms, their members (membership.ts), each user's rooms, settings and the public listing. */
 export class DynamoRoomStore extends DynamoMembership implements RoomStore {
   async createRoom(r: RoomRecord, members: MemberRecord[]): Promise<void> {
-    const roomPut = { TableName: this.table.tableName, Item: room.toItem(r), ConditionExpression: 'attribute_not_exists(PK)' };
+    // A room starts keeping the highest reacted seq from its creation (`markReacted`).
+    const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
     const memberItems = members.map(member.toItem);
     if (memberItems.length < 100) {
       const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...memberItems.map((Item) => ({ Put: { TableName: this.table.tableName, Item } }))]);
@@ -71,6 +72,20 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
   async getMembershipsOf(roomIds: string[], userId: string): Promise<Map<string, MemberRecord>> {
     const items = await this.table.batchGet('getMembershipsOf', roomIds.map((id) => member.key(id, userId)), { consistent: false });
     return new Map(items.map(member.fromItem).map((m) => [m.roomId, m]));
+  }
+
+  async markReacted(roomId: string, seq: number): Promise<void> {
+    // Only forward, and only on rooms that keep it from their creation (a missing value fails the
+    // comparison); no mark, so the stream filter wakes no consumer for it.
+    await unlessConditionFails(
+      this.table.update('markReacted', {
+        Key: room.key(roomId),
+        UpdateExpression: 'SET reactedSeq = :seq REMOVE #ev',
+        ConditionExpression: 'reactedSeq < :seq',
+        ExpressionAttributeNames: { '#ev': ROOM_EVENT.attribute },
+        ExpressionAttributeValues: { ':seq': seq },
+      }),
+    );
   }
 
   async getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]> {

@@ -18,6 +18,7 @@ const schema = lazySchema((): z.ZodMiniType<RoomRecord> => z.object({
   lastSeq: z.number(),
   lastActivityAt: z.string(),
   archivedAt: z.optional(z.string()),
+  reactedSeq: z.optional(z.number()),
 }));
 
 /** A room: its settings and counters (member count, last seq); listed in GSI1 while public. */
