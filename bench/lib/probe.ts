@@ -37,6 +37,13 @@ export async function probeDynamoDbLocal(db: DynamoDBClient, TableName: string):
     new QueryCommand({ ...R, IndexName: TABLE.gsi1.name, KeyConditionExpression: 'GSI1PK = :p', ExpressionAttributeValues: { ':p': { S: 'BENCH#nobody' } } }),
   );
   check('Query of GSI1 matching nothing', empty.ConsumedCapacity, '0 table / 0.5 GSI1');
+  // A Query is charged on its items' summed size, rounded up to 4 KB once (two reads of 4 KB each
+  // if rounded item by item): what lets one Query read a room with its newest message for half a unit.
+  for (const sk of ['pair#1', 'pair#2']) await db.send(new PutItemCommand({ TableName, Item: { PK: { S: 'BENCH#probe' }, SK: { S: sk }, body: { S: 'x'.repeat(1536) } } }));
+  const pair = await db.send(
+    new QueryCommand({ ...R, KeyConditionExpression: 'PK = :p AND begins_with(SK, :s)', ExpressionAttributeValues: { ':p': { S: 'BENCH#probe' }, ':s': { S: 'pair#' } } }),
+  );
+  check('Query of two 1.5 KB items (3 KB summed), eventually consistent', pair.ConsumedCapacity, '0.5 table / 0 GSI1');
   try {
     await db.send(new PutItemCommand({ ...R, Item: indexed, ConditionExpression: 'attribute_not_exists(PK)' }));
   } catch (err) {
