@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBench, type BenchTarget } from './lib/harness.ts';
+import { startBench, type Bench, type BenchTarget } from './lib/harness.ts';
 import { BenchSocket, createUsers, inBatches, textOf } from './lib/clients.ts';
 import { createReferenceRoom, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES, type FanOutCost } from './lib/capacity.ts';
 import { runRoom, type RoomRun } from './lib/latency.ts';
@@ -102,16 +102,8 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   let scale: ScaleFigures;
   let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'> & ScaleFigures;
   try {
-    log('probing DynamoDB Local');
-    const probe = await probeDynamoDbLocal(bench.db, bench.config.tableName);
-
-    log('capacity: reference room (10 members, 3 online)');
-    const room = await createReferenceRoom(bench, 'ref');
-    await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
-    const fanOut = await measureFanOut(bench, room);
-    const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
-    const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
-    const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
+    const { probe, room, fanOut, fanOutOperations, outsiders, operations } = await measureCapacity(bench, plan, log);
+    for (const line of capacityLines(operations)) log(line);
     const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
     log(`send burst: ${plan.sendBurst.senders} users × ${plan.sendBurst.perSender} concurrent sends into one room`);
     const sendBurst = await measureSendBurst(bench, plan.sendBurst.senders, plan.sendBurst.perSender, fanOutOperations);
@@ -385,29 +377,46 @@ async function runBundlesOnly(smoke: boolean): Promise<void> {
   }
 }
 
+/**
+ * The capacity section: what DynamoDB Local prices as AWS does (the probe), the reference room
+ * and its fan-out, then each operation's units in it. The full run goes on from here.
+ */
+async function measureCapacity(bench: Bench, plan: (typeof PLANS)[keyof typeof PLANS], log: (line: string) => void) {
+  log('probing DynamoDB Local');
+  const probe = await probeDynamoDbLocal(bench.db, bench.config.tableName);
+  log('capacity: reference room (10 members, 3 online)');
+  const room = await createReferenceRoom(bench, 'ref');
+  await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
+  const fanOut = await measureFanOut(bench, room);
+  const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
+  const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
+  const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
+  return { probe, room, fanOut, fanOutOperations, outsiders, operations };
+}
+
+/** Each operation's AWS-priced units, request and fan-out, then by store operation; last, the room list's target. */
+function capacityLines(operations: Report['operations']): string[] {
+  const lines = operations
+    .filter((o) => o.implemented)
+    .flatMap((o) => {
+      const byOperation = new Map<string, Units>();
+      for (const c of o.calls) byOperation.set(c.operation, addUnits(byOperation.get(c.operation) ?? noUnits(), c.aws));
+      const parts = [...byOperation].map(([op, u]) => `${op}${reads(u) ? ` ${reads(u)} R` : ''}${writes(u) ? ` ${writes(u)} W` : ''}`);
+      return [`${o.name.padEnd(36)} request ${fmtUnits(o.request.aws).padEnd(20)} fan-out ${fmtUnits(o.fanOut.aws)}`, `  ${parts.join(', ')}`];
+    });
+  const t = roomListTarget(operations);
+  return [...lines, `${t.met ? 'met  ' : 'SHORT'}  ${t.name}: ${t.value} (target ${t.target})`];
+}
+
 /** The capacity section alone (each operation's units, the room list's among them): a partial run, so it prints its figures and writes no report. */
 async function runCapacityOnly(smoke: boolean): Promise<void> {
-  const plan = smoke ? PLANS.smoke : PLANS.full;
   const load = os.loadavg()[0]!;
   const bench = await startBench();
   try {
-    for (const p of await probeDynamoDbLocal(bench.db, bench.config.tableName)) console.log(`probe  ${p.same ? 'same   ' : 'DIFFERS'}  ${p.check}: Local ${p.local}, AWS ${p.aws}`);
-    const room = await createReferenceRoom(bench, 'ref');
-    await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
-    const fanOut = await measureFanOut(bench, room);
-    const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
-    const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
-    const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
+    const { probe, room, outsiders, operations } = await measureCapacity(bench, smoke ? PLANS.smoke : PLANS.full, () => undefined);
     await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
-    for (const o of operations) {
-      if (!o.implemented) continue;
-      console.log(`${o.name.padEnd(36)} request ${fmtUnits(o.request.aws).padEnd(20)} fan-out ${fmtUnits(o.fanOut.aws)}`);
-      const byOperation = new Map<string, Units>();
-      for (const c of o.calls) byOperation.set(c.operation, addUnits(byOperation.get(c.operation) ?? noUnits(), c.aws));
-      console.log(`  ${[...byOperation].map(([op, u]) => `${op} ${reads(u) ? `${reads(u)} R` : ''}${writes(u) ? `${writes(u)} W` : ''}`).join(', ')}`);
-    }
-    const t = roomListTarget(operations);
-    console.log(`${t.met ? 'met  ' : 'SHORT'}  ${t.name}: ${t.value} (target ${t.target})`);
+    for (const p of probe) console.log(`probe  ${p.same ? 'same   ' : 'DIFFERS'}  ${p.check}: Local ${p.local}, AWS ${p.aws}`);
+    for (const line of capacityLines(operations)) console.log(line);
     console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
     await bench.close();

@@ -73,6 +73,11 @@ describe('benchmark smoke run', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}recipients +1 calls/));
   });
 
+  it('finds DynamoDB Local charging a Query on its items\' summed size, as AWS does (the room list relies on it)', () => {
+    const pair = report.probe.find((p) => p.check.startsWith('Query of two 1.5 KB items'));
+    expect(pair).toMatchObject({ local: '0.5 table / 0 GSI1', same: true });
+  });
+
   it('reads the same for a fan-out whatever is connected outside the room', () => {
     const { reference, crowded } = report.fanOut;
     expect(reference.perEvent.length + reference.perMember.length).toBeGreaterThan(0);
