@@ -129,7 +129,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
   // The member item, and the room with its newest message in one query.
   'http-get-room': [reads('GetItem', 'Query')],
-  'http-list-messages': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
+  // The newest page: the member item, then the room with the page in one query.
+  'http-list-messages': [reads('GetItem', 'BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   'http-send-message': sendMessage,
   'http-get-message': [reads('GetItem', 'BatchGetItem', 'Query'), ...presignsDownloads],
   'http-edit-message': editMessage,

@@ -338,15 +338,31 @@ export async function listMessages(deps: Deps, actor: User, roomId: string, q: H
   // A history cursor belongs to the room and the user, and carries its direction: older pages ('b') or catch-up ('a').
   const scope: CursorScope = { list: 'messages', userId: actor.userId, params: [roomId] };
   const from = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, readHistoryPosition) : undefined;
-  await requireMembership(deps, roomId, actor.userId);
   const after = from ? (from.direction === 'a' ? from.seq : undefined) : q.afterSeq;
   const before = from ? (from.direction === 'b' ? from.seq : undefined) : q.beforeSeq;
   const page = { limit: q.limit, ...(after !== undefined && { afterSeq: after }), ...(before !== undefined && { beforeSeq: before }) };
-  const items = await viewsOf(deps, roomId, await deps.messages.listMessages(roomId, page), actor.userId);
+  const newest = after === undefined && before === undefined;
+  if (!newest) await requireMembership(deps, roomId, actor.userId);
+  const records = newest ? await newestPage(deps, actor, roomId, q.limit) : await deps.messages.listMessages(roomId, page);
+  const items = await viewsOf(deps, roomId, records, actor.userId);
   const last = items.at(-1);
   return items.length === q.limit && last && (after !== undefined || last.seq > 1)
     ? { items, nextCursor: await sealCursor(deps.cursorKey, scope, [after !== undefined ? 'a' : 'b', last.seq]) }
     : { items };
+}
+
+/**
+ * The newest page with the room in the same strongly consistent Query (the room read costs
+ * nothing apart), after the member item: a non-member is refused before any message is read.
+ */
+async function newestPage(deps: Deps, actor: User, roomId: string, limit: number): Promise<MessageRecord[]> {
+  if (!(await deps.rooms.getMemberNow(roomId, actor.userId))) {
+    const { room } = await deps.rooms.getRoomWithLatest(roomId);
+    throw room ? forbidden('You are not a member of this room') : notFound('Room');
+  }
+  const { room, messages } = await deps.rooms.getRoomWithNewest(roomId, limit);
+  if (!room) throw notFound('Room');
+  return messages;
 }
 
 function readHistoryPosition([direction, seq, ...rest]: readonly unknown[]): { direction: 'a' | 'b'; seq: number } | undefined {

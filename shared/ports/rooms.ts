@@ -46,6 +46,8 @@ export interface RoomStore {
   getRoomAndMember(roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
   /** The room and its newest message in one read: strongly consistent unless `consistent: false`. */
   getRoomWithLatest(roomId: string, opts?: { consistent?: boolean }): Promise<RoomWithLatest>;
+  /** The room and its newest `limit` messages, newest first, in one strongly consistent read (no room: no messages). */
+  getRoomWithNewest(roomId: string, limit: number): Promise<{ room?: RoomRecord; messages: MessageRecord[] }>;
   listMemberIds(roomId: string): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 import { createDeps } from '#functions/lib/compose.ts';
-import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { itemBytes, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import type { User } from '#shared/model.ts';
 import type { Deps, Settings } from '#shared/ports/runtime.ts';
 import type { SendMessageInput } from '#shared/schemas/messages.ts';
 import { createRoom, getRoom, listMyRooms, listUnread } from '#shared/domain/rooms.ts';
-import { appendMessage, deleteMessage, sendMessage } from '#shared/domain/messages.ts';
+import { appendMessage, deleteMessage, listMessages, sendMessage } from '#shared/domain/messages.ts';
 import { markRead } from '#shared/domain/receipts.ts';
 import { addReaction } from '#shared/domain/reactions.ts';
 import { toCalls, reads, writes, type Call } from '#bench/lib/meter.ts';
@@ -196,6 +196,35 @@ describe('unread counts', () => {
     expect(await unreadOf(bo)).toBe(0);
     // A receipt behind the mark changes nothing.
     await expect(markRead(deps, ann, roomId, sent[1]!.id)).resolves.toEqual({ lastReadSeq: 4, unreadCount: 2 });
+  });
+});
+
+describe('the newest page of history', () => {
+  it('reads the member item, then the room with the page in one consistent query; a non-member is refused before any message is read', async () => {
+    const [ann, bo, cy] = users('history', 3) as [User, User, User];
+    const roomId = await groupOf([ann, bo]);
+    await expect(listMessages(deps, ann, roomId, { limit: 50 })).resolves.toEqual({ items: [] });
+    for (let i = 1; i <= 12; i++) await send(i % 2 ? ann : bo, roomId, { content: kb(`h${i}`) });
+    const m = await metered(() => listMessages(deps, bo, roomId, { limit: 10 }));
+    expect(m.result.items.map((i) => i.seq)).toEqual([12, 11, 10, 9, 8, 7, 6, 5, 4, 3]);
+    expect(m.result.nextCursor).toEqual(expect.any(String));
+    expect(m.calls.map((c) => c.operation)).toEqual(['getMemberNow', 'getRoomWithNewest', 'reactionsBetween']);
+    // Priced on the summed size of the room and the ten messages, rounded up to 4 KB once.
+    const { Items = [] } = await client.send(
+      new QueryCommand({ TableName: table, KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to', ExpressionAttributeValues: marshall({ ':pk': `ROOM#${roomId}`, ':from': keys.message(roomId, 3).SK, ':to': 'ROOM' }) }),
+    );
+    expect(Items).toHaveLength(11);
+    const bytes = Items.reduce((sum, item) => sum + itemBytes(item), 0);
+    expect(unitsOf(m.calls, 'getRoomWithNewest')).toEqual([Math.ceil(bytes / 4096)]);
+    // The page after it reads as before, and a page wider than the room holds no member item.
+    const older = await listMessages(deps, bo, roomId, { limit: 10, cursor: m.result.nextCursor! });
+    expect(older.items.map((i) => i.seq)).toEqual([2, 1]);
+    expect((await listMessages(deps, ann, roomId, { limit: 50 })).items.map((i) => i.seq)).toEqual(Array.from({ length: 12 }, (_, i) => 12 - i));
+
+    const refused = await metered(() => listMessages(deps, cy, roomId, { limit: 50 }).catch((err: unknown) => err));
+    expect(refused.result).toMatchObject({ code: 'forbidden' });
+    expect(refused.calls.map((c) => c.operation)).toEqual(['getMemberNow', 'getRoomWithLatest']);
+    await expect(listMessages(deps, cy, `nowhere-${randomUUID()}`, { limit: 50 })).rejects.toMatchObject({ code: 'not_found' });
   });
 });
 

@@ -42,26 +42,34 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     return result;
   }
 
-  /**
-   * The room and its newest message in one Query: `SK <= 'ROOM'` read backwards, two items. No
-   * sort key of the partition falls between `MSG#` and `ROOM` (entities/keys.ts), so the item
-   * after the room is the newest message, or, in a room with none, a member or nothing. A Query
-   * is charged on its items' summed size, rounded up to 4 KB once: half a unit (one, consistent)
-   * for both, where a read of each costs that much apiece.
-   */
   async getRoomWithLatest(roomId: string, opts: { consistent?: boolean } = {}): Promise<RoomWithLatest> {
+    const { room: r, messages } = await this.roomWithNewest('getRoomWithLatest', roomId, 1, opts.consistent ?? true);
+    return r ? { room: r, ...(messages[0] && { latest: messages[0] }) } : {};
+  }
+
+  async getRoomWithNewest(roomId: string, limit: number): Promise<{ room?: RoomRecord; messages: MessageRecord[] }> {
+    return this.roomWithNewest('getRoomWithNewest', roomId, limit, true);
+  }
+
+  /**
+   * The room and its newest messages in one Query: `SK BETWEEN 'MSG#' AND 'ROOM'` read backwards.
+   * No sort key of the partition falls between `MSG#` and `ROOM` (entities/keys.ts), so the items
+   * after the room are its messages, newest first. A Query is charged on its items' summed size,
+   * rounded up to 4 KB once: the room and a 1 KB message cost half a unit (one, consistent)
+   * together, where a read of each costs that much apiece.
+   */
+  private async roomWithNewest(op: string, roomId: string, limit: number, consistent: boolean): Promise<{ room?: RoomRecord; messages: MessageRecord[] }> {
     const { PK, SK } = room.key(roomId);
-    const out = await this.table.query('getRoomWithLatest', {
-      KeyConditionExpression: 'PK = :pk AND SK <= :room',
-      ExpressionAttributeValues: { ':pk': PK, ':room': SK },
+    const out = await this.table.query(op, {
+      KeyConditionExpression: 'PK = :pk AND SK BETWEEN :msg AND :room',
+      ExpressionAttributeValues: { ':pk': PK, ':msg': keys.messagePrefix(roomId).SKPrefix, ':room': SK },
       ScanIndexForward: false,
-      Limit: 2,
-      ConsistentRead: opts.consistent ?? true,
+      Limit: limit + 1,
+      ConsistentRead: consistent,
     });
-    const [first, second] = out.Items ?? [];
-    if (!first || entityOf(first) !== ENTITY.room) return {};
-    const latest: MessageRecord | undefined = second && entityOf(second) === ENTITY.message ? message.fromItem(second) : undefined;
-    return { room: room.fromItem(first), ...(latest && { latest }) };
+    const [first, ...rest] = out.Items ?? [];
+    if (!first || entityOf(first) !== ENTITY.room) return { messages: [] };
+    return { room: room.fromItem(first), messages: rest.filter((i) => entityOf(i) === ENTITY.message).map(message.fromItem) };
   }
 
   async getRoomsWithLatest(roomIds: string[]): Promise<Map<string, RoomWithLatest & { room: RoomRecord }>> {
