@@ -148,7 +148,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-archive-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-join-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-list-members': [reads('BatchGetItem', 'Query')],
-  'http-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-add-member': [reads('BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-update-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
   'http-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), rateCounter],
   'http-get-presence': [reads('BatchGetItem'), queryIndex],

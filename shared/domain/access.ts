@@ -15,8 +15,8 @@ export async function requireMembership(deps: Pick<Deps, 'rooms'>, roomId: strin
 
 /**
  * `requireMembership` with the room's newest message, read with the room (one Query) beside the
- * member item: both strongly consistent unless `consistent: false`, which relaxes the member read
- * only where `roomConsistent` keeps the room and its newest message consistent.
+ * member item. Both strongly consistent unless `consistent: false`; `roomConsistent` sets the
+ * room's read apart (the send reads its member item eventually consistent, the room strongly).
  */
 export async function requireMembershipWithLatest(
   deps: Pick<Deps, 'rooms'>,

@@ -18,8 +18,8 @@
  * ever sort between the messages and the room item: reading `SK BETWEEN 'MSG#' AND 'ROOM'`
  * backwards gives the room and its newest messages in one request (room-store.ts,
  * `getRoomWithLatest`), which the room list, the room read, receipts, the send and the newest
- * page of history rely on. A new prefix goes below
- * `MSG#` or above `ROOM` (test/unit/keys.test.ts checks every builder here).
+ * page of history rely on. A new prefix goes below `MSG#` or above `ROOM`
+ * (test/unit/keys.test.ts checks every builder here).
  */
 import type { Key } from './entity.ts';
 
