@@ -21,6 +21,7 @@ import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { localDynamoDbApi } from '#test/support/table.ts';
 import { makeThumbnail } from '#shared/domain/thumbnails.ts';
 import { attachmentSettings } from '#functions/lib/config.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
@@ -43,8 +44,10 @@ const dynamo = new DynamoDBClient({ ...config, endpoint: inject('dynamoEndpoint'
 const db = DynamoDBDocumentClient.from(dynamo);
 const s3 = new S3Client({ ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true });
 const connections = new ApiGatewayManagementApiClient({ ...config, endpoint: inject('callbackUrl') });
+/** The functions' own DynamoDB client (not an SDK client). */
+const tableApi = localDynamoDbApi(inject('dynamoEndpoint'));
 afterAll(() => {
-  [db, s3, connections].forEach((c) => c.destroy());
+  [db, s3, connections, tableApi].forEach((c) => c.destroy());
   // The grants used here count for the run's coverage like a runtime's (global-setup.ts).
   const dir = process.env.PARLEY_IAM_USAGE_DIR;
   if (dir) writeFileSync(path.join(dir, `${randomUUID()}.json`), JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(iam.usage()) }));
@@ -194,7 +197,7 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
         await runAsService(() => db.send(new DeleteCommand({ TableName: TABLE.defaultName, Key: keys.attachment(roomId, id) })));
       }
     }
-    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(dynamo, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
+    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(tableApi, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
     expect(await runAs('s3-thumbnail', () => makeThumbnail(deps, { key: fileKey, size: bytes.length }))).toBe('ignored');
     // (The shared runtime's own thumbnailer sees the file too; whichever stores a thumbnail last finds the record gone and deletes it.)
     await eventually(() => expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: `thumbs/${roomId}/${id}.jpg` }))).rejects.toMatchObject({ name: 'NotFound' }));

@@ -1,86 +1,152 @@
-import type { ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type DeleteCommandInput,
-  type GetCommandInput,
-  type PutCommandInput,
-  type QueryCommandInput,
-  type TransactWriteCommandInput,
-  type UpdateCommandInput,
+import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import type {
+  BatchGetCommandOutput,
+  BatchWriteCommandOutput,
+  DeleteCommandInput,
+  DeleteCommandOutput,
+  GetCommandInput,
+  GetCommandOutput,
+  PutCommandInput,
+  PutCommandOutput,
+  QueryCommandInput,
+  QueryCommandOutput,
+  TransactWriteCommandInput,
+  UpdateCommandInput,
+  UpdateCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { unavailable } from '#shared/errors.ts';
+import type { DynamoDbApi } from './dynamodb-api.ts';
 import type { Item, Key } from './entities/entity.ts';
 import { STORE_RETRY, backoffMs, cancellationCodes, delay, errorName, isConditionFailure, withStoreRetries } from './store-errors.ts';
+
+/** A call as it was sent: the API call (`PutItemCommand`), its input as the store wrote it (plain values), and when. */
+export interface MeteredCall {
+  command: string;
+  input: Record<string, unknown>;
+  startedAt: number;
+}
 
 /**
  * Receives the capacity every call consumed (`ReturnConsumedCapacity: INDEXES`): benchmarks add it
  * up. A write whose condition failed comes with its error instead (it still costs units in AWS).
  */
-export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[], conditionFailure?: unknown) => void;
+export type CapacityMeter = (operation: string, consumed: ConsumedCapacity[], call: MeteredCall, conditionFailure?: unknown) => void;
 
 /** A request's own fields: the client adds the table and asks for the capacity consumed. */
 type Input<T> = Omit<T, 'TableName' | 'ReturnConsumedCapacity'>;
+/** An answer as the document client gave it (items as plain values), without the SDK's metadata. */
+type Output<T> = Omit<T, '$metadata'>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
+type Plain = Record<string, unknown>;
+
+/** The document client's marshalling, which the stores were written against: undefined attributes left out. */
+const toWire = (values: Plain): Plain => marshall(values, { removeUndefinedValues: true }) as Plain;
+const fromWire = (values: unknown): Item => unmarshall(values as Parameters<typeof unmarshall>[0]);
+
+/** A request's item, key and value fields marshalled (the rest are names and expressions, sent as they are). */
+function wireRequest(input: Plain): Plain {
+  const out = { ...input };
+  for (const field of ['Item', 'Key', 'ExpressionAttributeValues', 'ExclusiveStartKey']) {
+    if (out[field] !== undefined) out[field] = toWire(out[field] as Plain);
+  }
+  return out;
+}
+
+/** The items and keys of an answer unmarshalled, where the document client unmarshalled them. */
+function plainOutput(out: Plain): Plain {
+  const items = (list: unknown) => (list as unknown[]).map(fromWire);
+  const perTable = <T>(v: unknown, f: (x: unknown) => T) => Object.fromEntries(Object.entries(v as Plain).map(([table, x]) => [table, f(x)]));
+  return {
+    ...out,
+    ...(out.Item !== undefined && { Item: fromWire(out.Item) }),
+    ...(out.Attributes !== undefined && { Attributes: fromWire(out.Attributes) }),
+    ...(out.Items !== undefined && { Items: items(out.Items) }),
+    ...(out.LastEvaluatedKey !== undefined && { LastEvaluatedKey: fromWire(out.LastEvaluatedKey) }),
+    ...(out.Responses !== undefined && { Responses: perTable(out.Responses, items) }),
+    ...(out.UnprocessedKeys !== undefined && { UnprocessedKeys: perTable(out.UnprocessedKeys, (r) => ({ ...(r as Plain), Keys: items((r as Plain).Keys) })) }),
+    ...(out.UnprocessedItems !== undefined && {
+      UnprocessedItems: perTable(out.UnprocessedItems, (reqs) =>
+        (reqs as WireWrite[]).map((r) => (r.PutRequest ? { PutRequest: { Item: fromWire(r.PutRequest.Item) } } : { DeleteRequest: { Key: fromWire(r.DeleteRequest!.Key) } })),
+      ),
+    }),
+  };
+}
+type WireWrite = { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } };
+
+/** Binary attribute values go as base64, as the SDK sends them (a Buffer's own toJSON is not that). */
+function binaryAsBase64(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  if (ArrayBuffer.isView(raw)) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('base64');
+  return value;
+}
 
 /**
  * The one way the stores reach the table. Every call asks for the capacity it consumed and
  * reports it to the meter under the store's name for it; a busy store (throttling, a conflicting
  * transaction) is retried and then answered `unavailable`; a fault never shows DynamoDB's text.
  * A batch's unprocessed keys or items are retried under the same policy, with backoff and a limit.
+ * Requests and answers are in plain values, marshalled here as the SDK's document client did, on
+ * the functions' own DynamoDB client (dynamodb-api.ts), which a function loads in a fraction of
+ * the SDK's time.
  */
 export class TableClient {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly api: DynamoDbApi,
     readonly tableName: string,
     private readonly meter: CapacityMeter = () => undefined,
     private readonly sleep: (ms: number) => Promise<unknown> = delay,
-  ) {
-    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
+  ) {}
 
-  private async run<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }>(op: string, send: () => Promise<T>): Promise<T> {
-    const out = await withStoreRetries(op, send, this.sleep).catch((err: unknown) => {
-      if (isConditionFailure(err)) this.meter(op, [], err);
+  /**
+   * Sends `wire` (the request marshalled) as `operation`, retried under the store's policy; the
+   * meter hears the call with `input`, the request as the store wrote it.
+   */
+  private async run<T>(op: string, operation: string, input: Plain, wire: Plain): Promise<Output<T>> {
+    const body = JSON.stringify(wire, binaryAsBase64);
+    const call: MeteredCall = { command: `${operation}Command`, input, startedAt: 0 };
+    const out = await withStoreRetries(
+      op,
+      () => {
+        call.startedAt = performance.now();
+        return this.api.send(operation, body);
+      },
+      this.sleep,
+    ).catch((err: unknown) => {
+      if (isConditionFailure(err)) this.meter(op, [], call, err);
       throw err;
     });
-    const consumed = out.ConsumedCapacity;
-    if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed]);
-    return out;
+    const consumed = out.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined;
+    if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed], call);
+    return plainOutput(out) as Output<T>;
   }
 
-  private table<T>(input: T) {
-    return { ...input, TableName: this.tableName, ReturnConsumedCapacity: 'INDEXES' as const };
+  /** A single-table request: the table named, the capacity asked for. */
+  private single<T>(op: string, operation: string, input: Plain): Promise<Output<T>> {
+    const full = { ...input, TableName: this.tableName, ReturnConsumedCapacity: 'INDEXES' };
+    return this.run<T>(op, operation, full, wireRequest(full));
   }
 
   get(op: string, input: Input<GetCommandInput>) {
-    return this.run(op, () => this.doc.send(new GetCommand(this.table(input))));
+    return this.single<GetCommandOutput>(op, 'GetItem', input);
   }
 
   put(op: string, input: Input<PutCommandInput>) {
-    return this.run(op, () => this.doc.send(new PutCommand(this.table(input))));
+    return this.single<PutCommandOutput>(op, 'PutItem', input);
   }
 
   update(op: string, input: Input<UpdateCommandInput>) {
-    return this.run(op, () => this.doc.send(new UpdateCommand(this.table(input))));
+    return this.single<UpdateCommandOutput>(op, 'UpdateItem', input);
   }
 
   delete(op: string, input: Input<DeleteCommandInput>) {
-    return this.run(op, () => this.doc.send(new DeleteCommand(this.table(input))));
+    return this.single<DeleteCommandOutput>(op, 'DeleteItem', input);
   }
 
   query(op: string, input: Input<QueryCommandInput>) {
-    return this.run(op, () => this.doc.send(new QueryCommand(this.table(input))));
+    return this.single<QueryCommandOutput>(op, 'Query', input);
   }
 
   /** Every item of a query, page after page. */
@@ -115,9 +181,11 @@ export class TableClient {
   async transact(op: string, items: TransactItem[]): Promise<true | string[]> {
     const TransactItems = items.map((item) =>
       Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, { ...(request as object), TableName: this.tableName }])),
-    ) as TransactItem[];
+    );
+    const input = { TransactItems, ReturnConsumedCapacity: 'INDEXES' };
+    const wire = { ...input, TransactItems: TransactItems.map((item) => Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, wireRequest(request)]))) };
     try {
-      await this.run(op, () => this.doc.send(new TransactWriteCommand({ TransactItems, ReturnConsumedCapacity: 'INDEXES' })));
+      await this.run(op, 'TransactWriteItems', input, wire);
       return true;
     } catch (err) {
       if (errorName(err) === 'TransactionCanceledException') return cancellationCodes(err);
@@ -135,7 +203,9 @@ export class TableClient {
       let pending: Item[] = keys.slice(i, i + 100);
       for (let attempt = 1; ; attempt++) {
         const request = { Keys: pending, ConsistentRead: o.consistent, ...(o.projection && { ProjectionExpression: o.projection }) };
-        const out = await this.run(op, () => this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: request }, ReturnConsumedCapacity: 'INDEXES' })));
+        const input = { RequestItems: { [this.tableName]: request }, ReturnConsumedCapacity: 'INDEXES' };
+        const wire = { ...input, RequestItems: { [this.tableName]: { ...request, Keys: pending.map(toWire) } } };
+        const out = await this.run<BatchGetCommandOutput>(op, 'BatchGetItem', input, wire);
         found.push(...(out.Responses?.[this.tableName] ?? []));
         pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
         if (pending.length === 0) break;
@@ -154,7 +224,14 @@ export class TableClient {
     for (let i = 0; i < requests.length; i += 25) {
       let pending = requests.slice(i, i + 25) as WriteRequest[];
       for (let attempt = 1; ; attempt++) {
-        const out = await this.run(op, () => this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'INDEXES' })));
+        const input = { RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'INDEXES' };
+        const wire = {
+          ...input,
+          RequestItems: {
+            [this.tableName]: pending.map((r) => ('PutRequest' in r ? { PutRequest: { Item: toWire(r.PutRequest.Item) } } : { DeleteRequest: { Key: toWire(r.DeleteRequest.Key) } })),
+          },
+        };
+        const out = await this.run<BatchWriteCommandOutput>(op, 'BatchWriteItem', input, wire);
         pending = (out.UnprocessedItems?.[this.tableName] ?? []) as WriteRequest[];
         if (pending.length === 0) break;
         if (attempt >= STORE_RETRY.attempts) throw unavailable(STORE_RETRY.retryAfterSeconds);
