@@ -108,6 +108,35 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     expect(await item(room, 'BATCH')).toBeDefined();
   });
 
+  it('refuses the functions\' own DynamoDB client (not an SDK client) outside the function\'s grants, with AWS\'s AccessDeniedException, before it reaches DynamoDB', async () => {
+    const table = new TableClient(tableApi, TABLE.defaultName, () => undefined, async () => undefined);
+    const room = `ROOM#${uniqueId('iam')}`;
+    const user = `USER#${uniqueId('iam')}`;
+    await seed(room, 'ROOM', { name: 'before' });
+    denied.length = 0;
+    const rename = () => table.update('renameRoom', { Key: { PK: room, SK: 'ROOM' }, UpdateExpression: 'SET #n = :n', ExpressionAttributeNames: { '#n': 'name' }, ExpressionAttributeValues: { ':n': 'after' } });
+    // The store sees AWS's refusal as a fault (no DynamoDB text for a client), not retried.
+    const err = await runAs('http-get-room', rename).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'StoreFault', cause: { ...accessDenied('http-get-room', 'dynamodb:UpdateItem'), $metadata: expect.objectContaining({ httpStatusCode: 400, attempts: 1 }) } });
+    expect(denied).toEqual([{ fn: 'http-get-room', request: expect.objectContaining({ action: 'dynamodb:UpdateItem', detail: `${room} / ROOM` }) }]);
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'before' });
+    await runAs('http-update-room', rename);
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'after' });
+
+    // Every key of a batch and every item of a transaction, from the marshalled request it sends.
+    await expect(runAs('http-delete-message', () => table.batchWrite('purge', [{ PutRequest: { Item: { PK: room, SK: 'LEAN' } } }, { PutRequest: { Item: { PK: user, SK: 'LEAN' } } }]))).rejects.toMatchObject({
+      cause: accessDenied('http-delete-message', 'dynamodb:BatchWriteItem'),
+    });
+    await expect(
+      runAs('http-send-message', () => table.transact('send', [{ Put: { TableName: TABLE.defaultName, Item: { PK: room, SK: 'LEAN' } } }, { Put: { TableName: TABLE.defaultName, Item: { PK: user, SK: 'LEAN' } } }])),
+    ).rejects.toMatchObject({ cause: accessDenied('http-send-message', 'dynamodb:PutItem') });
+    expect(await item(room, 'LEAN')).toBeUndefined();
+    const query = (IndexName?: string) =>
+      table.query('list', { ...(IndexName && { IndexName }), KeyConditionExpression: IndexName ? 'GSI1PK = :pk' : 'PK = :pk', ExpressionAttributeValues: { ':pk': user } });
+    await runAs('http-list-public-rooms', () => query(TABLE.gsi1.name));
+    await expect(runAs('http-list-public-rooms', () => query())).rejects.toMatchObject({ cause: accessDenied('http-list-public-rooms', 'dynamodb:Query') });
+  });
+
   it('checks a Query against the table or the index it names', async () => {
     const query = (IndexName?: string) =>
       new QueryCommand({

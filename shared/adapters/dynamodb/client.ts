@@ -1,7 +1,5 @@
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import type {
-  BatchGetCommandOutput,
-  BatchWriteCommandOutput,
   DeleteCommandInput,
   DeleteCommandOutput,
   GetCommandInput,
@@ -39,48 +37,25 @@ type Input<T> = Omit<T, 'TableName' | 'ReturnConsumedCapacity'>;
 type Output<T> = Omit<T, '$metadata'>;
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
-type Plain = Record<string, unknown>;
+type Plain = Record<string, any>;
 
 /** The document client's marshalling, which the stores were written against: undefined attributes left out. */
-const toWire = (values: Plain): Plain => marshall(values, { removeUndefinedValues: true }) as Plain;
-const fromWire = (values: unknown): Item => unmarshall(values as Parameters<typeof unmarshall>[0]);
+const toWire = (values: Plain): Plain => marshall(values, { removeUndefinedValues: true });
+const fromWire = (values: any): Item => unmarshall(values);
+/** A batch's put or delete with its item or key converted by `f`. */
+const writeWith = (f: (v: Plain) => Plain) => (r: Plain): WriteRequest => (r.PutRequest ? { PutRequest: { Item: f(r.PutRequest.Item) } } : { DeleteRequest: { Key: f(r.DeleteRequest.Key) as Key } });
 
-/** A request's item, key and value fields marshalled (the rest are names and expressions, sent as they are). */
+/** A request with its item, key and value fields marshalled (the rest are names and expressions, sent as they are). */
 function wireRequest(input: Plain): Plain {
   const out = { ...input };
-  for (const field of ['Item', 'Key', 'ExpressionAttributeValues', 'ExclusiveStartKey']) {
-    if (out[field] !== undefined) out[field] = toWire(out[field] as Plain);
-  }
+  for (const field of ['Item', 'Key', 'ExpressionAttributeValues', 'ExclusiveStartKey']) if (out[field]) out[field] = toWire(out[field]);
   return out;
 }
 
-/** The items and keys of an answer unmarshalled, where the document client unmarshalled them. */
-function plainOutput(out: Plain): Plain {
-  const items = (list: unknown) => (list as unknown[]).map(fromWire);
-  const perTable = <T>(v: unknown, f: (x: unknown) => T) => Object.fromEntries(Object.entries(v as Plain).map(([table, x]) => [table, f(x)]));
-  return {
-    ...out,
-    ...(out.Item !== undefined && { Item: fromWire(out.Item) }),
-    ...(out.Attributes !== undefined && { Attributes: fromWire(out.Attributes) }),
-    ...(out.Items !== undefined && { Items: items(out.Items) }),
-    ...(out.LastEvaluatedKey !== undefined && { LastEvaluatedKey: fromWire(out.LastEvaluatedKey) }),
-    ...(out.Responses !== undefined && { Responses: perTable(out.Responses, items) }),
-    ...(out.UnprocessedKeys !== undefined && { UnprocessedKeys: perTable(out.UnprocessedKeys, (r) => ({ ...(r as Plain), Keys: items((r as Plain).Keys) })) }),
-    ...(out.UnprocessedItems !== undefined && {
-      UnprocessedItems: perTable(out.UnprocessedItems, (reqs) =>
-        (reqs as WireWrite[]).map((r) => (r.PutRequest ? { PutRequest: { Item: fromWire(r.PutRequest.Item) } } : { DeleteRequest: { Key: fromWire(r.DeleteRequest!.Key) } })),
-      ),
-    }),
-  };
-}
-type WireWrite = { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } };
-
 /** Binary attribute values go as base64, as the SDK sends them (a Buffer's own toJSON is not that). */
-function binaryAsBase64(this: unknown, key: string, value: unknown): unknown {
-  const raw = (this as Record<string, unknown>)[key];
-  if (ArrayBuffer.isView(raw)) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('base64');
-  return value;
+function binaryAsBase64(this: Plain, key: string, value: unknown): unknown {
+  const raw: unknown = this[key];
+  return ArrayBuffer.isView(raw) ? Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') : value;
 }
 
 /**
@@ -101,12 +76,13 @@ export class TableClient {
   ) {}
 
   /**
-   * Sends `wire` (the request marshalled) as `operation`, retried under the store's policy; the
-   * meter hears the call with `input`, the request as the store wrote it.
+   * Sends `wire` (the request marshalled) as `operation`, retried under the store's policy, and
+   * gives DynamoDB's answer as it came; the meter hears the call with `input`, the request as the
+   * store wrote it.
    */
-  private async run<T>(op: string, operation: string, input: Plain, wire: Plain): Promise<Output<T>> {
-    const body = JSON.stringify(wire, binaryAsBase64);
-    const call: MeteredCall = { command: `${operation}Command`, input, startedAt: 0 };
+  private async run(op: string, operation: string, input: Plain, wire: Plain): Promise<Plain> {
+    const body = JSON.stringify({ ...wire, ReturnConsumedCapacity: 'INDEXES' }, binaryAsBase64);
+    const call: MeteredCall = { command: `${operation}Command`, input: { ...input, ReturnConsumedCapacity: 'INDEXES' }, startedAt: 0 };
     const out = await withStoreRetries(
       op,
       () => {
@@ -120,13 +96,16 @@ export class TableClient {
     });
     const consumed = out.ConsumedCapacity as ConsumedCapacity | ConsumedCapacity[] | undefined;
     if (consumed) this.meter(op, Array.isArray(consumed) ? consumed : [consumed], call);
-    return plainOutput(out) as Output<T>;
+    return out;
   }
 
-  /** A single-table request: the table named, the capacity asked for. */
-  private single<T>(op: string, operation: string, input: Plain): Promise<Output<T>> {
-    const full = { ...input, TableName: this.tableName, ReturnConsumedCapacity: 'INDEXES' };
-    return this.run<T>(op, operation, full, wireRequest(full));
+  /** A request on the table, its answer's items and keys unmarshalled as the document client's were. */
+  private async single<T>(op: string, operation: string, input: Plain): Promise<Output<T>> {
+    const full = { ...input, TableName: this.tableName };
+    const out = await this.run(op, operation, full, wireRequest(full));
+    for (const field of ['Item', 'Attributes', 'LastEvaluatedKey']) if (out[field]) out[field] = fromWire(out[field]);
+    if (out.Items) out.Items = out.Items.map(fromWire);
+    return out as Output<T>;
   }
 
   get(op: string, input: Input<GetCommandInput>) {
@@ -179,13 +158,9 @@ export class TableClient {
    * `ConditionalCheckFailed`). A busy store is retried, then `unavailable`.
    */
   async transact(op: string, items: TransactItem[]): Promise<true | string[]> {
-    const TransactItems = items.map((item) =>
-      Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, { ...(request as object), TableName: this.tableName }])),
-    );
-    const input = { TransactItems, ReturnConsumedCapacity: 'INDEXES' };
-    const wire = { ...input, TransactItems: TransactItems.map((item) => Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, wireRequest(request)]))) };
+    const each = (f: (request: Plain) => Plain) => items.map((item) => Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, f({ ...request, TableName: this.tableName })])));
     try {
-      await this.run(op, 'TransactWriteItems', input, wire);
+      await this.run(op, 'TransactWriteItems', { TransactItems: each((r) => r) }, { TransactItems: each(wireRequest) });
       return true;
     } catch (err) {
       if (errorName(err) === 'TransactionCanceledException') return cancellationCodes(err);
@@ -198,16 +173,15 @@ export class TableClient {
    * the limit the store is `unavailable`, unless `partial`: then what was found is the answer.
    */
   async batchGet(op: string, keys: readonly Key[], o: { consistent: boolean; projection?: string; partial?: boolean }): Promise<Item[]> {
+    const t = this.tableName;
     const found: Item[] = [];
     for (let i = 0; i < keys.length; i += 100) {
       let pending: Item[] = keys.slice(i, i + 100);
       for (let attempt = 1; ; attempt++) {
         const request = { Keys: pending, ConsistentRead: o.consistent, ...(o.projection && { ProjectionExpression: o.projection }) };
-        const input = { RequestItems: { [this.tableName]: request }, ReturnConsumedCapacity: 'INDEXES' };
-        const wire = { ...input, RequestItems: { [this.tableName]: { ...request, Keys: pending.map(toWire) } } };
-        const out = await this.run<BatchGetCommandOutput>(op, 'BatchGetItem', input, wire);
-        found.push(...(out.Responses?.[this.tableName] ?? []));
-        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        const out = await this.run(op, 'BatchGetItem', { RequestItems: { [t]: request } }, { RequestItems: { [t]: { ...request, Keys: pending.map(toWire) } } });
+        found.push(...(out.Responses?.[t] ?? []).map(fromWire));
+        pending = (out.UnprocessedKeys?.[t]?.Keys ?? []).map(fromWire);
         if (pending.length === 0) break;
         if (attempt >= STORE_RETRY.attempts) {
           if (o.partial) break;
@@ -221,18 +195,12 @@ export class TableClient {
 
   /** Puts and deletes, 25 a request; items left unprocessed are sent again with backoff, then `unavailable`. */
   async batchWrite(op: string, requests: readonly WriteRequest[]): Promise<void> {
+    const t = this.tableName;
     for (let i = 0; i < requests.length; i += 25) {
-      let pending = requests.slice(i, i + 25) as WriteRequest[];
+      let pending = requests.slice(i, i + 25);
       for (let attempt = 1; ; attempt++) {
-        const input = { RequestItems: { [this.tableName]: pending }, ReturnConsumedCapacity: 'INDEXES' };
-        const wire = {
-          ...input,
-          RequestItems: {
-            [this.tableName]: pending.map((r) => ('PutRequest' in r ? { PutRequest: { Item: toWire(r.PutRequest.Item) } } : { DeleteRequest: { Key: toWire(r.DeleteRequest.Key) } })),
-          },
-        };
-        const out = await this.run<BatchWriteCommandOutput>(op, 'BatchWriteItem', input, wire);
-        pending = (out.UnprocessedItems?.[this.tableName] ?? []) as WriteRequest[];
+        const out = await this.run(op, 'BatchWriteItem', { RequestItems: { [t]: pending } }, { RequestItems: { [t]: pending.map(writeWith(toWire)) } });
+        pending = (out.UnprocessedItems?.[t] ?? []).map(writeWith(fromWire));
         if (pending.length === 0) break;
         if (attempt >= STORE_RETRY.attempts) throw unavailable(STORE_RETRY.retryAfterSeconds);
         await this.sleep(backoffMs(attempt));
