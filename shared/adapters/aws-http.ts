@@ -85,10 +85,10 @@ export async function retrying<T>(policy: RetryPolicy, call: (attempt: number) =
 
 export const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A region, from the options or the environment Lambda sets. */
-export const regionOf = (env: NodeJS.ProcessEnv, given?: string): string | undefined => given ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-
-/** Signed requests to one endpoint of `service`. */
+/**
+ * Signed requests to one endpoint of `service`, in `region` (else the environment's, as Lambda sets
+ * it; `endpoint` may be made from it).
+ */
 export class SignedHttp {
   readonly url: URL;
   private readonly agent: HttpAgent;
@@ -96,18 +96,20 @@ export class SignedHttp {
   private readonly request: typeof httpRequest;
 
   constructor(
-    endpoint: string,
-    private readonly opts: { service: string; region: string; env: NodeJS.ProcessEnv; maxSockets: number; timeoutMs: number },
+    endpoint: string | ((region: string) => string),
+    private readonly opts: { service: string; region?: string; env: NodeJS.ProcessEnv; maxSockets: number; timeoutMs: number },
   ) {
-    this.url = new URL(endpoint);
+    const env = opts.env;
+    const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+    if (!region) throw new Error(`${opts.service}: no region (AWS_REGION)`);
+    this.url = new URL(typeof endpoint === 'string' ? endpoint : endpoint(region));
     const secure = this.url.protocol === 'https:';
     const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets };
     this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.request = secure ? httpsRequest : httpRequest;
-    const env = opts.env;
     this.signer = new SignatureV4({
       service: opts.service,
-      region: opts.region,
+      region,
       sha256: Sha256,
       // Read at each signing, as the SDK's environment provider would at each client: Lambda sets them per sandbox.
       credentials: async () => {

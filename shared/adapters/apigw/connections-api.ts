@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SignedHttp, regionOf, retrying, serviceError, wait, type RetryPolicy } from '#shared/adapters/aws-http.ts';
+import { SignedHttp, retrying, serviceError, wait, type RetryPolicy } from '#shared/adapters/aws-http.ts';
 
 /** A frame's body as posted: its bytes and their SHA-256 (hex), made once for every post of it. */
 export interface PostBody {
@@ -43,9 +43,9 @@ export class ConnectionsApi {
     opts: { maxSockets: number; region?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
   ) {
     const env = opts.env ?? process.env;
-    const region = regionOf(env, opts.region) ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(new URL(endpoint).hostname)?.[1];
-    if (!region) throw new Error('ConnectionsApi: no region (AWS_REGION)');
-    this.http = new SignedHttp(endpoint, { service: 'execute-api', region, env, maxSockets: opts.maxSockets, timeoutMs: opts.timeoutMs ?? 5000 });
+    // Else the region an `execute-api` endpoint names in its host.
+    const region = opts.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(endpoint)?.[1];
+    this.http = new SignedHttp(endpoint, { service: 'execute-api', ...(region && { region }), env, maxSockets: opts.maxSockets, timeoutMs: opts.timeoutMs ?? 5000 });
     this.basePath = this.http.url.pathname.replace(/\/+$/, '');
   }
 

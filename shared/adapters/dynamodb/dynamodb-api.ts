@@ -1,5 +1,5 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SignedHttp, regionOf, retrying, serviceError, wait, type AwsServiceError, type RetryPolicy } from '#shared/adapters/aws-http.ts';
+import { SignedHttp, retrying, serviceError, wait, type AwsServiceError, type RetryPolicy } from '#shared/adapters/aws-http.ts';
 
 /** One exchange with DynamoDB, as sent and as answered: the operation (`PutItem`) and its JSON body. */
 export interface DynamoDbRequest {
@@ -64,10 +64,8 @@ export class DynamoDbApi {
     } = {},
   ) {
     const env = opts.env ?? process.env;
-    const region = regionOf(env, opts.region);
-    if (!region) throw new Error('DynamoDbApi: no region (AWS_REGION)');
-    const endpoint = opts.endpoint ?? (env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || `https://dynamodb.${region}.amazonaws.com`);
-    this.http = new SignedHttp(endpoint, { service: 'dynamodb', region, env, maxSockets: opts.maxSockets ?? 50, timeoutMs: opts.timeoutMs ?? 5000 });
+    const endpoint = opts.endpoint ?? (env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || ((region: string) => `https://dynamodb.${region}.amazonaws.com`));
+    this.http = new SignedHttp(endpoint, { service: 'dynamodb', region: opts.region, env, maxSockets: opts.maxSockets ?? 50, timeoutMs: opts.timeoutMs ?? 5000 });
     this.sleep = opts.sleep ?? wait;
   }
 
