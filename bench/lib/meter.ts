@@ -1,6 +1,6 @@
 import { type DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { itemBytes, writeUnits, type CapacityListener, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { itemBytes, meterCapacity, writeUnits, type CapacityListener, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import type { DepsOptions } from '#functions/lib/compose.ts';
 import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
 
@@ -19,11 +19,11 @@ export class Recorder {
   private posts: Post[] = [];
   private readonly taps = new Set<CapacityListener>();
 
-  readonly observers: Pick<DepsOptions, 'onCapacity' | 'onPost'> = {
-    onCapacity: (reading) => {
+  readonly observers: Pick<DepsOptions, 'meter' | 'onPost'> = {
+    meter: meterCapacity((reading) => {
       this.readings.push(reading);
       for (const tap of this.taps) tap(reading);
-    },
+    }),
     onPost: (connectionId, frame) => this.posts.push({ at: performance.now(), connectionId, type: frame.type }),
   };
 

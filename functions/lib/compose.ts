@@ -1,15 +1,14 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps, Clock, Ids } from '#shared/ports/runtime.ts';
 import type { Broadcaster } from '#shared/ports/broadcaster.ts';
-import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { TableClient, type CapacityMeter } from '#shared/adapters/dynamodb/client.ts';
+import { DynamoDbApi } from '#shared/adapters/dynamodb/dynamodb-api.ts';
 import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb/message-store.ts';
 import { DynamoTypingStore } from '#shared/adapters/dynamodb/typing-store.ts';
 import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-store.ts';
 import { DynamoRateLimiter } from '#shared/adapters/dynamodb/rate-limiter.ts';
 import { DynamoAttachmentStore } from '#shared/adapters/dynamodb/attachment-store.ts';
-import { meterCapacity, type CapacityListener } from '#shared/adapters/dynamodb/capacity.ts';
 import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import type { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
@@ -17,19 +16,23 @@ import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
 import type { DepsConfig } from './config.ts';
 
 /**
- * The SDK clients the ports are built on. The `@connections` client is built with the first frame
- * posted (most routes post none), the S3 client by its store on first use.
+ * The clients the ports are built on: the functions' own DynamoDB and `@connections` clients. The
+ * `@connections` client is built with the first frame posted (most routes post none), the S3
+ * client by its store on first use.
  */
 export interface Clients {
-  dynamo: DynamoDBClient;
+  dynamo: DynamoDbApi;
   management?: ConnectionsApi;
 }
 
 export interface DepsOptions {
   /** Clients to build on instead of new ones (e.g. carrying middleware of the caller's). */
   clients?: Partial<Clients>;
-  /** Hears every DynamoDB call the stores make, with the capacity it consumed. */
-  onCapacity?: CapacityListener;
+  /**
+   * Hears every DynamoDB call the stores make, with the capacity it consumed: a benchmark's or a
+   * test's `meterCapacity(listener)` (capacity.ts, which the functions' bundles then leave out).
+   */
+  meter?: CapacityMeter;
   /** Hears every frame posted to a connection. */
   onPost?: PostListener;
   clock?: Clock;
@@ -43,9 +46,9 @@ export const systemClock: Clock = {
 
 export const ulids: Ids = { newId: () => ulid() };
 
-/** New clients for `config` (and any given): SDK defaults (region, credentials, endpoint overrides) from the environment. */
+/** New clients for `config` (and any given): region, credentials and endpoint overrides from the environment, as the SDK's. */
 export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
-  return { dynamo: given.dynamo ?? new DynamoDBClient({}), ...(given.management && { management: given.management }) };
+  return { dynamo: given.dynamo ?? new DynamoDbApi(), ...(given.management && { management: given.management }) };
 }
 
 /**
@@ -73,11 +76,10 @@ function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostList
   };
 }
 
-/** The table client alone, with the SDK client it is built on: what a function needing only a store or two composes from. */
+/** The table client alone, with the DynamoDB client it is built on: what a function needing only a store or two composes from. */
 export function createTableClient(config: DepsConfig, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
   const clients = createClients(config, options.clients);
-  const meter = options.onCapacity && meterCapacity(clients.dynamo, options.onCapacity);
-  return { clients, table: new TableClient(clients.dynamo, config.tableName, meter, (options.clock ?? systemClock).sleep) };
+  return { clients, table: new TableClient(clients.dynamo, config.tableName, options.meter, (options.clock ?? systemClock).sleep) };
 }
 
 /**

@@ -33,7 +33,7 @@ export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
   return (builtAttachments ??= createAttachmentDeps(configFromEnv(), options)).deps;
 }
 
-/** The SDK clients `getDeps()` is built on. */
+/** The clients `getDeps()` is built on. */
 export function getClients(): Clients {
   return buildTable().clients;
 }

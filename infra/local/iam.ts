@@ -8,9 +8,10 @@
  * Handlers run in this process and share their module state (one SDK client serves every
  * function), so the caller is known from the invocation: the local invoker runs each handler
  * inside `runAs(fn, …)`, and a middleware this module adds to every SDK command reads it. Lambda
- * never loads this file: the same clients run there unwrapped. The `@connections` client is not an
- * SDK client (connections-api.ts): its one exchange with the endpoint is wrapped the same way, and
- * answered with the 403 API Gateway sends. Calls outside any invocation (the
+ * never loads this file: the same clients run there unwrapped. The functions' DynamoDB and
+ * `@connections` clients are not SDK clients (dynamodb-api.ts, connections-api.ts): the one
+ * exchange of each with its endpoint is wrapped the same way, and answered with the 400 DynamoDB
+ * or the 403 API Gateway sends. Calls outside any invocation (the
  * runtime's own stream pollers, TTL sweeper, provisioning) are the AWS services themselves and are
  * not checked.
  *
@@ -43,6 +44,7 @@ import {
 } from './iam-policy.ts';
 import { LOCAL_EVENT_BUS } from './event-bridge.ts';
 import { ConnectionsApi, type ConnectionsRequest, type ConnectionsResponse } from '#shared/adapters/apigw/connections-api.ts';
+import { DynamoDbApi, type DynamoDbRequest, type DynamoDbResponse } from '#shared/adapters/dynamodb/dynamodb-api.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -104,7 +106,14 @@ interface SmithyCommand {
 }
 
 /** The middlewares of the latest installIam (one local stack per process at a time; a new one replaces them). */
-let current: { enforce: Middleware; notePresigned: Middleware; connections: (req: ConnectionsRequest) => ConnectionsResponse | undefined } | undefined;
+let current:
+  | {
+      enforce: Middleware;
+      notePresigned: Middleware;
+      connections: (req: ConnectionsRequest) => ConnectionsResponse | undefined;
+      dynamo: (req: DynamoDbRequest) => DynamoDbResponse | undefined;
+    }
+  | undefined;
 
 /** Puts the check in front of every `@connections` request of this process: a refused one never leaves. */
 function patchConnectionsApi(): void {
@@ -114,6 +123,18 @@ function patchConnectionsApi(): void {
   const original = proto.exchange;
   proto.exchange = function (this: ConnectionsApi, req: ConnectionsRequest) {
     const refused = current?.connections(req);
+    return refused ? Promise.resolve(refused) : original.call(this, req);
+  };
+}
+
+/** Puts the check in front of every request of the functions' DynamoDB client in this process: a refused one never leaves. */
+function patchDynamoDbApi(): void {
+  const proto = DynamoDbApi.prototype as DynamoDbApi & { parleyIam?: true };
+  if (proto.parleyIam) return;
+  proto.parleyIam = true;
+  const original = proto.exchange;
+  proto.exchange = function (this: DynamoDbApi, req: DynamoDbRequest) {
+    const refused = current?.dynamo(req);
     return refused ? Promise.resolve(refused) : original.call(this, req);
   };
 }
@@ -144,6 +165,7 @@ function patchCommands(): void {
 export function installIam(opts: IamOptions): LocalIam {
   patchCommands();
   patchConnectionsApi();
+  patchDynamoDbApi();
   const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
   const policies = new Map<string, PolicyStatementJson[]>();
@@ -222,7 +244,7 @@ export function installIam(opts: IamOptions): LocalIam {
     return new HttpResponse({
       statusCode: 400,
       headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId },
-      body: Readable.from([Buffer.from(JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: deniedMessage(principal, request) }))]),
+      body: Readable.from([Buffer.from(dynamoDenied(principal, request))]),
     });
   };
 
@@ -264,7 +286,16 @@ export function installIam(opts: IamOptions): LocalIam {
     return { status: 403, errorType: 'AccessDeniedException', body: JSON.stringify({ message: deniedMessage(sessionArn(opts.names.account, caller.fn), refused) }) };
   };
 
-  current = { enforce, notePresigned, connections };
+  // The functions' DynamoDB client's requests, checked as the SDK's are (on the marshalled input it sends); refused with DynamoDB's 400.
+  const dynamo = (req: DynamoDbRequest): DynamoDbResponse | undefined => {
+    const caller = invocation.getStore();
+    if (!caller) return undefined;
+    const refused = authorize(caller.fn, dynamoRequests(opts.names, req.operation, JSON.parse(req.body) as Record<string, unknown>));
+    if (!refused) return undefined;
+    return { status: 400, requestId: randomUUID(), body: dynamoDenied(sessionArn(opts.names.account, caller.fn), refused) };
+  };
+
+  current = { enforce, notePresigned, connections, dynamo };
 
   return {
     usage: () => usage,
@@ -297,6 +328,11 @@ export function installIam(opts: IamOptions): LocalIam {
 /** The statement's action pattern that matched (its own spelling, as the table lists it). */
 function matchedAction(statement: PolicyStatementJson, action: string): string {
   return statement.Action.find((a) => a.toLowerCase() === action.toLowerCase()) ?? statement.Action.find((a) => a.includes('*')) ?? action;
+}
+
+/** DynamoDB's AccessDeniedException body (JSON 1.0). */
+function dynamoDenied(principal: string, request: IamRequest): string {
+  return JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: deniedMessage(principal, request) });
 }
 
 function s3DeniedXml(message: string, requestId: string): string {

@@ -142,6 +142,8 @@ describe('ParleyStack', () => {
       // Cold starts: the S3 SDK is imported on first use only, and the authorizer loads no SDK at all.
       expect(/require\("@aws-sdk\/(client-s3|s3-request-presigner)"\)/.test(code), `${fn} requires the S3 SDK at load`).toBe(false);
       if (fn === wsAuthorizerFn) expect(code.includes('@aws-sdk/'), `${fn} bundles an SDK client`).toBe(false);
+      // The table is reached through the functions' own DynamoDB client: the SDK's never loads.
+      expect(/"@aws-sdk\/(client-dynamodb|lib-dynamodb)"/.test(code), `${fn} loads the SDK's DynamoDB client`).toBe(false);
       expect(existsSync(`${bundle}.map`), `${fn} source map`).toBe(true);
       // The WebP decoder's WebAssembly sits beside the thumbnail function's bundle, and only there.
       const wasm = path.join(path.dirname(bundle), WEBP_WASM.fileName);

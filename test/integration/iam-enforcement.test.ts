@@ -21,6 +21,7 @@ import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { localDynamoDbApi } from '#test/support/table.ts';
 import { makeThumbnail } from '#shared/domain/thumbnails.ts';
 import { attachmentSettings } from '#functions/lib/config.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
@@ -43,8 +44,10 @@ const dynamo = new DynamoDBClient({ ...config, endpoint: inject('dynamoEndpoint'
 const db = DynamoDBDocumentClient.from(dynamo);
 const s3 = new S3Client({ ...config, endpoint: inject('s3Endpoint'), forcePathStyle: true });
 const connections = new ApiGatewayManagementApiClient({ ...config, endpoint: inject('callbackUrl') });
+/** The functions' own DynamoDB client (not an SDK client). */
+const tableApi = localDynamoDbApi(inject('dynamoEndpoint'));
 afterAll(() => {
-  [db, s3, connections].forEach((c) => c.destroy());
+  [db, s3, connections, tableApi].forEach((c) => c.destroy());
   // The grants used here count for the run's coverage like a runtime's (global-setup.ts).
   const dir = process.env.PARLEY_IAM_USAGE_DIR;
   if (dir) writeFileSync(path.join(dir, `${randomUUID()}.json`), JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(iam.usage()) }));
@@ -103,6 +106,35 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     await expect(runAs('http-send-message', () => db.send(transaction(deleteInRoom)))).rejects.toMatchObject(accessDenied('http-send-message', 'dynamodb:DeleteItem'));
     expect(await item(room, 'TX')).toBeUndefined();
     expect(await item(room, 'BATCH')).toBeDefined();
+  });
+
+  it('refuses the functions\' own DynamoDB client (not an SDK client) outside the function\'s grants, with AWS\'s AccessDeniedException, before it reaches DynamoDB', async () => {
+    const table = new TableClient(tableApi, TABLE.defaultName, () => undefined, async () => undefined);
+    const room = `ROOM#${uniqueId('iam')}`;
+    const user = `USER#${uniqueId('iam')}`;
+    await seed(room, 'ROOM', { name: 'before' });
+    denied.length = 0;
+    const rename = () => table.update('renameRoom', { Key: { PK: room, SK: 'ROOM' }, UpdateExpression: 'SET #n = :n', ExpressionAttributeNames: { '#n': 'name' }, ExpressionAttributeValues: { ':n': 'after' } });
+    // The store sees AWS's refusal as a fault (no DynamoDB text for a client), not retried.
+    const err = await runAs('http-get-room', rename).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'StoreFault', cause: { ...accessDenied('http-get-room', 'dynamodb:UpdateItem'), $metadata: expect.objectContaining({ httpStatusCode: 400, attempts: 1 }) } });
+    expect(denied).toEqual([{ fn: 'http-get-room', request: expect.objectContaining({ action: 'dynamodb:UpdateItem', detail: `${room} / ROOM` }) }]);
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'before' });
+    await runAs('http-update-room', rename);
+    expect(await item(room, 'ROOM')).toMatchObject({ name: 'after' });
+
+    // Every key of a batch and every item of a transaction, from the marshalled request it sends.
+    await expect(runAs('http-delete-message', () => table.batchWrite('purge', [{ PutRequest: { Item: { PK: room, SK: 'LEAN' } } }, { PutRequest: { Item: { PK: user, SK: 'LEAN' } } }]))).rejects.toMatchObject({
+      cause: accessDenied('http-delete-message', 'dynamodb:BatchWriteItem'),
+    });
+    await expect(
+      runAs('http-send-message', () => table.transact('send', [{ Put: { TableName: TABLE.defaultName, Item: { PK: room, SK: 'LEAN' } } }, { Put: { TableName: TABLE.defaultName, Item: { PK: user, SK: 'LEAN' } } }])),
+    ).rejects.toMatchObject({ cause: accessDenied('http-send-message', 'dynamodb:PutItem') });
+    expect(await item(room, 'LEAN')).toBeUndefined();
+    const query = (IndexName?: string) =>
+      table.query('list', { ...(IndexName && { IndexName }), KeyConditionExpression: IndexName ? 'GSI1PK = :pk' : 'PK = :pk', ExpressionAttributeValues: { ':pk': user } });
+    await runAs('http-list-public-rooms', () => query(TABLE.gsi1.name));
+    await expect(runAs('http-list-public-rooms', () => query())).rejects.toMatchObject({ cause: accessDenied('http-list-public-rooms', 'dynamodb:Query') });
   });
 
   it('checks a Query against the table or the index it names', async () => {
@@ -194,7 +226,7 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
         await runAsService(() => db.send(new DeleteCommand({ TableName: TABLE.defaultName, Key: keys.attachment(roomId, id) })));
       }
     }
-    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(dynamo, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
+    const deps = { attachments: { store: new DynamoAttachmentStore(new TableClient(tableApi, TABLE.defaultName)), blobs: new RecordGoesAfterPut(s3Config, BUCKET.localName), settings: attachmentSettings() } } as unknown as Deps;
     expect(await runAs('s3-thumbnail', () => makeThumbnail(deps, { key: fileKey, size: bytes.length }))).toBe('ignored');
     // (The shared runtime's own thumbnailer sees the file too; whichever stores a thumbnail last finds the record gone and deletes it.)
     await eventually(() => expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: `thumbs/${roomId}/${id}.jpg` }))).rejects.toMatchObject({ name: 'NotFound' }));

@@ -4,7 +4,8 @@ import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 import { createDeps } from '#functions/lib/compose.ts';
-import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { localDynamoDbApi } from '#test/support/table.ts';
+import { meterCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { AppError } from '#shared/errors.ts';
 import type { User } from '#shared/model.ts';
 import type { Deps, Settings } from '#shared/ports/runtime.ts';
@@ -17,6 +18,7 @@ import { toCalls, writes, reads } from '#bench/lib/meter.ts';
 // table of its own, metered call by call, so that its figures (seqs, conflicts, units) are seen
 // and a send can be made to die between its two writes.
 const client = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+const api = localDynamoDbApi(inject('dynamoEndpoint'));
 const table = `send-path-${randomUUID()}`;
 const readings: CapacityReading[] = [];
 
@@ -30,7 +32,7 @@ const settings = (sendLimit = 0): Settings => ({
 
 function depsWith(sendLimit = 0): Deps {
   const config = { tableName: table, wsCallbackUrl: 'http://127.0.0.1:1', settings: settings(sendLimit), cursorKey: async () => new Uint8Array(32) };
-  return createDeps(config, { clients: { dynamo: client }, onCapacity: (r) => void readings.push(r) }).deps;
+  return createDeps(config, { clients: { dynamo: api }, meter: meterCapacity((r) => void readings.push(r)) }).deps;
 }
 
 const users = (label: string, n: number): User[] => Array.from({ length: n }, (_, i) => ({ userId: `${label}-${i}-${randomUUID().slice(0, 8)}`, displayName: `${label} ${i}` }));
@@ -74,6 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.send(new DeleteTableCommand({ TableName: table }));
   client.destroy();
+  api.destroy();
 });
 
 describe('a send', () => {

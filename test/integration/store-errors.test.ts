@@ -5,12 +5,14 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } 
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { localDynamoDbApi } from '#test/support/table.ts';
 import { StoreFault, classifyStoreError, withStoreRetries } from '#shared/adapters/dynamodb/store-errors.ts';
 import { toPublicError } from '#shared/errors.ts';
 
 // What DynamoDB Local really answers, through the one wrapper every adapter call goes through.
 const client = new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
 const raw = DynamoDBDocumentClient.from(client);
+const api = localDynamoDbApi(inject('dynamoEndpoint'));
 const table = `store-errors-${randomUUID()}`;
 
 /**
@@ -20,7 +22,7 @@ const table = `store-errors-${randomUUID()}`;
  */
 class Probe {
   readonly ops: string[] = [];
-  private readonly tc = new TableClient(client, table, (op) => void this.ops.push(op));
+  private readonly tc = new TableClient(api, table, (op) => void this.ops.push(op));
   put(item: Record<string, unknown>) {
     return this.tc.put('probePut', { Item: item });
   }
@@ -52,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.send(new DeleteTableCommand({ TableName: table }));
   client.destroy();
+  api.destroy();
 });
 
 describe('DynamoDB errors through the table client', () => {

@@ -1,7 +1,6 @@
-import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { CapacityMeter } from './client.ts';
-import { isConditionFailure } from './store-errors.ts';
 
 /** One DynamoDB call as a listener sees it: the store operation that made it and what it consumed. */
 export interface CapacityReading {
@@ -25,53 +24,22 @@ export interface CapacityReading {
 export type CapacityListener = (reading: CapacityReading) => void;
 
 /**
- * Meters `client` for `listener`: a middleware notes each API call's command, input and timing,
- * and the returned `CapacityMeter` (which the stores call with their operation name) hands the
- * listener the whole reading. Without a listener the composition root installs nothing.
+ * The `CapacityMeter` the table client calls (with the store's operation name and the call as
+ * sent) that hands `listener` the whole reading. Without a listener the composition root installs
+ * nothing.
  */
-export function meterCapacity(client: DynamoDBClient, listener: CapacityListener): CapacityMeter {
-  const calls = new WeakMap<object, { command: string; input: Record<string, unknown>; startedAt: number }>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const startedAt = performance.now();
-      const result = await next(args).catch((err: unknown) => {
-        if (isConditionFailure(err) && typeof err === 'object' && err !== null) {
-          calls.set(err, { command: context.commandName ?? 'unknown', input: args.input as Record<string, unknown>, startedAt });
-        }
-        throw err;
-      });
-      const consumed = (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity;
-      const first = Array.isArray(consumed) ? consumed[0] : consumed;
-      if (first) calls.set(first, { command: context.commandName ?? 'unknown', input: args.input as Record<string, unknown>, startedAt });
-      return result;
-    },
-    { step: 'initialize', name: 'parleyCapacityMeter', override: true },
-  );
-  return (operation, consumed, failure) => {
-    if (failure !== undefined) {
-      const call = calls.get(failure as object);
-      const input = call?.input ?? {};
-      listener({
-        operation,
-        command: call?.command ?? 'unknown',
-        input,
-        consumed: [],
-        conditionFailed: { writeUnits: failedWriteUnits(input, (failure as { Item?: Record<string, AttributeValue> }).Item) },
-        startedAt: call?.startedAt ?? performance.now(),
-        endedAt: performance.now(),
-      });
-      return;
-    }
-    const call = consumed[0] && calls.get(consumed[0]);
+export function meterCapacity(listener: CapacityListener): CapacityMeter {
+  return (operation, consumed, call, failure) =>
     listener({
       operation,
-      command: call?.command ?? 'unknown',
-      input: call?.input ?? {},
+      command: call.command,
+      input: call.input,
       consumed,
-      startedAt: call?.startedAt ?? performance.now(),
+      // The item a failed condition found comes as DynamoDB sent it (ALL_OLD), in attribute values.
+      ...(failure !== undefined && { conditionFailed: { writeUnits: failedWriteUnits(call.input, (failure as { Item?: Record<string, AttributeValue> }).Item) } }),
+      startedAt: call.startedAt,
       endedAt: performance.now(),
     });
-  };
 }
 
 /**

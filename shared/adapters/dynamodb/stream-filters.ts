@@ -24,15 +24,16 @@ export const PRESENCE_EVENT = { attribute: 'presenceEvent', changed: 'changed' }
  * Filter of the attachment clean-up consumer: a removed attachment item (TTL expiry of an unclaimed
  * upload, or its message deleted) means its object goes too.
  */
-export const attachmentCleanupFilterPatterns: readonly Record<string, unknown>[] = [
+export const attachmentCleanupFilterPatterns: readonly Record<string, unknown>[] = /* @__PURE__ */ (() => [
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [ENTITY.attachment] } } } },
-];
+])();
 
 /**
  * Lambda event filter patterns (EventBridge pattern syntax) for the fan-out function. CDK passes
  * them to the event source mapping; the local stream poller applies the very same patterns.
  */
-export const streamFilterPatterns: readonly Record<string, unknown>[] = [
+// Built in pure calls: a function's bundle, which imports this module for its marks only, leaves the patterns out.
+export const streamFilterPatterns: readonly Record<string, unknown>[] = /* @__PURE__ */ (() => [
   // New and changed messages (edits, deletes); new and removed reactions, members and connections.
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.message] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
@@ -42,4 +43,4 @@ export const streamFilterPatterns: readonly Record<string, unknown>[] = [
   // Room updates and archiving (never the seq counter); presence changes (never connection bookkeeping).
   { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.room] }, [ROOM_EVENT.attribute]: { S: [ROOM_EVENT.updated, ROOM_EVENT.archived] } } } },
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.presence] }, [PRESENCE_EVENT.attribute]: { S: [PRESENCE_EVENT.changed] } } } },
-];
+])();
