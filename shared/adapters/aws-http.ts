@@ -1,12 +1,11 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '#shared/adapters/sha256.ts';
+import { SigV4Signer } from '#shared/adapters/sigv4-sign.ts';
 
 /**
  * What the functions' own AWS clients share (dynamodb/dynamodb-api.ts, apigw/connections-api.ts):
- * Node's HTTP client to one endpoint with kept-alive sockets, each request signed by the SDK's own
- * SigV4 signer with the environment's credentials (Lambda's role), and the SDK's standard retry.
+ * Node's HTTP client to one endpoint with kept-alive sockets, each request signed with SigV4
+ * (sigv4-sign.ts) with the environment's credentials (Lambda's role), and the SDK's standard retry.
  * One copy of it in a bundle that carries both.
  */
 
@@ -92,7 +91,7 @@ export const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve,
 export class SignedHttp {
   readonly url: URL;
   private readonly agent: HttpAgent;
-  private readonly signer: SignatureV4;
+  private readonly signer: SigV4Signer;
   private readonly request: typeof httpRequest;
 
   constructor(
@@ -107,12 +106,11 @@ export class SignedHttp {
     const agentOptions = { keepAlive: true, maxSockets: opts.maxSockets };
     this.agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
     this.request = secure ? httpsRequest : httpRequest;
-    this.signer = new SignatureV4({
+    this.signer = new SigV4Signer({
       service: opts.service,
       region,
-      sha256: Sha256,
       // Read at each signing, as the SDK's environment provider would at each client: Lambda sets them per sandbox.
-      credentials: async () => {
+      credentials: () => {
         const accessKeyId = env.AWS_ACCESS_KEY_ID;
         const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
         if (!accessKeyId || !secretAccessKey) throw new Error('no AWS credentials (AWS_ACCESS_KEY_ID)');
@@ -127,17 +125,9 @@ export class SignedHttp {
    */
   async send(method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<HttpAnswer> {
     const { url } = this;
-    const signed = await this.signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      path,
-      query: {},
-      headers: { ...headers, host: url.host },
-      body,
-    });
+    const signed = this.signer.sign({ method, path, headers: { ...headers, host: url.host }, ...(body !== undefined && { body }) });
     return new Promise<HttpAnswer>((resolve, reject) => {
-      const r = this.request({ protocol: url.protocol, hostname: url.hostname, port: url.port, method, path, headers: signed.headers, agent: this.agent }, (res) => {
+      const r = this.request({ protocol: url.protocol, hostname: url.hostname, port: url.port, method, path, headers: signed, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

@@ -27,8 +27,8 @@ const RETRY: RetryPolicy = { attempts: 3, baseMs: 100, throttledBaseMs: 500 };
 const encodeLabel = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
- * The `@connections` API (PostToConnection, DeleteConnection) on Node's HTTP client, signed by the
- * SDK's own SigV4 signer (aws-http.ts): what ApiGatewayManagementApiClient sends, without the
+ * The `@connections` API (PostToConnection, DeleteConnection) on Node's HTTP client, signed with
+ * SigV4 (aws-http.ts): what ApiGatewayManagementApiClient sends, without the
  * SDK's per-call middleware stack, which costs more CPU than the post itself in a fan-out of
  * thousands. Keeps what the SDK client did: credentials from the environment (Lambda's role),
  * kept-alive sockets, its standard retry of throttling, 5xx and dropped sockets, errors named by

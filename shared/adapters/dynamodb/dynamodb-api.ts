@@ -39,7 +39,7 @@ const bytes = (base64: string) => {
 
 /**
  * DynamoDB's JSON 1.0 API (`POST /`, `X-Amz-Target: DynamoDB_20120810.<Op>`) on Node's HTTP client,
- * signed by the SDK's own SigV4 signer (aws-http.ts): what DynamoDBClient sends, without the SDK's
+ * signed with SigV4 (aws-http.ts): what DynamoDBClient sends, without the SDK's
  * client and its middleware stack, which a function would otherwise load (tens of milliseconds of
  * cold start) before its first call. Keeps what that client did: endpoint and region from the
  * environment (`AWS_ENDPOINT_URL_DYNAMODB` or `AWS_ENDPOINT_URL`, else the region's), credentials

@@ -1,0 +1,146 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/** The keys a request is signed with (a Lambda role's come with a session token). */
+export interface SigV4Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** A request to sign: `path` as it goes on the wire, `headers` with `host`. */
+export interface SigV4Request {
+  method: string;
+  path: string;
+  query?: Record<string, string | string[]>;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+}
+
+// Headers a proxy may add, drop or change on the way: never signed (as the SDK's signer leaves them).
+const UNSIGNABLE = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id']);
+// Headers the signature makes: a caller's copies are dropped.
+const GENERATED = new Set(['authorization', 'x-amz-date', 'date']);
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** RFC 3986 escaping, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
+const escape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The path as signed: segments normalized (empty, `.` and `..` resolved) and escaped once more,
+ * as AWS does for every service but S3 (which signs the path as sent).
+ */
+function canonicalPath(path: string, uriEscapePath: boolean): string {
+  if (!uriEscapePath) return path;
+  const segments: string[] = [];
+  for (const s of path.split('/')) {
+    if (s === '' || s === '.') continue;
+    if (s === '..') segments.pop();
+    else segments.push(s);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return escape(normalized).replace(/%2F/g, '/');
+}
+
+function canonicalQuery(query: Record<string, string | string[]>): string {
+  const pairs: [string, string][] = [];
+  for (const key of Object.keys(query)) {
+    if (key.toLowerCase() === 'x-amz-signature') continue;
+    const k = escape(key);
+    const value = query[key]!;
+    pairs.push([k, typeof value === 'string' ? `${k}=${escape(value)}` : value.map((v) => `${k}=${escape(v)}`).sort().join('&')]);
+  }
+  return pairs
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, v]) => v)
+    .filter(Boolean)
+    .join('&');
+}
+
+/**
+ * AWS Signature Version 4 (`AWS4-HMAC-SHA256`, in the `Authorization` header) on `node:crypto`,
+ * for the functions' own DynamoDB and `@connections` clients. Not the SDK's `@smithy/signature-v4`
+ * because of what it costs at cold start: it loads `@smithy/core`'s serde, protocol and client
+ * parts with it, measured at about 24 ms of a function's load (a fresh node spawn to exit went
+ * from 57.2 ms to 81.6 ms), more than the rest of a message handler. It signs as that signer
+ * does with its defaults (a test holds it to that signer, and to AWS's published examples):
+ * every header but the hop-by-hop ones, `x-amz-date`, `x-amz-security-token` with a session
+ * token, `x-amz-content-sha256` (a caller's own taken as the payload's hash, so a frame posted
+ * many times is hashed once), the path escaped twice unless `uriEscapePath` is false (S3).
+ */
+export class SigV4Signer {
+  private readonly keys = new Map<string, Buffer>();
+
+  constructor(
+    private readonly opts: {
+      service: string;
+      region: string;
+      /** Read at each signing (Lambda sets them per sandbox). */
+      credentials: () => SigV4Credentials;
+      uriEscapePath?: boolean;
+      /** Adds `x-amz-content-sha256` when the caller did not (true unless false). */
+      applyChecksum?: boolean;
+    },
+  ) {}
+
+  /** The request's headers with the signature's own added (`authorization`, `x-amz-date`, ...). */
+  sign(req: SigV4Request, date: Date = new Date()): Record<string, string> {
+    const { service, region } = this.opts;
+    const credentials = this.opts.credentials();
+    const headers: Record<string, string> = Object.create(null);
+    let payloadHash: string | undefined;
+    for (const name of Object.keys(req.headers)) {
+      const lower = name.toLowerCase();
+      if (GENERATED.has(lower)) continue;
+      headers[name] = req.headers[name]!;
+      if (lower === 'x-amz-content-sha256') payloadHash ??= req.headers[name];
+    }
+    const longDate = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    const shortDate = longDate.slice(0, 8);
+    headers['x-amz-date'] = longDate;
+    if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
+    if (payloadHash === undefined) {
+      payloadHash = req.body === undefined ? EMPTY_SHA256 : sha256Hex(req.body);
+      if (this.opts.applyChecksum !== false) headers['x-amz-content-sha256'] = payloadHash;
+    }
+
+    const canonical = new Map<string, string>();
+    for (const name of Object.keys(headers).sort()) {
+      const value = headers[name];
+      if (value == undefined) continue;
+      const lower = name.toLowerCase();
+      if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;
+      canonical.set(lower, value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, ''));
+    }
+    const names = [...canonical.keys()].sort();
+    const signedHeaders = names.join(';');
+    const canonicalRequest = [
+      req.method,
+      canonicalPath(req.path, this.opts.uriEscapePath !== false),
+      canonicalQuery(req.query ?? {}),
+      names.map((n) => `${n}:${canonical.get(n)}`).join('\n'),
+      '',
+      signedHeaders,
+      payloadHash,
+    ].join('\n');
+    const scope = `${shortDate}/${region}/${service}/aws4_request`;
+    const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
+    const signature = createHmac('sha256', this.signingKey(credentials.secretAccessKey, shortDate)).update(stringToSign).digest('hex');
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return { ...headers };
+  }
+
+  /** The day's key: four HMACs, made once a day per secret (the role's keys turn over hourly). */
+  private signingKey(secret: string, shortDate: string): Buffer {
+    const id = `${shortDate}\n${secret}`;
+    let key = this.keys.get(id);
+    if (!key) {
+      if (this.keys.size >= 16) this.keys.clear();
+      key = Buffer.from(`AWS4${secret}`, 'utf8');
+      for (const part of [shortDate, this.opts.region, this.opts.service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
+      this.keys.set(id, key);
+    }
+    return key;
+  }
+}
