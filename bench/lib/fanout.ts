@@ -1,6 +1,7 @@
 import { createManagementClient } from '#functions/lib/management-client.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
-import { presenceBatchSize } from '#shared/adapters/dynamodb/connection-store.ts';
+import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
+import { FIRST_MEMBER_PAGE } from '#shared/adapters/dynamodb/membership.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
@@ -154,13 +155,17 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
 /**
  * Worker invocations for a room of `members` members with one connection each: the fan-out posts
  * the batch reads that land while the total still fits one share itself and hands the rest to
- * workers, so with batches of one size (the bench's rooms) it keeps as many whole batches as fit
- * in a share; a room read in one batch goes to workers whole.
+ * workers. Worked out as if the batch reads landed in the order they were sent (the first page of
+ * member ids' reads, then the rest's; presenceBatches), as the smaller first ones mostly do.
  */
 export function workerCount(members: number, chunkSize: number): number {
   if (members <= chunkSize) return 0;
-  const batch = presenceBatchSize(members);
-  const own = members <= batch ? 0 : Math.floor(chunkSize / batch) * batch;
+  const first = Math.min(members, FIRST_MEMBER_PAGE);
+  let own = 0;
+  for (const size of [...presenceBatches(first), ...presenceBatches(members - first)]) {
+    if (own + size > chunkSize) break;
+    own += size;
+  }
   return Math.ceil((members - own) / chunkSize);
 }
 

@@ -38,7 +38,11 @@ export interface RoomStore {
   getMember(roomId: string, userId: string): Promise<MemberRecord | undefined>;
   /** The room and the caller's membership in one read: strongly consistent unless `consistent: false`. */
   getRoomAndMember(roomId: string, userId: string, opts?: { consistent?: boolean }): Promise<{ room?: RoomRecord; member?: MemberRecord }>;
-  listMemberIds(roomId: string): Promise<string[]>;
+  /**
+   * Every member's id. With `onPage`, each page is handed over as it is read (a fan-out starts its
+   * connection lookups with the first), and a large room's first page is a small one.
+   */
+  listMemberIds(roomId: string, onPage?: (userIds: string[]) => void): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;
