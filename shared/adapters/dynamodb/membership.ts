@@ -10,8 +10,12 @@ import { room } from './entities/room.ts';
 import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
 
-/** The first page of member ids a fan-out reads (listMemberIds with `onPage`). */
-export const FIRST_MEMBER_PAGE = 25;
+/**
+ * The first page of member ids a fan-out reads (listMemberIds with `onPage`): a room up to this
+ * size, as most are, in one query; a larger one starts its presence reads after this many while
+ * the rest is read.
+ */
+export const FIRST_MEMBER_PAGE = 128;
 
 /**
  * The member items of the room store: who is in a room, with which role and read mark, and the
