@@ -5,6 +5,8 @@ import { FIRST_MEMBER_PAGE } from '#shared/adapters/dynamodb/membership.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
+import { runAs } from '#infra/local/iam.ts';
+import { streamFn } from '#infra/routes.ts';
 import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { api } from '#test/support/clients.ts';
 import { createUsers, textOf, type BenchSocket } from './clients.ts';
@@ -16,7 +18,10 @@ import { distribution, type Distribution } from './stats.ts';
 /**
  * The fan-out's floor for a room's connections: the same number of PostToConnection calls, with
  * the same client settings (createManagementClient) and as many in flight (POST_CONCURRENCY), of
- * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it.
+ * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it. Posted as
+ * the stream fan-out function (runAs), so that each post passes the local runtime's IAM check as
+ * the fan-out's own posts do: a cost of the local runtime, not of the fan-out (its share is
+ * measured apart: EmulatorShare.iamUs).
  */
 export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[], runs: number): Promise<Distribution> {
   const client = createManagementClient(bench.stack.callbackUrl);
@@ -39,10 +44,12 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
       });
       const t0 = performance.now();
       let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
-          while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
-        }),
+      await runAs(streamFn, () =>
+        Promise.all(
+          Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
+            while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
+          }),
+        ),
       );
       await all;
       // The first run warms the client's sockets, as the fan-out's are warm.
@@ -193,6 +200,11 @@ export interface EmulatorShare {
   bareUs: number;
   /** The same posts to the emulator (SigV4 check, routing; the connection's send answers at once). */
   emulatorUs: number;
+  /**
+   * The same posts to the emulator made as the stream fan-out function: each one also passes the
+   * local runtime's IAM check of the caller's grants first (in AWS, API Gateway's own work).
+   */
+  asFanOutUs: number;
 }
 
 interface ScaleTarget {
@@ -265,7 +277,8 @@ export function scaleMarkdown(r: ScaleFigures): string {
     '',
     `The local \`@connections\` emulator's own cost, ${r.emulator.posts} posts through the same client: ` +
       `${r.emulator.emulatorUs.toFixed(1)} µs a post against ${r.emulator.bareUs.toFixed(1)} µs to a bare HTTP server (p50), ` +
-      `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's.`,
+      `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's; ` +
+      `${r.emulator.asFanOutUs.toFixed(1)} µs posted as the fan-out function, through the local IAM check (the floor's and the fan-out's posts both pass it).`,
     '',
   ].join('\n');
 }
@@ -294,18 +307,20 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
     req.on('end', () => res.end());
   });
   const emu = await serve((req, res) => void emulator(req, res));
-  const timePer = async (server: import('node:http').Server) => {
+  const timePer = async (server: import('node:http').Server, as?: string) => {
     const client = createManagementClient(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
     const body = ConnectionsApi.body(textOf('emu', MESSAGE_BYTES));
     const us: number[] = [];
     for (let round = 0; round < rounds + 1; round++) {
       let next = 0;
       const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: POST_CONCURRENCY }, async () => {
-          while (next++ < posts) await client.post('abcdEFGH1234=', body);
-        }),
-      );
+      const all = () =>
+        Promise.all(
+          Array.from({ length: POST_CONCURRENCY }, async () => {
+            while (next++ < posts) await client.post('abcdEFGH1234=', body);
+          }),
+        );
+      await (as ? runAs(as, all) : all());
       if (round > 0) us.push(((performance.now() - t0) / posts) * 1000);
     }
     client.destroy();
@@ -314,7 +329,8 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
   try {
     const bareUs = await timePer(bare);
     const emulatorUs = await timePer(emu);
-    return { posts, bareUs, emulatorUs };
+    const asFanOutUs = await timePer(emu, streamFn);
+    return { posts, bareUs, emulatorUs, asFanOutUs };
   } finally {
     bare.close();
     emu.close();
