@@ -162,8 +162,8 @@ describe('fan-out across workers', () => {
 });
 
 describe('fan-out of a room read in several batches', () => {
-  // 150 members are read in two pages (128, then 22), each page's presence in batch reads of 8,
-  // 16, 32... keys as it lands: the reads that land while the total fits one share (120) are
+  // 150 members are read in two pages (128, then 22), each page's presence in a batch read of 8
+  // keys and then reads of up to 100 as it lands: the reads that land while the total fits one share (120) are
   // posted by the fan-out itself; the one that takes the total past 120 and every later one go to
   // a worker.
   let big: Runtime;

@@ -13,22 +13,19 @@ import { PRESENCE_EVENT } from './stream-filters.ts';
 const READS_IN_FLIGHT = 10;
 /** BatchGetItem's most keys a call. */
 const MAX_BATCH = 100;
-/** The first batch read's keys: small, so that it lands (and the first posts start) while larger ones are still read. */
+/** The first batch read's keys: few, so that it lands (and the first posts start) while the larger ones are still read. */
 const FIRST_BATCH = 8;
 
 /**
- * The keys of each batch read when `users` users' presence items are read (connectionsOf): the
- * first FIRST_BATCH, each next one twice the last, up to BatchGetItem's 100. All are in flight at
- * once (up to READS_IN_FLIGHT), and DynamoDB answers a small read sooner than a large one beside
- * it, so the first connections are known after a read of a few keys, and the rest land while they
- * are being posted to. The count of reads stays near the fewest (100 keys each) for a large room.
+ * The keys of each batch read when `users` users' presence items are read (connectionsOf): a
+ * first read of FIRST_BATCH keys, then reads of BatchGetItem's 100. All are in flight at once (up
+ * to READS_IN_FLIGHT); a read costs DynamoDB about the same up to a few dozen keys, so a small
+ * first one lands about as soon as a read of one key would, while the fewest reads carry the
+ * rest (each read also costs the caller its request and its answer).
  */
 export function presenceBatches(users: number): number[] {
   const sizes: number[] = [];
-  for (let left = users, size = FIRST_BATCH; left > 0; size = Math.min(MAX_BATCH, size * 2)) {
-    sizes.push(Math.min(size, left));
-    left -= size;
-  }
+  for (let left = users, size = FIRST_BATCH; left > 0; left -= size, size = MAX_BATCH) sizes.push(Math.min(size, left));
   return sizes;
 }
 
