@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { startBench } from './lib/harness.ts';
-import { runRoom } from './lib/latency.ts';
+import { runRoom, type RoomPhases } from './lib/latency.ts';
 import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 
@@ -16,6 +16,8 @@ const arg = (name: string, fallback: string) => process.argv.find((a) => a.start
 const rooms = arg('rooms', '100,1000').split(',').filter(Boolean).map(Number);
 const connects = arg('connects', '200,2000').split(',').filter(Boolean).map(Number);
 const huge = Number(arg('huge', '10000'));
+/** `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the room runs only. */
+const cpuProf = arg('cpu-prof', '');
 const out: Record<string, unknown> = { loadAverageStart: os.loadavg() };
 const log = (line: string) => console.error(`[scale] ${line}`);
 
@@ -24,7 +26,8 @@ try {
   // After the start: the runtime's region and credentials are in the environment by then.
   out.emulator = await measureEmulatorShare(2000, 5);
   log(`emulator ${JSON.stringify(out.emulator)}`);
-  const floors: { members: number; floor: Distribution; fanOut: Distribution; overhead: Distribution; lookups: Distribution; ratio: number }[] = [];
+  const floors: { members: number; floor: Distribution; fanOut: Distribution; overhead: Distribution; lookups: Distribution; phases: RoomPhases; ratio: number }[] = [];
+  const profiler = cpuProf ? await startProfile() : undefined;
   for (const members of rooms) {
     let floor: Distribution | undefined;
     const run = await runRoom(bench, {
@@ -36,10 +39,11 @@ try {
       fanOutOperations: new Set(['listMemberIds', 'connectionsOf']),
       during: async (sockets) => void (floor = await measureFloor(bench, sockets, 20)),
     });
-    floors.push({ members, floor: floor!, fanOut: run.fanOut, overhead: run.overhead, lookups: run.lookups, ratio: run.fanOut.p50 / floor!.p50 });
+    floors.push({ members, floor: floor!, fanOut: run.fanOut, overhead: run.overhead, lookups: run.lookups, phases: run.phases, ratio: run.fanOut.p50 / floor!.p50 });
     log(`room ${members}: ${JSON.stringify(floors.at(-1))}`);
   }
   out.floors = floors;
+  if (profiler) await profiler.stop(cpuProf);
   const c = [];
   for (const n of connects) {
     c.push(await runConnects(bench, n));
@@ -56,3 +60,20 @@ try {
 out.loadAverageEnd = os.loadavg();
 console.log(JSON.stringify(out, null, 2));
 process.exit(0);
+
+async function startProfile(): Promise<{ stop(file: string): Promise<void> }> {
+  const { Session } = await import('node:inspector/promises');
+  const { writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}

@@ -1,9 +1,12 @@
 import { createManagementClient } from '#functions/lib/management-client.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
-import { presenceBatchSize } from '#shared/adapters/dynamodb/connection-store.ts';
+import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
+import { FIRST_MEMBER_PAGE } from '#shared/adapters/dynamodb/membership.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
+import { runAs } from '#infra/local/iam.ts';
+import { streamFn } from '#infra/routes.ts';
 import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { api } from '#test/support/clients.ts';
 import { createUsers, textOf, type BenchSocket } from './clients.ts';
@@ -15,7 +18,10 @@ import { distribution, type Distribution } from './stats.ts';
 /**
  * The fan-out's floor for a room's connections: the same number of PostToConnection calls, with
  * the same client settings (createManagementClient) and as many in flight (POST_CONCURRENCY), of
- * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it.
+ * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it. Posted as
+ * the stream fan-out function (runAs), so that each post passes the local runtime's IAM check as
+ * the fan-out's own posts do: a cost of the local runtime, not of the fan-out (its share is
+ * measured apart: EmulatorShare.iamUs).
  */
 export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[], runs: number): Promise<Distribution> {
   const client = createManagementClient(bench.stack.callbackUrl);
@@ -38,10 +44,12 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
       });
       const t0 = performance.now();
       let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
-          while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
-        }),
+      await runAs(streamFn, () =>
+        Promise.all(
+          Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
+            while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
+          }),
+        ),
       );
       await all;
       // The first run warms the client's sockets, as the fan-out's are warm.
@@ -154,13 +162,17 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
 /**
  * Worker invocations for a room of `members` members with one connection each: the fan-out posts
  * the batch reads that land while the total still fits one share itself and hands the rest to
- * workers, so with batches of one size (the bench's rooms) it keeps as many whole batches as fit
- * in a share; a room read in one batch goes to workers whole.
+ * workers. Worked out as if the batch reads landed in the order they were sent (the first page of
+ * member ids' reads, then the rest's; presenceBatches), as the smaller first ones mostly do.
  */
 export function workerCount(members: number, chunkSize: number): number {
   if (members <= chunkSize) return 0;
-  const batch = presenceBatchSize(members);
-  const own = members <= batch ? 0 : Math.floor(chunkSize / batch) * batch;
+  const first = Math.min(members, FIRST_MEMBER_PAGE);
+  let own = 0;
+  for (const size of [...presenceBatches(first), ...presenceBatches(members - first)]) {
+    if (own + size > chunkSize) break;
+    own += size;
+  }
   return Math.ceil((members - own) / chunkSize);
 }
 
@@ -188,6 +200,11 @@ export interface EmulatorShare {
   bareUs: number;
   /** The same posts to the emulator (SigV4 check, routing; the connection's send answers at once). */
   emulatorUs: number;
+  /**
+   * The same posts to the emulator made as the stream fan-out function: each one also passes the
+   * local runtime's IAM check of the caller's grants first (in AWS, API Gateway's own work).
+   */
+  asFanOutUs: number;
 }
 
 interface ScaleTarget {
@@ -260,7 +277,8 @@ export function scaleMarkdown(r: ScaleFigures): string {
     '',
     `The local \`@connections\` emulator's own cost, ${r.emulator.posts} posts through the same client: ` +
       `${r.emulator.emulatorUs.toFixed(1)} µs a post against ${r.emulator.bareUs.toFixed(1)} µs to a bare HTTP server (p50), ` +
-      `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's.`,
+      `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's; ` +
+      `${r.emulator.asFanOutUs.toFixed(1)} µs posted as the fan-out function, through the local IAM check (the floor's and the fan-out's posts both pass it).`,
     '',
   ].join('\n');
 }
@@ -289,18 +307,20 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
     req.on('end', () => res.end());
   });
   const emu = await serve((req, res) => void emulator(req, res));
-  const timePer = async (server: import('node:http').Server) => {
+  const timePer = async (server: import('node:http').Server, as?: string) => {
     const client = createManagementClient(`http://127.0.0.1:${(server.address() as { port: number }).port}`);
     const body = ConnectionsApi.body(textOf('emu', MESSAGE_BYTES));
     const us: number[] = [];
     for (let round = 0; round < rounds + 1; round++) {
       let next = 0;
       const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: POST_CONCURRENCY }, async () => {
-          while (next++ < posts) await client.post('abcdEFGH1234=', body);
-        }),
-      );
+      const all = () =>
+        Promise.all(
+          Array.from({ length: POST_CONCURRENCY }, async () => {
+            while (next++ < posts) await client.post('abcdEFGH1234=', body);
+          }),
+        );
+      await (as ? runAs(as, all) : all());
       if (round > 0) us.push(((performance.now() - t0) / posts) * 1000);
     }
     client.destroy();
@@ -309,7 +329,8 @@ export async function measureEmulatorShare(posts: number, rounds: number): Promi
   try {
     const bareUs = await timePer(bare);
     const emulatorUs = await timePer(emu);
-    return { posts, bareUs, emulatorUs };
+    const asFanOutUs = await timePer(emu, streamFn);
+    return { posts, bareUs, emulatorUs, asFanOutUs };
   } finally {
     bare.close();
     emu.close();

@@ -23,6 +23,8 @@ export interface RoomRun {
   fanOut: Distribution;
   /** Of which: fan-out's first DynamoDB call → its first PostToConnection (the member and connection lookups). */
   lookups: Distribution;
+  /** Where the send handler's and the fan-out's time goes, phase by phase (see RoomPhases). */
+  phases: RoomPhases;
   /** PostToConnection calls per message: min and max over the run. */
   postsPerMessage: { min: number; max: number };
   /** Frames that reached connections outside the room, and posts addressed to them: both must be 0. */
@@ -30,6 +32,31 @@ export interface RoomRun {
   outsidePosts: number;
   /** Every end-to-end sample, for the chart (not written to JSON). */
   samples: number[];
+}
+
+/**
+ * The phases of one message's way, each a distribution over the run's messages, ms. The send
+ * handler's from its DynamoDB calls (the first one's start to the last write before the fan-out);
+ * the fan-out's from its first DynamoDB call (the member query), its reads and its posts as the
+ * broadcaster hands them to the `@connections` client.
+ */
+export interface RoomPhases {
+  /** `message_send` leaves the client → the send handler's first DynamoDB call starts (gateway, authorizer context, parse). */
+  toSendHandler: Distribution;
+  /** The send handler's first DynamoDB call starts → the message is stored (its last write before the fan-out). */
+  sendStores: Distribution;
+  /** Fan-out's first call → the first page of member ids has landed. */
+  firstMemberPage: Distribution;
+  /** Fan-out's first call → the last page of member ids has landed. */
+  memberQuery: Distribution;
+  /** Fan-out's first call → the first presence batch read has landed. */
+  firstBatch: Distribution;
+  /** Fan-out's first call → the last presence batch read has landed. */
+  allBatches: Distribution;
+  /** Fan-out's first call → its last post is handed to the client. */
+  lastPost: Distribution;
+  /** The last post handed to the client → the last recipient has the frame. */
+  lastPostToArrival: Distribution;
 }
 
 export interface RunOptions {
@@ -90,6 +117,7 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
   const overheads: number[] = [];
   const fanOuts: number[] = [];
   const lookups: number[] = [];
+  const phase = { toSendHandler: [] as number[], sendStores: [] as number[], firstMemberPage: [] as number[], memberQuery: [] as number[], firstBatch: [] as number[], allBatches: [] as number[], lastPost: [] as number[], lastPostToArrival: [] as number[] };
   const posts = { min: Infinity, max: 0 };
   let outsidePosts = 0;
   const started = Date.now();
@@ -111,6 +139,18 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     fanOuts.push(t0 + lastAt - fanStart);
     const messagePosts = made.filter((p) => p.type === 'message_new');
     lookups.push(Math.min(...messagePosts.map((p) => p.at)) - fanStart);
+    const sendCalls = readings.filter((r) => !opts.fanOutOperations.has(r.operation) && r.startedAt >= t0 && r.endedAt <= fanStart);
+    const sendStart = Math.min(...sendCalls.map((r) => r.startedAt));
+    const ends = (op: string) => fan.filter((r) => r.operation === op).map((r) => r.endedAt - fanStart);
+    const lastPostAt = Math.max(...messagePosts.map((p) => p.at));
+    phase.toSendHandler.push(sendStart - t0);
+    phase.sendStores.push(stored - sendStart);
+    phase.firstMemberPage.push(Math.min(...ends('listMemberIds')));
+    phase.memberQuery.push(Math.max(...ends('listMemberIds')));
+    phase.firstBatch.push(Math.min(...ends('connectionsOf')));
+    phase.allBatches.push(Math.max(...ends('connectionsOf')));
+    phase.lastPost.push(lastPostAt - fanStart);
+    phase.lastPostToArrival.push(t0 + lastAt - lastPostAt);
     posts.min = Math.min(posts.min, messagePosts.length);
     posts.max = Math.max(posts.max, messagePosts.length);
     outsidePosts += made.filter((p) => !memberConnections.has(p.connectionId)).length;
@@ -131,6 +171,16 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     overhead: distribution(overheads),
     fanOut: distribution(fanOuts),
     lookups: distribution(lookups),
+    phases: {
+      toSendHandler: distribution(phase.toSendHandler),
+      sendStores: distribution(phase.sendStores),
+      firstMemberPage: distribution(phase.firstMemberPage),
+      memberQuery: distribution(phase.memberQuery),
+      firstBatch: distribution(phase.firstBatch),
+      allBatches: distribution(phase.allBatches),
+      lastPost: distribution(phase.lastPost),
+      lastPostToArrival: distribution(phase.lastPostToArrival),
+    },
     postsPerMessage: posts,
     outsideFrames,
     outsidePosts,

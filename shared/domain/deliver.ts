@@ -18,22 +18,41 @@ export interface Delivery {
 export type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
 
 /**
- * Sends a frame to every connection of every member of the room: one query for the member ids,
- * batch reads of their presence items for their connections. Users outside the room are never read. A
+ * What a delivery sends: one frame for everyone (serialized once for the whole delivery), or a
+ * frame made per user for frames that differ by recipient.
+ */
+export type Frames = ServerFrame | FrameFor;
+
+/**
+ * Sends a frame to every connection of every member of the room: a query for the member ids, batch
+ * reads of their presence items for their connections. Users outside the room are never read. A
  * connection scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
- * Posting starts with the first batch read to land, while the others are still being read.
+ * Each page of member ids starts its presence reads as it lands, and posting starts with the first
+ * read to land, while the others are still being read.
  */
 export async function deliverToRoom(
   deps: Deps,
   roomId: string,
-  frameFor: FrameFor,
+  frames: Frames,
   alsoScoped: string[] = [],
   except?: { userId: string },
 ): Promise<Delivery> {
-  const memberIds = (await deps.rooms.listMemberIds(roomId)).filter((id) => id !== except?.userId);
-  const delivery = new Delivering(deps, frameFor);
+  const delivery = new Delivering(deps, frames);
   const reached = (c: ConnectionTarget) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId);
-  await delivery.finish(deps.connections.connectionsOf(memberIds, (found) => delivery.add(found.filter(reached))));
+  const reads: Promise<unknown>[] = [];
+  const listed = deps.rooms.listMemberIds(roomId, (page) => {
+    const ids = except ? page.filter((id) => id !== except.userId) : page;
+    if (ids.length > 0) reads.push(deps.connections.connectionsOf(ids, (found) => delivery.add(found.filter(reached))));
+  });
+  // The reads a failed query had started are waited for too, so nothing is posted after this returns.
+  const lookups = listed.then(
+    () => Promise.all(reads),
+    async (error: unknown) => {
+      await Promise.allSettled(reads);
+      throw error;
+    },
+  );
+  await delivery.finish(lookups);
   return delivery.result();
 }
 
@@ -44,19 +63,19 @@ export async function deliverToRoom(
 export const POST_CONCURRENCY = 64;
 
 /**
- * One PostToConnection per connection, at most POST_CONCURRENCY at a time. `frameFor` is called
- * once per user and each distinct frame is serialized once, before the first post, so the
- * per-connection path is the post alone. A connection API Gateway no longer knows (410) is
- * forgotten afterwards, item and presence entry.
+ * One PostToConnection per connection, at most POST_CONCURRENCY at a time. A per-user `frames` is
+ * called once per user; each distinct frame (equal JSON) is serialized once, before the first
+ * post, so the per-connection path is the post alone. A connection API Gateway no longer knows
+ * (410) is forgotten afterwards, item and presence entry.
  */
 export async function deliver(
   deps: Deps,
   connections: readonly ConnectionTarget[],
-  frameFor: FrameFor,
+  frames: Frames,
   afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
 ): Promise<Delivery> {
   if (connections.length === 0) return { sent: 0, gone: 0 };
-  const delivery = new Delivering(deps, frameFor, afterSend);
+  const delivery = new Delivering(deps, frames, afterSend);
   delivery.add(connections);
   await delivery.finish();
   return delivery.result();
@@ -74,7 +93,12 @@ export async function deliver(
  */
 class Delivering {
   private readonly byUser = new Map<string, PreparedFrame>();
+  /** The frame every user gets, when the delivery has one for all. */
+  private readonly shared: PreparedFrame | undefined;
+  private readonly frameFor: FrameFor | undefined;
   private readonly serialized = new Map<ServerFrame, PreparedFrame>();
+  /** By JSON: per-user frames that come out equal share one body (one hash, one entry in a worker's chunk). */
+  private readonly byData = new Map<string, PreparedFrame>();
   private readonly queue: ConnectionTarget[] = [];
   private next = 0;
   private running = 0;
@@ -91,9 +115,12 @@ class Delivering {
 
   constructor(
     private readonly deps: Deps,
-    private readonly frameFor: FrameFor,
+    frames: Frames,
     private readonly afterSend?: (c: ConnectionTarget, outcome: 'sent' | 'gone') => Promise<unknown>,
-  ) {}
+  ) {
+    if (typeof frames === 'function') this.frameFor = frames;
+    else this.shared = this.prepare(frames);
+  }
 
   /** A part of the connections; never throws (a failure is kept for `finish`). */
   add(connections: readonly ConnectionTarget[]): void {
@@ -141,6 +168,7 @@ class Delivering {
 
   /** Makes the frames of users not seen yet; a promise when one of them is made asynchronously. */
   private framesFor(connections: readonly ConnectionTarget[]): Promise<void> | undefined {
+    if (!this.frameFor) return undefined;
     let pending: Promise<void> | undefined;
     for (const c of connections) {
       if (this.byUser.has(c.userId)) continue;
@@ -157,8 +185,16 @@ class Delivering {
 
   private prepare(frame: ServerFrame): PreparedFrame {
     let prepared = this.serialized.get(frame);
-    if (!prepared) this.serialized.set(frame, (prepared = { frame, data: JSON.stringify(frame) }));
+    if (prepared) return prepared;
+    const data = JSON.stringify(frame);
+    prepared = this.byData.get(data);
+    if (!prepared) this.byData.set(data, (prepared = { frame, data }));
+    this.serialized.set(frame, prepared);
     return prepared;
+  }
+
+  private frameOf(userId: string): PreparedFrame {
+    return this.shared ?? this.byUser.get(userId)!;
   }
 
   private route(connections: readonly ConnectionTarget[]): void {
@@ -180,7 +216,7 @@ class Delivering {
     try {
       while (this.next < this.queue.length && !this.failure) {
         const c = this.queue[this.next++]!;
-        const outcome = await this.deps.broadcaster.post(c.connectionId, this.byUser.get(c.userId)!);
+        const outcome = await this.deps.broadcaster.post(c.connectionId, this.frameOf(c.userId));
         if (outcome === 'sent') this.sent++;
         else this.gone.push(c);
         if (this.afterSend) await this.afterSend(c, outcome);
@@ -191,17 +227,17 @@ class Delivering {
   }
 
   private ship(connections: ConnectionTarget[]): void {
-    const chunk = toChunk(connections, this.byUser);
+    const chunk = toChunk(connections, (userId) => this.frameOf(userId));
     this.track(this.deps.workers!.run([chunk]).then((results) => void this.workerResults.push(...results)));
   }
 }
 
 /** A worker's share: the distinct frames of these connections, serialized once, and the connections. */
-function toChunk(connections: readonly ConnectionTarget[], byUser: ReadonlyMap<string, PreparedFrame>): FanOutChunk {
+function toChunk(connections: readonly ConnectionTarget[], frameOf: (userId: string) => PreparedFrame): FanOutChunk {
   const frames: string[] = [];
   const index = new Map<PreparedFrame, number>();
   const targets = connections.map((c): FanOutChunk['targets'][number] => {
-    const prepared = byUser.get(c.userId)!;
+    const prepared = frameOf(c.userId);
     let n = index.get(prepared);
     if (n === undefined) index.set(prepared, (n = frames.push(prepared.data) - 1));
     return [c.connectionId, c.userId, n];

@@ -15,7 +15,7 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
       // Recipients are members only (deliverToRoom): they get the download URLs, presigned once.
       const urls = await attachmentUrls(deps, [change.message]);
       // A mentioned user hears of it even on a connection scoped to another room.
-      return deliverToRoom(deps, change.message.roomId, () => ({ type: 'message_new', message: messageView(change.message, [], undefined, urls) }), change.message.mentions);
+      return deliverToRoom(deps, change.message.roomId, { type: 'message_new', message: messageView(change.message, [], undefined, urls) }, change.message.mentions);
     }
     case 'message_edited': {
       const m = change.message;
@@ -24,18 +24,18 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
     }
     case 'message_deleted': {
       const { roomId, id, seq } = change.message;
-      return deliverToRoom(deps, roomId, () => ({ type: 'message_deleted', roomId, messageId: id, seq }));
+      return deliverToRoom(deps, roomId, { type: 'message_deleted', roomId, messageId: id, seq });
     }
     case 'reaction_added':
     case 'reaction_removed': {
       const { roomId, messageId, seq, emoji, userId } = change.reaction;
       const count = await deps.messages.countReactions(roomId, seq, emoji);
-      return deliverToRoom(deps, roomId, () => ({ type: change.kind, roomId, messageId, emoji, userId, count }));
+      return deliverToRoom(deps, roomId, { type: change.kind, roomId, messageId, emoji, userId, count });
     }
     case 'messages_read': {
       const { roomId, userId, lastReadSeq, lastReadMessageId, lastReadAt } = change.member;
       if (!lastReadMessageId || !lastReadAt) return { sent: 0, gone: 0 };
-      return deliverToRoom(deps, roomId, () => ({ type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt }));
+      return deliverToRoom(deps, roomId, { type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt });
     }
     case 'connection_expired':
       await connectionExpired(deps, change.connection);

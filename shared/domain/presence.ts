@@ -71,5 +71,5 @@ export async function announcePresence(deps: Deps, p: PresenceRecord): Promise<D
   if (recipients.size === 0) return { sent: 0, gone: 0 };
   const connections = await deps.connections.connectionsOf([...recipients]);
   // Presence is best effort: one failing post must not hold the stream (and every later event) back.
-  return deliver(deps, connections, () => frame).catch(() => ({ sent: 0, gone: 0 }));
+  return deliver(deps, connections, frame).catch(() => ({ sent: 0, gone: 0 }));
 }

@@ -10,7 +10,7 @@ const none: Delivery = { sent: 0, gone: 0 };
 export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Delivery> {
   const room = await deps.rooms.getRoom(m.roomId);
   if (!room || room.createdAt === m.joinedAt) return none;
-  return deliverToRoom(deps, m.roomId, () => ({ type: 'user_joined', roomId: m.roomId, userId: m.userId, displayName: m.displayName, role: m.role }));
+  return deliverToRoom(deps, m.roomId, { type: 'user_joined', roomId: m.roomId, userId: m.userId, displayName: m.displayName, role: m.role });
 }
 
 /**
@@ -20,9 +20,9 @@ export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Deliver
  */
 export async function announceLeave(deps: Deps, m: MemberRecord): Promise<Delivery> {
   const frame: ServerFrame = { type: 'user_left', roomId: m.roomId, userId: m.userId, displayName: m.displayName };
-  const toRoom = await deliverToRoom(deps, m.roomId, () => frame);
+  const toRoom = await deliverToRoom(deps, m.roomId, frame);
   const own = (await deps.connections.connectionsOf([m.userId])).filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === m.roomId);
-  const toThem = await deliver(deps, own, () => frame, async (c, outcome) => {
+  const toThem = await deliver(deps, own, frame, async (c, outcome) => {
     if (c.scopeRoomId === m.roomId && outcome === 'sent') await deps.broadcaster.disconnect(c.connectionId);
   });
   return { sent: toRoom.sent + toThem.sent, gone: toRoom.gone + toThem.gone };
@@ -30,5 +30,5 @@ export async function announceLeave(deps: Deps, m: MemberRecord): Promise<Delive
 
 export function announceRoom(deps: Deps, room: RoomRecord, kind: 'room_updated' | 'room_archived'): Promise<Delivery> {
   const frame: ServerFrame = kind === 'room_updated' ? { type: 'room_updated', room: roomView(room) } : { type: 'room_archived', roomId: room.roomId };
-  return deliverToRoom(deps, room.roomId, () => frame);
+  return deliverToRoom(deps, room.roomId, frame);
 }

@@ -21,7 +21,7 @@ export async function setTyping(deps: Deps, actor: User, roomId: string, isTypin
   return deliverToRoom(
     deps,
     roomId,
-    () => ({ type: 'user_typing', roomId, userId: actor.userId, displayName: actor.displayName, isTyping }),
+    { type: 'user_typing', roomId, userId: actor.userId, displayName: actor.displayName, isTyping },
     [],
     { userId: actor.userId },
   );

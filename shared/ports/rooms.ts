@@ -48,7 +48,11 @@ export interface RoomStore {
   getRoomWithLatest(roomId: string, opts?: { consistent?: boolean }): Promise<RoomWithLatest>;
   /** The room and its newest `limit` messages, newest first, in one strongly consistent read (no room: no messages). */
   getRoomWithNewest(roomId: string, limit: number): Promise<{ room?: RoomRecord; messages: MessageRecord[] }>;
-  listMemberIds(roomId: string): Promise<string[]>;
+  /**
+   * Every member's id. With `onPage`, each page is handed over as it is read (a fan-out starts its
+   * connection lookups with the first), and a large room's first page is a small one.
+   */
+  listMemberIds(roomId: string, onPage?: (userIds: string[]) => void): Promise<string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;

@@ -167,6 +167,7 @@ describe('benchmark smoke run', () => {
     expect(r.emulator.posts).toBe(50);
     expect(r.emulator.bareUs).toBeGreaterThan(0);
     expect(r.emulator.emulatorUs).toBeGreaterThan(0);
+    expect(r.emulator.asFanOutUs).toBeGreaterThan(0);
     expect(r.connects.map((c) => [c.sockets, c.failed, c.established.n])).toEqual([
       [5, 0, 5],
       [10, 0, 10],

@@ -8,6 +8,12 @@ import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.t
 import { connection } from '#shared/adapters/dynamodb/entities/connection.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
+import { createTableClient } from '#functions/lib/compose.ts';
+import type { DepsConfig } from '#functions/lib/config.ts';
+import { meterCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { localDynamoDbApi } from '#test/support/table.ts';
+import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
+import { FIRST_MEMBER_PAGE } from '#shared/adapters/dynamodb/membership.ts';
 
 /**
  * The stream fan-out with workers: a runtime whose fan-out splits every delivery of more than one
@@ -157,9 +163,10 @@ describe('fan-out across workers', () => {
 });
 
 describe('fan-out of a room read in several batches', () => {
-  // 150 members are read in six batch reads of 25 keys: the first four to land (100 connections,
-  // within one share of 120) are posted by the fan-out itself as they land; the fifth takes the
-  // total past 120, and it and the sixth go to a worker.
+  // 150 members are read in two pages (128, then 22), each page's presence in a batch read of 8
+  // keys and then reads of up to 100 as it lands: the reads that land while the total fits one share (120) are
+  // posted by the fan-out itself; the one that takes the total past 120 and every later one go to
+  // a worker.
   let big: Runtime;
   beforeAll(async () => {
     big = await startRuntime(runtimeEnv(`fanout-parts-${randomUUID().slice(0, 8)}`, { PARLEY_FANOUT_CHUNK: '120' }));
@@ -185,6 +192,27 @@ describe('fan-out of a room read in several batches', () => {
     expect(big.errors()).not.toContain('Stream record failed');
     await Promise.all(sockets.map((s) => s.close()));
   }, 60_000);
+});
+
+describe('member ids for a fan-out', () => {
+  it('come page by page (the first of FIRST_MEMBER_PAGE), every member once; without a listener, in one query', async () => {
+    const people = await users('m', FIRST_MEMBER_PAGE + 5);
+    const res = await api(rt.httpUrl, 'POST', '/rooms', { token: people[0]!.token, body: { type: 'group', name: 'Pages', memberIds: people.slice(1).map((u) => u.userId), maxMembers: people.length } });
+    expect(res.status).toBe(201);
+    const roomId = res.body.id as string;
+    const calls: CapacityReading[] = [];
+    const { table } = createTableClient({ tableName } as DepsConfig, { clients: { dynamo: localDynamoDbApi(dynamoEndpoint) }, meter: meterCapacity((r) => void calls.push(r)) });
+    const store = new DynamoRoomStore(table);
+    const pages: string[][] = [];
+    const all = await store.listMemberIds(roomId, (page) => void pages.push(page));
+    expect(pages.map((p) => p.length)).toEqual([FIRST_MEMBER_PAGE, 5]);
+    expect(pages.flat()).toEqual(all);
+    expect([...all].sort()).toEqual(people.map((u) => u.userId).sort());
+    expect(calls.filter((c) => c.operation === 'listMemberIds')).toHaveLength(2);
+    calls.length = 0;
+    expect(await store.listMemberIds(roomId)).toEqual(all);
+    expect(calls.filter((c) => c.operation === 'listMemberIds')).toHaveLength(1);
+  });
 });
 
 describe('fan-out without the grant to invoke its worker', () => {

@@ -11,11 +11,23 @@ import { PRESENCE_EVENT } from './stream-filters.ts';
 
 /** Batch reads of presence items in flight at once for one fan-out. */
 const READS_IN_FLIGHT = 10;
+/** BatchGetItem's most keys a call. */
 const MAX_BATCH = 100;
-const MIN_BATCH = 25;
+/** The first batch read's keys: few, so that it lands (and the first posts start) while the larger ones are still read. */
+const FIRST_BATCH = 8;
 
-/** Keys per batch read when `users` users' presence items are read (connectionsOf). */
-export const presenceBatchSize = (users: number): number => Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.ceil(users / READS_IN_FLIGHT)));
+/**
+ * The keys of each batch read when `users` users' presence items are read (connectionsOf): a
+ * first read of FIRST_BATCH keys, then reads of BatchGetItem's 100. All are in flight at once (up
+ * to READS_IN_FLIGHT); a read costs DynamoDB about the same up to a few dozen keys, so a small
+ * first one lands about as soon as a read of one key would, while the fewest reads carry the
+ * rest (each read also costs the caller its request and its answer).
+ */
+export function presenceBatches(users: number): number[] {
+  const sizes: number[] = [];
+  for (let left = users, size = FIRST_BATCH; left > 0; left -= size, size = MAX_BATCH) sizes.push(Math.min(size, left));
+  return sizes;
+}
 
 /**
  * Open connections (one item each, found by id) and the presence they make (one item per user,
@@ -51,12 +63,9 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
-    // Several batch reads at once, not one after another: a large room's in batches of 100 keys
-    // (BatchGetItem's most), a smaller one's split across the reads in flight down to 25 keys a
-    // batch, so that the first batch, which a fan-out starts posting with, lands sooner.
-    const size = presenceBatchSize(keys.length);
+    // Several batch reads at once, not one after another (presenceBatches).
     const batches: (typeof keys)[] = [];
-    for (let i = 0; i < keys.length; i += size) batches.push(keys.slice(i, i + size));
+    for (let i = 0, b = 0, sizes = presenceBatches(keys.length); b < sizes.length; i += sizes[b++]!) batches.push(keys.slice(i, i + sizes[b]!));
     const all: ConnectionTarget[] = [];
     let next = 0;
     await Promise.all(

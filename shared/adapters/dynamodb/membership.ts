@@ -11,6 +11,13 @@ import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
 
 /**
+ * The first page of member ids a fan-out reads (listMemberIds with `onPage`): a room up to this
+ * size, as most are, in one query; a larger one starts its presence reads after this many while
+ * the rest is read.
+ */
+export const FIRST_MEMBER_PAGE = 128;
+
+/**
  * The member items of the room store: who is in a room, with which role and read mark, and the
  * rooms a user is in (GSI1). Apart from room-store.ts, which extends it, to keep each file short.
  */
@@ -28,14 +35,28 @@ export abstract class DynamoMembership {
     return out.Item ? member.fromItem(out.Item) : undefined;
   }
 
-  async listMemberIds(roomId: string): Promise<string[]> {
+  async listMemberIds(roomId: string, onPage?: (userIds: string[]) => void): Promise<string[]> {
     const { PK, SKPrefix } = keys.memberPrefix(roomId);
-    const items = await this.table.queryAll('listMemberIds', {
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
-      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
-      ProjectionExpression: 'SK',
-    });
-    return items.map((item) => String(item.SK).slice(SKPrefix.length));
+    const ids: string[] = [];
+    let start: Item | undefined;
+    do {
+      // Read by page (1 MB), the first one of FIRST_MEMBER_PAGE when someone waits for it: its
+      // lookups then start while the rest is read. A page is billed by its own size, rounded up:
+      // at most half a read unit more for a room beyond the first page.
+      const first = onPage !== undefined && start === undefined;
+      const out = await this.table.query('listMemberIds', {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+        ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+        ProjectionExpression: 'SK',
+        ...(first && { Limit: FIRST_MEMBER_PAGE }),
+        ...(start && { ExclusiveStartKey: start }),
+      });
+      const page = (out.Items ?? []).map((item) => String(item.SK).slice(SKPrefix.length));
+      ids.push(...page);
+      if (page.length > 0) onPage?.(page);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return ids;
   }
 
   async listMembers(roomId: string): Promise<MemberRecord[]> {

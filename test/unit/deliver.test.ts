@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { deliver, deliverChunk, deliverToRoom } from '#shared/domain/deliver.ts';
+import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
+import type { ConnectionTarget } from '#shared/model.ts';
+import type { Deps } from '#shared/ports/runtime.ts';
+import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
+import type { FanOutChunk } from '#shared/ports/fanout-workers.ts';
+import type { ServerFrame } from '#shared/schemas/frames.ts';
+
+/**
+ * The delivery's bookkeeping over in-memory ports (the real stores' paging and batching are in
+ * test/integration/fanout.test.ts): what is serialized, what a worker's chunk carries, when the
+ * lookups start.
+ */
+
+const target = (userId: string): ConnectionTarget => ({ connectionId: `c-${userId}`, userId });
+const gate = () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+};
+
+interface Room {
+  /** Pages of member ids, as the store hands them over. */
+  pages: string[][];
+  /** Awaited before each page after the first. */
+  beforeLaterPages?: Promise<void>;
+  /** Thrown after the first page. */
+  failAfterFirst?: Error;
+  chunkSize?: number;
+}
+
+function memoryDeps(room: Room) {
+  const posts: { connectionId: string; prepared: PreparedFrame }[] = [];
+  const chunks: FanOutChunk[] = [];
+  const events: string[] = [];
+  const reads: Promise<unknown>[] = [];
+  const deps = {
+    clock: { now: () => new Date(), sleep: async () => undefined },
+    rooms: {
+      async listMemberIds(_roomId: string, onPage?: (ids: string[]) => void) {
+        const all: string[] = [];
+        for (const [i, page] of room.pages.entries()) {
+          if (i > 0) {
+            if (room.failAfterFirst) throw room.failAfterFirst;
+            await room.beforeLaterPages;
+          }
+          events.push(`page ${i}`);
+          all.push(...page);
+          onPage?.(page);
+        }
+        return all;
+      },
+    },
+    connections: {
+      connectionsOf(userIds: string[], onBatch?: (found: ConnectionTarget[]) => void) {
+        events.push(`read ${userIds.join(',')}`);
+        const read = (async () => {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const found = userIds.map(target);
+          events.push(`landed ${userIds.join(',')}`);
+          onBatch?.(found);
+          return found;
+        })();
+        reads.push(read);
+        return read;
+      },
+      deleteConnection: async () => undefined,
+    },
+    broadcaster: {
+      async post(connectionId: string, prepared: PreparedFrame) {
+        posts.push({ connectionId, prepared });
+        events.push(`post ${connectionId}`);
+        return 'sent' as const;
+      },
+    },
+    ...(room.chunkSize !== undefined && {
+      workers: {
+        chunkSize: room.chunkSize,
+        async run(given: FanOutChunk[]) {
+          chunks.push(...given);
+          return given.map((c) => ({ sent: c.targets.length, gone: 0 }));
+        },
+      },
+    }),
+  } as unknown as Deps;
+  return { deps, posts, chunks, events, reads };
+}
+
+const frame: ServerFrame = { type: 'message_deleted', roomId: 'r1', messageId: 'm1', seq: 1 };
+const ids = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `u${from + i}`);
+
+describe('deliver: frames serialized once', () => {
+  it('posts one frame for everyone as one body, and hands each worker a chunk carrying it once', async () => {
+    const { deps, posts, chunks } = memoryDeps({ pages: [ids(4), ids(8, 4)], chunkSize: 5 });
+    const result = await deliverToRoom(deps, 'r1', frame);
+    expect(result).toEqual({ sent: 12, gone: 0 });
+    expect(new Set(posts.map((p) => p.prepared)).size).toBe(1);
+    expect(posts[0]!.prepared.data).toBe(JSON.stringify(frame));
+    expect(chunks.length).toBeGreaterThan(0);
+    for (const chunk of chunks) {
+      expect(chunk.frames).toEqual([JSON.stringify(frame)]);
+      expect(chunk.targets.every(([, , n]) => n === 0)).toBe(true);
+    }
+    // Every member's connection exactly once, by the fan-out itself or by a worker.
+    const reached = [...posts.map((p) => p.connectionId), ...chunks.flatMap((c) => c.targets.map(([id]) => id))].sort();
+    expect(reached).toEqual(ids(12).map((u) => `c-${u}`).sort());
+  });
+
+  it('makes a per-user frame once per user, and frames equal in JSON share one body', async () => {
+    const { deps, posts } = memoryDeps({ pages: [] });
+    const asked: string[] = [];
+    const connections = [target('a'), { connectionId: 'c-a2', userId: 'a' }, target('b'), target('c')];
+    // A new object per call: `a` and `b` get equal frames, `c` its own.
+    await deliver(deps, connections, (userId) => (asked.push(userId), { ...frame, seq: userId === 'c' ? 2 : 1 }));
+    expect(asked).toEqual(['a', 'b', 'c']);
+    const body = new Map(posts.map((p) => [p.connectionId, p.prepared]));
+    expect(body.get('c-a')).toBe(body.get('c-a2'));
+    expect(body.get('c-a')).toBe(body.get('c-b'));
+    expect(body.get('c-c')).not.toBe(body.get('c-a'));
+    expect(JSON.parse(body.get('c-c')!.data)).toEqual({ ...frame, seq: 2 });
+  });
+
+  it("a worker's chunk posts its one frame to every target", async () => {
+    const { deps, posts } = memoryDeps({ pages: [] });
+    const data = JSON.stringify(frame);
+    const result = await deliverChunk(deps, { frames: [data], targets: [['c1', 'u1', 0], ['c2', 'u2', 0], ['c3', 'u3', 0]] });
+    expect(result).toEqual({ sent: 3, gone: 0 });
+    expect(posts.map((p) => p.connectionId)).toEqual(['c1', 'c2', 'c3']);
+    expect(new Set(posts.map((p) => p.prepared)).size).toBe(1);
+    expect(posts[0]!.prepared.data).toBe(data);
+  });
+});
+
+describe('deliverToRoom: lookups as pages land', () => {
+  it('reads and posts to the first page of members before the next page is read', async () => {
+    const later = gate();
+    const { deps, events } = memoryDeps({ pages: [['a', 'b'], ['c', 'd']], beforeLaterPages: later.opened });
+    const done = deliverToRoom(deps, 'r1', frame, [], { userId: 'b' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The sender (`except`) is left out of the reads.
+    expect(events).toEqual(['page 0', 'read a', 'landed a', 'post c-a']);
+    later.open();
+    expect(await done).toEqual({ sent: 3, gone: 0 });
+    expect(events.slice(4)).toEqual(['page 1', 'read c,d', 'landed c,d', 'post c-c', 'post c-d']);
+  });
+
+  it('fails when the member query fails after its first page, once the reads it started are done', async () => {
+    const { deps, reads } = memoryDeps({ pages: [['a'], ['b']], failAfterFirst: new Error('throttled') });
+    const order: string[] = [];
+    const done = deliverToRoom(deps, 'r1', frame);
+    expect(reads).toHaveLength(1);
+    void reads[0]!.then(() => order.push('read landed'));
+    await expect(done.finally(() => order.push('delivery failed'))).rejects.toThrow('throttled');
+    expect(order).toEqual(['read landed', 'delivery failed']);
+  });
+});
+
+describe('presence batch reads', () => {
+  it('start with a small read, then read 100 keys at a time, covering every user once', () => {
+    expect(presenceBatches(0)).toEqual([]);
+    expect(presenceBatches(5)).toEqual([5]);
+    expect(presenceBatches(100)).toEqual([8, 92]);
+    expect(presenceBatches(1000)).toEqual([8, ...Array<number>(9).fill(100), 92]);
+    expect(presenceBatches(10_000).reduce((a, b) => a + b, 0)).toBe(10_000);
+  });
+});
