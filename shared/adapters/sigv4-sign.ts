@@ -7,23 +7,19 @@ export interface SigV4Credentials {
   sessionToken?: string;
 }
 
-/** A request to sign: `path` as it goes on the wire, `headers` with `host`. */
+/** A request to sign: `path` as it goes on the wire (no query string), `headers` with `host` (none of the signature's own). */
 export interface SigV4Request {
   method: string;
   path: string;
-  query?: Record<string, string | string[]>;
   headers: Record<string, string>;
   body?: string | Uint8Array;
 }
 
 // Headers a proxy may add, drop or change on the way: never signed (as the SDK's signer leaves them).
 const UNSIGNABLE = new Set(['authorization', 'cache-control', 'connection', 'expect', 'from', 'keep-alive', 'max-forwards', 'pragma', 'referer', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'user-agent', 'x-amzn-trace-id']);
-// Headers the signature makes: a caller's copies are dropped.
-const GENERATED = new Set(['authorization', 'x-amz-date', 'date']);
-const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
-/** RFC 3986 escaping, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone). */
-const escape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/** RFC 3986 escaping, as SigV4 wants it (`encodeURIComponent` leaves `!'()*` alone): also how a path label is sent. */
+export const uriEscape = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
@@ -35,27 +31,11 @@ function canonicalPath(path: string, uriEscapePath: boolean): string {
   if (!uriEscapePath) return path;
   const segments: string[] = [];
   for (const s of path.split('/')) {
-    if (s === '' || s === '.') continue;
     if (s === '..') segments.pop();
-    else segments.push(s);
+    else if (s && s !== '.') segments.push(s);
   }
-  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
-  return escape(normalized).replace(/%2F/g, '/');
-}
-
-function canonicalQuery(query: Record<string, string | string[]>): string {
-  const pairs: [string, string][] = [];
-  for (const key of Object.keys(query)) {
-    if (key.toLowerCase() === 'x-amz-signature') continue;
-    const k = escape(key);
-    const value = query[key]!;
-    pairs.push([k, typeof value === 'string' ? `${k}=${escape(value)}` : value.map((v) => `${k}=${escape(v)}`).sort().join('&')]);
-  }
-  return pairs
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, v]) => v)
-    .filter(Boolean)
-    .join('&');
+  const normalized = `/${segments.join('/')}${segments.length > 0 && path.endsWith('/') ? '/' : ''}`;
+  return uriEscape(normalized).replace(/%2F/g, '/');
 }
 
 /**
@@ -88,37 +68,30 @@ export class SigV4Signer {
   sign(req: SigV4Request, date: Date = new Date()): Record<string, string> {
     const { service, region } = this.opts;
     const credentials = this.opts.credentials();
-    const headers: Record<string, string> = Object.create(null);
-    let payloadHash: string | undefined;
-    for (const name of Object.keys(req.headers)) {
-      const lower = name.toLowerCase();
-      if (GENERATED.has(lower)) continue;
-      headers[name] = req.headers[name]!;
-      if (lower === 'x-amz-content-sha256') payloadHash ??= req.headers[name];
-    }
-    const longDate = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    const headers: Record<string, string> = { ...req.headers };
+    let payloadHash = Object.keys(headers).find((name) => name.toLowerCase() === 'x-amz-content-sha256');
+    payloadHash &&= headers[payloadHash];
+    const longDate = date.toISOString().replace(/[-:]|\.\d+/g, '');
     const shortDate = longDate.slice(0, 8);
     headers['x-amz-date'] = longDate;
     if (credentials.sessionToken) headers['x-amz-security-token'] = credentials.sessionToken;
-    if (payloadHash === undefined) {
-      payloadHash = req.body === undefined ? EMPTY_SHA256 : sha256Hex(req.body);
+    if (!payloadHash) {
+      payloadHash = sha256Hex(req.body ?? '');
       if (this.opts.applyChecksum !== false) headers['x-amz-content-sha256'] = payloadHash;
     }
 
     const canonical = new Map<string, string>();
     for (const name of Object.keys(headers).sort()) {
-      const value = headers[name];
-      if (value == undefined) continue;
       const lower = name.toLowerCase();
       if (UNSIGNABLE.has(lower) || lower.startsWith('proxy-') || lower.startsWith('sec-')) continue;
-      canonical.set(lower, value.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, ''));
+      canonical.set(lower, headers[name]!.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, ''));
     }
     const names = [...canonical.keys()].sort();
     const signedHeaders = names.join(';');
     const canonicalRequest = [
       req.method,
       canonicalPath(req.path, this.opts.uriEscapePath !== false),
-      canonicalQuery(req.query ?? {}),
+      '',
       names.map((n) => `${n}:${canonical.get(n)}`).join('\n'),
       '',
       signedHeaders,
@@ -128,7 +101,7 @@ export class SigV4Signer {
     const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${sha256Hex(canonicalRequest)}`;
     const signature = createHmac('sha256', this.signingKey(credentials.secretAccessKey, shortDate)).update(stringToSign).digest('hex');
     headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-    return { ...headers };
+    return headers;
   }
 
   /** The day's key: four HMACs, made once a day per secret (the role's keys turn over hourly). */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { SigV4Signer, type SigV4Credentials } from '#shared/adapters/sigv4-sign.ts';
+import { SigV4Signer, uriEscape, type SigV4Credentials } from '#shared/adapters/sigv4-sign.ts';
 import { Sha256 } from '#shared/adapters/sha256.ts';
 
 /** What the SDK's own signer makes of the same request: the oracle. */
@@ -11,12 +11,12 @@ async function sdkSign(
   region: string,
   service: string,
   date: Date,
-  req: { method: string; path: string; query?: Record<string, string | string[]>; headers: Record<string, string>; body?: string | Uint8Array },
+  req: { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array },
   opts: { uriEscapePath?: boolean; applyChecksum?: boolean } = {},
 ): Promise<Record<string, string>> {
   const signer = new SignatureV4({ credentials, region, service, sha256: Sha256, ...opts });
   const signed = await signer.sign(
-    { method: req.method, protocol: 'https:', hostname: req.headers.host!, path: req.path, query: req.query ?? {}, headers: req.headers, ...(req.body !== undefined && { body: req.body }) },
+    { method: req.method, protocol: 'https:', hostname: req.headers.host!, path: req.path, query: {}, headers: req.headers, ...(req.body !== undefined && { body: req.body }) },
     { signingDate: date },
   );
   return signed.headers as Record<string, string>;
@@ -27,7 +27,7 @@ const ours = (credentials: SigV4Credentials, region: string, service: string, op
 
 // What a connection id may hold, and more: `=`, `+`, `/`, `%`, spaces, dots, unicode beyond the BMP.
 const label = fc.string({ unit: fc.oneof(fc.constantFrom('=', '+', '/', '%', ' ', '.', '..', '!', "'", '(', ')', '*', '~', '-', '_', 'é', '💬', 'ሴ', '?', '#', '&'), fc.string({ minLength: 1, maxLength: 1, unit: 'grapheme' })), maxLength: 24 });
-const encodeLabel = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const encodeLabel = uriEscape;
 const token = fc.stringMatching(/^[A-Za-z0-9+/=]{1,60}$/);
 const credentials = fc.record(
   { accessKeyId: fc.stringMatching(/^[A-Z0-9]{4,20}$/), secretAccessKey: fc.string({ minLength: 1, maxLength: 40 }), sessionToken: token },
@@ -37,7 +37,7 @@ const region = fc.constantFrom('us-east-1', 'eu-west-3', 'ap-southeast-2', 'loca
 const service = fc.constantFrom('dynamodb', 'execute-api', 'service', 'sqs');
 const date = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true });
 const headerName = fc.oneof(
-  fc.constantFrom('content-type', 'Content-Type', 'content-length', 'x-amz-target', 'X-Amz-Target', 'user-agent', 'connection', 'proxy-authorization', 'sec-fetch-mode', 'x-amzn-trace-id', 'range', 'Date', 'Authorization', 'x-amz-meta-a'),
+  fc.constantFrom('content-type', 'Content-Type', 'content-length', 'x-amz-target', 'X-Amz-Target', 'user-agent', 'connection', 'proxy-authorization', 'sec-fetch-mode', 'x-amzn-trace-id', 'range', 'x-amz-meta-a'),
   fc.stringMatching(/^[a-z][a-z0-9-]{0,15}$/),
 );
 const headerValue = fc.string({ maxLength: 30 }).map((s) => s.replace(/[^\t\x20-\x7e]/g, ''));
@@ -46,14 +46,14 @@ const headers = fc.dictionary(headerName, headerValue, { maxKeys: 6 }).map((h) =
   const seen = new Set<string>();
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) {
-    if (seen.has(k.toLowerCase()) || k.toLowerCase() === 'host' || k.toLowerCase() === 'x-amz-security-token' || k.toLowerCase() === 'x-amz-content-sha256') continue;
+    // Nor any the signature makes itself (callers pass none).
+    if (seen.has(k.toLowerCase()) || ['host', 'x-amz-security-token', 'x-amz-content-sha256', 'x-amz-date', 'authorization', 'date'].includes(k.toLowerCase())) continue;
     seen.add(k.toLowerCase());
     out[k] = v;
   }
   return out;
 });
 const body = fc.option(fc.oneof(fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 200 })), { nil: undefined });
-const query = fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ maxLength: 8 }), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })), { maxKeys: 4 }), { nil: undefined });
 const path = fc.oneof(
   // What the @connections client sends: a stage, then a connection id escaped as a path label.
   fc.tuple(fc.constantFrom('', '/prod', '/dev/'), label).map(([stage, id]) => `${stage.replace(/\/$/, '')}/@connections/${encodeLabel(id)}`),
@@ -65,8 +65,8 @@ const path = fc.oneof(
 describe('SigV4Signer', () => {
   it("signs as the SDK's own signer does, for any credentials, scope, date, path, headers and body", async () => {
     await fc.assert(
-      fc.asyncProperty(credentials, region, service, date, fc.constantFrom('POST', 'DELETE', 'GET'), path, query, headers, body, fc.boolean(), async (creds, reg, svc, at, method, p, q, h, b, hashed) => {
-        const req = { method, path: p, headers: { ...h, host: 'abc.execute-api.us-east-1.amazonaws.com' } as Record<string, string>, ...(q && { query: q }), ...(b !== undefined && { body: b }) };
+      fc.asyncProperty(credentials, region, service, date, fc.constantFrom('POST', 'DELETE', 'GET'), path, headers, body, fc.boolean(), async (creds, reg, svc, at, method, p, h, b, hashed) => {
+        const req = { method, path: p, headers: { ...h, host: 'abc.execute-api.us-east-1.amazonaws.com' } as Record<string, string>, ...(b !== undefined && { body: b }) };
         // The fan-out sends its frame's hash, made once: both signers must take it as the payload's.
         if (hashed) req.headers['x-amz-content-sha256'] = createHash('sha256').update(b ?? '').digest('hex');
         const expected = await sdkSign(creds, reg, svc, at, req);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SignedHttp, retrying, serviceError, wait, type RetryPolicy } from '#shared/adapters/aws-http.ts';
+import { uriEscape } from '#shared/adapters/sigv4-sign.ts';
 
 /** A frame's body as posted: its bytes and their SHA-256 (hex), made once for every post of it. */
 export interface PostBody {
@@ -22,9 +23,6 @@ export interface ConnectionsResponse {
 
 /** What the SDK's standard retry did for this client: 3 attempts, full-jitter exponential backoff (500 ms base when throttled, else 100 ms). */
 const RETRY: RetryPolicy = { attempts: 3, baseMs: 100, throttledBaseMs: 500 };
-
-/** The SDK's `extendedEncodeURIComponent`: a connection id is a path label. */
-const encodeLabel = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
  * The `@connections` API (PostToConnection, DeleteConnection) on Node's HTTP client, signed with
@@ -86,11 +84,12 @@ export class ConnectionsApi {
 
   /** One signed request and its answer. */
   async exchange(req: ConnectionsRequest): Promise<ConnectionsResponse> {
+    // A connection id is a path label, escaped as the SDK's `extendedEncodeURIComponent` does (and once more when signed).
     // Hashed once per frame, not once per post: the signer takes the header as the payload's hash.
     const headers: Record<string, string> = req.body
       ? { 'content-type': 'application/octet-stream', 'content-length': String(req.body.bytes.length), 'x-amz-content-sha256': req.body.sha256 }
       : {};
-    const res = await this.http.send(req.method, `${this.basePath}/@connections/${encodeLabel(req.connectionId)}`, headers, req.body?.bytes);
+    const res = await this.http.send(req.method, `${this.basePath}/@connections/${uriEscape(req.connectionId)}`, headers, req.body?.bytes);
     const type = res.headers['x-amzn-errortype'];
     return { status: res.status, ...(typeof type === 'string' && { errorType: type.split(':')[0] }), body: res.body };
   }
