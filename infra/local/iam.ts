@@ -67,6 +67,9 @@ export interface IamOptions {
   revoked?: ReadonlySet<string>;
 }
 
+/** IamOptions without the callback: what a worker thread is given to install the same check (lambda-thread.ts). */
+export type IamSetup = Omit<IamOptions, 'onDenied'>;
+
 export interface LocalIam {
   /** How many times each grant (by `grantLabel`) allowed a call. */
   usage(): Map<string, number>;

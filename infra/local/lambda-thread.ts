@@ -1,0 +1,91 @@
+/**
+ * One warm "sandbox" of a function, in a worker thread (lambda-threads.ts starts it): the handler
+ * module is loaded once and reused by every invocation this thread runs, one at a time, as Lambda
+ * reuses a container. Everything a handler gets in the runtime's own thread it gets here too: the
+ * environment (shared with the runtime), its function's IAM enforcement (`installIam`, the very
+ * call the runtime makes, so the same hooks guard this thread's SDK clients and `@connections`
+ * client), and its logs (a worker's console goes to the runtime's).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createInvoker } from './lambda.ts';
+import { installIam, type IamSetup, type LocalIam } from './iam.ts';
+import type { IamRequest } from './iam-policy.ts';
+import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+
+/** What the runtime gives a thread when it starts it. */
+export interface ThreadData {
+  fn: string;
+  functionsDir: string;
+  timeoutMs: number;
+  /** The runtime's IAM setup; undefined: unchecked (`PARLEY_IAM=off`). */
+  iam?: IamSetup;
+}
+
+/** What the runtime sends: one invocation, and whether its host observes posts and DynamoDB calls. */
+export interface ThreadRequest {
+  id: number;
+  event: unknown;
+  observe: { posts: boolean; capacity: boolean };
+}
+
+/** What a thread answers. Times are absolute (`timeOrigin + now`): the runtime maps them onto its clock. */
+export type ThreadMessage =
+  | { kind: 'ready' }
+  | { kind: 'denied'; fn: string; request: IamRequest }
+  | {
+      kind: 'done';
+      id: number;
+      /** The handler's result as Lambda returns it (JSON), or undefined for none. */
+      result?: string;
+      error?: { name: string; message: string; stack?: string };
+      /** Grants used during the invocation, by label. */
+      usage: [string, number][];
+      posts: [connectionId: string, type: string, at: number][];
+      readings: CapacityReading[];
+    };
+
+const data = workerData as ThreadData;
+const port = parentPort!;
+const send = (message: ThreadMessage) => port.postMessage(message);
+
+let iam: LocalIam | undefined;
+if (data.iam) iam = installIam({ ...data.iam, onDenied: (fn, request) => send({ kind: 'denied', fn, request }) });
+const invoke = createInvoker(data.functionsDir, () => data.timeoutMs);
+
+// What the host observes (the bench's recorder) is collected per invocation and handed back with it.
+let posts: [string, string, number][] = [];
+let readings: CapacityReading[] = [];
+const absolute = (at: number) => performance.timeOrigin + at;
+let observing = { posts: false, capacity: false };
+async function observe(wanted: ThreadRequest['observe']): Promise<void> {
+  if (wanted.posts === observing.posts && wanted.capacity === observing.capacity) return;
+  observing = wanted;
+  const { configureDeps } = await import('#functions/lib/deps.ts');
+  configureDeps({
+    ...(wanted.posts && { onPost: (connectionId: string, frame: { type: string }) => void posts.push([connectionId, frame.type, absolute(performance.now())]) }),
+    ...(wanted.capacity && {
+      onCapacity: (r: CapacityReading) => void readings.push({ ...r, startedAt: absolute(r.startedAt), endedAt: absolute(r.endedAt) }),
+    }),
+  });
+}
+
+port.on('message', (request: ThreadRequest) => {
+  void (async () => {
+    let result: string | undefined;
+    let error: { name: string; message: string; stack?: string } | undefined;
+    try {
+      await observe(request.observe);
+      const out = await invoke(data.fn, request.event);
+      result = out === undefined ? undefined : JSON.stringify(out);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      error = { name: e.name, message: e.message, ...(e.stack && { stack: e.stack }) };
+    }
+    const used = iam ? [...iam.usage()] : [];
+    iam?.usage().clear();
+    send({ kind: 'done', id: request.id, ...(result !== undefined && { result }), ...(error && { error }), usage: used, posts, readings });
+    posts = [];
+    readings = [];
+  })();
+});
+send({ kind: 'ready' });
