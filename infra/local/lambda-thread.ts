@@ -30,8 +30,8 @@ export interface ThreadRequest {
 
 /** What a thread answers. Times are absolute (`timeOrigin + now`): the runtime maps them onto its clock. */
 export type ThreadMessage =
-  | { kind: 'ready' }
   | { kind: 'denied'; fn: string; request: IamRequest }
+  | { kind: 'presigned'; fn: string; signature: string; expires: number }
   | {
       kind: 'done';
       id: number;
@@ -49,7 +49,14 @@ const port = parentPort!;
 const send = (message: ThreadMessage) => port.postMessage(message);
 
 let iam: LocalIam | undefined;
-if (data.iam) iam = installIam({ ...data.iam, onDenied: (fn, request) => send({ kind: 'denied', fn, request }) });
+if (data.iam) {
+  iam = installIam({
+    ...data.iam,
+    onDenied: (fn, request) => send({ kind: 'denied', fn, request }),
+    // The S3 store asks the runtime's check about the URLs it is given: it hears of this thread's.
+    onPresigned: (fn, signature, expires) => send({ kind: 'presigned', fn, signature, expires }),
+  });
+}
 const invoke = createInvoker(data.functionsDir, () => data.timeoutMs);
 
 // What the host observes (the bench's recorder) is collected per invocation and handed back with it.
@@ -88,4 +95,3 @@ port.on('message', (request: ThreadRequest) => {
     readings = [];
   })();
 });
-send({ kind: 'ready' });

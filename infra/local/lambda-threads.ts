@@ -61,6 +61,8 @@ export interface LambdaThreadsOptions {
   onDenied?(fn: string, request: IamRequest): void;
   /** Grant usage counted in the threads is added here (the runtime's `LocalIam.usage()`). */
   usage?: Map<string, number>;
+  /** A URL presigned inside a thread, told to the runtime's check (`LocalIam.notePresigned`). */
+  onPresigned?(fn: string, signature: string, expires: number): void;
   /** The observers of a host running the runtime (the bench's recorder), asked at each invocation. */
   observers?(): { onPost?: PostListener | undefined; onCapacity?: CapacityListener | undefined };
 }
@@ -154,19 +156,21 @@ export function startLambdaThreads(opts: LambdaThreadsOptions): LambdaThreads {
       opts.onDenied?.(message.fn, message.request);
       return;
     }
-    if (message.kind !== 'done') return;
+    if (message.kind === 'presigned') {
+      opts.onPresigned?.(message.fn, message.signature, message.expires);
+      return;
+    }
     const task = slot.task;
     if (!task || task.id !== message.id) return;
     clearTimeout(slot.timer);
     slot.task = undefined;
     for (const [label, n] of message.usage) opts.usage?.set(label, (opts.usage.get(label) ?? 0) + n);
     const observers = opts.observers?.();
-    // The posts are told after the fact: the listener takes the frame's type, which is all a post's record keeps.
-    if (observers?.onPost) for (const [connectionId, type] of message.posts) observers.onPost(connectionId, { type } as ServerFrame);
-    if (observers?.onCapacity) {
-      const origin = performance.timeOrigin;
-      for (const r of message.readings) observers.onCapacity({ ...r, startedAt: r.startedAt - origin, endedAt: r.endedAt - origin });
-    }
+    // Told after the fact, on this thread's clock. A post's listener is given the frame's type,
+    // which is all the thread sends of it.
+    const origin = performance.timeOrigin;
+    if (observers?.onPost) for (const [connectionId, type, at] of message.posts) observers.onPost(connectionId, { type } as ServerFrame, at - origin);
+    if (observers?.onCapacity) for (const r of message.readings) observers.onCapacity({ ...r, startedAt: r.startedAt - origin, endedAt: r.endedAt - origin });
     if (message.error) task.reject(new FunctionError(message.error.name, message.error.message, message.error.stack));
     else task.resolve(message.result === undefined ? undefined : JSON.parse(message.result));
     pump(fn);
