@@ -32,6 +32,8 @@ export interface ThreadRequest {
 export type ThreadMessage =
   | { kind: 'denied'; fn: string; request: IamRequest }
   | { kind: 'presigned'; fn: string; signature: string; expires: number }
+  /** What the host observes, as it happens: sent before the posts themselves leave. */
+  | { kind: 'observed'; posts: [connectionId: string, type: string, at: number][]; readings: CapacityReading[] }
   | {
       kind: 'done';
       id: number;
@@ -40,8 +42,6 @@ export type ThreadMessage =
       error?: { name: string; message: string; stack?: string };
       /** Grants used during the invocation, by label. */
       usage: [string, number][];
-      posts: [connectionId: string, type: string, at: number][];
-      readings: CapacityReading[];
     };
 
 const data = workerData as ThreadData;
@@ -59,9 +59,23 @@ if (data.iam) {
 }
 const invoke = createInvoker(data.functionsDir, () => data.timeoutMs);
 
-// What the host observes (the bench's recorder) is collected per invocation and handed back with it.
+// What the host observes (the bench's recorder) is told as it happens, a burst at a time: the
+// bench counts a message's posts once its recipients have it, so they must not wait for the
+// invocation's end. Queued on the tick a burst starts, the message leaves before the posts' requests.
 let posts: [string, string, number][] = [];
 let readings: CapacityReading[] = [];
+let flushing = false;
+function flush(): void {
+  flushing = false;
+  if (posts.length === 0 && readings.length === 0) return;
+  send({ kind: 'observed', posts, readings });
+  posts = [];
+  readings = [];
+}
+const noted = () => {
+  if (!flushing) process.nextTick(flush);
+  flushing = true;
+};
 const absolute = (at: number) => performance.timeOrigin + at;
 let observing = { posts: false, capacity: false };
 async function observe(wanted: ThreadRequest['observe']): Promise<void> {
@@ -69,9 +83,17 @@ async function observe(wanted: ThreadRequest['observe']): Promise<void> {
   observing = wanted;
   const { configureDeps } = await import('#functions/lib/deps.ts');
   configureDeps({
-    ...(wanted.posts && { onPost: (connectionId: string, frame: { type: string }) => void posts.push([connectionId, frame.type, absolute(performance.now())]) }),
+    ...(wanted.posts && {
+      onPost: (connectionId: string, frame: { type: string }) => {
+        posts.push([connectionId, frame.type, absolute(performance.now())]);
+        noted();
+      },
+    }),
     ...(wanted.capacity && {
-      onCapacity: (r: CapacityReading) => void readings.push({ ...r, startedAt: absolute(r.startedAt), endedAt: absolute(r.endedAt) }),
+      onCapacity: (r: CapacityReading) => {
+        readings.push({ ...r, startedAt: absolute(r.startedAt), endedAt: absolute(r.endedAt) });
+        noted();
+      },
     }),
   });
 }
@@ -90,8 +112,7 @@ port.on('message', (request: ThreadRequest) => {
     }
     const used = iam ? [...iam.usage()] : [];
     iam?.usage().clear();
-    send({ kind: 'done', id: request.id, ...(result !== undefined && { result }), ...(error && { error }), usage: used, posts, readings });
-    posts = [];
-    readings = [];
+    flush();
+    send({ kind: 'done', id: request.id, ...(result !== undefined && { result }), ...(error && { error }), usage: used });
   })();
 });

@@ -156,6 +156,14 @@ export function startLambdaThreads(opts: LambdaThreadsOptions): LambdaThreads {
       opts.onDenied?.(message.fn, message.request);
       return;
     }
+    if (message.kind === 'observed') {
+      const observers = opts.observers?.();
+      // On the thread's clock. A post's listener is given the frame's type, all the thread sends of it.
+      const origin = performance.timeOrigin;
+      if (observers?.onPost) for (const [connectionId, type, at] of message.posts) observers.onPost(connectionId, { type } as ServerFrame, at - origin);
+      if (observers?.onCapacity) for (const r of message.readings) observers.onCapacity({ ...r, startedAt: r.startedAt - origin, endedAt: r.endedAt - origin });
+      return;
+    }
     if (message.kind === 'presigned') {
       opts.onPresigned?.(message.fn, message.signature, message.expires);
       return;
@@ -165,12 +173,6 @@ export function startLambdaThreads(opts: LambdaThreadsOptions): LambdaThreads {
     clearTimeout(slot.timer);
     slot.task = undefined;
     for (const [label, n] of message.usage) opts.usage?.set(label, (opts.usage.get(label) ?? 0) + n);
-    const observers = opts.observers?.();
-    // Told after the fact, on this thread's clock. A post's listener is given the frame's type,
-    // which is all the thread sends of it.
-    const origin = performance.timeOrigin;
-    if (observers?.onPost) for (const [connectionId, type, at] of message.posts) observers.onPost(connectionId, { type } as ServerFrame, at - origin);
-    if (observers?.onCapacity) for (const r of message.readings) observers.onCapacity({ ...r, startedAt: r.startedAt - origin, endedAt: r.endedAt - origin });
     if (message.error) task.reject(new FunctionError(message.error.name, message.error.message, message.error.stack));
     else task.resolve(message.result === undefined ? undefined : JSON.parse(message.result));
     pump(fn);
