@@ -72,8 +72,8 @@ export interface LocalConfig {
   /** Grant actions (labels of infra/permissions.ts, one a line) to run without, for tests. */
   iamRevoked: string[];
   /**
-   * Worker threads the stream fan-out and its worker may each run in at once, as Lambda runs
-   * concurrent invocations in sandboxes of their own; 0: in the runtime's thread.
+   * Worker threads the fan-out's worker may run in at once, as Lambda runs concurrent invocations
+   * in sandboxes of their own; 0: in the runtime's thread.
    */
   lambdaThreads: number;
   /** Where the runtime's EventBridge POSTs outbound events (`PARLEY_EVENTS_URL`); undefined: nowhere. */
@@ -286,13 +286,13 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const inThisThread = createInvoker(functionsDir);
     let invoke: Invoke = inThisThread;
     if (config.lambdaThreads > 0) {
-      // The stream fan-out and its workers run in threads, so a large room's posting is spread over
-      // the cores while this thread serves the gateways and @connections; the bench's observers
-      // (set on this thread's composition root) hear what they did.
+      // The fan-out's workers run in threads, so a large room's posting is spread over the cores
+      // while this thread serves the gateways and @connections; the bench's observers (set on this
+      // thread's composition root) hear what they did.
       const { depsOptions } = await import('#functions/lib/deps.ts');
       const threads = startLambdaThreads({
         functionsDir,
-        functions: new Set([streamFn, fanoutWorkerFn]),
+        functions: new Set([fanoutWorkerFn]),
         maxThreads: config.lambdaThreads,
         timeoutMs: (fn) => functionTimeoutSeconds(fn) * 1000,
         ...(iam && iamSetup && { iam: iamSetup, onDenied, usage: iam.usage(), onPresigned: iam.notePresigned }),
