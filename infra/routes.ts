@@ -105,6 +105,12 @@ export const eventsStreamFn = 'stream-events';
 /** Fed by S3 `ObjectCreated` on `files/` (locally: by the S3 store's events): makes image thumbnails. */
 export const thumbnailFn = 's3-thumbnail';
 
+/**
+ * A function's timeout, seconds: the stream consumers post a whole batch to many connections, the
+ * thumbnail maker decodes large images, API handlers answer in time.
+ */
+export const functionTimeoutSeconds = (fn: string): number => (fn === streamFn || fn === eventsStreamFn ? 60 : fn === thumbnailFn ? 30 : 10);
+
 /** Route selection expression of the WebSocket API. */
 export const WS_ROUTE_SELECTION = '$request.body.type';
 

@@ -24,7 +24,7 @@ export class Recorder {
       this.readings.push(reading);
       for (const tap of this.taps) tap(reading);
     }),
-    onPost: (connectionId, frame) => this.posts.push({ at: performance.now(), connectionId, type: frame.type }),
+    onPost: (connectionId, frame, at) => this.posts.push({ at: at ?? performance.now(), connectionId, type: frame.type }),
   };
 
   /** Also hands every reading to `listener`, until the returned function is called. */

@@ -48,6 +48,11 @@ export function getClock(): Clock {
   return options.clock ?? systemClock;
 }
 
+/** The options set by configureDeps (a host's observers, told of what handlers in its threads did too). */
+export function depsOptions(): Readonly<DepsOptions> {
+  return options;
+}
+
 /** Options for the next build; the ports already built are dropped (their clients with them). */
 export function configureDeps(next: DepsOptions): void {
   for (const { clients } of [base, builtAttachments].filter((b) => b !== undefined)) {

@@ -8,7 +8,7 @@ import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { WEBP_WASM } from '#shared/media/webp.ts';
-import { allFunctions, eventsStreamFn, streamFn, thumbnailFn } from '#infra/routes.ts';
+import { allFunctions, functionTimeoutSeconds, thumbnailFn } from '#infra/routes.ts';
 import { findingId } from './nag.ts';
 
 /** The repository root, so entries resolve the same whatever directory `cdk` runs from. */
@@ -83,8 +83,7 @@ export function createFunctions(scope: Construct, environment: Record<string, st
       architecture: Architecture.ARM_64,
       // Decoding a 40-megapixel image in JS holds 160 MB of pixels and takes seconds; memory buys CPU.
       memorySize: fn === thumbnailFn ? 1536 : 512,
-      // The stream consumer posts a whole batch to many connections; API handlers answer in time.
-      timeout: fn === streamFn || fn === eventsStreamFn ? Duration.seconds(60) : fn === thumbnailFn ? Duration.seconds(30) : Duration.seconds(10),
+      timeout: Duration.seconds(functionTimeoutSeconds(fn)),
       environment: { ...environment, NODE_OPTIONS: FUNCTION_NODE_OPTIONS },
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       bundling: bundlingFor(fn),

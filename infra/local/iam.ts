@@ -67,7 +67,12 @@ export interface IamOptions {
    * what a missing grant breaks without editing the table.
    */
   revoked?: ReadonlySet<string>;
+  /** Told of each URL a function presigns (a worker thread's check relays them to the runtime's). */
+  onPresigned?(fn: string, signature: string, expires: number): void;
 }
+
+/** IamOptions without the callback: what a worker thread is given to install the same check (lambda-thread.ts). */
+export type IamSetup = Omit<IamOptions, 'onDenied' | 'onPresigned'>;
 
 export interface LocalIam {
   /** How many times each grant (by `grantLabel`) allowed a call. */
@@ -78,6 +83,8 @@ export interface LocalIam {
    * function signed it).
    */
   checkPresigned(req: http.IncomingMessage): { status: number; body: string } | undefined;
+  /** Remembers a URL function `fn` presigned in a worker thread (its signature, expiry in epoch ms). */
+  notePresigned(fn: string, signature: string, expires: number): void;
 }
 
 /** The local ARNs of the permission table's resource kinds. */
@@ -267,15 +274,20 @@ export function installIam(opts: IamOptions): LocalIam {
     const query = result.output?.presigned?.query;
     const signature = query?.['X-Amz-Signature'];
     if (caller && query && typeof signature === 'string') {
-      const now = Date.now();
-      for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
-      const entry = presigned.get(signature) ?? { fns: new Set<string>(), expires: 0 };
-      entry.fns.add(caller.fn);
-      entry.expires = Math.max(entry.expires, now + Number(query['X-Amz-Expires'] ?? 900) * 1000);
-      presigned.set(signature, entry);
+      const expires = Date.now() + Number(query['X-Amz-Expires'] ?? 900) * 1000;
+      remember(caller.fn, signature, expires);
+      opts.onPresigned?.(caller.fn, signature, expires);
     }
     return result;
   };
+  function remember(fn: string, signature: string, expires: number): void {
+    const now = Date.now();
+    for (const [sig, entry] of presigned) if (entry.expires < now) presigned.delete(sig);
+    const entry = presigned.get(signature) ?? { fns: new Set<string>(), expires: 0 };
+    entry.fns.add(fn);
+    entry.expires = Math.max(entry.expires, expires);
+    presigned.set(signature, entry);
+  }
 
   // The `@connections` client's requests, checked as the SDK's are; refused with API Gateway's 403.
   const connections = (req: ConnectionsRequest): ConnectionsResponse | undefined => {
@@ -299,6 +311,7 @@ export function installIam(opts: IamOptions): LocalIam {
 
   return {
     usage: () => usage,
+    notePresigned: remember,
     checkPresigned(req) {
       // A browser's CORS preflight carries the URL but no authorization of its own: S3 answers it
       // from the bucket's CORS rules, whoever signed the URL.

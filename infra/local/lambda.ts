@@ -12,8 +12,9 @@ const TIMEOUT_MS = 30_000;
 /**
  * Loads handlers from `functionsDir` on first use (the same files esbuild bundles for Lambda) and
  * invokes them with a Lambda-shaped context. Like Lambda, a module is loaded once and reused.
+ * `timeoutOf` is what the context's `getRemainingTimeInMillis` counts down from.
  */
-export function createInvoker(functionsDir: string): Invoke {
+export function createInvoker(functionsDir: string, timeoutOf: (fn: string) => number = () => TIMEOUT_MS): Invoke {
   const modules = new Map<string, Promise<{ handler: (event: unknown, context: Context) => Promise<unknown> }>>();
   return async (fn, event) => {
     let mod = modules.get(fn);
@@ -23,6 +24,7 @@ export function createInvoker(functionsDir: string): Invoke {
     }
     const { handler } = await mod;
     const started = Date.now();
+    const timeoutMs = timeoutOf(fn);
     const context: Context = {
       callbackWaitsForEmptyEventLoop: false,
       functionName: `parley-${fn}`,
@@ -32,7 +34,7 @@ export function createInvoker(functionsDir: string): Invoke {
       awsRequestId: randomUUID(),
       logGroupName: `/aws/lambda/parley-${fn}`,
       logStreamName: 'local',
-      getRemainingTimeInMillis: () => Math.max(0, TIMEOUT_MS - (Date.now() - started)),
+      getRemainingTimeInMillis: () => Math.max(0, timeoutMs - (Date.now() - started)),
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,

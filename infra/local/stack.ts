@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -7,9 +8,10 @@ import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { streamFilterPatterns } from '#shared/adapters/dynamodb/stream-filters.ts';
 import { BUCKET } from '#shared/adapters/s3/bucket.ts';
 import { createJwtVerifier } from '#shared/adapters/jwt.ts';
-import { allFunctions, fanoutWorkerFn, httpRoutes, streamFn, wsAuthorizerFn, wsRoutes } from '#infra/routes.ts';
+import { allFunctions, fanoutWorkerFn, functionTimeoutSeconds, httpRoutes, streamFn, wsAuthorizerFn, wsRoutes } from '#infra/routes.ts';
 import { startLambdaApi } from './lambda-api.ts';
-import { createInvoker } from './lambda.ts';
+import { createInvoker, type Invoke } from './lambda.ts';
+import { startLambdaThreads } from './lambda-threads.ts';
 import { createDevIssuer } from './dev-issuer.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { startWsGateway } from './ws-gateway.ts';
@@ -29,7 +31,7 @@ import { loadCursorKey } from './cursor-key.ts';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
 import { FANOUT_EVENT_SOURCE } from '#infra/stream-sources.ts';
-import { installIam, type LocalIam } from './iam.ts';
+import { installIam, type IamSetup, type LocalIam } from './iam.ts';
 import { LOCAL_ACCOUNT, secretArn } from './iam-policy.ts';
 import { startSecretsManager } from './secrets-manager.ts';
 
@@ -69,6 +71,11 @@ export interface LocalConfig {
   iamUsageFile?: string;
   /** Grant actions (labels of infra/permissions.ts, one a line) to run without, for tests. */
   iamRevoked: string[];
+  /**
+   * Worker threads the fan-out's worker may run in at once, as Lambda runs concurrent invocations
+   * in sandboxes of their own; 0: in the runtime's thread.
+   */
+  lambdaThreads: number;
   /** Where the runtime's EventBridge POSTs outbound events (`PARLEY_EVENTS_URL`); undefined: nowhere. */
   eventsUrl?: string;
   /** An existing EventBridge (its bus `parley-local` routes the events) instead of the embedded one. */
@@ -100,6 +107,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): LocalConfig
     ...(s3Endpoint && { s3Endpoint }),
     iam: env[LOCAL_ENV.iam] !== 'off',
     iamRevoked: (env[LOCAL_ENV.iamRevoke] ?? '').split('\n').map((l) => l.trim()).filter(Boolean),
+    lambdaThreads: num(LOCAL_ENV.lambdaThreads, Math.max(2, os.availableParallelism())),
     ...(env[LOCAL_ENV.iamUsageFile] && { iamUsageFile: path.resolve(env[LOCAL_ENV.iamUsageFile]!) }),
     ...(env[ENV.eventsUrl] && { eventsUrl: env[ENV.eventsUrl] }),
     ...(env.AWS_ENDPOINT_URL_EVENTBRIDGE && { eventBridgeEndpoint: env.AWS_ENDPOINT_URL_EVENTBRIDGE }),
@@ -142,6 +150,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     'S3 notifications',
     'WebSocket gateway',
     'Lambda API',
+    'Lambda threads',
     'events poller',
     'EventBridge',
     'Secrets Manager',
@@ -260,22 +269,38 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     process.env[ENV.eventBusName] = LOCAL_EVENT_BUS;
     process.env[ENV.logLevel] ??= 'WARN';
 
-    if (config.iam) {
-      iam = installIam({
-        names: localNames,
-        tableName: config.tableName,
-        bucket: BUCKET.localName,
-        revoked: new Set(config.iamRevoked),
-        onDenied: (fn, request) =>
-          console.error(`[iam] AccessDenied: parley-${fn} may not ${request.action} on ${request.resource} (${request.detail})`),
-      });
+    const onDenied = (fn: string, request: { action: string; resource: string; detail: string }) =>
+      console.error(`[iam] AccessDenied: parley-${fn} may not ${request.action} on ${request.resource} (${request.detail})`);
+    const iamSetup: IamSetup | undefined = config.iam
+      ? { names: localNames, tableName: config.tableName, bucket: BUCKET.localName, revoked: new Set(config.iamRevoked) }
+      : undefined;
+    if (iamSetup) {
+      iam = installIam({ ...iamSetup, onDenied });
       const usageFile = config.iamUsageFile;
       const used = iam.usage();
       if (usageFile) {
         stops.push(['IAM usage', async () => writeFileSync(usageFile, JSON.stringify({ grants: allGrantLabels(), used: Object.fromEntries(used) }, null, 2))]);
       }
     }
-    const invoke = createInvoker(path.join(root, 'functions'));
+    const functionsDir = path.join(root, 'functions');
+    const inThisThread = createInvoker(functionsDir);
+    let invoke: Invoke = inThisThread;
+    if (config.lambdaThreads > 0) {
+      // The fan-out's workers run in threads, so a large room's posting is spread over the cores
+      // while this thread serves the gateways and @connections; the bench's observers (set on this
+      // thread's composition root) hear what they did.
+      const { depsOptions } = await import('#functions/lib/deps.ts');
+      const threads = startLambdaThreads({
+        functionsDir,
+        functions: new Set([fanoutWorkerFn]),
+        maxThreads: config.lambdaThreads,
+        timeoutMs: (fn) => functionTimeoutSeconds(fn) * 1000,
+        ...(iam && iamSetup && { iam: iamSetup, onDenied, usage: iam.usage(), onPresigned: iam.notePresigned }),
+        observers: depsOptions,
+      });
+      stops.push(['Lambda threads', threads.stop]);
+      invoke = (fn, event) => (threads.runs(fn) ? threads.invoke(fn, event) : inThisThread(fn, event));
+    }
     // The stream fan-out splits a large room across invocations of its worker, through Lambda's API.
     const lambdaApi = await startLambdaApi({ functions: allFunctions(), invoke, credentials: [credentials], region, account: LOCAL_ACCOUNT });
     stops.push(['Lambda API', lambdaApi.stop]);

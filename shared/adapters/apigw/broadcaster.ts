@@ -2,8 +2,11 @@ import type { Broadcaster, PreparedFrame } from '#shared/ports/broadcaster.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { ConnectionsApi, type PostBody } from './connections-api.ts';
 
-/** Hears every frame as it is posted (a benchmark running the handlers in-process counts them). */
-export type PostListener = (connectionId: string, frame: ServerFrame) => void;
+/**
+ * Hears every frame as it is posted (a benchmark running the handlers in-process counts them).
+ * `at`: when it was posted, on `performance.now()`'s clock, if not now (a post told after the fact).
+ */
+export type PostListener = (connectionId: string, frame: ServerFrame, at?: number) => void;
 
 /** Posts frames through API Gateway's `@connections` API (the emulator's, locally). */
 export class ApiGatewayBroadcaster implements Broadcaster {
