@@ -1,9 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startWsGateway, type WsGateway } from '#infra/local/ws-gateway.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
+import { startScriptedServer, type ScriptStep } from '#test/support/scripted-http.ts';
 
 /**
  * The functions' `@connections` client on the wire: against the local gateway's emulator (which
@@ -80,53 +79,39 @@ describe('@connections client against the local gateway', () => {
 });
 
 describe('@connections client retries as the SDK\'s standard retry does', () => {
-  let server: http.Server;
-  let endpoint = '';
-  /** What the server answers next, in turn: a status and error type, or `reset` (the socket dropped). */
-  let script: (readonly [number, string?] | 'reset')[] = [];
-  let requests = 0;
+  let server: Awaited<ReturnType<typeof startScriptedServer>>;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      requests++;
-      req.resume();
-      req.on('end', () => {
-        const next = script.shift() ?? [200];
-        if (next === 'reset') return req.socket.destroy();
-        const [status, type] = next;
-        res.statusCode = status;
-        if (type) res.setHeader('x-amzn-ErrorType', type);
-        res.end(type ? JSON.stringify({ message: `${type} here` }) : undefined);
-      });
+    server = await startScriptedServer((res, status, type) => {
+      res.statusCode = status;
+      if (type) res.setHeader('x-amzn-ErrorType', type);
+      res.end(type ? JSON.stringify({ message: `${type} here` }) : undefined);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
-  const run = async (steps: typeof script, call: (api: ConnectionsApi) => Promise<unknown>) => {
-    script = [...steps];
-    requests = 0;
-    return call(apiOf(endpoint));
+  const run = async (steps: readonly ScriptStep[], call: (api: ConnectionsApi) => Promise<unknown>) => {
+    server.play(steps);
+    return call(apiOf(server.url));
   };
   const post = (api: ConnectionsApi) => api.post('abc=', ConnectionsApi.body('x'));
 
   it('retries throttling (429), 5xx and a dropped socket, up to 3 attempts in all', async () => {
     expect(await run([[429, 'LimitExceededException'], [503, 'ServiceUnavailableException']], post)).toBe('sent');
-    expect(requests).toBe(3);
+    expect(server.requests).toBe(3);
     expect(await run(['reset'], post)).toBe('sent');
-    expect(requests).toBe(2);
+    expect(server.requests).toBe(2);
     await expect(run([[500, 'InternalServerErrorException'], [502], [500, 'InternalServerErrorException']], post)).rejects.toMatchObject({
       name: 'InternalServerErrorException',
       message: 'InternalServerErrorException here',
       $metadata: { httpStatusCode: 500, attempts: 3 },
     });
-    expect(requests).toBe(3);
+    expect(server.requests).toBe(3);
   });
 
   it('surfaces any other error at once, named as AWS names it; 410 is a stale connection', async () => {
     await expect(run([[400, 'BadRequestException']], post)).rejects.toMatchObject({ name: 'BadRequestException', $metadata: { httpStatusCode: 400, attempts: 1 } });
     await expect(run([[413, 'PayloadTooLargeException']], post)).rejects.toMatchObject({ name: 'PayloadTooLargeException' });
-    expect(requests).toBe(1);
+    expect(server.requests).toBe(1);
     expect(await run([[410, 'GoneException']], post)).toBe('gone');
     expect(await run([[410, 'GoneException']], (api) => api.delete('abc='))).toBe('gone');
   });

@@ -15,6 +15,7 @@ import { AwsServiceError } from '#shared/adapters/aws-http.ts';
 import { StoreFault } from '#shared/adapters/dynamodb/store-errors.ts';
 import { toPublicError } from '#shared/errors.ts';
 import { localAwsEnv, localDynamoDbApi } from '#test/support/table.ts';
+import { startScriptedServer, type ScriptStep } from '#test/support/scripted-http.ts';
 
 /**
  * The functions' own DynamoDB client, through the table client, against DynamoDB Local: every
@@ -277,66 +278,51 @@ describe('the table client behind a signature check, with batches left unprocess
 });
 
 describe('the DynamoDB client retries as the SDK\'s standard retry does', () => {
-  let server: http.Server;
-  let url = '';
-  /** What the server answers next, in turn: a status and error type, `reset` (the socket dropped) or `hang` (never answers). */
-  let script: (readonly [number, string?] | 'reset' | 'hang')[] = [];
-  let requests = 0;
+  let server: Awaited<ReturnType<typeof startScriptedServer>>;
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
-      requests++;
-      req.resume();
-      req.on('end', () => {
-        const next = script.shift() ?? [200];
-        if (next === 'reset') return req.socket.destroy();
-        if (next === 'hang') return;
-        const [status, type] = next;
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'req-1' });
-        res.end(type ? JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: `${type} here` }) : status === 200 ? '{"Item":{"PK":{"S":"x"}}}' : '<html>bad gateway</html>');
-      });
+    server = await startScriptedServer((res, status, type) => {
+      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'req-1' });
+      res.end(type ? JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message: `${type} here` }) : status === 200 ? '{"Item":{"PK":{"S":"x"}}}' : '<html>bad gateway</html>');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  afterAll(() => server.close());
 
   const waits: number[] = [];
-  const run = (steps: typeof script, timeoutMs = 5_000) => {
-    script = [...steps];
-    requests = 0;
+  const run = (steps: readonly ScriptStep[], timeoutMs = 5_000) => {
+    server.play(steps);
     waits.length = 0;
-    return apiOf(url, { timeoutMs, sleep: async (ms) => void waits.push(ms) }).send('GetItem', '{}');
+    return apiOf(server.url, { timeoutMs, sleep: async (ms) => void waits.push(ms) }).send('GetItem', '{}');
   };
 
   it('retries throttling, 500/502/503/504, a dropped socket and a silent one, up to 4 attempts in all, with jittered backoff', async () => {
     expect(await run([[400, 'ProvisionedThroughputExceededException'], [503], [400, 'ThrottlingException']])).toEqual({ Item: { PK: { S: 'x' } } });
-    expect(requests).toBe(4);
+    expect(server.requests).toBe(4);
     // Full jitter: under 1 s doubling when throttled, under 25 ms doubling otherwise.
     expect(waits[0]).toBeLessThan(1000);
     expect(waits[1]).toBeLessThan(50);
     expect(waits[2]).toBeLessThan(4000);
     expect(await run(['reset', 'hang'], 200)).toEqual({ Item: { PK: { S: 'x' } } });
-    expect(requests).toBe(3);
+    expect(server.requests).toBe(3);
     await expect(run([[500, 'InternalServerError'], [502], [504], [500, 'InternalServerError']])).rejects.toMatchObject({
       name: 'InternalServerError',
       message: 'InternalServerError here',
       $metadata: { httpStatusCode: 500, attempts: 4, requestId: 'req-1' },
     });
-    expect(requests).toBe(4);
+    expect(server.requests).toBe(4);
     await expect(run(['hang', 'hang', 'hang', 'hang'], 100)).rejects.toMatchObject({ name: 'TimeoutError' });
-    expect(requests).toBe(4);
+    expect(server.requests).toBe(4);
   });
 
   it('surfaces any other error at once, named as DynamoDB names it', async () => {
     await expect(run([[400, 'ValidationException']])).rejects.toMatchObject({ name: 'ValidationException', $metadata: { httpStatusCode: 400, attempts: 1 } });
     await expect(run([[400, 'TransactionConflictException']])).rejects.toMatchObject({ name: 'TransactionConflictException' });
     await expect(run([[501]])).rejects.toMatchObject({ name: 'Http501', message: 'HTTP 501' });
-    expect(requests).toBe(1);
+    expect(server.requests).toBe(1);
   });
 
   it('reads region and credentials from the environment as Lambda sets them, and needs them', () => {
     expect(() => new DynamoDbApi({ env: {} })).toThrow(/no region/);
-    const unsigned = new DynamoDbApi({ endpoint: url, env: { AWS_REGION: 'eu-west-1' } });
+    const unsigned = new DynamoDbApi({ endpoint: server.url, env: { AWS_REGION: 'eu-west-1' } });
     made.push(unsigned);
     return expect(unsigned.send('GetItem', '{}')).rejects.toThrow(/no AWS credentials/);
   });
