@@ -65,7 +65,11 @@ export class DynamoConnectionStore implements ConnectionStore {
     const keys = [...new Set(userIds)].map(presence.key);
     // Several batch reads at once, not one after another (presenceBatches).
     const batches: (typeof keys)[] = [];
-    for (let i = 0, b = 0, sizes = presenceBatches(keys.length); b < sizes.length; i += sizes[b++]!) batches.push(keys.slice(i, i + sizes[b]!));
+    let start = 0;
+    for (const size of presenceBatches(keys.length)) {
+      batches.push(keys.slice(start, start + size));
+      start += size;
+    }
     const all: ConnectionTarget[] = [];
     let next = 0;
     await Promise.all(
