@@ -62,6 +62,14 @@ const THROTTLING = new Set(['ThrottlingException', 'TooManyRequestsException', '
 const TRANSIENT = new Set(['TimeoutError', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 
+const spent = new WeakSet<object>();
+
+/**
+ * Whether `retrying` gave up on `err` once its attempts were spent on a busy or unreachable
+ * service: a caller's own retry around it would only multiply the attempts and the wait.
+ */
+export const retriesSpent = (err: unknown): boolean => typeof err === 'object' && err !== null && spent.has(err);
+
 /**
  * Runs `call` (given its attempt, from 1) until it succeeds, or fails with what the SDK's standard
  * retry would not retry, or the policy's attempts are spent: throttling (429 or a throttling
@@ -76,7 +84,11 @@ export async function retrying<T>(policy: RetryPolicy, call: (attempt: number) =
       const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
       const status = e.$metadata?.httpStatusCode ?? 0;
       const throttled = status === 429 || THROTTLING.has(e.name ?? '');
-      if (attempt >= policy.attempts || !(throttled || TRANSIENT.has(e.name ?? '') || TRANSIENT.has(e.code ?? '') || TRANSIENT_STATUS.has(status))) throw err;
+      if (!(throttled || TRANSIENT.has(e.name ?? '') || TRANSIENT.has(e.code ?? '') || TRANSIENT_STATUS.has(status))) throw err;
+      if (attempt >= policy.attempts) {
+        if (typeof err === 'object' && err !== null) spent.add(err);
+        throw err;
+      }
       await sleep(Math.floor(Math.min(20_000, Math.random() * 2 ** (attempt - 1) * (throttled ? policy.throttledBaseMs : policy.baseMs))));
     }
   }

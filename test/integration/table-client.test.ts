@@ -320,6 +320,19 @@ describe('the DynamoDB client retries as the SDK\'s standard retry does', () => 
     expect(server.requests).toBe(1);
   });
 
+  it('answers unavailable once the HTTP layer has spent its attempts, without retrying them again', async () => {
+    server.play([[400, 'ThrottlingException'], [400, 'ThrottlingException'], [400, 'ThrottlingException'], [400, 'ThrottlingException']]);
+    const client = new TableClient(apiOf(server.url, { sleep: async () => undefined }), 'throttled', undefined, async () => undefined);
+    const err = await client.get('getRoom', { Key: { PK: 'x', SK: 'y' } }).catch((e: unknown) => e);
+    expect(server.requests).toBe(4);
+    expect(toPublicError(err)).toMatchObject({ code: 'unavailable', details: { retryAfter: 1 } });
+    // A timeout spent the same way is the store being unavailable too, not an internal error.
+    server.play(['hang', 'hang', 'hang', 'hang']);
+    const slow = new TableClient(apiOf(server.url, { timeoutMs: 50, sleep: async () => undefined }), 'slow', undefined, async () => undefined);
+    expect(toPublicError(await slow.get('getRoom', { Key: { PK: 'x', SK: 'y' } }).catch((e: unknown) => e))).toMatchObject({ code: 'unavailable' });
+    expect(server.requests).toBe(4);
+  });
+
   it('reads region and credentials from the environment as Lambda sets them, and needs them', () => {
     expect(() => new DynamoDbApi({ env: {} })).toThrow(/no region/);
     const unsigned = new DynamoDbApi({ endpoint: server.url, env: { AWS_REGION: 'eu-west-1' } });

@@ -1,3 +1,4 @@
+import { retriesSpent } from '#shared/adapters/aws-http.ts';
 import { unavailable } from '#shared/errors.ts';
 
 /**
@@ -69,12 +70,16 @@ export const STORE_RETRY = { attempts: 4, baseMs: 25, retryAfterSeconds: 1 } as 
  * Runs `call`, retrying it while the store is busy (bounded, with backoff); a busy store after
  * the last attempt is `unavailable` with `retryAfter`, a fault becomes a `StoreFault` (no
  * DynamoDB text reaches a client), a business outcome is rethrown as it came for the adapter.
+ * What the HTTP layer already retried to its limit (throttling, 5xx, timeouts, dropped sockets)
+ * is `unavailable` at once: retrying it again here would make 4 attempts 16, and a throttled
+ * call's wait (up to 7 s of backoff) four times as long.
  */
 export async function withStoreRetries<T>(op: string, call: () => Promise<T>, sleep: (ms: number) => Promise<unknown> = delay): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await call();
     } catch (err) {
+      if (retriesSpent(err)) throw unavailable(STORE_RETRY.retryAfterSeconds);
       const kind = classifyStoreError(err);
       if (kind === 'condition') throw err;
       if (kind === 'fault') throw new StoreFault(op, err);
