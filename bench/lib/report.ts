@@ -173,7 +173,7 @@ export function renderMarkdown(rep: Report): string {
       sdk.catchUp.map((c) => [c.missed, c.ms.n, n(c.ms.p50), n(c.ms.p95), n(c.ms.max)]),
     ),
     `Reconnect cycles: the server drops one client's connection ${sdk.cycles.count} times (\`DELETE @connections\`); it reconnects and catches up each time, ${n(sdk.cycles.msPerCycle)} ms a cycle. ` +
-      `After the warm-up → after the last cycle: heap ${sdk.cycles.heapMb.join(' → ')} MB, listeners ${sdk.cycles.listeners.join(' → ')}, active handles ${sdk.cycles.activeResources.join(' → ')}.`,
+      `The client runs in a process of its own; after the warm-up → half-way → after the last cycle, each after a full collection: heap ${sdk.cycles.heapMb[0]} → ${sdk.cycles.heapMidMb} → ${sdk.cycles.heapMb[1]} MB; listeners ${sdk.cycles.listeners.join(' → ')}, active handles ${sdk.cycles.activeResources.join(' → ')}.`,
   );
 
   const t = rep.thumbnails[0];

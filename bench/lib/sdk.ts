@@ -1,11 +1,16 @@
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import WebSocket from 'ws';
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ParleyClient, memoryStorage, type ParleyClientOptions, type ParleyStorage } from '../../client/index.ts';
 import { bundleClient } from '../../client/build.ts';
 import { createRoom, createUsers, inBatches, type TestUser } from './clients.ts';
 import { distribution, round, type Distribution } from './stats.ts';
 import type { Bench } from './harness.ts';
+import type { CyclesCommand, CyclesReport } from './sdk-cycles-child.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 export interface SdkFigures {
   /** parley-client.js as built: minified, and minified + gzipped (level 9). */
@@ -13,15 +18,12 @@ export interface SdkFigures {
   gzippedBytes: number;
   /** connect() → live with every missed message delivered, from a storage that last saw the room before them. */
   catchUp: { missed: number; ms: Distribution }[];
-  /** One client whose connection the server drops again and again; it reconnects each time. */
-  cycles: {
-    count: number;
-    msPerCycle: number;
-    /** Heap used after the warm-up and after the last cycle (MB), and the client's listeners and the process's active handles then. */
-    heapMb: [number, number];
-    listeners: [number, number];
-    activeResources: [number, number];
-  };
+  /**
+   * One client whose connection the server drops again and again; it reconnects each time. In a
+   * process of its own: heap used after a full collection after the warm-up and after the last
+   * cycle (MB), the client's listeners and that process's active handles then.
+   */
+  cycles: CyclesReport;
 }
 
 const ws = WebSocket as unknown as ParleyClientOptions['WebSocket'];
@@ -83,41 +85,19 @@ async function timeCatchUp(bench: Bench, missed: number, runs: number): Promise<
   return times;
 }
 
+/** The reconnect cycles, in a process of their own (bench/lib/sdk-cycles-child.ts) so that its heap is the SDK's. */
 async function reconnectCycles(bench: Bench, user: TestUser, count: number): Promise<SdkFigures['cycles']> {
-  const management = new ApiGatewayManagementApiClient({ endpoint: bench.stack.callbackUrl });
-  // Reconnect at once: the cycles measure what a reconnect leaves behind, not the backoff.
-  const c = client(bench, user, { backoff: { baseMs: 1, capMs: 1 } });
-  let connectionId = '';
-  let established = 0;
-  c.on('connection_established', (f) => {
-    connectionId = f.connectionId;
-    established++;
+  const child = fork(path.join(here, 'sdk-cycles-child.ts'), [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await c.connect();
-  while (!connectionId) await new Promise((r) => setTimeout(r, 1));
-  const snapshot = (): [number, number, number] => [round(process.memoryUsage().heapUsed / 2 ** 20), c.listenerCount(), process.getActiveResourcesInfo().length];
-  const gc = () => (globalThis as { gc?: () => void }).gc?.();
-  const warm = Math.min(20, Math.floor(count / 5));
-  let start = snapshot();
-  let startedAt = performance.now();
-  for (let cycle = 0; cycle < warm + count; cycle++) {
-    if (cycle === warm) {
-      gc();
-      start = snapshot();
-      startedAt = performance.now();
-    }
-    const before = established;
-    await management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
-    const deadline = Date.now() + 10_000;
-    while (!(established > before && c.state === 'live')) {
-      if (Date.now() > deadline) throw new Error(`reconnect ${cycle} did not come back live (state ${c.state})`);
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  }
-  const ms = (performance.now() - startedAt) / count;
-  gc();
-  const end = snapshot();
-  await c.close();
-  management.destroy();
-  return { count, msPerCycle: round(ms), heapMb: [start[0], end[0]], listeners: [start[1], end[1]], activeResources: [start[2], end[2]] };
+  const answer = new Promise<{ report?: CyclesReport; error?: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { report?: CyclesReport; error?: string }));
+    child.once('exit', (code) => reject(new Error(`the SDK cycles process exited (${code})`)));
+  });
+  const command: CyclesCommand = { httpUrl: bench.stack.httpUrl, wsUrl: bench.stack.wsUrl, callbackUrl: bench.stack.callbackUrl, token: user.token, count };
+  child.send(command);
+  const { report, error } = await answer;
+  if (!report) throw new Error(`SDK reconnect cycles: ${error}`);
+  return report;
 }
