@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('GET /rooms', () => {
-  it('reads 10.5 units for 10 rooms with a 1 KB newest message each: each room and its newest message in half a unit, no reactions read', async () => {
+  it('reads 5.5 units for 10 rooms with a 1 KB newest message each: the user\'s seats in one query, each room and its newest message in half a unit, no reactions read', async () => {
     const [owner, ...others] = users('list', 11) as [User, ...User[]];
     const roomIds: string[] = [];
     for (const other of others.slice(0, 10)) {
@@ -74,10 +74,15 @@ describe('GET /rooms', () => {
     // A room item and a 1 KB message summed before rounding: one 4 KB read, half a unit, per room.
     expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual(Array(10).fill(0.5));
     expect(m.calls.filter((c) => c.operation === 'getRoomWithLatest').every((c) => c.awsNote === undefined)).toBe(true);
-    // The user index 0.5, the rooms with their newest messages 5, the member items 5; no message
+    // The user's 10 seats (role and read mark of each room) in one query of half a unit, the rooms
+    // with their newest messages 5; neither the user index nor any member item is read. No message
     // was reacted to, so no room's reactedSeq reaches its newest message and no reaction is read.
+    expect(unitsOf(m.calls, 'listSeats')).toEqual([0.5]);
+    expect(m.calls.map((c) => c.operation).filter((op) => op !== 'getRoomWithLatest')).toEqual(['listSeats']);
     expect(unitsOf(m.calls, 'reactionsBetween')).toEqual([]);
-    expect(m.readUnits).toBe(10.5);
+    expect(m.readUnits).toBe(5.5);
+    const unread = await metered(() => listUnread(deps, owner));
+    expect(unread.readUnits).toBe(5.5);
     expect(m.writeUnits).toBe(0);
   });
 
@@ -185,8 +190,8 @@ describe('unread counts', () => {
     expect(await unreadOf(ann)).toBe(2);
     const newest = await metered(() => markRead(deps, ann, roomId, sent[2]!.id));
     expect(newest.result).toEqual({ lastReadSeq: 3, unreadCount: 0 });
-    expect(newest.calls.map((c) => c.operation).sort()).toEqual(['getMemberNow', 'getRoomWithLatest', 'markRead']);
-    // The room and its newest message strongly consistent in one unit, the member item one: 2 units, not 4.
+    expect(newest.calls.map((c) => c.operation).sort()).toEqual(['getRoomWithLatest', 'getSeat', 'markRead']);
+    // The room and its newest message strongly consistent in one unit, the seat one: 2 units, not 4.
     expect(newest.readUnits).toBe(2);
     expect(await unreadOf(ann)).toBe(0);
     // My own send moves my mark; theirs after it count again.
@@ -238,7 +243,7 @@ describe('the send and the system append', () => {
     const m = await metered(() => send(bo, roomId, { content: kb('second') }));
     expect(m.result.message.seq).toBe(2);
     expect(m.writeUnits).toBe(3);
-    // The member item eventually consistent (0.5), the room with its 1 KB newest message consistent (1).
+    // The seat eventually consistent (0.5), the room with its 1 KB newest message consistent (1).
     expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual([1]);
     expect(m.calls.find((c) => c.operation === 'getRoomWithLatest')?.kind).toBe('read');
     expect(m.readUnits).toBe(1.5);
