@@ -208,6 +208,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
     queryIndex,
     { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
     presenceWrites,
+    // The seat a removal by a function deployed before seats left behind (room-events.ts).
+    seatWrites('DeleteItem'),
     { actions: MANAGE_CONNECTIONS, on: connections },
     ...presignsDownloads,
     // A room too large for one invocation is split across workers.

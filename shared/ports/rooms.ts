@@ -72,6 +72,11 @@ export interface RoomStore {
   getSeats(roomId: string, userIds: string[]): Promise<SeatRecord[]>;
   /** Every seat of the user, one per room they belong to: one Query (eventually consistent). */
   listSeats(userId: string): Promise<SeatRecord[]>;
+  /**
+   * Removes the seat of a member whose member item is gone, if it is still that membership's
+   * (same join time): what a removal by a function deployed before seats left behind.
+   */
+  removeSeatOf(member: MemberRecord): Promise<void>;
 
   /** The room ids the user belongs to (from the user index: no room or message is read); `cursor` is the last room id of the page before. */
   listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;

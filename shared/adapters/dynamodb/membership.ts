@@ -243,6 +243,16 @@ export abstract class DynamoMembership {
     return items.map(seat.fromItem);
   }
 
+  async removeSeatOf(m: MemberRecord): Promise<void> {
+    // Read first: a removal made by this code took the seat with the member item, and a read
+    // costs less than a refused conditional delete.
+    const found = await this.table.get('getSeat', { Key: seat.key(m.roomId, m.userId) });
+    if (found.Item?.joinedAt !== m.joinedAt) return;
+    await unlessConditionFails(
+      this.table.delete('removeSeat', { Key: seat.key(m.roomId, m.userId), ConditionExpression: 'joinedAt = :joined', ExpressionAttributeValues: { ':joined': m.joinedAt } }),
+    );
+  }
+
   /**
    * The seat of a member item written before seats, made once from what that item holds (marks,
    * claims, send windows): only while the member item read is still there, so a member removed
