@@ -14,6 +14,8 @@ import type { SendMessageInput } from '#shared/schemas/messages.ts';
 import { createRoom, getRoom, listMyRooms, listUnread } from '#shared/domain/rooms.ts';
 import { appendMessage, deleteMessage, listMessages, sendMessage } from '#shared/domain/messages.ts';
 import { markRead } from '#shared/domain/receipts.ts';
+import { joinRoom, listMembers, removeMember } from '#shared/domain/members.ts';
+import { getMessage } from '#shared/domain/messages.ts';
 import { addReaction } from '#shared/domain/reactions.ts';
 import { toCalls, reads, writes, type Call } from '#bench/lib/meter.ts';
 
@@ -251,5 +253,26 @@ describe('the send and the system append', () => {
     expect(appended.result?.seq).toBe(3);
     expect(appended.readUnits).toBe(1);
     await expect(getRoom(deps, ann, roomId)).resolves.toMatchObject({ lastSeq: 3 });
+  });
+});
+
+describe('membership with seats', () => {
+  it('writes the seat with the member item on joining and leaving, and reads the marks of "read by" and the member list from the seats', async () => {
+    const [ann, bo, ...others] = users('seats', 10) as [User, User, ...User[]];
+    const { room } = await createRoom(deps, ann, { type: 'group', name: 'Seats', visibility: 'public', memberIds: others.map((o) => o.userId) });
+    const first = await send(ann, room.id, { content: kb('first') });
+    const join = await metered(() => joinRoom(deps, bo, room.id));
+    // One transaction of the member item, the seat and the room's count (2 units each), then the system message.
+    const units = (op: string) => join.calls.filter((c) => c.operation === op).reduce((sum, c) => sum + writes(c.aws), 0);
+    expect(units('addMember')).toBe(6);
+    const readBy = await metered(() => getMessage(deps, ann, room.id, first.message.id));
+    const members = await metered(() => listMembers(deps, ann, room.id));
+    expect(members.result.items).toHaveLength(10);
+    const leave = await metered(() => removeMember(deps, bo, room.id, bo.userId));
+    const leaveUnits = leave.calls.filter((c) => c.operation === 'removeMember').reduce((sum, c) => sum + writes(c.aws), 0);
+    expect(leaveUnits).toBe(6);
+    const show = (m: { readUnits: number; writeUnits: number; calls: Call[] }) =>
+      `${m.readUnits} RCU + ${m.writeUnits} WCU (${m.calls.map((c) => `${c.operation} ${reads(c.aws) || writes(c.aws)}${reads(c.aws) ? 'R' : 'W'}`).join(', ')})`;
+    console.log(`join: ${show(join)}\nleave: ${show(leave)}\nread by (room of 10): ${show(readBy)}\nmember list (10): ${show(members)}`);
   });
 });
