@@ -228,7 +228,11 @@ export abstract class DynamoMembership {
 
   async getSeat(roomId: string, userId: string, opts: { consistent: boolean }): Promise<SeatRecord | undefined> {
     const out = await this.table.get('getSeat', { Key: seat.key(roomId, userId), ConsistentRead: opts.consistent });
-    return out.Item ? seat.fromItem(out.Item) : this.seatFromMember(roomId, userId);
+    if (out.Item) return seat.fromItem(out.Item);
+    // Not seen: a seat written a moment ago (a member who joined and sends at once) is read
+    // strongly before a member item is made into one.
+    const now = opts.consistent ? undefined : await this.table.get('getSeatNow', { Key: seat.key(roomId, userId), ConsistentRead: true });
+    return now?.Item ? seat.fromItem(now.Item) : this.seatFromMember(roomId, userId);
   }
 
   async getSeats(roomId: string, userIds: string[]): Promise<SeatRecord[]> {
