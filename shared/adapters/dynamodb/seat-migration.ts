@@ -1,6 +1,6 @@
 import { GetCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Item } from './entities/entity.ts';
-import { member } from './entities/member.ts';
+import { LEGACY_MARK, member } from './entities/member.ts';
 import { seat } from './entities/seat.ts';
 import { ENTITY, TABLE } from './table.ts';
 
@@ -11,7 +11,8 @@ import { ENTITY, TABLE } from './table.ts';
  *
  * - Every member item without a seat gets one, made from what the member item holds (role, marks,
  *   clientMessageId claims, send windows), in one transaction with the member item shedding
- *   those attributes, and only while it is still the member item read (same join time and role).
+ *   those attributes (its read mark left at 0, as member items are written now), and only while
+ *   it is still the member item read (same join time and role).
  * - A member item whose seat exists (made by the member's first send or receipt since the
  *   deploy) sheds the attributes its seat took over, only while the seat is there.
  * - A seat whose member item is gone (a member removed, during the deploy, by a function that
@@ -45,12 +46,17 @@ const MEMBER_ATTRIBUTES = new Set([
   'joinedAt',
 ]);
 
-/** The REMOVE of a member item's attributes that its seat holds, or undefined when there are none. */
-function trimOf(item: Item): { expression: string; names: Record<string, string> } | undefined {
-  const extra = Object.keys(item).filter((name) => !MEMBER_ATTRIBUTES.has(name));
-  if (extra.length === 0) return undefined;
-  const names = Object.fromEntries(extra.map((name, i) => [`#x${i}`, name]));
-  return { expression: `REMOVE ${Object.keys(names).join(', ')}`, names };
+/**
+ * The update that removes a member item's attributes its seat holds (leaving the read mark at
+ * 0, as member items are written now), or undefined when there are none.
+ */
+function trimOf(item: Item): { expression: string; names: Record<string, string>; values: Record<string, unknown> } | undefined {
+  const extra = Object.keys(item).filter((name) => !MEMBER_ATTRIBUTES.has(name) && !Object.hasOwn(LEGACY_MARK, name));
+  if (extra.length === 0 && item.lastReadSeq === LEGACY_MARK.lastReadSeq) return undefined;
+  const names: Record<string, string> = Object.fromEntries(extra.map((name, i) => [`#x${i}`, name]));
+  const remove = Object.keys(names);
+  names['#mark'] = 'lastReadSeq';
+  return { expression: `SET #mark = :mark${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values: { ':mark': LEGACY_MARK.lastReadSeq } };
 }
 
 async function* scanEntity(doc: DynamoDBDocumentClient, tableName: string, entity: string): AsyncGenerator<Item> {
@@ -94,7 +100,7 @@ export async function migrateSeats(doc: DynamoDBDocumentClient, tableName: strin
     if (!found) {
       const asRead = { ':joined': m.joinedAt, ':role': m.role };
       const memberStep = trim
-        ? { Update: { TableName: tableName, Key: memberKey, UpdateExpression: trim.expression, ConditionExpression: 'joinedAt = :joined AND #role = :role', ExpressionAttributeNames: { ...trim.names, '#role': 'role' }, ExpressionAttributeValues: asRead } }
+        ? { Update: { TableName: tableName, Key: memberKey, UpdateExpression: trim.expression, ConditionExpression: 'joinedAt = :joined AND #role = :role', ExpressionAttributeNames: { ...trim.names, '#role': 'role' }, ExpressionAttributeValues: { ...asRead, ...trim.values } } }
         : { ConditionCheck: { TableName: tableName, Key: memberKey, ConditionExpression: 'joinedAt = :joined AND #role = :role', ExpressionAttributeNames: { '#role': 'role' }, ExpressionAttributeValues: asRead } };
       const made = await transact(doc, [memberStep, { Put: { TableName: tableName, Item: seat.fromMemberItem(m), ConditionExpression: 'attribute_not_exists(PK)' } }]);
       if (made) {
@@ -104,7 +110,7 @@ export async function migrateSeats(doc: DynamoDBDocumentClient, tableName: strin
     } else if (trim) {
       const trimmed = await transact(doc, [
         { ConditionCheck: { TableName: tableName, Key: seatKey, ConditionExpression: 'attribute_exists(PK)' } },
-        { Update: { TableName: tableName, Key: memberKey, UpdateExpression: trim.expression, ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeNames: trim.names } },
+        { Update: { TableName: tableName, Key: memberKey, UpdateExpression: trim.expression, ConditionExpression: 'attribute_exists(PK)', ExpressionAttributeNames: trim.names, ExpressionAttributeValues: trim.values } },
       ]);
       if (trimmed) result.membersTrimmed++;
       else result.skipped++;
