@@ -70,6 +70,8 @@ const eventBus = { kind: 'event-bus' } as const;
 const ROOM_ITEMS = ['ROOM#*'] as const;
 /** Partitions of users: presence items and rate counters (`USER#<id>`). */
 const USER_ITEMS = ['USER#*'] as const;
+/** Partitions of users' seats: each member's role, read marks, send window and claims (`SEAT#<id>`). */
+const SEAT_ITEMS = ['SEAT#*'] as const;
 /** Partitions of connection items (`CONN#<id>`). */
 const CONNECTION_ITEMS = ['CONN#*'] as const;
 
@@ -80,6 +82,13 @@ const dynamo = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
 const reads = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table });
 /** Writes confined to rooms' partitions: no user's presence, no connection item. */
 const roomWrites = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table, leadingKeys: ROOM_ITEMS });
+/** Seats, written with the member items (created, role changed, removed) or by the member's sends and receipts. */
+const seatWrites = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table, leadingKeys: SEAT_ITEMS });
+/**
+ * A member stored before seats gets their seat on their first send or receipt: put only while
+ * the member item is still there (a ConditionCheck of it in the same transaction).
+ */
+const seatFromMember: Grant[] = [seatWrites('PutItem'), roomWrites('ConditionCheckItem')];
 /** The per-user rate counter every write (and search) takes from (shared/domain/rate-limit.ts). */
 const rateCounter: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
 /** Presence items: who is online, with which connections. */
@@ -98,12 +107,14 @@ const presignsDownloads: Grant[] = [
 ];
 
 /**
- * A send: the member item (rate window, clientMessageId claim, own read mark), the message put at
- * the next free seq, and its attachments copied from uploads/ to files/. No user-partition counter.
+ * A send: the sender's seat (rate window, clientMessageId claim, own read mark), the message put
+ * at the next free seq, and its attachments copied from uploads/ to files/. No user-partition counter.
  */
 const sendMessage: Grant[] = [
   reads('GetItem', 'BatchGetItem', 'Query'),
   roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'),
+  seatWrites('UpdateItem'),
+  ...seatFromMember,
   { actions: ['s3:GetObject', 's3:DeleteObject'], on: uploads },
   { actions: ['s3:PutObject'], on: files },
   ...presignsDownloads,
@@ -114,8 +125,8 @@ const deleteMessage: Grant[] = [reads('GetItem', 'BatchGetItem'), roomWrites('Pu
 /** A first reaction above the room's `reactedSeq` raises it on the room item (UpdateItem). */
 const addReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter, ...presignsDownloads];
 const removeReaction: Grant[] = [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), rateCounter, ...presignsDownloads];
-/** A receipt: the member item and the room with its newest message; an older message is read by key. */
-const markRead: Grant[] = [reads('GetItem', 'Query'), roomWrites('UpdateItem')];
+/** A receipt: the seat and the room with its newest message; an older message is read by key. Nothing in the room is written. */
+const markRead: Grant[] = [reads('GetItem', 'Query'), seatWrites('UpdateItem'), ...seatFromMember];
 const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
 
 /**
@@ -123,10 +134,12 @@ const setPresence: Grant[] = [reads('BatchGetItem'), presenceWrites];
  * missing here may call nothing (`http-health`, `http-me`, `ws-authorizer`, `ws-default`, `ws-ping`).
  */
 export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
-  'http-list-rooms': [reads('BatchGetItem', 'Query'), queryIndex, readsCursorKey, ...presignsDownloads],
+  // The user's seats (one Query), then each room with its newest message.
+  // A direct room whose other member was added by id alone is named from their presence (a batch read).
+  'http-list-rooms': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
   // A direct room that exists already is read and answered (get-or-create).
-  'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), rateCounter],
+  'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem'), rateCounter],
   // The member item, and the room with its newest message in one query.
   'http-get-room': [reads('GetItem', 'Query')],
   // The newest page: the member item, then the room with the page in one query.
@@ -138,28 +151,28 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-add-reaction': addReaction,
   'http-remove-reaction': removeReaction,
   'http-mark-read': markRead,
-  'http-unread': [reads('BatchGetItem', 'Query'), queryIndex],
+  'http-unread': [reads('Query')],
   'http-list-typing': [reads('BatchGetItem', 'Query')],
   'http-list-changes': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   // A search may read a thousand messages: it counts against its own rate limit.
-  'http-search': [reads('BatchGetItem', 'Query'), queryIndex, rateCounter, readsCursorKey, ...presignsDownloads],
+  'http-search': [reads('BatchGetItem', 'Query'), rateCounter, readsCursorKey, ...presignsDownloads],
   'http-list-public-rooms': [reads('BatchGetItem'), queryIndex, readsCursorKey],
   'http-update-room': [reads('BatchGetItem'), roomWrites('UpdateItem'), rateCounter],
   'http-archive-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
-  'http-join-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
+  'http-join-room': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), seatWrites('PutItem'), rateCounter],
   'http-list-members': [reads('BatchGetItem', 'Query')],
-  'http-add-member': [reads('BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
-  'http-update-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), rateCounter],
-  'http-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), rateCounter],
+  'http-add-member': [reads('BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), seatWrites('PutItem'), rateCounter],
+  'http-update-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), seatWrites('UpdateItem'), rateCounter],
+  'http-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), seatWrites('DeleteItem'), rateCounter],
   'http-get-presence': [reads('BatchGetItem'), queryIndex],
   'http-set-presence': setPresence,
   // The host platform's calls: no user, so no rate counter.
   // A public room is listed on the public index by a second write to its item.
-  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem')],
+  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem')],
   'service-archive-room': [reads('GetItem', 'Query'), roomWrites('PutItem', 'UpdateItem')],
-  'service-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem')],
+  'service-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), seatWrites('PutItem')],
   // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.
-  'service-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem')],
+  'service-remove-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem', 'DeleteItem'), seatWrites('DeleteItem')],
   // The message is put at the next free seq (a query finds the newest); nothing else is written.
   'service-post-message': [reads('GetItem', 'Query'), roomWrites('PutItem')],
   // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
@@ -195,6 +208,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
     queryIndex,
     { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
     presenceWrites,
+    // The seat a removal by a function deployed before seats left behind (room-events.ts).
+    seatWrites('DeleteItem'),
     { actions: MANAGE_CONNECTIONS, on: connections },
     ...presignsDownloads,
     // A room too large for one invocation is split across workers.
@@ -206,12 +221,11 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
     presenceWrites,
     { actions: MANAGE_CONNECTIONS, on: connections },
   ],
-  // Outbound events: every stored change to the bus; notifications read the room, its members and
-  // their presence and rooms (unread totals through GSI1), keep the coalescing state and forget gone
-  // push subscriptions in users' partitions, and sign pushes with the VAPID key.
+  // Outbound events: every stored change to the bus; notifications read the room, its members,
+  // their presence and seats (unread totals from the seats), keep the coalescing state and forget
+  // gone push subscriptions in users' partitions, and sign pushes with the VAPID key.
   'stream-events': [
     reads('GetItem', 'BatchGetItem', 'Query'),
-    queryIndex,
     userWrites('UpdateItem', 'DeleteItem'),
     { actions: ['events:PutEvents'], on: eventBus },
     readsVapidSeed,

@@ -33,16 +33,32 @@ export interface RoomRecord {
   reactedSeq?: number;
 }
 
+/** Who is in a room, as the room sees them (the room's partition): the same for every reader. */
 export interface MemberRecord {
   roomId: string;
   userId: string;
   displayName: string;
   role: Role;
   joinedAt: string;
+}
+
+/** How far a member has read a room. */
+export interface ReadMark {
+  roomId: string;
+  userId: string;
   /** Everything up to here is read: the further of the last read receipt and the member's own last send. */
   lastReadSeq: number;
   lastReadAt?: string;
   lastReadMessageId?: string;
+}
+
+/**
+ * A member's own half of a membership, kept in the user's seats (one Query lists them all): the
+ * role, the read mark, and what a send checks and counts. It exists exactly while the member does.
+ */
+export interface SeatRecord extends ReadMark {
+  role: Role;
+  joinedAt: string;
   /**
    * The member's recent sends: clientMessageId → the seq its first attempt started from (the
    * message is there or later), or for claims stored before seqs were kept, the ISO time of the claim.
@@ -164,7 +180,7 @@ export type Change =
   | { kind: 'message_created' | 'message_edited'; message: MessageRecord }
   | { kind: 'message_deleted'; message: MessageRecord }
   | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
-  | { kind: 'messages_read'; member: MemberRecord }
+  | { kind: 'messages_read'; read: ReadMark }
   | { kind: 'connection_opened' | 'connection_expired'; connection: ConnectionRecord }
   | { kind: 'member_joined' | 'member_left'; member: MemberRecord }
   | { kind: 'room_updated' | 'room_archived'; room: RoomRecord }

@@ -1,5 +1,5 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, MessageRecord, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, RoomRecord, SeatRecord } from '#shared/model.ts';
 import { forbidden, notFound } from '#shared/errors.ts';
 
 /**
@@ -32,4 +32,24 @@ export async function requireMembershipWithLatest(
   if (!room) throw notFound('Room');
   if (!member) throw forbidden('You are not a member of this room');
   return { room, member, ...(latest && { latest }) };
+}
+
+/**
+ * The room with its newest message, and the caller's seat (read marks, send window and claims)
+ * rather than their member item: what a send and a receipt read and write. The seat is read
+ * strongly unless `consistent: false`; the room always is.
+ */
+export async function requireSeatWithLatest(
+  deps: Pick<Deps, 'rooms'>,
+  roomId: string,
+  userId: string,
+  opts: { consistent?: boolean } = {},
+): Promise<{ room: RoomRecord; seat: SeatRecord; latest?: MessageRecord }> {
+  const [{ room, latest }, seat] = await Promise.all([
+    deps.rooms.getRoomWithLatest(roomId, { consistent: true }),
+    deps.rooms.getSeat(roomId, userId, { consistent: opts.consistent ?? true }),
+  ]);
+  if (!room) throw notFound('Room');
+  if (!seat) throw forbidden('You are not a member of this room');
+  return { room, seat, ...(latest && { latest }) };
 }

@@ -33,7 +33,7 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
       return deliverToRoom(deps, roomId, { type: change.kind, roomId, messageId, emoji, userId, count });
     }
     case 'messages_read': {
-      const { roomId, userId, lastReadSeq, lastReadMessageId, lastReadAt } = change.member;
+      const { roomId, userId, lastReadSeq, lastReadMessageId, lastReadAt } = change.read;
       if (!lastReadMessageId || !lastReadAt) return { sent: 0, gone: 0 };
       return deliverToRoom(deps, roomId, { type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt });
     }

@@ -95,14 +95,20 @@ export interface MemberWithPresence {
   presence: { status: PresenceRecord['status']; lastSeenAt?: string };
 }
 
-/** `GET /rooms/{roomId}/members`: every member with role and presence (one query + one batch read per 100). */
+/**
+ * `GET /rooms/{roomId}/members`: every member with role, read mark and presence (one query, then
+ * batch reads of their seats and presence items, 100 keys each).
+ */
 export async function listMembers(deps: Deps, actor: User, roomId: string): Promise<{ items: MemberWithPresence[] }> {
   await requireMembership(deps, roomId, actor.userId);
   const members = await deps.rooms.listMembers(roomId);
-  const presence = new Map((await deps.connections.getPresence(members.map((m) => m.userId))).map((p) => [p.userId, p]));
+  const ids = members.map((m) => m.userId);
+  const [seats, present] = await Promise.all([deps.rooms.getSeats(roomId, ids), deps.connections.getPresence(ids)]);
+  const marks = new Map(seats.map((s) => [s.userId, s.lastReadSeq]));
+  const presence = new Map(present.map((p) => [p.userId, p]));
   const items = members.map((m) => {
     const p = presence.get(m.userId);
-    return { ...memberView(m), presence: { status: p?.status ?? 'offline', ...(p?.lastSeenAt && { lastSeenAt: p.lastSeenAt }) } };
+    return { ...memberView(m, marks.get(m.userId) ?? 0), presence: { status: p?.status ?? 'offline', ...(p?.lastSeenAt && { lastSeenAt: p.lastSeenAt }) } };
   });
   return { items };
 }
@@ -118,7 +124,6 @@ export async function addMemberTo(deps: Deps, actor: User, room: RoomRecord, inp
     displayName,
     role: input.role ?? 'member',
     joinedAt: deps.clock.now().toISOString(),
-    lastReadSeq: 0,
   };
   const outcome = await deps.rooms.addMember(member);
   if (outcome === 'exists') throw conflict(`${input.userId} is already a member`);
@@ -140,7 +145,7 @@ export async function addMember(deps: Deps, actor: User, roomId: string, input: 
   if ((input.role ?? 'member') !== 'member' && member.role !== 'admin') throw forbidden('Only an admin can add someone as admin or moderator');
   requireGroup(room);
   await limit(deps, actor.userId, 'write');
-  return memberView(await addMemberTo(deps, actor, room, input));
+  return memberView(await addMemberTo(deps, actor, room, input), 0);
 }
 
 /** `POST /rooms/{roomId}/join`: anyone may join a public room. */
@@ -162,12 +167,13 @@ export async function changeRole(deps: Deps, actor: User, roomId: string, userId
   requireGroup(room);
   const target = userId === actor.userId ? member : await deps.rooms.getMember(roomId, userId);
   if (!target) throw notFound('Member');
-  if (target.role === role) return memberView(target);
+  const markOf = async () => (await deps.rooms.getSeats(roomId, [userId]))[0]?.lastReadSeq ?? 0;
+  if (target.role === role) return memberView(target, await markOf());
   await limit(deps, actor.userId, 'write');
   if (target.role === 'admin') await requireAnotherAdmin(deps, roomId, userId, 'step down');
   if (!(await deps.rooms.setRole(roomId, userId, role))) throw notFound('Member');
   await tell(deps, roomId, actor, `${actor.displayName} made ${await memberName(deps, target)} ${ROLE_NAMES[role]}`, { event: 'role_changed', userId, role });
-  return memberView({ ...target, role });
+  return memberView({ ...target, role }, await markOf());
 }
 
 /** The last admin keeps the room governable: they hand the role over before leaving or stepping down. */

@@ -1,17 +1,17 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { ChangeRecord, MemberRecord, MessageRecord, User } from '#shared/model.ts';
+import type { ChangeRecord, MessageRecord, SeatRecord, User } from '#shared/model.ts';
 import type { SendMark } from '#shared/ports/rooms.ts';
 import { AppError, conflict, forbidden, notFound, unavailable, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
-import { requireMembership, requireMembershipWithLatest } from './access.ts';
+import { requireMembership, requireSeatWithLatest } from './access.ts';
 import { isCount, isEpochMs, openCursor, sealCursor, type CursorScope, type Position } from './cursors.ts';
 import { limit } from './rate-limit.ts';
 import { messageView, type MessageView } from './views.ts';
 import { attachUploads, attachmentUrls, removeAttachments } from './attachments.ts';
 
-/** A user's last sends per room whose clientMessageId is remembered on their member item. */
+/** A user's last sends per room whose clientMessageId is remembered on their seat. */
 export const SENT_WINDOW = 10;
-/** At most this many bytes of claims on a member item: ten UUIDs fit, fewer of the longest ids. */
+/** At most this many bytes of claims on a seat: ten UUIDs fit, fewer of the longest ids. */
 const SENT_BYTES = 420;
 /** How far a retry reads (messages) for the message its first attempt stored. */
 const RETRY_SEARCH_MESSAGES = 2000;
@@ -103,25 +103,26 @@ export interface SendResult {
 
 /**
  * Stores a message as the room's next seq, with two writes (docs/design.md, "Sending"):
- * 1. the sender's member item: the send counted in its rate window, the clientMessageId claimed
- *    (with the seq this send starts from), the sender's own read mark;
+ * 1. the sender's seat: the send counted in its rate window, the clientMessageId claimed (with
+ *    the seq this send starts from), the sender's own read mark; it exists only while they are a
+ *    member, so this write is also the membership check;
  * 2. the message itself, put only if its seq is free. That put is what takes the seq, so a send
  *    that dies anywhere leaves no gap; on a conflict it goes on to a later seq.
  * A retry of a claimed clientMessageId looks for the message from the claimed seq on, and stores
  * it itself if its first attempt died: a writer of that id meets any message the other stored.
  */
 export async function sendMessage(deps: Deps, actor: User, roomId: string, input: SendMessageInput): Promise<SendResult> {
-  // The member is read eventually consistent (half the units): the member write's conditions
-  // hold the truth. A member removed a moment ago is refused by it; a claim or window count not
-  // yet seen makes it refuse, and the member read again strongly tells why. The room is read with
-  // its newest message, consistently: the seq this send starts from.
-  const { room, member, latest: newest } = await requireMembershipWithLatest(deps, roomId, actor.userId, { consistent: false, roomConsistent: true });
+  // The seat is read eventually consistent (half the units): the seat write's conditions hold
+  // the truth. A member removed a moment ago is refused by it (their seat went with them); a
+  // claim or window count not yet seen makes it refuse, and the seat read again strongly tells
+  // why. The room is read with its newest message, consistently: the seq this send starts from.
+  const { room, seat, latest: newest } = await requireSeatWithLatest(deps, roomId, actor.userId, { consistent: false });
   const latest = newest?.seq ?? 0;
   if (room.archivedAt) throw conflict('The room is archived');
   const content = input.content ?? '';
   checkContent(deps, content);
   const cmid = input.clientMessageId;
-  const claimed = cmid === undefined ? undefined : member.sent?.get(cmid);
+  const claimed = cmid === undefined ? undefined : seat.sent?.get(cmid);
   if (cmid !== undefined && claimed !== undefined) return resend(deps, actor, roomId, input, cmid, claimed);
   const draft = await draftOf(deps, actor, roomId, input);
   const now = deps.clock.now();
@@ -130,7 +131,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   const rule = deps.settings.rateLimits.send;
   const nowS = now.getTime() / 1000;
   const windowStart = rule.limit > 0 ? Math.floor(nowS / rule.windowSeconds) * rule.windowSeconds : undefined;
-  const markFor = (m: MemberRecord): SendMark => ({
+  const markFor = (m: SeatRecord): SendMark => ({
     roomId,
     userId: actor.userId,
     readSeq: fromSeq,
@@ -138,9 +139,9 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     ...(windowStart !== undefined && { window: { start: windowStart, limit: rule.limit, drop: [...(m.sendWindows?.keys() ?? [])].filter((w) => w < windowStart) } }),
     ...(cmid !== undefined && { claim: { clientMessageId: cmid, fromSeq, drop: oldestSent(m, SENT_WINDOW - 1, cmid) } }),
   });
-  for (let current = member, attempt = 1; !(await deps.rooms.markSent(markFor(current))); attempt++) {
-    // Refused: the member as it is now tells why.
-    const now2 = await deps.rooms.getMemberNow(roomId, actor.userId);
+  for (let current = seat, attempt = 1; !(await deps.rooms.markSent(markFor(current))); attempt++) {
+    // Refused: the seat as it is now tells why.
+    const now2 = await deps.rooms.getSeat(roomId, actor.userId, { consistent: true });
     if (!now2) throw forbidden('You are not a member of this room');
     const claim = cmid === undefined ? undefined : now2.sent?.get(cmid);
     if (cmid !== undefined && claim !== undefined) return resend(deps, actor, roomId, input, cmid, claim);
@@ -154,7 +155,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
   const own = cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid };
   const { message, created } = await insertAtNext(deps, roomId, fromSeq, { ...draft, createdAt: at }, own);
   // Others sent first: move the sender's mark on to their message (under contention only). The
-  // first write cannot set it: the seq is known only once the put took it, and the member write
+  // first write cannot set it: the seq is known only once the put took it, and the seat write
   // must come before the put (it claims the clientMessageId and counts the send); one transaction
   // of both would double every send's units to spare this write on contended ones.
   if (created && message.seq > fromSeq) await deps.rooms.markSent({ roomId, userId: actor.userId, readSeq: message.seq, at });
@@ -162,7 +163,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
 }
 
 /**
- * A send whose clientMessageId the member item already claims: the message its first attempt
+ * A send whose clientMessageId the sender's seat already claims: the message its first attempt
  * stored (at the claimed seq or later), or, when that attempt died before storing it, this one.
  * Racing attempts cannot both store: each writer of the id meets, at the seq it tries, any
  * message the other stored (no seq between the claimed one and the newest is empty).
@@ -255,12 +256,12 @@ export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessa
 
 /**
  * The clientMessageIds to forget so that at most `keep` remain, and their names take at most
- * `SENT_BYTES` beside `adding` (the member item stays under 1 KB, one write unit): oldest first;
+ * `SENT_BYTES` beside `adding` (the seat stays under 1 KB, one write unit): oldest first;
  * claims that hold a time are older than any seq.
  */
-function oldestSent(member: MemberRecord, keep: number, adding: string): string[] {
+function oldestSent(seat: SeatRecord, keep: number, adding: string): string[] {
   const order = (claim: number | string) => (typeof claim === 'number' ? claim : -1);
-  const newestFirst = [...(member.sent ?? new Map<string, number | string>())].sort((a, b) => order(b[1]) - order(a[1]));
+  const newestFirst = [...(seat.sent ?? new Map<string, number | string>())].sort((a, b) => order(b[1]) - order(a[1]));
   let bytes = claimBytes(adding);
   const kept = new Set<string>();
   for (const [id] of newestFirst) {
@@ -271,7 +272,7 @@ function oldestSent(member: MemberRecord, keep: number, adding: string): string[
   return newestFirst.filter(([id]) => !kept.has(id)).map(([id]) => id);
 }
 
-/** A claim's share of the member item: its prefixed name (UTF-8) and a small number. */
+/** A claim's share of the seat: its prefixed name (UTF-8) and a small number. */
 const claimBytes = (id: string) => Buffer.byteLength(id) + 5;
 
 async function replyRef(deps: Deps, roomId: string, replyToId: string): Promise<MessageRecord['replyTo']> {
@@ -369,13 +370,17 @@ function readHistoryPosition([direction, seq, ...rest]: readonly unknown[]): { d
   return (direction === 'a' || direction === 'b') && isCount(seq) && rest.length === 0 ? { direction, seq } : undefined;
 }
 
-/** One message with `readBy`: the members whose read mark has reached it (derived, never stored per message). */
+/**
+ * One message with `readBy`: the members whose read mark has reached it (derived, never stored
+ * per message), from their seats (one batch read of the room's member ids' seats).
+ */
 export async function getMessage(deps: Deps, actor: User, roomId: string, messageId: string): Promise<MessageView & { readBy: { userId: string; readAt?: string }[] }> {
   await requireMembership(deps, roomId, actor.userId);
   const m = await requireMessage(deps, roomId, messageId);
-  const [view, members] = await Promise.all([viewOf(deps, m, actor.userId), deps.rooms.listMembers(roomId)]);
-  const readBy = members
-    .filter((x) => x.userId !== m.senderId && x.lastReadSeq >= m.seq)
+  const [view, seats] = await Promise.all([viewOf(deps, m, actor.userId), deps.rooms.listMemberIds(roomId).then((ids) => deps.rooms.getSeats(roomId, ids.filter((id) => id !== m.senderId)))]);
+  const readBy = seats
+    .filter((x) => x.lastReadSeq >= m.seq)
+    .sort((a, b) => (a.userId < b.userId ? -1 : 1))
     .map((x) => ({ userId: x.userId, ...(x.lastReadAt && { readAt: x.lastReadAt }) }));
   return { ...view, readBy };
 }

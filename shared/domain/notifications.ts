@@ -139,20 +139,22 @@ export interface NotificationOutcome {
  * not read past it, whose level admits it, and who have no open connection. At most one per user
  * and room per window; later ones are counted into the next.
  *
- * Cost: in a group room levels are read first, for every candidate (one batch), because under the
- * default level they rule out everyone a message does not mention; presence is then read only for
- * those admitted, so a plain message reads nothing more. In a direct room, whose every message the
- * default level admits, presence goes first. The notification state is read for those left only.
+ * Cost: the room and its member ids (keys only). In a group room levels are read first, for every
+ * other member (one batch), because under the default level they rule out everyone a message
+ * does not mention; presence is then read only for those admitted, so a plain message reads
+ * nothing more. In a direct room, whose every message the default level admits, presence goes
+ * first. The notification state and the read mark (the seat) are read for those left only: a
+ * member who read the message already is a rare candidate, so their marks are read last.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
  */
 export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise<NotificationOutcome[]> {
   if (m.type === 'system' || m.deletedAt) return [];
-  const [room, members] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.rooms.listMembers(m.roomId)]);
+  const [room, memberIds] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.rooms.listMemberIds(m.roomId)]);
   if (!room || room.archivedAt) return [];
-  const unread = members.filter((x) => x.userId !== m.senderId && x.lastReadSeq < m.seq).map((x) => x.userId);
-  if (unread.length === 0) return [];
+  const others = memberIds.filter((id) => id !== m.senderId);
+  if (others.length === 0) return [];
 
   const now = deps.clock.now();
   /** Those of `userIds` whose level admits the message, and why: one batch read of preferences. */
@@ -168,17 +170,20 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   };
   // The filter that rules out more is read for every candidate, the other only for who is left:
   // the default level admits every message of a direct room, but in a group room only mentions.
-  let candidates: Awaited<ReturnType<typeof admitted>>;
+  let admittedAway: Awaited<ReturnType<typeof admitted>>;
   if (room.type === 'direct') {
-    candidates = await admitted([...(await offline(unread))]);
+    admittedAway = await admitted([...(await offline(others))]);
   } else {
-    const byLevel = await admitted(unread);
+    const byLevel = await admitted(others);
     const away = await offline(byLevel.map((c) => c.userId));
-    candidates = byLevel.filter((c) => away.has(c.userId));
+    admittedAway = byLevel.filter((c) => away.has(c.userId));
   }
-  if (candidates.length === 0) return [];
+  if (admittedAway.length === 0) return [];
   // The preferences batch may be a moment stale: the state a decision rests on is read consistently.
-  const states = await deps.notifications.states(m.roomId, candidates.map((c) => c.userId));
+  const ids = admittedAway.map((c) => c.userId);
+  const [states, seats] = await Promise.all([deps.notifications.states(m.roomId, ids), deps.rooms.getSeats(m.roomId, ids)]);
+  const unread = new Set(seats.filter((s) => s.lastReadSeq < m.seq).map((s) => s.userId));
+  const candidates = admittedAway.filter((c) => unread.has(c.userId));
 
   const at = now.toISOString();
   const outcomes: NotificationOutcome[] = [];

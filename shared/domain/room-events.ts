@@ -16,9 +16,12 @@ export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Deliver
 /**
  * `user_left` to the remaining members and to every connection of the one who left; their
  * connections scoped to this room are then closed. Everything later is fanned out from the
- * membership as it is then, so nothing more of the room reaches them.
+ * membership as it is then, so nothing more of the room reaches them. A seat the removal left
+ * (a function deployed before seats removed the member item alone) goes first: with it, the
+ * removed member could still send.
  */
 export async function announceLeave(deps: Deps, m: MemberRecord): Promise<Delivery> {
+  await deps.rooms.removeSeatOf(m);
   const frame: ServerFrame = { type: 'user_left', roomId: m.roomId, userId: m.userId, displayName: m.displayName };
   const toRoom = await deliverToRoom(deps, m.roomId, frame);
   const own = (await deps.connections.connectionsOf([m.userId])).filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === m.roomId);

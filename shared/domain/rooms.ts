@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { MemberRecord, MessageRecord, RoomRecord, User } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, ReadMark, RoomRecord, SeatRecord, User } from '#shared/model.ts';
 import { AppError, validationFailed } from '#shared/errors.ts';
 import { requireMembershipWithLatest } from './access.ts';
 import { limit } from './rate-limit.ts';
@@ -47,7 +47,6 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
     displayName,
     role,
     joinedAt: now,
-    lastReadSeq: 0,
   });
   const members = [
     member(actor.userId, actor.displayName, input.type === 'direct' ? 'member' : 'admin'),
@@ -92,23 +91,22 @@ export interface MyRoom {
 }
 
 /**
- * Each of the user's rooms with its newest message and the user's member item: one Query a room
- * for the room and its newest message together, one batch read of the member items; none depends
- * on message counts. Eventually consistent (half the units): the list may lag a second.
+ * Each of the user's rooms with its newest message and the user's seat there: one Query of the
+ * user's seats (every room they are in, with role and read mark), then one Query a room for the
+ * room and its newest message together; none depends on message counts. Eventually consistent
+ * (half the units): the list may lag a second.
  */
-async function myRoomsWithLatest(deps: Deps, userId: string): Promise<{ room: RoomRecord; member: MemberRecord; latest?: MessageRecord }[]> {
-  const roomIds = await myRoomIds(deps, userId);
-  const [rooms, members] = await Promise.all([deps.rooms.getRoomsWithLatest(roomIds), deps.rooms.getMembershipsOf(roomIds, userId)]);
-  return roomIds.flatMap((id) => {
-    const r = rooms.get(id);
-    const member = members.get(id);
-    return r && member ? [{ room: withActivity(r.room, r.latest), member, ...(r.latest && { latest: r.latest }) }] : [];
+async function myRoomsWithLatest(deps: Deps, userId: string): Promise<{ room: RoomRecord; seat: SeatRecord; latest?: MessageRecord }[]> {
+  const seats = await deps.rooms.listSeats(userId);
+  const rooms = await deps.rooms.getRoomsWithLatest(seats.map((s) => s.roomId));
+  return seats.flatMap((seat) => {
+    const r = rooms.get(seat.roomId);
+    return r ? [{ room: withActivity(r.room, r.latest), seat, ...(r.latest && { latest: r.latest }) }] : [];
   });
 }
 
 /**
- * My rooms, most recent activity first (the newest message orders them). Cost: one GSI query for
- * my memberships, then `myRoomsWithLatest`, then the reactions of each newest message shown that
+ * My rooms, most recent activity first (the newest message orders them). Cost: `myRoomsWithLatest`, then the reactions of each newest message shown that
  * may have some (at or below its room's `reactedSeq`).
  */
 export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; cursor?: string }): Promise<{ items: MyRoom[]; nextCursor?: string }> {
@@ -117,13 +115,13 @@ export async function listMyRooms(deps: Deps, actor: User, q: { limit: number; c
   const start = q.cursor ? await openCursor(deps.cursorKey, scope, q.cursor, ([o, ...rest]) => (isCount(o) && rest.length === 0 ? o : undefined)) : 0;
   const page = ordered.slice(start, start + q.limit);
   const items = await Promise.all(
-    page.map(async ({ room, member, latest: last }): Promise<MyRoom> => {
+    page.map(async ({ room, seat, latest: last }): Promise<MyRoom> => {
       return {
         room: roomView(room),
         displayName: room.type === 'direct' ? await directRoomName(deps, room.roomId, actor.userId) : (room.name ?? ''),
-        role: member.role,
-        unreadCount: unreadCount(room, member),
-        lastReadSeq: member.lastReadSeq,
+        role: seat.role,
+        unreadCount: unreadCount(room, seat),
+        lastReadSeq: seat.lastReadSeq,
         ...(last && { lastMessage: await viewOf(deps, last, actor.userId, { unreacted: room.reactedSeq !== undefined && last.seq > room.reactedSeq }) }),
       };
     }),
@@ -141,25 +139,18 @@ async function directRoomName(deps: Deps, roomId: string, userId: string): Promi
   return p?.displayName ?? other.userId;
 }
 
-/** Every room the user belongs to, page by page through the user index. */
+/** Every room the user belongs to: their seats, one Query. */
 export async function myRoomIds(deps: Deps, userId: string): Promise<string[]> {
-  const roomIds: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.rooms.listMembershipRoomIds(userId, 100, cursor);
-    roomIds.push(...page.items);
-    cursor = page.cursor;
-  } while (cursor);
-  return roomIds;
+  return (await deps.rooms.listSeats(userId)).map((s) => s.roomId);
 }
 
 /** Messages after my read mark; my own sends move the mark, so they never count. */
-export const unreadCount = (room: RoomRecord, member: MemberRecord): number => Math.max(0, room.lastSeq - member.lastReadSeq);
+export const unreadCount = (room: RoomRecord, mark: Pick<ReadMark, 'lastReadSeq'>): number => Math.max(0, room.lastSeq - mark.lastReadSeq);
 
 /** `GET /unread`: the total and each room with something unread. */
 export async function listUnread(deps: Deps, actor: User): Promise<{ total: number; rooms: { roomId: string; unreadCount: number }[] }> {
   const rooms = (await myRoomsWithLatest(deps, actor.userId))
-    .map(({ room, member }) => ({ roomId: room.roomId, unreadCount: unreadCount(room, member) }))
+    .map(({ room, seat }) => ({ roomId: room.roomId, unreadCount: unreadCount(room, seat) }))
     .filter((r) => r.unreadCount > 0);
   return { total: rooms.reduce((sum, r) => sum + r.unreadCount, 0), rooms };
 }

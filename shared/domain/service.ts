@@ -55,7 +55,6 @@ export async function serviceCreateRoom(deps: Deps, input: ServiceCreateRoomInpu
     displayName: m.displayName ?? m.userId,
     role: m.role ?? 'member',
     joinedAt: now,
-    lastReadSeq: 0,
   }));
   try {
     await deps.rooms.createRoom(room, members);
@@ -72,7 +71,7 @@ export async function serviceCreateRoom(deps: Deps, input: ServiceCreateRoomInpu
 
 export async function serviceAddMember(deps: Deps, roomId: string, m: ServiceMember) {
   const room = await requireRoom(deps, roomId);
-  return memberView(await addMemberTo(deps, SERVICE, room, m));
+  return memberView(await addMemberTo(deps, SERVICE, room, m), 0);
 }
 
 export async function serviceRemoveMember(deps: Deps, roomId: string, userId: string): Promise<void> {

@@ -107,6 +107,7 @@ export function roomView(r: RoomRecord): RoomView {
   };
 }
 
-export function memberView(m: MemberRecord) {
-  return { userId: m.userId, displayName: m.displayName, role: m.role, joinedAt: m.joinedAt, lastReadSeq: m.lastReadSeq };
+/** A member as clients see them, with their read mark (from their seat; a new member's is 0). */
+export function memberView(m: MemberRecord, lastReadSeq: number) {
+  return { userId: m.userId, displayName: m.displayName, role: m.role, joinedAt: m.joinedAt, lastReadSeq };
 }

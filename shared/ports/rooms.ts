@@ -1,8 +1,8 @@
-import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, Role, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
 
 /**
- * The one write a send makes on the sender's member item: its read mark, its count in the send
- * rate window, and the claim of its clientMessageId.
+ * The one write a send makes on the sender's seat: its read mark, its count in the send rate
+ * window, and the claim of its clientMessageId.
  */
 export interface SendMark {
   roomId: string;
@@ -33,7 +33,7 @@ export interface RoomPatch {
 
 /** Rooms and who is in them: the room, its members, each user's memberships, settings and the public listing. */
 export interface RoomStore {
-  /** Writes the room and its members; fails with `conflict` if the room id exists. */
+  /** Writes the room and its members (each with their seat); fails with `conflict` if the room id exists. */
   createRoom(room: RoomRecord, members: MemberRecord[]): Promise<void>;
   getRoom(roomId: string): Promise<RoomRecord | undefined>;
   /** Sets the fields (and the public listing); `undefined` if the room is gone or archived, `too_small` if maxMembers < memberCount. */
@@ -56,19 +56,32 @@ export interface RoomStore {
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;
-  /** Adds the member and counts it on the room, only if the room is an active group below `maxMembers`. */
+  /** Adds the member with their seat and counts it on the room, only if the room is an active group below `maxMembers`. */
   addMember(member: MemberRecord): Promise<AddMemberOutcome>;
-  /** Removes the member and uncounts it; false if they were not a member. */
+  /** Removes the member and their seat, and uncounts it; false if they were not a member. */
   removeMember(roomId: string, userId: string): Promise<boolean>;
-  /** False if they are not a member. */
+  /** On the member and their seat together. False if they are not a member. */
   setRole(roomId: string, userId: string, role: Role): Promise<boolean>;
+
+  /**
+   * The member's seat (role, read mark, send window and claims): it exists exactly while they are
+   * a member. A member stored before seats were kept gets theirs here, once.
+   */
+  getSeat(roomId: string, userId: string, opts: { consistent: boolean }): Promise<SeatRecord | undefined>;
+  /** The seats of those of `userIds` who are members (others are left out), eventually consistent. */
+  getSeats(roomId: string, userIds: string[]): Promise<SeatRecord[]>;
+  /** Every seat of the user, one per room they belong to: one Query (eventually consistent). */
+  listSeats(userId: string): Promise<SeatRecord[]>;
+  /**
+   * Removes the seat of a member whose member item is gone, if it is still that membership's
+   * (same join time): what a removal by a function deployed before seats left behind.
+   */
+  removeSeatOf(member: MemberRecord): Promise<void>;
 
   /** The room ids the user belongs to (from the user index: no room or message is read); `cursor` is the last room id of the page before. */
   listMembershipRoomIds(userId: string, limit: number, cursor?: string): Promise<Page<string>>;
   /** Each room that exists with its newest message, one read a room (eventually consistent), by room id. */
   getRoomsWithLatest(roomIds: string[]): Promise<Map<string, RoomWithLatest & { room: RoomRecord }>>;
-  /** The user's member item in each room they belong to, in one batch read (eventually consistent), by room id. */
-  getMembershipsOf(roomIds: string[], userId: string): Promise<Map<string, MemberRecord>>;
   /** Each room with the user's membership in it, in one batch read. */
   getRoomsWithMember(roomIds: string[], userId: string): Promise<{ room: RoomRecord; member: MemberRecord }[]>;
 
@@ -77,11 +90,11 @@ export interface RoomStore {
    * is left alone). Written before the reaction itself: a reaction never lies above the mark.
    */
   markReacted(roomId: string, seq: number): Promise<void>;
-  /** Moves the member's read mark forward only; false when it was already there or beyond. */
+  /** Moves the read mark on the member's seat forward only; false when it was already there or beyond. */
   markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean>;
   /**
-   * The write a send makes on the sender's member item (SendMark). False when it was refused: the
-   * clientMessageId was claimed, the window is full, or the member is gone (read the member to tell).
+   * The write a send makes on the sender's seat (SendMark). False when it was refused: the
+   * clientMessageId was claimed, the window is full, or the seat is gone (read the seat to tell).
    */
   markSent(mark: SendMark): Promise<boolean>;
   /** The member as it is now (a strongly consistent read). */

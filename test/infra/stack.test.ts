@@ -213,11 +213,12 @@ describe('ParleyStack', () => {
       }
     });
 
-    it('lets the fan-out read, delete connection items and update presence items (a 410 or an expired connection), and write nothing else', () => {
+    it('lets the fan-out read, delete connection items and update presence items (a 410 or an expired connection), delete a seat a removal left, and write nothing else', () => {
       const writes = dynamoActions(streamFn).filter(({ a }) => /Put|Update|Delete|Write/.test(a));
       expect(writes).toEqual([
         { a: 'dynamodb:DeleteItem', keys: ['CONN#*'] },
         { a: 'dynamodb:UpdateItem', keys: ['USER#*'] },
+        { a: 'dynamodb:DeleteItem', keys: ['SEAT#*'] },
       ]);
       expect(allowedOf(streamFn).filter((l) => l.startsWith('dynamodb:UpdateItem'))).toEqual([
         `dynamodb:UpdateItem ${JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] })} {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["USER#*"]}}`,

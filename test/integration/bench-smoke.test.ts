@@ -56,8 +56,10 @@ describe('benchmark smoke run', () => {
     expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
     expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
     // Nobody's level admits a plain message: no presence, no state, one batch of preferences.
-    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMembers', 1], ['recipients', 1]]);
+    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMemberIds', 1], ['recipients', 1]]);
     expect(mention.byOperation.find((o) => o.operation === 'notificationStates')?.calls).toBe(1);
+    // The read marks (seats) of those left, last: the one mentioned.
+    expect(mention.byOperation.find((o) => o.operation === 'getSeats')?.calls).toBe(1);
   });
 
   it('runs the notification section alone (npm run bench -- --notifications), printing its calls', { timeout: 120_000 }, async () => {

@@ -108,6 +108,29 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     expect(await item(room, 'BATCH')).toBeDefined();
   });
 
+  it('lets only the functions that keep seats write them: the send and receipts update theirs, the fan-out removes one; edits, events and presence cannot', async () => {
+    const user = uniqueId('iam');
+    const room = uniqueId('iam');
+    const seat = keys.seat(user, room);
+    await seed(seat.PK, seat.SK, { lastReadSeq: 0 });
+    const mark = () => new UpdateCommand({ TableName: TABLE.defaultName, Key: seat, UpdateExpression: 'SET lastReadSeq = :s', ExpressionAttributeValues: { ':s': 2 } });
+    await runAs('http-mark-read', () => db.send(mark()));
+    await runAs('ws-message-send', () => db.send(mark()));
+    for (const fn of ['http-edit-message', 'http-add-reaction', 'stream-events', 'ws-presence-set', 'http-set-room-preferences']) {
+      await expect(runAs(fn, () => db.send(mark())), fn).rejects.toMatchObject(accessDenied(fn, 'dynamodb:UpdateItem'));
+    }
+    // A receipt writes its seat only: nothing in the room's partition any more.
+    const memberMark = new UpdateCommand({ TableName: TABLE.defaultName, Key: keys.member(room, user), UpdateExpression: 'SET lastReadSeq = :s', ExpressionAttributeValues: { ':s': 2 } });
+    await expect(runAs('http-mark-read', () => db.send(memberMark))).rejects.toMatchObject(accessDenied('http-mark-read', 'dynamodb:UpdateItem'));
+    // A seat is put by who adds members, removed by who removes them; a send cannot remove one.
+    const drop = new DeleteCommand({ TableName: TABLE.defaultName, Key: seat });
+    await expect(runAs('http-send-message', () => db.send(drop))).rejects.toMatchObject(accessDenied('http-send-message', 'dynamodb:DeleteItem'));
+    await expect(runAs('http-add-member', () => db.send(drop))).rejects.toMatchObject(accessDenied('http-add-member', 'dynamodb:DeleteItem'));
+    expect(await item(seat.PK, seat.SK)).toMatchObject({ lastReadSeq: 2 });
+    await runAs('stream-fanout', () => db.send(drop));
+    expect(await item(seat.PK, seat.SK)).toBeUndefined();
+  });
+
   it('refuses the functions\' own DynamoDB client (not an SDK client) outside the function\'s grants, with AWS\'s AccessDeniedException, before it reaches DynamoDB', async () => {
     const table = new TableClient(tableApi, TABLE.defaultName, () => undefined, async () => undefined);
     const room = `ROOM#${uniqueId('iam')}`;

@@ -14,6 +14,8 @@ import type { SendMessageInput } from '#shared/schemas/messages.ts';
 import { createRoom, getRoom, listMyRooms, listUnread } from '#shared/domain/rooms.ts';
 import { appendMessage, deleteMessage, listMessages, sendMessage } from '#shared/domain/messages.ts';
 import { markRead } from '#shared/domain/receipts.ts';
+import { joinRoom, listMembers, removeMember } from '#shared/domain/members.ts';
+import { getMessage } from '#shared/domain/messages.ts';
 import { addReaction } from '#shared/domain/reactions.ts';
 import { toCalls, reads, writes, type Call } from '#bench/lib/meter.ts';
 
@@ -59,7 +61,7 @@ afterAll(async () => {
 });
 
 describe('GET /rooms', () => {
-  it('reads 10.5 units for 10 rooms with a 1 KB newest message each: each room and its newest message in half a unit, no reactions read', async () => {
+  it('reads 5.5 units for 10 rooms with a 1 KB newest message each: the user\'s seats in one query, each room and its newest message in half a unit, no reactions read', async () => {
     const [owner, ...others] = users('list', 11) as [User, ...User[]];
     const roomIds: string[] = [];
     for (const other of others.slice(0, 10)) {
@@ -74,10 +76,15 @@ describe('GET /rooms', () => {
     // A room item and a 1 KB message summed before rounding: one 4 KB read, half a unit, per room.
     expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual(Array(10).fill(0.5));
     expect(m.calls.filter((c) => c.operation === 'getRoomWithLatest').every((c) => c.awsNote === undefined)).toBe(true);
-    // The user index 0.5, the rooms with their newest messages 5, the member items 5; no message
+    // The user's 10 seats (role and read mark of each room) in one query of half a unit, the rooms
+    // with their newest messages 5; neither the user index nor any member item is read. No message
     // was reacted to, so no room's reactedSeq reaches its newest message and no reaction is read.
+    expect(unitsOf(m.calls, 'listSeats')).toEqual([0.5]);
+    expect(m.calls.map((c) => c.operation).filter((op) => op !== 'getRoomWithLatest')).toEqual(['listSeats']);
     expect(unitsOf(m.calls, 'reactionsBetween')).toEqual([]);
-    expect(m.readUnits).toBe(10.5);
+    expect(m.readUnits).toBe(5.5);
+    const unread = await metered(() => listUnread(deps, owner));
+    expect(unread.readUnits).toBe(5.5);
     expect(m.writeUnits).toBe(0);
   });
 
@@ -185,8 +192,8 @@ describe('unread counts', () => {
     expect(await unreadOf(ann)).toBe(2);
     const newest = await metered(() => markRead(deps, ann, roomId, sent[2]!.id));
     expect(newest.result).toEqual({ lastReadSeq: 3, unreadCount: 0 });
-    expect(newest.calls.map((c) => c.operation).sort()).toEqual(['getMemberNow', 'getRoomWithLatest', 'markRead']);
-    // The room and its newest message strongly consistent in one unit, the member item one: 2 units, not 4.
+    expect(newest.calls.map((c) => c.operation).sort()).toEqual(['getRoomWithLatest', 'getSeat', 'markRead']);
+    // The room and its newest message strongly consistent in one unit, the seat one: 2 units, not 4.
     expect(newest.readUnits).toBe(2);
     expect(await unreadOf(ann)).toBe(0);
     // My own send moves my mark; theirs after it count again.
@@ -238,7 +245,7 @@ describe('the send and the system append', () => {
     const m = await metered(() => send(bo, roomId, { content: kb('second') }));
     expect(m.result.message.seq).toBe(2);
     expect(m.writeUnits).toBe(3);
-    // The member item eventually consistent (0.5), the room with its 1 KB newest message consistent (1).
+    // The seat eventually consistent (0.5), the room with its 1 KB newest message consistent (1).
     expect(unitsOf(m.calls, 'getRoomWithLatest')).toEqual([1]);
     expect(m.calls.find((c) => c.operation === 'getRoomWithLatest')?.kind).toBe('read');
     expect(m.readUnits).toBe(1.5);
@@ -246,5 +253,27 @@ describe('the send and the system append', () => {
     expect(appended.result?.seq).toBe(3);
     expect(appended.readUnits).toBe(1);
     await expect(getRoom(deps, ann, roomId)).resolves.toMatchObject({ lastSeq: 3 });
+  });
+});
+
+describe('membership with seats', () => {
+  it('writes the seat with the member item on joining and leaving, and reads the marks of "read by" and the member list from the seats', async () => {
+    const [ann, bo, ...others] = users('seats', 10) as [User, User, ...User[]];
+    const { room } = await createRoom(deps, ann, { type: 'group', name: 'Seats', visibility: 'public', memberIds: others.map((o) => o.userId) });
+    const first = await send(ann, room.id, { content: kb('first') });
+    const join = await metered(() => joinRoom(deps, bo, room.id));
+    expect(join.calls.find((c) => c.operation === 'addMember')?.command).toBe('TransactWriteItems');
+    expect((await listMyRooms(deps, bo, { limit: 50 })).items.map((i) => i.room.id)).toEqual([room.id]);
+    const readBy = await metered(() => getMessage(deps, ann, room.id, first.message.id));
+    expect(readBy.calls.map((c) => c.operation)).toContain('getSeats');
+    const members = await metered(() => listMembers(deps, ann, room.id));
+    expect(members.result.items).toHaveLength(10);
+    const leave = await metered(() => removeMember(deps, bo, room.id, bo.userId));
+    expect(leave.calls.find((c) => c.operation === 'removeMember')?.command).toBe('TransactWriteItems');
+    expect((await listMyRooms(deps, bo, { limit: 50 })).items).toEqual([]);
+    // DynamoDB Local reports 2 units for a transaction of any size; AWS charges 2 an item (member, seat, room: 6).
+    const show = (m: { readUnits: number; writeUnits: number; calls: Call[] }) =>
+      `${m.readUnits} RCU + ${m.writeUnits} WCU (${m.calls.map((c) => `${c.operation} ${reads(c.aws) || writes(c.aws)}${reads(c.aws) ? 'R' : 'W'}`).join(', ')})`;
+    console.log(`join: ${show(join)}\nleave: ${show(leave)}\nread by (room of 10): ${show(readBy)}\nmember list (10): ${show(members)}`);
   });
 });

@@ -144,10 +144,10 @@ describe('clientMessageId spelled like an Object property', () => {
   });
 });
 
-describe('the claims kept on the member item', () => {
+describe('the claims kept on the seat', () => {
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
   const sentOf = async (room: string, userId: string) =>
-    (await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.member(room, userId), ConsistentRead: true }))).Item!.sent as Record<string, string>;
+    (await db.send(new GetCommand({ TableName: TABLE.defaultName, Key: keys.seat(userId, room), ConsistentRead: true }))).Item!.sent as Record<string, string>;
 
   it('stay bounded, prefixed names and names written before the prefix alike', async () => {
     const user = await createUser(httpUrl, 'eve');
@@ -156,7 +156,7 @@ describe('the claims kept on the member item', () => {
     await db.send(
       new UpdateCommand({
         TableName: TABLE.defaultName,
-        Key: keys.member(room, user.userId),
+        Key: keys.seat(user.userId, room),
         UpdateExpression: 'SET sent.#old = :at',
         ExpressionAttributeNames: { '#old': 'legacy-1' },
         ExpressionAttributeValues: { ':at': '2020-01-01T00:00:00.000Z' },

@@ -4,7 +4,8 @@ import type { AttachmentRecord, ChangeRecord, ConnectionRecord, MemberRecord, Me
 import { attachment } from '#shared/adapters/dynamodb/entities/attachment.ts';
 import { change } from '#shared/adapters/dynamodb/entities/change.ts';
 import { connection } from '#shared/adapters/dynamodb/entities/connection.ts';
-import { member, sendWindowName } from '#shared/adapters/dynamodb/entities/member.ts';
+import { member } from '#shared/adapters/dynamodb/entities/member.ts';
+import { seat, sendWindowName } from '#shared/adapters/dynamodb/entities/seat.ts';
 import { message } from '#shared/adapters/dynamodb/entities/message.ts';
 import { presence } from '#shared/adapters/dynamodb/entities/presence.ts';
 import { rate } from '#shared/adapters/dynamodb/entities/rate.ts';
@@ -31,7 +32,7 @@ const roomRecord: RoomRecord = {
   lastSeq: 7,
   lastActivityAt: at,
 };
-const memberRecord: MemberRecord = { roomId: 'r1', userId: 'bo', displayName: 'Bo', role: 'member', joinedAt: at, lastReadSeq: 3 };
+const memberRecord: MemberRecord = { roomId: 'r1', userId: 'bo', displayName: 'Bo', role: 'member', joinedAt: at };
 const messageRecord: MessageRecord = {
   id: 'm1',
   roomId: 'r1',
@@ -68,16 +69,52 @@ describe('entities: the items records are written as', () => {
     expect(room.toItem(roomRecord)).toEqual({ PK: 'ROOM#r1', SK: 'ROOM', et: 'room', ...roomRecord });
   });
 
-  it('writes a member with an empty claims map and its user-index key', () => {
-    expect(member.toItem({ ...memberRecord, sent: new Map([['c', at]]) })).toEqual({
+  it('writes a member with its user-index key, and nothing that changes with messages', () => {
+    expect(member.toItem(memberRecord)).toEqual({
       PK: 'ROOM#r1',
       SK: 'MEMBER#bo',
       GSI1PK: 'USER#bo',
       GSI1SK: 'ROOM#r1',
       et: 'member',
       ...memberRecord,
-      sent: {},
+      // For functions deployed before seats, during a deploy (nothing reads it now).
+      lastReadSeq: 0,
     });
+  });
+
+  it('writes a member\'s seat in the user\'s seat partition: role, nothing read, an empty claims map, no index key', () => {
+    expect(seat.toItem(memberRecord)).toEqual({ PK: 'SEAT#bo', SK: 'ROOM#r1', et: 'seat', roomId: 'r1', userId: 'bo', role: 'member', joinedAt: at, lastReadSeq: 0, sent: {} });
+  });
+
+  it('makes the seat of a member item written before seats from what it held: marks, claims, send windows', () => {
+    const legacy = stored({
+      ...member.toItem(memberRecord),
+      lastReadSeq: 4,
+      lastReadAt: at,
+      lastReadMessageId: 'm4',
+      sentSeq: 9,
+      sent: { '~c-1': 8, old: at },
+      [sendWindowName(1_700_000_000)]: 3,
+      readSource: 'send',
+    });
+    const item = seat.fromMemberItem(legacy);
+    expect(item).toEqual({
+      PK: 'SEAT#bo',
+      SK: 'ROOM#r1',
+      et: 'seat',
+      roomId: 'r1',
+      userId: 'bo',
+      role: 'member',
+      joinedAt: at,
+      lastReadSeq: 4,
+      lastReadAt: at,
+      lastReadMessageId: 'm4',
+      sentSeq: 9,
+      sent: { '~c-1': 8, old: at },
+      rate1700000000: 3,
+    });
+    expect(seat.fromItem(stored(item))).toMatchObject({ lastReadSeq: 9, sent: new Map<string, number | string>([['c-1', 8], ['old', at]]), sendWindows: new Map([[1_700_000_000, 3]]) });
+    expect(seat.fromItem(stored(seat.fromMemberItem(stored(member.toItem(memberRecord)))))).toMatchObject({ lastReadSeq: 0, sent: new Map(), role: 'member' });
   });
 
   it('writes a message under its zero-padded seq, its metadata as JSON text', () => {
@@ -100,7 +137,8 @@ describe('entities: the items records are written as', () => {
 describe('entities: the records items are read as', () => {
   it('reads back what it wrote, through real marshalling, without keys or bookkeeping attributes', () => {
     expect(room.fromItem(stored({ ...room.toItem(roomRecord), roomEvent: 'updated', updatedAt: at, GSI1PK: 'PUBLIC#ROOMS' }))).toEqual(roomRecord);
-    expect(member.fromItem(stored({ ...member.toItem(memberRecord), readSource: 'receipt' }))).toEqual({ ...memberRecord, sent: new Map() });
+    expect(member.fromItem(stored({ ...member.toItem(memberRecord), lastReadSeq: 2, readSource: 'receipt' }))).toEqual(memberRecord);
+    expect(seat.fromItem(stored({ ...seat.toItem(memberRecord), readSource: 'receipt' }))).toEqual({ roomId: 'r1', userId: 'bo', role: 'member', joinedAt: at, lastReadSeq: 0, sent: new Map() });
     expect(reaction.fromItem(stored(reaction.toItem(reactionRecord)))).toEqual(reactionRecord);
     expect(change.fromItem(stored(change.toItem(changeRecord, 60)))).toEqual(changeRecord);
     expect(typing.fromItem(stored(typing.toItem(typingRecord)))).toEqual(typingRecord);
@@ -115,15 +153,15 @@ describe('entities: the records items are read as', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('reads a member\'s claims into a Map, prefixed names and names written before the prefix alike', () => {
-    const item = stored({ ...member.toItem(memberRecord), sent: { '~__proto__': 12, '~c-2': 3, 'c-old': at } });
-    expect(member.fromItem(item).sent).toEqual(new Map<string, number | string>([['__proto__', 12], ['c-2', 3], ['c-old', at]]));
+  it('reads a seat\'s claims into a Map, prefixed names and names written before the prefix alike', () => {
+    const item = stored({ ...seat.toItem(memberRecord), sent: { '~__proto__': 12, '~c-2': 3, 'c-old': at } });
+    expect(seat.fromItem(item).sent).toEqual(new Map<string, number | string>([['__proto__', 12], ['c-2', 3], ['c-old', at]]));
   });
 
   it('reads the read mark as the further of receipts and own sends, and the send rate windows', () => {
-    const item = stored({ ...member.toItem({ ...memberRecord, lastReadSeq: 4 }), sentSeq: 9, [sendWindowName(1_700_000_000)]: 3, ratelimit: 'not a window' });
-    expect(member.fromItem(item)).toMatchObject({ lastReadSeq: 9, sendWindows: new Map([[1_700_000_000, 3]]) });
-    expect(member.fromItem(stored({ ...member.toItem({ ...memberRecord, lastReadSeq: 4 }), sentSeq: 2 })).lastReadSeq).toBe(4);
+    const item = stored({ ...seat.toItem(memberRecord), lastReadSeq: 4, sentSeq: 9, [sendWindowName(1_700_000_000)]: 3, ratelimit: 'not a window' });
+    expect(seat.fromItem(item)).toMatchObject({ lastReadSeq: 9, sendWindows: new Map([[1_700_000_000, 3]]) });
+    expect(seat.fromItem(stored({ ...seat.toItem(memberRecord), lastReadSeq: 4, sentSeq: 2 })).lastReadSeq).toBe(4);
   });
 
   it('reads what others see of a presence item, and where to post', () => {
@@ -141,6 +179,7 @@ describe('entities: the records items are read as', () => {
   it('refuses an item of another shape instead of passing it on', () => {
     expect(() => room.fromItem({ roomId: 'r1' })).toThrow(/Malformed room item/);
     expect(() => member.fromItem({ ...member.toItem(memberRecord), role: 'owner' })).toThrow(/Malformed member item \(role/);
+    expect(() => seat.fromItem({ ...seat.toItem(memberRecord), lastReadSeq: '3' })).toThrow(/Malformed seat item \(lastReadSeq/);
     expect(() => message.fromItem({ ...message.toItem(messageRecord), seq: '42' })).toThrow(/Malformed message item \(seq/);
     expect(() => reaction.fromItem({})).toThrow(/Malformed reaction item/);
     expect(() => connection.fromItem({ connectionId: 'c' })).toThrow(/Malformed connection item/);

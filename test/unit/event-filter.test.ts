@@ -30,6 +30,7 @@ const message = item(keys.message('r1', 1), ENTITY.message, { body: { S: 'hi' },
 const typing = item(keys.typing('r1', 'u1'), ENTITY.typing, { ttl: { N: '1700000000' } });
 const connection = item(keys.connection('c1'), ENTITY.connection);
 const member = item(keys.member('r1', 'u1'), ENTITY.member);
+const seat = item(keys.seat('u1', 'r1'), ENTITY.seat);
 
 describe('the fan-out stream filter of table.ts', () => {
   const fanOut = compileFilter(streamFilterPatterns);
@@ -41,7 +42,8 @@ describe('the fan-out stream filter of table.ts', () => {
     ['a connection REMOVE, through its OldImage', record('REMOVE', { OldImage: connection })],
     ['a message REMOVE', record('REMOVE', { OldImage: message })],
     ['a member INSERT', record('INSERT', { NewImage: member })],
-    ['a read receipt (member MODIFY with readSource receipt)', record('MODIFY', { NewImage: { ...member, readSource: { S: 'receipt' } } })],
+    ['a read receipt (seat MODIFY with readSource receipt)', record('MODIFY', { NewImage: { ...seat, readSource: { S: 'receipt' } } })],
+    ['a read receipt on a member item written before seats (member MODIFY with readSource receipt)', record('MODIFY', { NewImage: { ...member, readSource: { S: 'receipt' } } })],
   ])('lets through %s', (_, r) => {
     expect(fanOut(r)).toBe(true);
   });
@@ -49,6 +51,10 @@ describe('the fan-out stream filter of table.ts', () => {
   it.each([
     ['a typing INSERT', record('INSERT', { NewImage: typing })],
     ['a typing REMOVE (its TTL expiry)', record('REMOVE', { OldImage: typing })],
+    ['a read mark moved by a send (seat MODIFY with readSource send)', record('MODIFY', { NewImage: { ...seat, readSource: { S: 'send' } } })],
+    ['a change of role on a seat (MODIFY without readSource)', record('MODIFY', { NewImage: seat })],
+    ['a new seat (the member item tells who joined)', record('INSERT', { NewImage: seat })],
+    ['a removed seat', record('REMOVE', { OldImage: seat })],
     ['a read mark moved by a send (member MODIFY with readSource send)', record('MODIFY', { NewImage: { ...member, readSource: { S: 'send' } } })],
     ['an item without an entity type', record('INSERT', { NewImage: item(keys.room('r1')) })],
     ['a REMOVE that carries only a NewImage', record('REMOVE', { NewImage: connection })],

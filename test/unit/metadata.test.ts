@@ -6,13 +6,13 @@ import { MESSAGE_LIMITS, sendMessageBody } from '#shared/schemas/messages.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
 import { messageSendFrame } from '#shared/schemas/frames.ts';
 import { message as messageEntity } from '#shared/adapters/dynamodb/entities/message.ts';
-import { member as memberEntity, sentName } from '#shared/adapters/dynamodb/entities/member.ts';
+import { seat as seatEntity, sentName } from '#shared/adapters/dynamodb/entities/seat.ts';
 import type { Item } from '#shared/adapters/dynamodb/entities/entity.ts';
 
 const messageItem = (m: MessageRecord) => messageEntity.toItem(m);
 const messageRecord = (item: Item) => messageEntity.fromItem(item);
-const memberRecord = (item: Item) => memberEntity.fromItem(item);
-const newMemberAttributes = (m: MemberRecord) => memberEntity.toItem(m);
+const memberRecord = (item: Item) => seatEntity.fromItem(item);
+const newMemberAttributes = (m: MemberRecord) => seatEntity.toItem(m);
 import type { MemberRecord, MessageRecord } from '#shared/model.ts';
 import { AppError } from '#shared/errors.ts';
 
@@ -106,8 +106,8 @@ describe('metadata', () => {
   });
 });
 
-describe('member claims', () => {
-  const member: MemberRecord = { roomId: 'R1', userId: 'ann', displayName: 'Ann', role: 'member', joinedAt: '2026-11-29T10:00:00.000Z', lastReadSeq: 0 };
+describe('seat claims', () => {
+  const member: MemberRecord = { roomId: 'R1', userId: 'ann', displayName: 'Ann', role: 'member', joinedAt: '2026-11-29T10:00:00.000Z' };
 
   it('read into a Map whatever the clientMessageId, prototype names included', () => {
     const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'a-b_1'];

@@ -1,11 +1,12 @@
-import type { MemberRecord, Page, Role, RoomRecord } from '#shared/model.ts';
+import type { MemberRecord, Page, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
 import type { AddMemberOutcome, SendMark } from '#shared/ports/rooms.ts';
 import { unavailable } from '#shared/errors.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
 import type { Item } from './entities/entity.ts';
 import { keys } from './entities/keys.ts';
-import { member, sendWindowName, sentName } from './entities/member.ts';
+import { member } from './entities/member.ts';
+import { seat, sendWindowName, sentName } from './entities/seat.ts';
 import { room } from './entities/room.ts';
 import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
@@ -18,8 +19,10 @@ import { READ_SOURCE } from './stream-filters.ts';
 export const FIRST_MEMBER_PAGE = 128;
 
 /**
- * The member items of the room store: who is in a room, with which role and read mark, and the
- * rooms a user is in (GSI1). Apart from room-store.ts, which extends it, to keep each file short.
+ * The member items of the room store: who is in a room, with which role, and the rooms a user is
+ * in (GSI1); and each member's seat, in the user's own partition (role, read marks, the send's
+ * window and claims), written and removed with the member item in one transaction. Apart from
+ * room-store.ts, which extends it, to keep each file short.
  */
 export abstract class DynamoMembership {
   constructor(protected readonly table: TableClient) {}
@@ -89,6 +92,8 @@ export abstract class DynamoMembership {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.table.transact('addMember', [
         { Put: { TableName: this.table.tableName, Item: member.toItem(m), ConditionExpression: 'attribute_not_exists(PK)' } },
+        // The member item's condition decides; a seat left by anything else is replaced by a fresh one.
+        { Put: { TableName: this.table.tableName, Item: seat.toItem(m) } },
         {
           Update: {
             TableName: this.table.tableName,
@@ -113,6 +118,8 @@ export abstract class DynamoMembership {
   async removeMember(roomId: string, userId: string): Promise<boolean> {
     const outcome = await this.table.transact('removeMember', [
       { Delete: { TableName: this.table.tableName, Key: member.key(roomId, userId), ConditionExpression: 'attribute_exists(PK)' } },
+      // No condition: a member item written before seats may have none.
+      { Delete: { TableName: this.table.tableName, Key: seat.key(roomId, userId) } },
       {
         Update: {
           TableName: this.table.tableName,
@@ -127,22 +134,40 @@ export abstract class DynamoMembership {
   }
 
   async setRole(roomId: string, userId: string, role: Role): Promise<boolean> {
-    const out = await unlessConditionFails(
-      this.table.update('setRole', {
-        Key: member.key(roomId, userId),
-        UpdateExpression: 'SET #role = :role',
-        ConditionExpression: 'attribute_exists(PK)',
-        ExpressionAttributeNames: { '#role': 'role' },
-        ExpressionAttributeValues: { ':role': role },
-      }),
-    );
+    const memberUpdate = {
+      TableName: this.table.tableName,
+      Key: member.key(roomId, userId),
+      UpdateExpression: 'SET #role = :role',
+      ConditionExpression: 'attribute_exists(PK)',
+      ExpressionAttributeNames: { '#role': 'role' },
+      ExpressionAttributeValues: { ':role': role },
+    };
+    const outcome = await this.table.transact('setRole', [
+      { Update: memberUpdate },
+      {
+        // A change of role is no receipt: the stream filter passes this seat's record by.
+        Update: {
+          TableName: this.table.tableName,
+          Key: seat.key(roomId, userId),
+          UpdateExpression: 'SET #role = :role REMOVE readSource',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#role': 'role' },
+          ExpressionAttributeValues: { ':role': role },
+        },
+      },
+    ]);
+    if (outcome === true) return true;
+    if (outcome[0] === 'ConditionalCheckFailed') return false;
+    // A member stored before seats has none yet: theirs will be made from the member item, role
+    // included (and only from the role it holds when it is made: seatFromMember).
+    const out = await unlessConditionFails(this.table.update('setRole', memberUpdate));
     return out !== false;
   }
 
   async markRead(roomId: string, userId: string, seq: number, messageId: string, at: string): Promise<boolean> {
     const out = await unlessConditionFails(
       this.table.update('markRead', {
-        Key: member.key(roomId, userId),
+        Key: seat.key(roomId, userId),
         UpdateExpression: 'SET lastReadSeq = :seq, lastReadMessageId = :mid, lastReadAt = :at, readSource = :src',
         // Behind the member's own send, a receipt tells nothing new.
         ConditionExpression: 'attribute_exists(PK) AND lastReadSeq < :seq AND (attribute_not_exists(sentSeq) OR sentSeq < :seq)',
@@ -186,7 +211,7 @@ export abstract class DynamoMembership {
     }
     const out = await unlessConditionFails(
       this.table.update('markSent', {
-        Key: member.key(mark.roomId, mark.userId),
+        Key: seat.key(mark.roomId, mark.userId),
         UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
         ConditionExpression: conditions.join(' AND '),
         ...(Object.keys(names).length > 0 && { ExpressionAttributeNames: names }),
@@ -199,5 +224,67 @@ export abstract class DynamoMembership {
   async getMemberNow(roomId: string, userId: string): Promise<MemberRecord | undefined> {
     const out = await this.table.get('getMemberNow', { Key: member.key(roomId, userId), ConsistentRead: true });
     return out.Item ? member.fromItem(out.Item) : undefined;
+  }
+
+  async getSeat(roomId: string, userId: string, opts: { consistent: boolean }): Promise<SeatRecord | undefined> {
+    const out = await this.table.get('getSeat', { Key: seat.key(roomId, userId), ConsistentRead: opts.consistent });
+    if (out.Item) return seat.fromItem(out.Item);
+    // Not seen: a seat written a moment ago (a member who joined and sends at once) is read
+    // strongly before a member item is made into one.
+    const now = opts.consistent ? undefined : await this.table.get('getSeatNow', { Key: seat.key(roomId, userId), ConsistentRead: true });
+    return now?.Item ? seat.fromItem(now.Item) : this.seatFromMember(roomId, userId);
+  }
+
+  async getSeats(roomId: string, userIds: string[]): Promise<SeatRecord[]> {
+    if (userIds.length === 0) return [];
+    const items = await this.table.batchGet('getSeats', [...new Set(userIds)].map((u) => seat.key(roomId, u)), { consistent: false });
+    return items.map(seat.fromItem);
+  }
+
+  async listSeats(userId: string): Promise<SeatRecord[]> {
+    const { PK, SKPrefix } = keys.seatsOf(userId);
+    const items = await this.table.queryAll('listSeats', { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix } });
+    return items.map(seat.fromItem);
+  }
+
+  async removeSeatOf(m: MemberRecord): Promise<void> {
+    // Read first: a removal made by this code took the seat with the member item, and a read
+    // costs less than a refused conditional delete.
+    const found = await this.table.get('getSeat', { Key: seat.key(m.roomId, m.userId) });
+    if (found.Item?.joinedAt !== m.joinedAt) return;
+    await unlessConditionFails(
+      this.table.delete('removeSeat', { Key: seat.key(m.roomId, m.userId), ConditionExpression: 'joinedAt = :joined', ExpressionAttributeValues: { ':joined': m.joinedAt } }),
+    );
+  }
+
+  /**
+   * The seat of a member item written before seats, made once from what that item holds (marks,
+   * claims, send windows): only while the member item read is still there, so a member removed
+   * meanwhile gets none; a seat made meanwhile by another call is read instead. Undefined for a
+   * non-member. Found seats never come here: this costs only the first call of such a member.
+   */
+  protected async seatFromMember(roomId: string, userId: string): Promise<SeatRecord | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.table.get('getMemberNow', { Key: member.key(roomId, userId), ConsistentRead: true });
+      if (!found.Item) return undefined;
+      const item = seat.fromMemberItem(found.Item);
+      const outcome = await this.table.transact('seatFromMember', [
+        {
+          // The member item as read: not removed (and rejoined), its role not changed meanwhile.
+          ConditionCheck: {
+            TableName: this.table.tableName,
+            Key: member.key(roomId, userId),
+            ConditionExpression: 'joinedAt = :joined AND #role = :role',
+            ExpressionAttributeNames: { '#role': 'role' },
+            ExpressionAttributeValues: { ':joined': found.Item.joinedAt, ':role': found.Item.role },
+          },
+        },
+        { Put: { TableName: this.table.tableName, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+      ]);
+      if (outcome === true) return seat.fromItem(item);
+      const now = await this.table.get('getSeat', { Key: seat.key(roomId, userId), ConsistentRead: true });
+      if (now.Item) return seat.fromItem(now.Item);
+      if (attempt >= 3) throw unavailable(STORE_RETRY.retryAfterSeconds);
+    }
   }
 }

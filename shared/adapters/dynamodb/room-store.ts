@@ -5,6 +5,7 @@ import { unlessConditionFails } from './client.ts';
 import { entityOf, type Item } from './entities/entity.ts';
 import { keys } from './entities/keys.ts';
 import { member } from './entities/member.ts';
+import { seat } from './entities/seat.ts';
 import { message } from './entities/message.ts';
 import { room } from './entities/room.ts';
 import { DynamoMembership } from './membership.ts';
@@ -17,14 +18,20 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     // A room starts keeping the highest reacted seq from its creation (`markReacted`).
     const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
     const memberItems = members.map(member.toItem);
-    if (memberItems.length < 100) {
-      const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...memberItems.map((Item) => ({ Put: { TableName: this.table.tableName, Item } }))]);
+    const seatItems = members.map(seat.toItem);
+    // A transaction holds 100 items: the room, and a member item and a seat for each member.
+    if (1 + memberItems.length + seatItems.length <= 100) {
+      const puts = [...memberItems, ...seatItems].map((Item) => ({ Put: { TableName: this.table.tableName, Item } }));
+      const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...puts]);
       if (outcome !== true) throw conflict('The room already exists');
       return;
     }
     const put = await unlessConditionFails(this.table.put('createRoom', { Item: roomPut.Item, ConditionExpression: roomPut.ConditionExpression }));
     if (put === false) throw conflict('The room already exists');
+    // Members before seats: a call cut short between them leaves members whose seats are made on
+    // their first send or receipt (getSeat), never a seat without its member.
     await this.table.batchWrite('batchWrite', memberItems.map((Item) => ({ PutRequest: { Item } })));
+    await this.table.batchWrite('batchWrite', seatItems.map((Item) => ({ PutRequest: { Item } })));
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {
@@ -75,11 +82,6 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
   async getRoomsWithLatest(roomIds: string[]): Promise<Map<string, RoomWithLatest & { room: RoomRecord }>> {
     const found = await Promise.all(roomIds.map(async (id) => [id, await this.getRoomWithLatest(id, { consistent: false })] as const));
     return new Map(found.flatMap(([id, r]) => (r.room ? [[id, { ...r, room: r.room }] as const] : [])));
-  }
-
-  async getMembershipsOf(roomIds: string[], userId: string): Promise<Map<string, MemberRecord>> {
-    const items = await this.table.batchGet('getMembershipsOf', roomIds.map((id) => member.key(id, userId)), { consistent: false });
-    return new Map(items.map(member.fromItem).map((m) => [m.roomId, m]));
   }
 
   async markReacted(roomId: string, seq: number): Promise<void> {

@@ -9,7 +9,10 @@ import { ENTITY, TABLE, type EntityType } from './table.ts';
 /** Entities whose inserts and removals produce events. */
 export const STREAMED_ENTITIES: readonly EntityType[] = [ENTITY.message, ENTITY.reaction, ENTITY.connection, ENTITY.member];
 
-/** Where a member's read mark moved: a `read` (announced to the room) or their own send (not announced). */
+/**
+ * Where a seat's read mark moved: a `read` (announced to the room) or their own send (not
+ * announced); a seat's other writes remove it.
+ */
 export const READ_SOURCE = { receipt: 'receipt', send: 'send' } as const;
 
 /**
@@ -38,8 +41,9 @@ export const streamFilterPatterns: readonly Record<string, unknown>[] = /* @__PU
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.message] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [TABLE.entityAttribute]: { S: [...STREAMED_ENTITIES] } } } },
-  // Read receipts; a read mark moved by the member's own send wakes nothing.
-  { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.member] }, readSource: { S: [READ_SOURCE.receipt] } } } },
+  // Read receipts, on seats (and on member items written before seats, by functions deployed
+  // before them); a read mark moved by the member's own send wakes nothing.
+  { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.seat, ENTITY.member] }, readSource: { S: [READ_SOURCE.receipt] } } } },
   // Room updates and archiving (never the seq counter); presence changes (never connection bookkeeping).
   { eventName: ['MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.room] }, [ROOM_EVENT.attribute]: { S: [ROOM_EVENT.updated, ROOM_EVENT.archived] } } } },
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [TABLE.entityAttribute]: { S: [ENTITY.presence] }, [PRESENCE_EVENT.attribute]: { S: [PRESENCE_EVENT.changed] } } } },

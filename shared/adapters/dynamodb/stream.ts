@@ -10,6 +10,7 @@ import { message } from './entities/message.ts';
 import { presence } from './entities/presence.ts';
 import { reaction } from './entities/reaction.ts';
 import { room } from './entities/room.ts';
+import { seat } from './entities/seat.ts';
 import { ENTITY } from './table.ts';
 import { PRESENCE_EVENT, READ_SOURCE, ROOM_EVENT } from './stream-filters.ts';
 
@@ -43,10 +44,18 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
       case ENTITY.reaction:
         return event === 'INSERT' ? { kind: 'reaction_added', reaction: reaction.fromItem(after) } : undefined;
       case ENTITY.member: {
-        const m = member.fromItem(after);
-        if (event === 'INSERT') return { kind: 'member_joined', member: m };
-        const moved = m.lastReadSeq !== before?.lastReadSeq;
-        return moved && after.readSource === READ_SOURCE.receipt ? { kind: 'messages_read', member: m } : undefined;
+        if (event === 'INSERT') return { kind: 'member_joined', member: member.fromItem(after) };
+        // A receipt on a member item written before seats (by a function deployed before them).
+        member.fromItem(after);
+        const read = seat.readMarkOf(after);
+        const moved = read.lastReadSeq !== before?.lastReadSeq;
+        return moved && after.readSource === READ_SOURCE.receipt ? { kind: 'messages_read', read } : undefined;
+      }
+      case ENTITY.seat: {
+        if (event !== 'MODIFY' || after.readSource !== READ_SOURCE.receipt) return undefined;
+        const { roomId, userId, lastReadSeq, lastReadAt, lastReadMessageId } = seat.fromItem(after);
+        if (lastReadSeq === before?.lastReadSeq) return undefined;
+        return { kind: 'messages_read', read: { roomId, userId, lastReadSeq, ...(lastReadAt && { lastReadAt }), ...(lastReadMessageId && { lastReadMessageId }) } };
       }
       case ENTITY.connection:
         return event === 'INSERT' ? { kind: 'connection_opened', connection: connection.fromItem(after) } : undefined;

@@ -4,8 +4,8 @@
  * adapters all import it; the keys items are written under are in entities/keys.ts, what wakes the
  * stream consumers in stream-filters.ts.
  *
- * GSI1 projects only attributes that rarely change, so the writes that happen on every message
- * (read marks, recent clientMessageIds on the member item) cost no index write.
+ * GSI1 projects only attributes that rarely change; the writes that happen on every message (read
+ * marks, recent clientMessageIds) go to seats, which have no index key.
  */
 export const TABLE = {
   defaultName: 'parley',
@@ -20,6 +20,7 @@ export const TABLE = {
 export const ENTITY = {
   room: 'room',
   member: 'member',
+  seat: 'seat',
   message: 'message',
   reaction: 'reaction',
   change: 'change',

@@ -13,6 +13,7 @@
  *   connection  CONN#<connId>   / CONN                             (listed on the user's presence item)
  *   presence    USER#<userId>   / PRESENCE
  *   rate        USER#<userId>   / RATE#<kind>#<window start>       (expires)
+ *   seat        SEAT#<userId>   / ROOM#<roomId>                    the member's own mutable state: read marks, send window, claims
  *
  * A room partition sorts ATT# < CHG# < MEMBER# < MSG# < ROOM < RX# < TYPING#, and nothing may
  * ever sort between the messages and the room item: reading `SK BETWEEN 'MSG#' AND 'ROOM'`
@@ -20,6 +21,9 @@
  * `getRoomWithLatest`), which the room list, the room read, receipts, the send and the newest
  * page of history rely on. A new prefix goes below `MSG#` or above `ROOM`
  * (test/unit/keys.test.ts checks every builder here).
+ *
+ * Seats have a partition prefix of their own (not `USER#`): a grant narrowed by leading keys to
+ * `SEAT#*` reaches seats and nothing else of a user (presence, rate counters, preferences).
  */
 import type { Key } from './entity.ts';
 
@@ -57,6 +61,13 @@ export const keys = {
   presence: (userId: string): Key => ({ PK: `USER#${userId}`, SK: 'PRESENCE' }),
   /** A fixed-window rate counter (expires after its window). */
   rate: (userId: string, kind: string, windowStart: number): Key => ({ PK: `USER#${userId}`, SK: `RATE#${kind}#${windowStart}` }),
+  /**
+   * A member's seat: the per-user half of a membership (role, read marks, the send's rate window
+   * and claims), written with the member item and removed with it. All of a user's seats are one
+   * Query (`seatsOf`): the room list reads every mark at once.
+   */
+  seat: (userId: string, roomId: string): Key => ({ PK: `SEAT#${userId}`, SK: `ROOM#${roomId}` }),
+  seatsOf: (userId: string) => ({ PK: `SEAT#${userId}`, SKPrefix: 'ROOM#' }),
   /** Public rooms are listed through GSI1 under one partition (set on the room item), newest first. */
   publicRoomGsi1: (createdAt: string, roomId: string) => ({ GSI1PK: 'PUBLIC#ROOMS', GSI1SK: `${createdAt}#${roomId}` }),
   publicRoomsGsi1: () => ({ GSI1PK: 'PUBLIC#ROOMS' }),
