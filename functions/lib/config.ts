@@ -36,14 +36,21 @@ export interface DepsConfig {
  * locally). A missing or malformed value is a deployment error: it throws.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig {
-  const bucketName = env[ENV.bucketName];
   const workerFunction = env[ENV.fanoutWorkerFunction];
   return {
-    tableName: requireEnv(ENV.tableName, env),
+    ...attachmentConfigFromEnv(env),
     wsCallbackUrl: requireEnv(ENV.wsCallbackUrl, env),
     settings: settingsFromEnv(env),
     ...(workerFunction && { fanoutWorkers: { functionName: workerFunction, chunkSize: Math.max(1, intSetting(ENV.fanoutChunk, FANOUT_CHUNK, env)) } }),
     cursorKey: cursorKeyFromEnv(env),
+  };
+}
+
+/** The table and the bucket alone: what the thumbnail maker reads (its bundle then carries no other setting). */
+export function attachmentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<DepsConfig, 'tableName' | 'attachments'> {
+  const bucketName = env[ENV.bucketName];
+  return {
+    tableName: requireEnv(ENV.tableName, env),
     ...(bucketName && {
       attachments: { bucketName, pathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), settings: attachmentSettings(env) },
     }),
