@@ -13,6 +13,7 @@ import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import type { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
+import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import type { DepsConfig } from './config.ts';
 
 /**
@@ -94,7 +95,7 @@ export interface WiringContext {
 /** The ports every function gets: the stores of rooms and messages, the rate limiter, the runtime's clock, ids and settings. */
 export type CorePorts = Omit<Deps, OptionalPort>;
 /** The ports a function gets only when it composes them (its handler passes their wiring). */
-export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers';
+export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey';
 
 /**
  * One optional part of a function's ports, passed by the handlers that use it to `getDeps`: a
@@ -127,6 +128,9 @@ export const withBroadcaster: Wiring<'broadcaster'> = {
  */
 export const withAttachments: Wiring<'attachments'> = { port: 'attachments', build: ({ config, table }) => attachmentDeps(config, table) };
 
+/** The key page cursors are sealed with: the list routes' (the stack's secret, read on first use, unless the host gives one). */
+export const withCursors: Wiring<'cursorKey'> = { port: 'cursorKey', build: ({ config }) => ({ cursorKey: config.cursorKey ?? cursorKeyFromEnv() }) };
+
 /** The workers a large room's posts are split across: the stream fan-out's alone (no other function may invoke them). */
 export const withWorkers: Wiring<'workers'> = {
   port: 'workers',
@@ -137,7 +141,7 @@ export const withWorkers: Wiring<'workers'> = {
 export const fanOutWirings: readonly Wiring[] = [withConnections, withBroadcaster, withAttachments, withWorkers];
 
 /** Every part: for a host or a test calling use-cases of any kind with one composition. */
-export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers];
+export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors];
 
 /** The ports every function gets, built on `base`'s table client. */
 export function createCore(config: DepsConfig, options: DepsOptions, base: { clients: Clients; table: TableClient }): { core: CorePorts; ctx: WiringContext } {
@@ -153,7 +157,6 @@ export function createCore(config: DepsConfig, options: DepsOptions, base: { cli
       clock,
       ids: options.ids ?? ulids,
       settings: config.settings,
-      cursorKey: config.cursorKey,
     },
   };
 }
@@ -166,9 +169,10 @@ export function createCore(config: DepsConfig, options: DepsOptions, base: { cli
  */
 export function assemble(config: DepsConfig, core: CorePorts, parts: readonly { port: OptionalPort; built: Partial<Deps> }[]): Deps {
   const composed = new Set(parts.map((p) => p.port));
-  const missing = (port: 'connections' | 'typing' | 'broadcaster' | 'attachments') => (composed.has(port) ? {} : { [port]: notComposed(port) });
+  const missing = (port: Exclude<OptionalPort, 'workers'>) => (composed.has(port) ? {} : { [port]: notComposed(port) });
   return {
     ...core,
+    ...missing('cursorKey'),
     ...missing('connections'),
     ...missing('typing'),
     ...missing('broadcaster'),
@@ -177,13 +181,12 @@ export function assemble(config: DepsConfig, core: CorePorts, parts: readonly { 
   } as Deps;
 }
 
-/** A stand-in for a port a function did not compose: any use of it throws, naming it. */
+/** A stand-in for a port a function did not compose: any use of it (a read, or a call of a function port) throws, naming it. */
 function notComposed(port: string): object {
-  return new Proxy(Object.freeze({}), {
-    get(_target, key) {
-      throw new Error(`The ${port} port is not composed for this function (its handler passes no wiring for it to getDeps); read: ${String(key)}`);
-    },
-  });
+  const refuse = (use: string): never => {
+    throw new Error(`The ${port} port is not composed for this function (its handler passes no wiring for it to getDeps); ${use}`);
+  };
+  return new Proxy(Object.freeze(() => undefined), { get: (_target, key) => refuse(`read: ${String(key)}`), apply: () => refuse('called') });
 }
 
 /**

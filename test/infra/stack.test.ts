@@ -46,6 +46,7 @@ const COMPOSED_PORTS = [
   { port: 'connections', calls: /\.(?:putConnection|deleteConnection|isStored|connectionsOf|connectionOpened|connectionClosed|setStatus|getPresence)\(/, adapter: 'shared/adapters/dynamodb/connection-store.ts' },
   { port: 'typing', calls: /\.(?:putTyping|clearTyping|listTyping)\(/, adapter: 'shared/adapters/dynamodb/typing-store.ts' },
   { port: 'broadcaster', calls: /\.broadcaster\b/, adapter: 'shared/adapters/apigw/broadcaster.ts' },
+  { port: 'cursorKey', calls: /\.cursorKey\b/, adapter: 'shared/adapters/secrets/cursor-key.ts' },
   {
     port: 'attachments',
     calls: /\.blobs\b|\.store\.(?:putPending|getAttachments|claim|remove|markThumbnail|withThumbnails)\(/,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allWirings, createDeps, withAttachments, withConnections, withWorkers } from '#functions/lib/compose.ts';
 import type { DepsConfig } from '#functions/lib/config.ts';
-import { configureDeps, getDeps, withTyping } from '#functions/lib/deps.ts';
+import { configureDeps, getDeps, withCursors, withTyping } from '#functions/lib/deps.ts';
 import { ENV } from '#shared/env.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 
@@ -40,6 +40,7 @@ describe('composition', () => {
       expect(() => deps.connections.getPresence(['ann'])).toThrow(/The connections port is not composed for this function/);
       expect(() => deps.typing.listTyping('r')).toThrow(/The typing port is not composed/);
       expect(() => deps.broadcaster.disconnect('c')).toThrow(/The broadcaster port is not composed/);
+      expect(() => deps.cursorKey()).toThrow(/The cursorKey port is not composed/);
       // Configured (a bucket) but not composed: the first read of it throws, rather than a message losing its URLs quietly.
       expect(() => deps.attachments!.blobs).toThrow(/The attachments port is not composed/);
       // Core ports are always there.
@@ -70,10 +71,9 @@ describe('composition', () => {
   });
 
   describe('getDeps', () => {
-    it('gives each function exactly the ports its handler asks for, also when functions share one process', () => {
+    it('gives each function exactly the ports its handler asks for, also when functions share one process', async () => {
       process.env[ENV.tableName] = 'parley-test';
       process.env[ENV.wsCallbackUrl] = 'http://127.0.0.1:1';
-      process.env[ENV.cursorKey] = Buffer.alloc(32).toString('base64url');
       configureDeps({});
       const typing = getDeps(withTyping);
       const plain = getDeps();
@@ -86,6 +86,9 @@ describe('composition', () => {
       // A function composed without typing does not get another's.
       expect(() => plain.typing.listTyping('r')).toThrow(/typing port/);
       expect(getDeps(withWorkers).workers).toBeUndefined();
+      // The cursor key of a function that pages: the environment's, read on first use.
+      process.env[ENV.cursorKey] = Buffer.alloc(32, 1).toString('base64url');
+      expect(Buffer.from(await getDeps(withCursors).cursorKey())).toEqual(Buffer.alloc(32, 1));
     });
   });
 });
