@@ -2,11 +2,11 @@ import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { messageParams, parseOrThrow } from '#shared/schemas/common.ts';
 import { editMessageBody } from '#shared/schemas/messages.ts';
 import { editMessage } from '#shared/domain/messages.ts';
-import { getDeps } from './lib/deps.ts';
+import { getDeps, withAttachments } from './lib/deps.ts';
 
 /** `PATCH /rooms/{roomId}/messages/{messageId}` `{content}` — the sender only, within the edit window. */
 export const handler = httpHandler(async (req) => {
   const { roomId, messageId } = parseOrThrow(messageParams, req.params, 'path');
   const { content } = parseOrThrow(editMessageBody, req.body() ?? {}, 'body');
-  return { status: 200, body: await editMessage(getDeps(), req.user(), roomId, messageId, content) };
+  return { status: 200, body: await editMessage(getDeps(withAttachments), req.user(), roomId, messageId, content) };
 });

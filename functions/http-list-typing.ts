@@ -1,10 +1,10 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
 import { listTyping } from '#shared/domain/typing.ts';
-import { getDeps } from './lib/deps.ts';
+import { getDeps, withTyping } from './lib/deps.ts';
 
 /** `GET /rooms/{roomId}/typing` — who is typing now. */
 export const handler = httpHandler(async (req) => {
   const { roomId } = parseOrThrow(roomParams, req.params, 'path');
-  return { status: 200, body: await listTyping(getDeps(), req.user(), roomId) };
+  return { status: 200, body: await listTyping(getDeps(withTyping), req.user(), roomId) };
 });

@@ -2,7 +2,7 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { removedAttachment } from '#shared/adapters/dynamodb/stream.ts';
 import { deleteAttachmentObjects } from '#shared/domain/attachments.ts';
-import { getDeps } from './lib/deps.ts';
+import { getDeps, withAttachments } from './lib/deps.ts';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -16,7 +16,7 @@ export const handler = (event: DynamoDBStreamEvent, context: Context) =>
     event,
     async (record: DynamoDBRecord) => {
       const removed = removedAttachment(record);
-      if (removed) await deleteAttachmentObjects(getDeps(), removed);
+      if (removed) await deleteAttachmentObjects(getDeps(withAttachments), removed);
     },
     processor,
     { context },

@@ -1,7 +1,7 @@
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { changeFromRecord } from '#shared/adapters/dynamodb/stream.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
-import { getFanOutDeps } from './lib/deps.ts';
+import { fanOutWirings, getDeps } from './lib/deps.ts';
 import { processByPartitionKey } from './lib/stream-batch.ts';
 
 /**
@@ -12,5 +12,5 @@ import { processByPartitionKey } from './lib/stream-batch.ts';
 export const handler = (event: DynamoDBStreamEvent) =>
   processByPartitionKey(event, async (record) => {
     const change = changeFromRecord(record);
-    if (change) await fanOut(getFanOutDeps(), change);
+    if (change) await fanOut(getDeps(...fanOutWirings), change);
   });

@@ -2,7 +2,7 @@ import { errorResult, userFromAuthorizer, type WsEvent, type WsResult } from '#s
 import { AppError } from '#shared/errors.ts';
 import { parseOrThrow, roomIdSchema } from '#shared/schemas/common.ts';
 import { openConnection } from '#shared/domain/connections.ts';
-import { getDeps } from './lib/deps.ts';
+import { getDeps, withConnections } from './lib/deps.ts';
 
 /**
  * `$connect` (after the authorizer): records the connection; `?roomId=` scopes it to one room the
@@ -12,7 +12,7 @@ export async function handler(event: WsEvent): Promise<WsResult> {
   try {
     const roomId = event.queryStringParameters?.roomId;
     const scope = roomId === undefined ? undefined : parseOrThrow(roomIdSchema, roomId, 'roomId');
-    await openConnection(getDeps(), userFromAuthorizer(event), event.requestContext.connectionId, scope);
+    await openConnection(getDeps(withConnections), userFromAuthorizer(event), event.requestContext.connectionId, scope);
     return { statusCode: 200 };
   } catch (err) {
     return { ...errorResult(err, undefined, '$connect'), statusCode: err instanceof AppError ? err.status : 500 };

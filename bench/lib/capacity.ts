@@ -6,7 +6,7 @@ import { httpRoutes } from '#infra/routes.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
-import { getDeps } from '#functions/lib/deps.ts';
+import { fanOutWirings, getDeps } from '#functions/lib/deps.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, textOf, type TestUser } from './clients.ts';
 import { addUnits, noUnits, type Call, type Units } from './meter.ts';
 import { waitUntil, type Bench } from './harness.ts';
@@ -60,7 +60,7 @@ const tagged = new AsyncLocalStorage<true>();
  * DynamoDB call it makes is known to be the fan-out's: per event, and per member looked up.
  */
 export async function measureFanOut(bench: Bench, room: ReferenceRoom): Promise<FanOutCost> {
-  const deps = getDeps();
+  const deps = getDeps(...fanOutWirings);
   const [message] = await deps.messages.listMessages(room.roomId, { limit: 1 });
   if (!message) throw new Error('the room has no message to fan out');
   await bench.settle();

@@ -13,6 +13,7 @@ import type { PostListener } from '#shared/adapters/apigw/broadcaster.ts';
 import type { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { LambdaFanOutWorkers } from '#shared/adapters/lambda/fanout-workers.ts';
+import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import type { DepsConfig } from './config.ts';
 
 /**
@@ -46,8 +47,8 @@ export const systemClock: Clock = {
 
 export const ulids: Ids = { newId: () => ulid() };
 
-/** New clients for `config` (and any given): region, credentials and endpoint overrides from the environment, as the SDK's. */
-export function createClients(config: DepsConfig, given: Partial<Clients> = {}): Clients {
+/** New clients (but those given): region, credentials and endpoint overrides from the environment, as the SDK's. */
+export function createClients(given: Partial<Clients> = {}): Clients {
   return { dynamo: given.dynamo ?? new DynamoDbApi(), ...(given.management && { management: given.management }) };
 }
 
@@ -77,52 +78,142 @@ function lazyBroadcaster(config: DepsConfig, clients: Clients, onPost?: PostList
 }
 
 /** The table client alone, with the DynamoDB client it is built on: what a function needing only a store or two composes from. */
-export function createTableClient(config: DepsConfig, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
-  const clients = createClients(config, options.clients);
+export function createTableClient(config: Pick<DepsConfig, 'tableName'>, options: DepsOptions = {}): { clients: Clients; table: TableClient } {
+  const clients = createClients(options.clients);
   return { clients, table: new TableClient(clients.dynamo, config.tableName, options.meter, (options.clock ?? systemClock).sleep) };
 }
 
+/** What a wiring builds its ports from: the one table client and clients every port of the process shares. */
+export interface WiringContext {
+  config: DepsConfig;
+  options: DepsOptions;
+  clients: Clients;
+  table: TableClient;
+  clock: Clock;
+}
+
+/** The ports every function gets: the stores of rooms and messages, the rate limiter, the runtime's clock, ids and settings. */
+export type CorePorts = Omit<Deps, OptionalPort>;
+/** The ports a function gets only when it composes them (its handler passes their wiring). */
+export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey';
+
 /**
- * Builds every port from `config`, on `base` (a table from createTableClient) or a new one. One table
- * client serves every store, so they share its connections, its retry policy and its metering. The
- * S3 store loads its SDK on first use; the presigned PUT's checksum is turned off (it would sign an
- * empty body's).
+ * One optional part of a function's ports, passed by the handlers that use it to `getDeps`: a
+ * function's bundle then carries the adapters of the ports it uses and no other.
+ */
+export interface Wiring<K extends OptionalPort = OptionalPort> {
+  readonly port: K;
+  /** Nothing where the deployment configures none (attachments without a bucket, workers without their function). */
+  build(ctx: WiringContext): Partial<Pick<Deps, K>>;
+}
+
+/** Connections and presence (DynamoDB). */
+export const withConnections: Wiring<'connections'> = {
+  port: 'connections',
+  build: ({ table, clock }) => ({ connections: new DynamoConnectionStore(table, clock) }),
+};
+
+/** Who is typing (DynamoDB). */
+export const withTyping: Wiring<'typing'> = { port: 'typing', build: ({ table }) => ({ typing: new DynamoTypingStore(table) }) };
+
+/** Frames posted to connections (`@connections`), the broadcaster and its client loaded with the first frame. */
+export const withBroadcaster: Wiring<'broadcaster'> = {
+  port: 'broadcaster',
+  build: ({ config, clients, options }) => ({ broadcaster: lazyBroadcaster(config, clients, options.onPost) }),
+};
+
+/**
+ * Upload records (DynamoDB) and their objects (S3, whose SDK loads on first use). The presigned
+ * PUT's checksum is turned off (it would sign an empty body's).
+ */
+export const withAttachments: Wiring<'attachments'> = { port: 'attachments', build: ({ config, table }) => attachmentDeps(config, table) };
+
+/** The key page cursors are sealed with: the list routes' (the stack's secret, read on first use, unless the host gives one). */
+export const withCursors: Wiring<'cursorKey'> = { port: 'cursorKey', build: ({ config }) => ({ cursorKey: config.cursorKey ?? cursorKeyFromEnv() }) };
+
+/** The workers a large room's posts are split across: the stream fan-out's alone (no other function may invoke them). */
+export const withWorkers: Wiring<'workers'> = {
+  port: 'workers',
+  build: ({ config: { fanoutWorkers: w } }) => (w ? { workers: new LambdaFanOutWorkers(w.functionName, w.chunkSize) } : {}),
+};
+
+/** The stream fan-out's parts: everything a stored change's delivery reaches (the benchmark composes the same). */
+export const fanOutWirings: readonly Wiring[] = [withConnections, withBroadcaster, withAttachments, withWorkers];
+
+/** Every part: for a host or a test calling use-cases of any kind with one composition. */
+export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors];
+
+/** The ports every function gets, built on `base`'s table client. */
+export function createCore(config: DepsConfig, options: DepsOptions, base: { clients: Clients; table: TableClient }): { core: CorePorts; ctx: WiringContext } {
+  const clock = options.clock ?? systemClock;
+  const ctx: WiringContext = { config, options, clock, ...base };
+  const { table } = base;
+  return {
+    ctx,
+    core: {
+      rooms: new DynamoRoomStore(table),
+      messages: new DynamoMessageStore(table),
+      rateLimiter: new DynamoRateLimiter(table, clock),
+      clock,
+      ids: options.ids ?? ulids,
+      settings: config.settings,
+    },
+  };
+}
+
+/**
+ * The core ports with the parts `wirings` built. A port the function did not compose is one that
+ * throws when used, naming the port: a route that needs one it was not given fails loudly in its
+ * first test, never quietly. Workers stay absent (a fan-out without them posts by itself), and so
+ * do attachments where the deployment configures no bucket (sends with attachments are refused).
+ */
+export function assemble(config: DepsConfig, core: CorePorts, parts: readonly { port: OptionalPort; built: Partial<Deps> }[]): Deps {
+  const composed = new Set(parts.map((p) => p.port));
+  const missing = (port: Exclude<OptionalPort, 'workers'>) => (composed.has(port) ? {} : { [port]: notComposed(port) });
+  return {
+    ...core,
+    ...missing('cursorKey'),
+    ...missing('connections'),
+    ...missing('typing'),
+    ...missing('broadcaster'),
+    ...(config.attachments && missing('attachments')),
+    ...Object.assign({}, ...parts.map((p) => p.built)),
+  } as Deps;
+}
+
+/** A stand-in for a port a function did not compose: any use of it (a read, or a call of a function port) throws, naming it. */
+function notComposed(port: string): object {
+  const refuse = (use: string): never => {
+    throw new Error(`The ${port} port is not composed for this function (its handler passes no wiring for it to getDeps); ${use}`);
+  };
+  return new Proxy(Object.freeze(() => undefined), { get: (_target, key) => refuse(`read: ${String(key)}`), apply: () => refuse('called') });
+}
+
+/**
+ * Builds the core ports and the parts `wirings` build, on `base` (a table from createTableClient)
+ * or a new one. One table client serves every store, so they share its connections, its retry
+ * policy and its metering.
  */
 export function createDeps(
   config: DepsConfig,
   options: DepsOptions = {},
   base: { clients: Clients; table: TableClient } = createTableClient(config, options),
-): { deps: Deps; clients: Clients; table: TableClient; workers?: LambdaFanOutWorkers } {
-  const { clients, table } = base;
-  const clock = options.clock ?? systemClock;
-  const deps: Deps = {
-    rooms: new DynamoRoomStore(table),
-    messages: new DynamoMessageStore(table),
-    typing: new DynamoTypingStore(table),
-    connections: new DynamoConnectionStore(table, clock),
-    rateLimiter: new DynamoRateLimiter(table, clock),
-    broadcaster: lazyBroadcaster(config, clients, options.onPost),
-    clock,
-    ids: options.ids ?? ulids,
-    settings: config.settings,
-    cursorKey: config.cursorKey,
-    ...attachmentDeps(config, table),
-  };
-  // Only the stream fan-out splits its posts (getFanOutDeps): other functions have no grant to invoke workers.
-  const workers = config.fanoutWorkers && new LambdaFanOutWorkers(config.fanoutWorkers.functionName, config.fanoutWorkers.chunkSize);
-  return { deps, clients, table, ...(workers && { workers }) };
+  wirings: readonly Wiring[] = [],
+): { deps: Deps; clients: Clients; table: TableClient } {
+  const { core, ctx } = createCore(config, options, base);
+  return { deps: assemble(config, core, wirings.map((w) => ({ port: w.port, built: w.build(ctx) }))), ...base };
 }
 
 /**
  * The attachment ports alone, for a function that needs nothing else (the thumbnail maker): its
  * bundle then carries no other store.
  */
-export function createAttachmentDeps(config: DepsConfig, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
+export function createAttachmentDeps(config: Pick<DepsConfig, 'tableName' | 'attachments'>, options: DepsOptions = {}): { deps: Pick<Deps, 'attachments'>; clients: Clients } {
   const { clients, table } = createTableClient(config, options);
   return { deps: attachmentDeps(config, table), clients };
 }
 
-function attachmentDeps(config: DepsConfig, table: TableClient): Pick<Deps, 'attachments'> {
+function attachmentDeps(config: Pick<DepsConfig, 'attachments'>, table: TableClient): Pick<Deps, 'attachments'> {
   const a = config.attachments;
   if (!a) return {};
   return {

@@ -1,6 +1,5 @@
 import type { AttachmentSettings } from '#shared/ports/attachments.ts';
 import type { CursorKey, Settings } from '#shared/ports/runtime.ts';
-import { cursorKeyFromEnv } from '#shared/adapters/secrets/cursor-key.ts';
 import { isKnownContentType } from '#shared/domain/attachments.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 import { ENV, intSetting, requireEnv, type EnvName } from '#shared/env.ts';
@@ -20,8 +19,11 @@ export interface DepsConfig {
   settings: Settings;
   /** The fan-out worker function and the chunk it takes (absent: fan-outs post by themselves). */
   fanoutWorkers?: { functionName: string; chunkSize: number };
-  /** The page cursors' key: the local runtime's own, or the stack's secret (read on first use). */
-  cursorKey: CursorKey;
+  /**
+   * The page cursors' key, where a host or a test gives its own; absent: `PARLEY_CURSOR_KEY` or
+   * the stack's secret, read on first use by the functions that page (withCursors).
+   */
+  cursorKey?: CursorKey;
   /** Absent where no bucket is configured (then sends with attachments are refused). */
   attachments?: {
     bucketName: string;
@@ -36,14 +38,20 @@ export interface DepsConfig {
  * locally). A missing or malformed value is a deployment error: it throws.
  */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): DepsConfig {
-  const bucketName = env[ENV.bucketName];
   const workerFunction = env[ENV.fanoutWorkerFunction];
   return {
-    tableName: requireEnv(ENV.tableName, env),
+    ...attachmentConfigFromEnv(env),
     wsCallbackUrl: requireEnv(ENV.wsCallbackUrl, env),
     settings: settingsFromEnv(env),
     ...(workerFunction && { fanoutWorkers: { functionName: workerFunction, chunkSize: Math.max(1, intSetting(ENV.fanoutChunk, FANOUT_CHUNK, env)) } }),
-    cursorKey: cursorKeyFromEnv(env),
+  };
+}
+
+/** The table and the bucket alone: what the thumbnail maker reads (its bundle then carries no other setting). */
+export function attachmentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<DepsConfig, 'tableName' | 'attachments'> {
+  const bucketName = env[ENV.bucketName];
+  return {
+    tableName: requireEnv(ENV.tableName, env),
     ...(bucketName && {
       attachments: { bucketName, pathStyle: Boolean(env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL), settings: attachmentSettings(env) },
     }),

@@ -1,39 +1,57 @@
 import type { Clock, Deps } from '#shared/ports/runtime.ts';
 import type { TableClient } from '#shared/adapters/dynamodb/client.ts';
-import { configFromEnv } from './config.ts';
-import { createAttachmentDeps, createDeps, createTableClient, systemClock, type Clients, type DepsOptions } from './compose.ts';
+import { ENV, requireEnv } from '#shared/env.ts';
+import { attachmentConfigFromEnv, configFromEnv } from './config.ts';
+import { assemble, createAttachmentDeps, createCore, createTableClient, systemClock, type Clients, type DepsOptions, type OptionalPort, type Wiring } from './compose.ts';
+
+/** The optional parts a handler composes, beside getDeps. */
+export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withCursors, withTyping, withWorkers } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
  * by later invocations of the container. A host running the handlers in its own process (the
- * benchmark) may set options first.
+ * local runtime's threads, the benchmark) may set options first.
  */
 let options: DepsOptions = {};
 let base: ReturnType<typeof createTableClient> | undefined;
-let built: ReturnType<typeof createDeps> | undefined;
+let core: ReturnType<typeof createCore> | undefined;
+/** Each wiring's ports, built once: functions of one process (locally) composing the same part share it. */
+const parts = new Map<Wiring, { port: OptionalPort; built: Partial<Deps> }>();
+/** Each composition, by the ports it was given: a function gets exactly the ports its handler asked for, in one process or many. */
+const composed = new Map<string, Deps>();
 let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
-let fanOutDeps: Deps | undefined;
 
 // The table alone first: a function that uses one store or two (getTable) then bundles no other.
-const buildTable = () => (base ??= createTableClient(configFromEnv(), options));
-const build = () => (built ??= createDeps(configFromEnv(), options, buildTable()));
+const buildTable = () => (base ??= createTableClient({ tableName: requireEnv(ENV.tableName) }, options));
+const buildCore = () => (core ??= createCore(configFromEnv(), options, buildTable()));
 
-export function getDeps(): Deps {
-  return build().deps;
+function part(wiring: Wiring) {
+  let p = parts.get(wiring);
+  if (!p) parts.set(wiring, (p = { port: wiring.port, built: wiring.build(buildCore().ctx) }));
+  return p;
 }
 
-/** The stream fan-out's ports: getDeps() with the workers a large room's posts are split across, where configured. */
-export function getFanOutDeps(): Deps {
-  const { deps, workers } = build();
-  return workers ? (fanOutDeps ??= { ...deps, workers }) : deps;
+/**
+ * The ports of a function: the core ones (rooms, messages, rate limits, clock, ids, settings) and
+ * those of `wirings`, which its handler passes (`getDeps(withConnections, withBroadcaster)`), so that
+ * its bundle carries no other adapter. A port it uses without composing it throws, naming the port.
+ */
+export function getDeps(...wirings: Wiring[]): Deps {
+  const key = wirings.map((w) => w.port).sort().join(',');
+  let deps = composed.get(key);
+  if (!deps) {
+    const { core: ports, ctx } = buildCore();
+    composed.set(key, (deps = assemble(ctx.config, ports, wirings.map(part))));
+  }
+  return deps;
 }
 
-/** The attachment ports alone (`getDeps().attachments` in a function that needs no other port). */
+/** The attachment ports alone (`getDeps(withAttachments).attachments` in a function that needs no other port). */
 export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
-  return (builtAttachments ??= createAttachmentDeps(configFromEnv(), options)).deps;
+  return (builtAttachments ??= createAttachmentDeps(attachmentConfigFromEnv(), options)).deps;
 }
 
-/** The clients `getDeps()` is built on. */
+/** The clients the ports are built on. */
 export function getClients(): Clients {
   return buildTable().clients;
 }
@@ -60,10 +78,12 @@ export function configureDeps(next: DepsOptions): void {
     if (clients.dynamo !== options.clients?.dynamo) clients.dynamo.destroy();
     if (clients.management !== options.clients?.management) clients.management?.destroy();
   }
-  built?.workers?.destroy();
+  // The fan-out's workers (the Lambda client they may have loaded).
+  for (const { built } of parts.values()) (built.workers as { destroy?: () => void } | undefined)?.destroy?.();
   base = undefined;
-  built = undefined;
+  core = undefined;
+  parts.clear();
+  composed.clear();
   builtAttachments = undefined;
-  fanOutDeps = undefined;
   options = next;
 }

@@ -4,7 +4,7 @@ import type { PushSender } from '#shared/ports/notifications.ts';
 import { DynamoNotificationStore } from '#shared/adapters/dynamodb/notification-store.ts';
 import { EventBridgePublisher } from '#shared/adapters/eventbridge/publisher.ts';
 import { ENV, requireEnv } from '#shared/env.ts';
-import { getDeps, getTable } from './deps.ts';
+import { getDeps, getTable, withConnections } from './deps.ts';
 import { notifyConfigFromEnv, vapidKeyLoader, type NotifyConfig } from './preference-deps.ts';
 
 /**
@@ -30,7 +30,7 @@ function lazyPushSender(config: NotifyConfig): PushSender {
 let built: { deps: NotifyDeps; config: NotifyConfig; core: object } | undefined;
 
 function build() {
-  const core = getDeps();
+  const core = getDeps(withConnections);
   // Rebuilt when the core ports were (configureDeps): they share its clients and meter.
   if (built?.core === core) return built;
   const config = notifyConfigFromEnv();

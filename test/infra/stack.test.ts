@@ -27,6 +27,7 @@ import { stackArns } from '#infra/constructs/permissions.ts';
 import { grantsOf, policyOf } from '#infra/permissions.ts';
 import { WEBP_WASM } from '#shared/media/webp.ts';
 import { ENV } from '#shared/env.ts';
+import { BUNDLE_GOAL_BYTES } from '#bench/lib/bundles.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 // The feature flags `cdk synth` runs with.
@@ -34,6 +35,24 @@ const cdkContext = JSON.parse(readFileSync(path.join(repoRoot, 'cdk.json'), 'utf
 /** Synthesizes without running esbuild: for variants whose bundles the main stack already covers. */
 const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 const BUNDLE_LIMIT_BYTES = 250 * 1024;
+
+/**
+ * The optional ports (functions/lib/compose.ts), each with the calls its users make (method names
+ * survive minification) and the adapter module composing it brings into a bundle. A bundle whose
+ * code makes such a call must carry the adapter: its handler passes the port's wiring to getDeps.
+ * (The fan-out's workers are left out: a delivery without them posts by itself.)
+ */
+const COMPOSED_PORTS = [
+  { port: 'connections', calls: /\.(?:putConnection|deleteConnection|isStored|connectionsOf|connectionOpened|connectionClosed|setStatus|getPresence)\(/, adapter: 'shared/adapters/dynamodb/connection-store.ts' },
+  { port: 'typing', calls: /\.(?:putTyping|clearTyping|listTyping)\(/, adapter: 'shared/adapters/dynamodb/typing-store.ts' },
+  { port: 'broadcaster', calls: /\.broadcaster\b/, adapter: 'shared/adapters/apigw/broadcaster.ts' },
+  { port: 'cursorKey', calls: /\.cursorKey\b/, adapter: 'shared/adapters/secrets/cursor-key.ts' },
+  {
+    port: 'attachments',
+    calls: /\.blobs\b|\.store\.(?:putPending|getAttachments|claim|remove|markThumbnail|withThumbnails)\(/,
+    adapter: 'shared/adapters/s3/blob-store.ts',
+  },
+] as const;
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
 
@@ -151,6 +170,31 @@ describe('ParleyStack', () => {
       if (fn === thumbnailFn) expect(readFileSync(wasm).equals(readFileSync(createRequire(import.meta.url).resolve(WEBP_WASM.packagePath)))).toBe(true);
     }
     expect(requiresSdk).toBe(true);
+  });
+
+  it('keeps every bundle within the goal of 120 KB minified', () => {
+    const assembly = app.synth();
+    for (const fn of allFunctions()) {
+      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
+      expect(statSync(path.join(assembly.directory, `asset.${hash}`, 'index.js')).size, `${fn} bundle bytes`).toBeLessThanOrEqual(BUNDLE_GOAL_BYTES);
+    }
+  });
+
+  it('composes in each function every optional port its code uses, and bundles no other', () => {
+    const assembly = app.synth();
+    for (const fn of allFunctions()) {
+      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
+      const bundle = path.join(assembly.directory, `asset.${hash}`, 'index.js');
+      const code = readFileSync(bundle, 'utf8');
+      // The modules the bundle carries code of, from its source map.
+      const sources = (JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => path.relative(repoRoot, path.resolve(path.dirname(bundle), s)).split(path.sep).join('/'));
+      expect(sources, `${fn} source map names its modules`).toContain(`functions/${fn}.ts`);
+      for (const { port, calls, adapter } of COMPOSED_PORTS) {
+        const used = calls.test(code);
+        const composed = sources.includes(adapter);
+        expect(composed, `${fn} ${used ? 'uses the' : 'composes an unused'} ${port} port${used ? ' without composing it' : ''}`).toBe(used);
+      }
+    }
   });
 
   it('gives every function its configuration through the shared environment names', () => {

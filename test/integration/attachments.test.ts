@@ -227,6 +227,61 @@ describe('attach and download', () => {
   });
 });
 
+describe('every route that answers with a message', () => {
+  // Each route is its own function with its own composition: each must sign its files' URLs.
+  it('shows its files with URLs that work, over HTTP and WebSocket', async () => {
+    const image = await upload(ann, roomId, 'every route.png', 'image/png', PNG);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const sent = await send(ann, roomId, { content: 'zebracrossing everywhere', attachmentIds: [image] });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    const id = sent.body.id as string;
+    const annSocket = await connect(wsUrl, ann);
+    const shown: [string, any][] = [];
+    try {
+      const path = `/rooms/${roomId}/messages/${id}`;
+      const http = async (method: string, route: string, body?: unknown) => {
+        const res = await api(httpUrl, method, route, { token: ann.token, ...(body !== undefined && { body }) });
+        expect(res.status, `${method} ${route}: ${JSON.stringify(res.body)}`).toBe(200);
+        return res.body;
+      };
+      const ws = async (frame: Record<string, unknown>) => {
+        const ack = await annSocket.request(frame);
+        expect(ack.type, JSON.stringify(ack)).toBe('ack');
+        return ack.result;
+      };
+      shown.push(['PATCH message', await http('PATCH', path, { content: 'zebracrossing edited' })]);
+      shown.push(['message_edit', await ws({ type: 'message_edit', roomId, messageId: id, content: 'zebracrossing again' })]);
+      shown.push(['PUT reaction', await http('PUT', `${path}/reactions/${encodeURIComponent('👍')}`)]);
+      shown.push(['DELETE reaction', await http('DELETE', `${path}/reactions/${encodeURIComponent('👍')}`)]);
+      shown.push(['reaction_add', await ws({ type: 'reaction_add', roomId, messageId: id, emoji: '🎉' })]);
+      shown.push(['reaction_remove', await ws({ type: 'reaction_remove', roomId, messageId: id, emoji: '🎉' })]);
+      const changes = await http('GET', `/rooms/${roomId}/changes?since=${encodeURIComponent(since)}`);
+      shown.push(['GET changes', changes.items.find((m: any) => m.id === id)]);
+      // The room list reads eventually consistently: it may lag a moment.
+      let last: any;
+      await eventually(async () => {
+        last = (await http('GET', '/rooms')).items.find((r: any) => r.room.id === roomId)?.lastMessage;
+        expect(last?.id).toBe(id);
+      }, 5_000);
+      shown.push(['GET /rooms lastMessage', last]);
+      const found = await http('GET', `/search?q=zebracrossing&roomId=${roomId}`);
+      shown.push(['GET search', found.items.find((m: any) => m.id === id)]);
+      for (const [route, message] of shown) {
+        expect(message?.attachments, route).toEqual([expect.objectContaining({ id: image, name: 'every route.png', url: expect.any(String) })]);
+      }
+      expect((await fetch(shown.at(-1)![1].attachments[0].url)).status).toBe(200);
+
+      // And deleting over WebSocket removes them as over HTTP.
+      const url = sent.body.attachments[0].url as string;
+      const tombstone = await ws({ type: 'message_delete', roomId, messageId: id });
+      expect(tombstone.attachments).toEqual([]);
+      await eventually(async () => expect((await fetch(url)).status).toBe(404), 10_000);
+    } finally {
+      await annSocket.close();
+    }
+  });
+});
+
 describe('expiry (a runtime with short windows)', () => {
   let rt: Runtime;
   let rtS3: S3Client;

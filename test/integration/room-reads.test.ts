@@ -5,7 +5,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
-import { createDeps } from '#functions/lib/compose.ts';
+import { allWirings, createDeps } from '#functions/lib/compose.ts';
 import { itemBytes, meterCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { localDynamoDbApi } from '#test/support/table.ts';
 import type { User } from '#shared/model.ts';
@@ -53,7 +53,7 @@ const unitsOf = (calls: Call[], operation: string) => calls.filter((c) => c.oper
 beforeAll(async () => {
   await client.send(new CreateTableCommand(createTableInput(table)));
   const config = { tableName: table, wsCallbackUrl: 'http://127.0.0.1:1', settings, cursorKey: async () => new Uint8Array(32) };
-  deps = createDeps(config, { clients: { dynamo: localDynamoDbApi(inject('dynamoEndpoint')) }, meter: meterCapacity((r) => void readings.push(r)) }).deps;
+  deps = createDeps(config, { clients: { dynamo: localDynamoDbApi(inject('dynamoEndpoint')) }, meter: meterCapacity((r) => void readings.push(r)) }, undefined, allWirings).deps;
 });
 afterAll(async () => {
   await client.send(new DeleteTableCommand({ TableName: table }));

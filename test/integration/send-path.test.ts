@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CreateTableCommand, DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
-import { createDeps } from '#functions/lib/compose.ts';
+import { allWirings, createDeps } from '#functions/lib/compose.ts';
 import { localDynamoDbApi } from '#test/support/table.ts';
 import { meterCapacity, type CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { AppError } from '#shared/errors.ts';
@@ -32,7 +32,7 @@ const settings = (sendLimit = 0): Settings => ({
 
 function depsWith(sendLimit = 0): Deps {
   const config = { tableName: table, wsCallbackUrl: 'http://127.0.0.1:1', settings: settings(sendLimit), cursorKey: async () => new Uint8Array(32) };
-  return createDeps(config, { clients: { dynamo: api }, meter: meterCapacity((r) => void readings.push(r)) }).deps;
+  return createDeps(config, { clients: { dynamo: api }, meter: meterCapacity((r) => void readings.push(r)) }, undefined, allWirings).deps;
 }
 
 const users = (label: string, n: number): User[] => Array.from({ length: n }, (_, i) => ({ userId: `${label}-${i}-${randomUUID().slice(0, 8)}`, displayName: `${label} ${i}` }));
