@@ -115,7 +115,7 @@ export const LOCAL_ENV = {
   iamUsageFile: 'PARLEY_IAM_USAGE_FILE',
   /** Grant actions to run without, one label a line (tests show what a missing grant breaks). */
   iamRevoke: 'PARLEY_IAM_REVOKE',
-  /** Worker threads the stream fan-out and its worker may each run in at once; `0`: in the runtime's own thread. */
+  /** Worker threads the fan-out's worker may run in at once; `0`: in the runtime's own thread. */
   lambdaThreads: 'PARLEY_LAMBDA_THREADS',
 } as const;
 

@@ -6,8 +6,6 @@ import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
 import { runAs } from '#infra/local/iam.ts';
-import { startTsWorker } from '#infra/local/lambda-threads.ts';
-import type { FloorAnswer, FloorRequest, FloorThreadData } from './floor-thread.ts';
 import { streamFn } from '#infra/routes.ts';
 import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { api } from '#test/support/clients.ts';
@@ -23,16 +21,15 @@ import { distribution, type Distribution } from './stats.ts';
  * one 1 KB frame built beforehand, and no lookups: first post → last recipient has it. Posted as
  * the stream fan-out function (runAs), so that each post passes the local runtime's IAM check as
  * the fan-out's own posts do: a cost of the local runtime, not of the fan-out (its share is
- * measured apart: EmulatorShare.iamUs). Posted where the fan-out posts: from a worker thread when
- * the runtime runs the stream fan-out in threads (floor-thread.ts), else from the runtime's thread.
+ * measured apart: EmulatorShare.iamUs).
  */
 export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[], runs: number): Promise<Distribution> {
-  const poster = bench.stack.inThreads(streamFn) ? floorThread(bench) : floorHere(bench);
+  const client = createManagementClient(bench.stack.callbackUrl);
   const times: number[] = [];
   try {
     for (let run = 0; run < runs + 1; run++) {
       const tag = `floor${run}`;
-      const data = JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } });
+      const body = ConnectionsApi.body(JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } }));
       let got = 0;
       let last = 0;
       const all = new Promise<void>((resolve, reject) => {
@@ -45,61 +42,24 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
           };
         }
       });
-      const t0 = await poster.post(data, sockets.map((s) => s.connectionId));
-      await all;
-      // The first run warms the client's sockets (and the thread), as the fan-out's are warm.
-      if (run > 0) times.push(last - t0);
-    }
-  } finally {
-    await poster.close();
-    for (const s of sockets) s.onFrame = () => undefined;
-  }
-  return distribution(times);
-}
-
-/** Posts a frame to connections; resolves, once all are posted, with when the first post started (`performance.now()`). */
-interface FloorPoster {
-  post(data: string, connectionIds: readonly string[]): Promise<number>;
-  close(): Promise<void>;
-}
-
-function floorHere(bench: Bench): FloorPoster {
-  const client = createManagementClient(bench.stack.callbackUrl);
-  return {
-    async post(data, ids) {
-      const body = ConnectionsApi.body(data);
       const t0 = performance.now();
       let next = 0;
       await runAs(streamFn, () =>
         Promise.all(
-          Array.from({ length: Math.min(POST_CONCURRENCY, ids.length) }, async () => {
-            while (next < ids.length) await client.post(ids[next++]!, body);
+          Array.from({ length: Math.min(POST_CONCURRENCY, sockets.length) }, async () => {
+            while (next < sockets.length) await client.post(sockets[next++]!.connectionId, body);
           }),
         ),
       );
-      return t0;
-    },
-    close: async () => client.destroy(),
-  };
-}
-
-function floorThread(bench: Bench): FloorPoster {
-  const data: FloorThreadData = { callbackUrl: bench.stack.callbackUrl, ...(bench.stack.iam && { iam: bench.stack.iam }) };
-  const worker = startTsWorker(new URL('./floor-thread.ts', import.meta.url), data);
-  return {
-    post: (json, ids) =>
-      new Promise((resolve, reject) => {
-        worker.once('error', reject);
-        worker.once('message', (answer: FloorAnswer) => {
-          worker.off('error', reject);
-          if (answer.error) reject(new Error(`floor: ${answer.error}`));
-          // The thread's absolute time on this thread's clock.
-          else resolve(answer.startedAt - performance.timeOrigin);
-        });
-        worker.postMessage({ data: json, connectionIds: [...ids] } satisfies FloorRequest);
-      }),
-    close: async () => void (await worker.terminate()),
-  };
+      await all;
+      // The first run warms the client's sockets, as the fan-out's are warm.
+      if (run > 0) times.push(last - t0);
+    }
+  } finally {
+    client.destroy();
+    for (const s of sockets) s.onFrame = () => undefined;
+  }
+  return distribution(times);
 }
 
 export interface ConnectRun {

@@ -47,14 +47,6 @@ const execArgv = (() => {
   return out;
 })();
 
-/**
- * A worker thread running the TypeScript module `entry` under the runtime's loader, sharing its
- * environment; `data` is the thread's `workerData`.
- */
-export function startTsWorker(entry: URL, data: object): Worker {
-  return new Worker(BOOT, { eval: true, env: SHARE_ENV, workerData: { ...data, entry: entry.href, tsxApi }, execArgv });
-}
-
 export interface LambdaThreadsOptions {
   functionsDir: string;
   /** The functions that run in threads; the others stay in the runtime's thread. */
@@ -128,13 +120,15 @@ export function startLambdaThreads(opts: LambdaThreadsOptions): LambdaThreads {
   };
 
   function spawn(fn: string): Slot {
-    const data: ThreadData = {
+    const data: ThreadData & { entry: string; tsxApi: string } = {
       fn,
       functionsDir: opts.functionsDir,
       timeoutMs: opts.timeoutMs(fn),
       ...(opts.iam && { iam: opts.iam }),
+      entry: new URL('./lambda-thread.ts', import.meta.url).href,
+      tsxApi,
     };
-    const worker = startTsWorker(new URL('./lambda-thread.ts', import.meta.url), data);
+    const worker = new Worker(BOOT, { eval: true, env: SHARE_ENV, workerData: data, execArgv });
     const slot: Slot = { worker };
     worker.on('message', (message: ThreadMessage) => onMessage(fn, slot, message));
     // A thread that dies (an uncaught error, an exit) fails what it was running, as a crashed

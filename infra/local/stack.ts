@@ -72,8 +72,8 @@ export interface LocalConfig {
   /** Grant actions (labels of infra/permissions.ts, one a line) to run without, for tests. */
   iamRevoked: string[];
   /**
-   * Worker threads the stream fan-out and its worker may each run in at once, as Lambda runs
-   * concurrent invocations in sandboxes of their own; 0: in the runtime's thread.
+   * Worker threads the fan-out's worker may run in at once, as Lambda runs concurrent invocations
+   * in sandboxes of their own; 0: in the runtime's thread.
    */
   lambdaThreads: number;
   /** Where the runtime's EventBridge POSTs outbound events (`PARLEY_EVENTS_URL`); undefined: nowhere. */
@@ -129,10 +129,6 @@ export interface LocalStack {
   eventBridgeEndpoint: string;
   /** Where that EventBridge POSTs each event (`PARLEY_EVENTS_URL`), if anywhere. */
   eventsUrl?: string;
-  /** Whether function `fn` runs in worker threads (`PARLEY_LAMBDA_THREADS`), not in the runtime's thread. */
-  inThreads(fn: string): boolean;
-  /** The IAM check every function's calls pass, as installed in each thread; undefined with `PARLEY_IAM=off`. */
-  iam?: IamSetup;
   stop(): Promise<void>;
 }
 
@@ -289,16 +285,14 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const functionsDir = path.join(root, 'functions');
     const inThisThread = createInvoker(functionsDir);
     let invoke: Invoke = inThisThread;
-    const threaded = new Set(config.lambdaThreads > 0 ? [streamFn, fanoutWorkerFn] : []);
-    if (threaded.size > 0) {
-      // The stream fan-out and its workers run in threads, so their signing and requests (and a
-      // large room's posting) use the other cores while this thread serves the gateways and
-      // @connections; the bench's observers (set on this thread's composition root) hear what
-      // they did.
+    if (config.lambdaThreads > 0) {
+      // The fan-out's workers run in threads, so a large room's posting is spread over the cores
+      // while this thread serves the gateways and @connections; the bench's observers (set on this
+      // thread's composition root) hear what they did.
       const { depsOptions } = await import('#functions/lib/deps.ts');
       const threads = startLambdaThreads({
         functionsDir,
-        functions: threaded,
+        functions: new Set([fanoutWorkerFn]),
         maxThreads: config.lambdaThreads,
         timeoutMs: (fn) => functionTimeoutSeconds(fn) * 1000,
         ...(iam && iamSetup && { iam: iamSetup, onDenied, usage: iam.usage(), onPresigned: iam.notePresigned }),
@@ -379,8 +373,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       streamDrained: () => poller.drained(),
       eventBridgeEndpoint: bus.endpoint,
       ...(eventsUrl && { eventsUrl }),
-      inThreads: (fn) => threaded.has(fn),
-      ...(iamSetup && { iam: iamSetup }),
       stop,
     };
   } catch (err) {
