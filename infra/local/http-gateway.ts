@@ -2,6 +2,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { httpRouteKey, type HttpRoute } from '#infra/routes.ts';
+import { readBody } from './http-body.ts';
 import type { Invoke } from './lambda.ts';
 import type { ClaimsVerifier } from '#shared/adapters/jwt.ts';
 import type { StaticHandler } from './static-files.ts';
@@ -77,7 +78,7 @@ export async function startHttpGateway(opts: {
       return res.end();
     }
     if (opts.files && (method === 'GET' || method === 'HEAD') && (await opts.files(req, res))) return;
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY_BYTES);
     if (body === undefined) return send(res, 413, { message: 'Request Entity Too Large' });
 
     const local = await opts.local?.(req, body);
@@ -140,19 +141,6 @@ export async function startHttpGateway(opts: {
         server.closeAllConnections();
       }),
   };
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 const safeDecode = (s: string) => {

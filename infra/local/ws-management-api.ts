@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { readBody } from './http-body.ts';
 import { verifySigV4, type Credential } from './sigv4.ts';
 
 /** PostToConnection refuses data over 128 KB. */
@@ -31,7 +32,7 @@ export function createManagementApi(opts: {
   find(connectionId: string): ManagedConnection | undefined;
 }): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_POST_BYTES);
     // A body past the limit was not kept, so its hash cannot be checked: refused for its size (when signed at all).
     const verdict = body === undefined ? (req.headers.authorization ? 'valid' : 'unsigned') : await verifySigV4(req, body, { service: 'execute-api', credentials: opts.credentials });
     switch (verdict) {
@@ -87,28 +88,6 @@ function connectionIdOf(path: string, stage: string): string | undefined {
   } catch {
     return undefined; // malformed percent-encoding
   }
-}
-
-/**
- * The whole body, or `undefined` once it passes the limit (read to the end anyway, so the answer
- * still gets through). Read by its events rather than `for await`: every post of a fan-out passes
- * here, and the async iterator's promises were a share of the emulator's own cost.
- */
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_POST_BYTES) chunks.push(chunk);
-    });
-    req.once('end', () => resolve(size > MAX_POST_BYTES ? undefined : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
-    req.once('error', reject);
-    // A client gone before the end: nothing to answer (as when `for await` threw).
-    req.once('close', () => {
-      if (!req.complete) reject(new Error('request aborted'));
-    });
-  });
 }
 
 function reply(res: http.ServerResponse, status: number, errorType?: string, body?: unknown): void {

@@ -3,7 +3,7 @@ import type { AddMemberOutcome, SendMark } from '#shared/ports/rooms.ts';
 import { unavailable } from '#shared/errors.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
-import type { Item } from './entities/entity.ts';
+import type { Item, Key } from './entities/entity.ts';
 import { keys } from './entities/keys.ts';
 import { member } from './entities/member.ts';
 import { seat, sendWindowName, sentName } from './entities/seat.ts';
@@ -134,28 +134,17 @@ export abstract class DynamoMembership {
   }
 
   async setRole(roomId: string, userId: string, role: Role): Promise<boolean> {
-    const memberUpdate = {
+    const roleOf = (Key: Key, more = '') => ({
       TableName: this.table.tableName,
-      Key: member.key(roomId, userId),
-      UpdateExpression: 'SET #role = :role',
+      Key,
+      UpdateExpression: `SET #role = :role${more}`,
       ConditionExpression: 'attribute_exists(PK)',
       ExpressionAttributeNames: { '#role': 'role' },
       ExpressionAttributeValues: { ':role': role },
-    };
-    const outcome = await this.table.transact('setRole', [
-      { Update: memberUpdate },
-      {
-        // A change of role is no receipt: the stream filter passes this seat's record by.
-        Update: {
-          TableName: this.table.tableName,
-          Key: seat.key(roomId, userId),
-          UpdateExpression: 'SET #role = :role REMOVE readSource',
-          ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#role': 'role' },
-          ExpressionAttributeValues: { ':role': role },
-        },
-      },
-    ]);
+    });
+    const memberUpdate = roleOf(member.key(roomId, userId));
+    // A change of role is no receipt: the stream filter passes this seat's record by.
+    const outcome = await this.table.transact('setRole', [{ Update: memberUpdate }, { Update: roleOf(seat.key(roomId, userId), ' REMOVE readSource') }]);
     if (outcome === true) return true;
     if (outcome[0] === 'ConditionalCheckFailed') return false;
     // A member stored before seats has none yet: theirs will be made from the member item, role
