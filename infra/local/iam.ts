@@ -122,26 +122,18 @@ let current:
     }
   | undefined;
 
-/** Puts the check in front of every `@connections` request of this process: a refused one never leaves. */
-function patchConnectionsApi(): void {
-  const proto = ConnectionsApi.prototype as ConnectionsApi & { parleyIam?: true };
+/**
+ * Puts a check in front of every request the functions' own client `client` exchanges in this
+ * process (`@connections`, DynamoDB): a refused one never leaves; `check` is read per request, so
+ * the latest installIam decides.
+ */
+function guardExchange<Req, Res>(client: { prototype: { exchange(req: Req): Promise<Res> } }, check: () => ((req: Req) => Res | undefined) | undefined): void {
+  const proto = client.prototype as { exchange(req: Req): Promise<Res>; parleyIam?: true };
   if (proto.parleyIam) return;
   proto.parleyIam = true;
   const original = proto.exchange;
-  proto.exchange = function (this: ConnectionsApi, req: ConnectionsRequest) {
-    const refused = current?.connections(req);
-    return refused ? Promise.resolve(refused) : original.call(this, req);
-  };
-}
-
-/** Puts the check in front of every request of the functions' DynamoDB client in this process: a refused one never leaves. */
-function patchDynamoDbApi(): void {
-  const proto = DynamoDbApi.prototype as DynamoDbApi & { parleyIam?: true };
-  if (proto.parleyIam) return;
-  proto.parleyIam = true;
-  const original = proto.exchange;
-  proto.exchange = function (this: DynamoDbApi, req: DynamoDbRequest) {
-    const refused = current?.dynamo(req);
+  proto.exchange = function (this: unknown, req: Req) {
+    const refused = check()?.(req);
     return refused ? Promise.resolve(refused) : original.call(this, req);
   };
 }
@@ -171,8 +163,8 @@ function patchCommands(): void {
 /** Checks every handler's AWS calls against its function's grants, from now on in this process. */
 export function installIam(opts: IamOptions): LocalIam {
   patchCommands();
-  patchConnectionsApi();
-  patchDynamoDbApi();
+  guardExchange<ConnectionsRequest, ConnectionsResponse>(ConnectionsApi, () => current?.connections);
+  guardExchange<DynamoDbRequest, DynamoDbResponse>(DynamoDbApi, () => current?.dynamo);
   const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
   const policies = new Map<string, PolicyStatementJson[]>();
