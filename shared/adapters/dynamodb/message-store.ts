@@ -7,6 +7,7 @@ import { isConditionFailure } from './store-errors.ts';
 import { change } from './entities/change.ts';
 import { keys, seqFromMessageSk } from './entities/keys.ts';
 import { message } from './entities/message.ts';
+import { storedContent } from './entities/message-content.ts';
 import { reaction } from './entities/reaction.ts';
 
 /** A room's messages, their reactions and the catch-up log, in the room's partition. */
@@ -104,13 +105,16 @@ export class DynamoMessageStore implements MessageStore {
   }
 
   async editMessage(roomId: string, seq: number, edit: MessageEdit): Promise<EditOutcome> {
+    // The text goes where its length puts it, and its other form goes: long to short and short to long alike.
+    const stored = storedContent(edit.content);
+    const [set, drop] = stored.contentZ ? ['contentZ', 'content'] : ['content', 'contentZ'];
     const applied = await unlessConditionFails(
       this.table.update('editMessage', {
         Key: message.key(roomId, seq),
-        UpdateExpression: 'SET content = :content, mentions = :mentions, editedAt = :at',
+        UpdateExpression: `SET ${set} = :content, mentions = :mentions, editedAt = :at REMOVE ${drop}`,
         ConditionExpression: `attribute_exists(PK) AND senderId = :editor AND attribute_not_exists(deletedAt)${edit.notBefore ? ' AND createdAt >= :notBefore' : ''}`,
         ExpressionAttributeValues: {
-          ':content': edit.content,
+          ':content': stored.contentZ ?? stored.content,
           ':mentions': edit.mentions,
           ':at': edit.at,
           ':editor': edit.editorId,
@@ -127,7 +131,7 @@ export class DynamoMessageStore implements MessageStore {
     const applied = await unlessConditionFails(
       this.table.update('deleteMessage', {
         Key: message.key(roomId, seq),
-        UpdateExpression: 'SET deletedAt = :at, content = :empty, mentions = :none REMOVE metadata, replyTo',
+        UpdateExpression: 'SET deletedAt = :at, content = :empty, mentions = :none REMOVE metadata, replyTo, contentZ',
         ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deletedAt)',
         ExpressionAttributeValues: { ':at': at, ':empty': '', ':none': [] },
       }),

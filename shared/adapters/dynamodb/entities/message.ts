@@ -3,6 +3,7 @@ import type { MessageRecord } from '#shared/model.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
+import { contentFromStored, storedContent } from './message-content.ts';
 
 export const attachmentRefSchema = lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
 
@@ -31,14 +32,35 @@ const schema = lazySchema(() => z.object({
  * DynamoDB's 32 levels, numbers beyond its 38 digits such as 1e308 or 5e-324), and a `__proto__`
  * key would not survive the SDK's unmarshalling into a plain object. JSON.parse keeps such keys as
  * own properties. Items written before kept a map: those still read as they are.
+ *
+ * Long text is stored compressed (`contentZ`, message-content.ts); every reader of a message item
+ * (queries, stream images) goes through `fromItem`, which gives the text back either way.
  */
 export const message = {
   key: (roomId: string, seq: number) => keys.message(roomId, seq),
-  toItem: (m: MessageRecord): Item =>
-    itemOf(ENTITY.message, keys.message(m.roomId, m.seq), m.metadata === undefined ? m : { ...m, metadata: JSON.stringify(m.metadata) }),
+  toItem: ({ content, ...m }: MessageRecord): Item =>
+    itemOf(ENTITY.message, keys.message(m.roomId, m.seq), {
+      ...(m.metadata === undefined ? m : { ...m, metadata: JSON.stringify(m.metadata) }),
+      ...storedContent(content),
+    }),
   fromItem: (item: Item): MessageRecord => {
-    const { metadata, ...record } = parseItem(ENTITY.message, schema(), item);
+    const { metadata, ...record } = parseItem(ENTITY.message, schema(), withText(item));
     if (metadata === undefined) return record;
     return { ...record, metadata: typeof metadata === 'string' ? (JSON.parse(metadata) as Record<string, unknown>) : metadata };
   },
 };
+
+/** The item with its text as `content`, decompressed where it was stored as `contentZ`. */
+function withText(item: Item): Item {
+  const { contentZ } = item;
+  if (contentZ === undefined) return item;
+  if (item.content !== undefined) throw new Error('Malformed message item (content: stored both plain and compressed)');
+  if (typeof contentZ !== 'string' && !(contentZ instanceof Uint8Array)) throw new Error('Malformed message item (contentZ: not binary)');
+  let content: string;
+  try {
+    content = contentFromStored(contentZ);
+  } catch (err) {
+    throw new Error(`Malformed message item (contentZ: ${(err as Error).message})`);
+  }
+  return { ...item, content };
+}
