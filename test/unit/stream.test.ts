@@ -40,6 +40,23 @@ describe('stream records, as DynamoDB Local writes them', () => {
     expect(changes('message-modify-deleted')).toEqual([expect.objectContaining({ kind: 'message_deleted', message: expect.objectContaining({ content: '', deletedAt: '2026-01-02T03:04:07.000Z' }) })]);
   });
 
+  it('long text, stored compressed (base64 in the event), comes out as it was written, and edits between long and short do too', () => {
+    const longText = Array.from({ length: 12 }, (_, i) => `Line ${i + 1} of the release notes: the payment screen shows the new price at once. `).join('');
+    const [inserted] = event('message-insert-long');
+    expect(typeof inserted!.dynamodb?.NewImage?.contentZ?.B).toBe('string');
+    expect(inserted!.dynamodb?.NewImage?.content).toBeUndefined();
+    expect(changes('message-insert-long')).toEqual([{ kind: 'message_created', message: expect.objectContaining({ id: 'm2', seq: 2, content: longText }) }]);
+    // Compressed before, plain after: the event has the new text only.
+    expect(event('message-modify-edited-short')[0]!.dynamodb?.OldImage?.contentZ).toBeDefined();
+    expect(changes('message-modify-edited-short')).toEqual([
+      { kind: 'message_edited', message: expect.objectContaining({ id: 'm2', content: 'short again', editedAt: '2026-01-02T03:04:13.000Z' }) },
+    ]);
+    expect(event('message-modify-edited-long')[0]!.dynamodb?.NewImage?.content).toBeUndefined();
+    expect(changes('message-modify-edited-long')).toEqual([
+      { kind: 'message_edited', message: expect.objectContaining({ id: 'm2', content: `${longText}Edited.`, editedAt: '2026-01-02T03:04:14.000Z' }) },
+    ]);
+  });
+
   it('reactions come and go', () => {
     const reaction = { roomId: 'r1', messageId: 'm1', seq: 1, emoji: '👍', userId: 'bo', createdAt: '2026-01-02T03:04:03.000Z' };
     expect(changes('reaction-insert')).toEqual([{ kind: 'reaction_added', reaction }]);

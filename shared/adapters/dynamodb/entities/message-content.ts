@@ -6,22 +6,23 @@ import type * as Zlib from 'node:zlib';
  * was; long text as the binary attribute `contentZ` (Brotli of its UTF-8), with no `content`.
  * An item holds exactly one of the two, so every item, written before or after, reads one way.
  *
- * DynamoDB bills a write per 1 KB of item begun and a read per 4 KB, and a message item's other
- * attributes take about 300 bytes (keys, ids, sender, time, mentions; 282 for a send over
- * WebSocket with no reply, metadata or file, test/integration/message-storage.test.ts): text of
- * 1,024 bytes makes a 2-unit item, and shorter text a 1-unit one up to about 700 bytes. Below
- * `COMPRESS_FROM_BYTES` (512) compression could not lower a write unit even with a reply excerpt or
- * a file on the item, and saves tens of bytes a message read: not worth its CPU or an item no one
- * can read in the console. From there on, text is compressed when that saves at least an eighth
- * of it: ordinary prose of 1,024 bytes comes down to about 510 bytes (a 1-unit item), a random
- * base64 text to about 800 (78%: still stored compressed, and as many write units as before).
+ * DynamoDB bills a write per 1 KB of item begun and a read per 4 KB. A message item's other
+ * attributes (keys, ids, sender, time, mentions, a clientMessageId) measure 235 bytes for a send
+ * over WebSocket in test/integration/message-storage.test.ts (user ids of 12 characters there; a
+ * Cognito `sub` adds 24), so text of 1,024 bytes made a 2-unit item, and text up to about 760 bytes
+ * a 1-unit one. Below `COMPRESS_FROM_BYTES` (512) compression could lower a write unit only for an
+ * item carrying some 250 bytes more (a reply's excerpt, metadata, files), and saves a message read
+ * tens of bytes: not worth its CPU, nor an item no one can read in the console. From there on, text
+ * is compressed when that saves at least an eighth of it: 1,024 bytes of ordinary prose come to
+ * about 510 (a 756-byte, 1-unit item; prose stays a 1-unit item up to about 1.6 KB), random base64
+ * to about 800 (78%: stored compressed, still 2 units).
  *
  * Brotli at quality 5 in text mode, measured on Node 20 (2 cores, under load ~1.5) on 1-4 KB of
  * English: 1,024 bytes of prose come to 507 bytes in ~23 µs, where deflate-raw (any level) makes
  * 550 in ~11 µs and Brotli's 9 and up take 1 ms or more; quality 4 gives 556. Decompression takes
- * ~6 µs either way. The few kilobytes more of reach before an item's second write unit (prose of
- * up to ~1.5 KB stays a 1-unit item) are worth ~12 µs on a send that takes milliseconds.
- * Window size and size hint changed neither size nor time at these lengths.
+ * ~6 µs either way. The smaller items (a tenth more text fits in a 1-unit item, and a history page
+ * reads that much less) are worth ~12 µs on a send that takes milliseconds.
+ * Setting the window size or a size hint changed neither size nor time at these lengths.
  *
  * Text that is not well-formed Unicode (a lone surrogate, which the API keeps as sent) stays a
  * string: UTF-8 cannot carry it.
@@ -54,7 +55,6 @@ export function storedContent(content: string): StoredContent {
     params: {
       [z.constants.BROTLI_PARAM_QUALITY]: 5,
       [z.constants.BROTLI_PARAM_MODE]: z.constants.BROTLI_MODE_TEXT,
-      [z.constants.BROTLI_PARAM_SIZE_HINT]: raw.byteLength,
     },
   });
   if (packed.byteLength > raw.byteLength * (1 - MIN_SAVING)) return { content };
