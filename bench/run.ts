@@ -29,6 +29,7 @@ import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom, scaleMark
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
 import { measureNotifications } from './lib/notifications.ts';
+import { measureMessageStorage, type MessageStorage } from './lib/storage.ts';
 import type { Units } from './lib/meter.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,6 +58,7 @@ const PLANS = {
     emulatorPosts: 2000,
     emulatorRounds: 5,
     fanoutChunk: undefined,
+    storageRounds: 20,
   },
   smoke: {
     roomSizes: [2, 10],
@@ -79,6 +81,7 @@ const PLANS = {
     hugeRoomMessages: 1,
     emulatorPosts: 50,
     emulatorRounds: 1,
+    storageRounds: 2,
     // Small chunks, so the smoke run's larger rooms go through the fan-out workers too.
     fanoutChunk: '5',
   },
@@ -102,8 +105,8 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   let scale: ScaleFigures;
   let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'> & ScaleFigures;
   try {
-    const { probe, room, fanOut, fanOutOperations, outsiders, operations } = await measureCapacity(bench, plan, log);
-    for (const line of capacityLines(operations)) log(line);
+    const { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage } = await measureCapacity(bench, plan, log);
+    for (const line of [...capacityLines(operations), ...storageLines(messageStorage)]) log(line);
     const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
     log(`send burst: ${plan.sendBurst.senders} users × ${plan.sendBurst.perSender} concurrent sends into one room`);
     const sendBurst = await measureSendBurst(bench, plan.sendBurst.senders, plan.sendBurst.perSender, fanOutOperations);
@@ -172,6 +175,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       messageBytes: MESSAGE_BYTES,
       probe,
       operations,
+      messageStorage,
       fanOut: { reference: fanOut, crowded: crowded!, outsideConnections: plan.bigRoom, outsideFrames },
       durations,
       notifications,
@@ -386,7 +390,18 @@ async function measureCapacity(bench: Bench, plan: (typeof PLANS)[keyof typeof P
   const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
   const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
   const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
-  return { probe, room, fanOut, fanOutOperations, outsiders, operations };
+  log('capacity: how a 1 KB message is stored');
+  const messageStorage = await measureMessageStorage(bench, room, plan.storageRounds);
+  return { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage };
+}
+
+/** How the 1 KB texts were stored: attribute, bytes, item size and write units, CPU per call. */
+function storageLines(storage: MessageStorage): string[] {
+  return storage.texts.map(
+    (t) =>
+      `stored ${t.text.padEnd(14)} ${t.bytes} bytes as ${t.attribute} of ${t.storedBytes} bytes: item ${t.itemBytes} bytes, ${t.writeUnits} WCU; ` +
+      `store ${t.compressUs.toFixed(1)} µs, read ${t.decompressUs.toFixed(1)} µs (medians of ${storage.rounds} × ${storage.calls} calls)`,
+  );
 }
 
 /** Each operation's AWS-priced units, request and fan-out, then by store operation; last, the room list's target. */
@@ -408,10 +423,10 @@ async function runCapacityOnly(smoke: boolean): Promise<void> {
   const load = os.loadavg()[0]!;
   const bench = await startBench();
   try {
-    const { probe, room, outsiders, operations } = await measureCapacity(bench, smoke ? PLANS.smoke : PLANS.full, () => undefined);
+    const { probe, room, outsiders, operations, messageStorage } = await measureCapacity(bench, smoke ? PLANS.smoke : PLANS.full, () => undefined);
     await inBatches([...outsiders, ...room.online], 10, (s) => s.close());
     for (const p of probe) console.log(`probe  ${p.same ? 'same   ' : 'DIFFERS'}  ${p.check}: Local ${p.local}, AWS ${p.aws}`);
-    for (const line of capacityLines(operations)) console.log(line);
+    for (const line of [...capacityLines(operations), ...storageLines(messageStorage)]) console.log(line);
     console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);
   } finally {
     await bench.close();

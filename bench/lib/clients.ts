@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { api, createUser, type TestUser } from '#test/support/clients.ts';
+import { CHAT_PROSE } from '../fixtures/chat-text.ts';
 
 export type Frame = Record<string, any> & { type: string };
 export type { TestUser };
@@ -107,5 +108,21 @@ export async function createRoom(httpUrl: string, owner: TestUser, others: reado
   return res.body.id as string;
 }
 
-/** Exactly `bytes` bytes of ASCII text, starting with `tag` so a receiver can tell messages apart. */
-export const textOf = (tag: string, bytes: number): string => `${tag} `.padEnd(bytes, 'x');
+/**
+ * Exactly `bytes` bytes of ordinary English (bench/fixtures/chat-text.ts), starting with `tag` so a
+ * receiver can tell messages apart: what a long chat message is, and compresses as one does.
+ */
+export const textOf = (tag: string, bytes: number): string => exactly(bytes, `${tag} `, CHAT_PROSE);
+
+/**
+ * Exactly `bytes` bytes of random base64 after `tag`: text that compresses about as little as
+ * text can (a quarter of each byte is redundant), for the honest other end of a send's cost.
+ */
+export const randomTextOf = (tag: string, bytes: number): string => exactly(bytes, `${tag} `, randomBytes(bytes).toString('base64'));
+
+/** `tag`, then `filler` over and over, cut at `bytes` bytes (every text here is ASCII: a byte is a character). */
+function exactly(bytes: number, tag: string, filler: string): string {
+  const text = tag.padEnd(bytes, `${filler} `);
+  if (Buffer.byteLength(text) !== bytes) throw new Error(`a bench text of ${bytes} bytes came out ${Buffer.byteLength(text)} bytes long (tag ${JSON.stringify(tag)})`);
+  return text;
+}

@@ -33,14 +33,41 @@ describe('benchmark smoke run', () => {
 
   it('prices every operation, and a 1 KB send in whole write units with its fan-out reads', () => {
     const names = report.operations.map((o) => o.name);
-    expect(names).toEqual(expect.arrayContaining(['connect', 'disconnect', 'send 1 KB text', 'history page of 50', 'older history page of 50', 'list my rooms (10)']));
+    expect(names).toEqual(
+      expect.arrayContaining(['connect', 'disconnect', 'send 1 KB text', 'send 1 KB random base64 text', 'history page of 50', 'older history page of 50', 'list my rooms (10)']),
+    );
     const send = report.operations.find((o) => o.name === 'send 1 KB text')!;
     const writes = send.request.aws.writeTable + send.request.aws.writeGsi;
-    // The message item alone is over 1 KB: at least 2 units, whole units, finite.
-    expect(writes).toBeGreaterThanOrEqual(2);
-    expect(Number.isInteger(writes)).toBe(true);
+    // 1 KB of prose is stored compressed: the seat and the message, a unit each.
+    expect(writes).toBe(2);
+    expect(send.calls.filter((c) => c.kind === 'write').map((c) => [c.operation, c.aws.writeTable])).toEqual(expect.arrayContaining([['insertMessage', 1]]));
     expect(send.fanOut.aws.readTable + send.fanOut.aws.readGsi).toBeGreaterThan(0);
+    // Text that hardly compresses costs whole units too, never fewer than prose.
+    const random = report.operations.find((o) => o.name === 'send 1 KB random base64 text')!;
+    const randomWrites = random.request.aws.writeTable + random.request.aws.writeGsi;
+    expect(Number.isInteger(randomWrites)).toBe(true);
+    expect(randomWrites).toBeGreaterThanOrEqual(writes);
     for (const op of report.operations.filter((o) => o.implemented)) expect(op.calls.length, op.name).toBeGreaterThan(0);
+  });
+
+  it('reads back how the 1 KB texts are stored, and times their compression', () => {
+    const { messageStorage: st } = report;
+    expect(st.texts.map((t) => [t.text, t.bytes])).toEqual([
+      ['prose', 1024],
+      ['random base64', 1024],
+    ]);
+    const [prose, random] = st.texts as [(typeof st.texts)[0], (typeof st.texts)[0]];
+    expect(prose).toMatchObject({ attribute: 'contentZ', writeUnits: 1 });
+    expect(prose.storedBytes).toBeLessThan(1024 * 0.6);
+    expect(prose.itemBytes).toBeLessThanOrEqual(1024);
+    // Random base64 loses about a fifth: smaller than as sent, larger than prose.
+    expect(random.storedBytes).toBeGreaterThan(prose.storedBytes);
+    expect(random.storedBytes).toBeLessThan(1024);
+    for (const t of st.texts) {
+      expect(t.compressUs, t.text).toBeGreaterThan(0);
+      expect(t.decompressUs, t.text).toBeGreaterThan(0);
+    }
+    expect(st.rounds).toBe(2);
   });
 
   it('prices the notification path: nobody notified writes nothing, a mention writes its state', () => {
@@ -73,6 +100,19 @@ describe('benchmark smoke run', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^plain, default preferences: [\d.]+ RCU 0 WCU, [\d.]+ ms median of \d+, 0 notified, 1 events put$/));
     expect(lines).toContainEqual(expect.stringMatching(/^mentioning one offline member: [\d.]+ RCU 1 WCU, .*, 1 notified, 2 events put$/));
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}recipients +1 calls/));
+  });
+
+  it('runs the capacity section alone (npm run bench -- --capacity), printing each operation and how the 1 KB texts are stored', { timeout: 120_000 }, async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--capacity', '--smoke'], { cwd: root, env: { ...envAtStart, AWS_ENDPOINT_URL_DYNAMODB: inject('dynamoEndpoint') }, timeout: 110_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    const lines = out.split('\n');
+    expect(lines).toContainEqual(expect.stringMatching(/^send 1 KB text +request [\d.]+ RCU \+ 2 WCU/));
+    expect(lines).toContainEqual(expect.stringMatching(/^send 1 KB random base64 text +request [\d.]+ RCU \+ \d+ WCU/));
+    expect(lines).toContainEqual(expect.stringMatching(/^stored prose +1024 bytes as contentZ of \d+ bytes: item \d+ bytes, 1 WCU; store [\d.]+ µs, read [\d.]+ µs/));
+    expect(lines).toContainEqual(expect.stringMatching(/^stored random base64 +1024 bytes as content(Z)? of \d+ bytes/));
   });
 
   it('finds DynamoDB Local charging a Query on its items\' summed size, as AWS does (the room list relies on it)', () => {
@@ -151,7 +191,8 @@ describe('benchmark smoke run', () => {
 
   it('sends a burst into one room and reads back every seq once, with what the conflicts cost', () => {
     expect(report.sendBurst).toMatchObject({ senders: 2, perSender: 5, stored: 10, statuses: { 201: 10 }, gapless: true });
-    expect(report.sendBurst.writeUnitsPerMessage).toBeGreaterThanOrEqual(3);
+    // The seat and the message (1 KB of prose, compressed: one unit), and any refused puts.
+    expect(report.sendBurst.writeUnitsPerMessage).toBeGreaterThanOrEqual(2);
   });
 
   it('measures the fan-out against its floor, a room split across workers, and connects at once', () => {
