@@ -6,8 +6,11 @@ import { LOCAL_CREDENTIALS } from '#infra/local/services.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { itemBytes, writeUnits } from '#shared/adapters/dynamodb/capacity.ts';
-import { api, apiOk, connect, createUser, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { api, apiOk, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { serviceApi } from '#test/support/service.ts';
+import { startRuntime, type Runtime } from '#test/support/runtime.ts';
+import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
+import { startPushService, type PushService } from '#test/support/push-service.ts';
 import { CHAT_PROSE } from '#bench/fixtures/chat-text.ts';
 
 /**
@@ -182,4 +185,45 @@ describe('a long message posted by the host platform', () => {
     expect(frame.message).toEqual(res.body);
     expect((await get(`/rooms/${roomId}/messages/${res.body.id}`)).content).toBe(text);
   });
+});
+
+describe('a long message through the events consumer', () => {
+  // A runtime of its own whose events reach a real HTTP server here, and a push service here.
+  let runtime: Runtime, sink: EventsSink, push: PushService;
+  beforeAll(async () => {
+    [sink, push] = await Promise.all([startEventsSink(), startPushService()]);
+    runtime = await startRuntime({ PARLEY_EVENTS_URL: sink.url, PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
+  }, 90_000);
+  afterAll(async () => {
+    await runtime?.stop();
+    await Promise.all([sink?.close(), push?.close()]);
+  });
+
+  it('publishes its whole text and pushes its first words, as for a short one', async () => {
+    const http = runtime.httpUrl;
+    const [ann, di] = (await Promise.all(['ann', 'di'].map((n) => createUser(http, n)))) as [TestUser, TestUser];
+    const sub = push.subscribe();
+    await apiOk(http, di, 'PUT', '/me/push-subscriptions', sub.json);
+    const direct = (await apiOk(http, ann, 'POST', '/rooms', { type: 'direct', memberIds: [di.userId] })).id as string;
+    const text = proseOf(uniqueWord('pushed'), 2500);
+    const sent = await apiOk(http, ann, 'POST', `/rooms/${direct}/messages`, { content: text });
+    const event = await eventually(() => {
+      const e = sink.received.find((x) => x['detail-type'] === 'message.created' && x.detail.message.id === sent.id);
+      expect(e).toBeDefined();
+      return e!;
+    }, 15_000);
+    expect(event.detail.message).toMatchObject({ id: sent.id, seq: sent.seq, content: text });
+    const received = await eventually(() => {
+      const p = push.pushes.find((x) => x.endpoint === sub.endpoint);
+      expect(p).toBeDefined();
+      return p!;
+    }, 15_000);
+    expect(push.rejected).toEqual([]);
+    expect(received.payload).toMatchObject({ roomId: direct, messageId: sent.id, title: ann.displayName, reason: 'direct' });
+    expect(received.payload.body).toBe(`${text.slice(0, 139)}…`);
+
+    const edited = proseOf(uniqueWord('edited'), 1800);
+    await apiOk(http, ann, 'PATCH', `/rooms/${direct}/messages/${sent.id}`, { content: edited });
+    await eventually(() => expect(sink.received.find((x) => x['detail-type'] === 'message.edited' && x.detail.message?.id === sent.id)?.detail.message.content).toBe(edited), 15_000);
+  }, 60_000);
 });
