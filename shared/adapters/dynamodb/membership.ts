@@ -10,6 +10,7 @@ import { seat, sendWindowName, sentName } from './entities/seat.ts';
 import { room } from './entities/room.ts';
 import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
+import { levelSources, settleLevelCopies } from './level-copies.ts';
 
 /**
  * The first page of member ids a fan-out reads (listMemberIds with `onPage`): a room up to this
@@ -89,9 +90,13 @@ export abstract class DynamoMembership {
   }
 
   async addMember(m: MemberRecord): Promise<AddMemberOutcome> {
+    // The member item carries copies of the member's notification preferences (level-copies.ts):
+    // read here (eventually consistent), and read again once the member and seat are written.
+    // Their preference for this room may be there from an earlier membership: it is kept.
+    const sources = await levelSources(this.table, 'levelSources', m.roomId, [m.userId], { consistent: false, withRoom: true });
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.table.transact('addMember', [
-        { Put: { TableName: this.table.tableName, Item: member.toItem(m), ConditionExpression: 'attribute_not_exists(PK)' } },
+        { Put: { TableName: this.table.tableName, Item: member.toItem(m, sources.get(m.userId)), ConditionExpression: 'attribute_not_exists(PK)' } },
         // The member item's condition decides; a seat left by anything else is replaced by a fresh one.
         { Put: { TableName: this.table.tableName, Item: seat.toItem(m) } },
         {
@@ -105,7 +110,10 @@ export abstract class DynamoMembership {
           },
         },
       ]);
-      if (outcome === true) return 'added';
+      if (outcome === true) {
+        await settleLevelCopies(this.table, m.roomId, [m.userId], sources, { withRoom: true });
+        return 'added';
+      }
       if (outcome[0] === 'ConditionalCheckFailed') return 'exists';
       const current = await this.roomNow(m.roomId);
       if (!current || current.archivedAt || current.type !== 'group') return 'closed';

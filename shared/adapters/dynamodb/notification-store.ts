@@ -1,13 +1,21 @@
-import type { NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { MemberLevels, NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
-import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
+import { notifyKeys, PREF_VERSION, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
+import type { Item } from './entities/entity.ts';
+import { keys } from './entities/keys.ts';
+import { member } from './entities/member.ts';
+import { copyRoomPreference, copyUserLevel, inParallel } from './level-copies.ts';
 
 const keyOf = (k: { PK: string; SK: string }) => `${k.PK}\n${k.SK}`;
 /** A batch read's items by their key (a batch answers in any order). */
 const keyed = (items: Record<string, unknown>[]) => new Map(items.map((i) => [keyOf({ PK: String(i[TABLE.partitionKey]), SK: String(i[TABLE.sortKey]) }), i]));
 
-/** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
+/**
+ * Notification preferences, per-user-and-room state and push subscriptions, in the user's
+ * partition; and the copies of the preferences on the user's member items, which the events
+ * consumer reads with the room's member list (level-copies.ts).
+ */
 export class DynamoNotificationStore implements NotificationStore {
   constructor(private readonly table: TableClient) {}
 
@@ -16,7 +24,30 @@ export class DynamoNotificationStore implements NotificationStore {
   }
 
   async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
-    await this.table.put('setUserPreference', { Item: userPrefEntity.toItem(userId, notify, at) });
+    const { [TABLE.entityAttribute]: et, updatedAt } = userPrefEntity.toItem(userId, notify, at);
+    const out = await this.table.update('setUserPreference', {
+      Key: notifyKeys.pref(userId),
+      UpdateExpression: 'SET #et = :et, userId = :u, notify = :n, updatedAt = :at, #v = if_not_exists(#v, :zero) + :one',
+      ExpressionAttributeNames: { '#et': TABLE.entityAttribute, '#v': PREF_VERSION },
+      ExpressionAttributeValues: { ':et': et, ':u': userId, ':n': notify, ':at': updatedAt, ':zero': 0, ':one': 1 },
+      ReturnValues: 'ALL_NEW',
+    });
+    const user = userPrefEntity.versioned(out.Attributes);
+    // Then onto each member item, through the user's seats (a consistent Query: a member item
+    // written before this change's version was read again has its seat listed here).
+    const { PK, SKPrefix } = keys.seatsOf(userId);
+    let start: Item | undefined;
+    do {
+      const page = await this.table.query('listSeatRooms', {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+        ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+        ProjectionExpression: 'roomId',
+        ConsistentRead: true,
+        ...(start && { ExclusiveStartKey: start }),
+      });
+      await inParallel((page.Items ?? []).map((i) => String(i.roomId)), (roomId) => copyUserLevel(this.table, roomId, userId, user));
+      start = page.LastEvaluatedKey;
+    } while (start);
   }
 
   async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
@@ -24,9 +55,9 @@ export class DynamoNotificationStore implements NotificationStore {
   }
 
   async setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
-    const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at'];
+    const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at', '#v = if_not_exists(#v, :zero) + :one'];
     const remove: string[] = [];
-    const values: Record<string, unknown> = { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':at': at };
+    const values: Record<string, unknown> = { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':at': at, ':zero': 0, ':one': 1 };
     for (const field of ['notify', 'mutedUntil'] as const) {
       const value = patch[field];
       if (value === null) remove.push(field);
@@ -38,19 +69,39 @@ export class DynamoNotificationStore implements NotificationStore {
     const out = await this.table.update('setRoomPreference', {
       Key: notifyKeys.room(userId, roomId),
       UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-      ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
+      ExpressionAttributeNames: { '#et': TABLE.entityAttribute, '#v': PREF_VERSION },
       ExpressionAttributeValues: values,
       ReturnValues: 'ALL_NEW',
     });
-    return roomNotifyEntity.preference(out.Attributes);
+    const room = roomNotifyEntity.versioned(out.Attributes);
+    // Then onto the member item: none when the member left meanwhile (the preference stays here
+    // for a later membership, as it always did).
+    await copyRoomPreference(this.table, roomId, userId, room);
+    return room.pref;
   }
 
-  async recipients(roomId: string, userIds: string[]): Promise<Recipient[]> {
-    if (userIds.length === 0) return [];
-    // Eventually consistent (half the units): most members are ruled out by their levels; the
-    // state of those who are not is read again, consistently (states()).
-    const byKey = keyed(await this.table.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), { consistent: false }));
-    return userIds.map((u) => roomNotifyEntity.fromItem(u, byKey.get(keyOf(notifyKeys.pref(u))), byKey.get(keyOf(notifyKeys.room(u, roomId)))));
+  async memberLevels(roomId: string): Promise<MemberLevels[]> {
+    const { PK, SKPrefix } = keys.memberPrefix(roomId);
+    // Billed by the member items' size (a few hundred bytes each: one page of 1 MB holds thousands).
+    const items = await this.table.queryAll('listMemberLevels', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: member.levelProjection,
+    });
+    return items.map(member.levelsOf);
+  }
+
+  async recipients(roomId: string, members: MemberLevels[]): Promise<Recipient[]> {
+    // What member items have no copy of (written before copies were kept) is read from the
+    // preference items: eventually consistent (half the units), as the copies are; the state
+    // of those a level admits is read again, consistently (states()).
+    const missing = members.flatMap((m) => [...(m.user ? [] : [notifyKeys.pref(m.userId)]), ...(m.room ? [] : [notifyKeys.room(m.userId, roomId)])]);
+    const byKey = keyed(missing.length > 0 ? await this.table.batchGet('recipients', missing, { consistent: false }) : []);
+    return members.map((m) => {
+      const notify = m.user ? m.user.notify : userPrefEntity.fromItem(byKey.get(keyOf(notifyKeys.pref(m.userId))));
+      const room = m.room ?? roomNotifyEntity.preference(byKey.get(keyOf(notifyKeys.room(m.userId, roomId))));
+      return { userId: m.userId, ...(notify && { notify }), room };
+    });
   }
 
   async states(roomId: string, userIds: string[]): Promise<Map<string, NotificationState>> {

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { MemberRecord } from '#shared/model.ts';
+import type { MemberLevels, NotifyLevel, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
@@ -19,15 +20,68 @@ const schema = lazySchema(() => z.object({
 export const LEGACY_MARK = { lastReadSeq: 0 } as const;
 
 /**
+ * The copies of a member's notification preferences on their member item, so that the events
+ * consumer's one Query of the room's members tells who a message may notify, whatever the room's
+ * size. The preference items in the user's partition (notification.ts) stay the truth: every
+ * change is written there first, then copied (notification-store.ts); each copy carries the
+ * version of the item it was taken from and only ever moves forward.
+ */
+export const LEVEL_COPY = {
+  userNotify: 'userNotify',
+  userVersion: 'userPrefV',
+  roomNotify: 'roomNotify',
+  roomMutedUntil: 'roomMutedUntil',
+  roomVersion: 'roomPrefV',
+} as const;
+
+/** What a member item is given to copy: the user's level and their room preference, each at its version. */
+export interface LevelSource {
+  user: { notify?: NotifyLevel; v: number };
+  room: { pref: RoomPreference; v: number };
+}
+
+const levelSchema = lazySchema(() => {
+  const level = z.enum(['all', 'mentions', 'none']);
+  return z.object({
+    userId: z.string(),
+    userNotify: z.optional(level),
+    userPrefV: z.optional(z.number()),
+    roomNotify: z.optional(level),
+    roomMutedUntil: z.optional(z.string()),
+    roomPrefV: z.optional(z.number()),
+  });
+});
+
+/**
  * A room's member: name, role and when they joined; GSI1 lists a user's rooms. What changes with
  * each message (read marks, the send's window and claims) is on the member's seat (seat.ts).
  * Member items written before seats also hold those: seat.ts reads them once into a seat.
  */
 export const member = {
   key: (roomId: string, userId: string) => keys.member(roomId, userId),
-  toItem: (m: MemberRecord): Item => {
+  /** Without `levels` (or a part of them), the item has no copy of it: the events consumer then reads the preference items. */
+  toItem: (m: MemberRecord, levels?: Partial<LevelSource>): Item => {
     const { roomId, userId, displayName, role, joinedAt } = m;
-    return itemOf(ENTITY.member, keys.member(roomId, userId), { roomId, userId, displayName, role, joinedAt }, { ...LEGACY_MARK, ...keys.memberGsi1(roomId, userId) });
+    return itemOf(ENTITY.member, keys.member(roomId, userId), { roomId, userId, displayName, role, joinedAt }, { ...LEGACY_MARK, ...keys.memberGsi1(roomId, userId), ...(levels && member.levelAttributes(levels)) });
+  },
+  levelAttributes: ({ user, room }: Partial<LevelSource>): Item => ({
+    ...(user && { [LEVEL_COPY.userVersion]: user.v, ...(user.notify && { [LEVEL_COPY.userNotify]: user.notify }) }),
+    ...(room && {
+      [LEVEL_COPY.roomVersion]: room.v,
+      ...(room.pref.notify && { [LEVEL_COPY.roomNotify]: room.pref.notify }),
+      ...(room.pref.mutedUntil && { [LEVEL_COPY.roomMutedUntil]: room.pref.mutedUntil }),
+    }),
+  }),
+  /** What a member Query needs of each item for `levelsOf`. */
+  levelProjection: ['userId', ...Object.values(LEVEL_COPY)].join(', '),
+  /** The copies a member item carries (a part without its version was never copied there). */
+  levelsOf: (item: Item): MemberLevels => {
+    const c = parseItem(ENTITY.member, levelSchema(), item);
+    return {
+      userId: c.userId,
+      ...(c.userPrefV !== undefined && { user: c.userNotify ? { notify: c.userNotify } : {} }),
+      ...(c.roomPrefV !== undefined && { room: { ...(c.roomNotify && { notify: c.roomNotify }), ...(c.roomMutedUntil && { mutedUntil: c.roomMutedUntil }) } }),
+    };
   },
   fromItem: (item: Item): MemberRecord => {
     const { roomId, userId, displayName, role, joinedAt } = parseItem(ENTITY.member, schema(), item);

@@ -21,11 +21,24 @@ export const notifyKeys = {
 
 const level = z.enum(['all', 'mentions', 'none']);
 
-const prefSchema = z.object({ notify: level });
+/**
+ * Each preference item counts its changes (`prefV`, absent: 0, as before counting began): the
+ * copies on member items (member.ts) keep the highest version they were given, so copies written
+ * in any order end as the last change.
+ */
+export const PREF_VERSION = 'prefV';
+
+const prefSchema = z.object({ notify: level, prefV: z.optional(z.number().check(z.int())) });
 export const userPrefEntity = {
   key: notifyKeys.pref,
   toItem: (userId: string, notify: NotifyLevel, at: string): Item => itemOf(ENTITY.notifyPref, notifyKeys.pref(userId), { userId, notify, updatedAt: at }),
   fromItem: (item: Item | undefined): NotifyLevel | undefined => (item ? parseItem(ENTITY.notifyPref, prefSchema, item).notify : undefined),
+  /** The level and the version it is at (0 and no level: never chosen). */
+  versioned(item: Item | undefined): { notify?: NotifyLevel; v: number } {
+    if (!item) return { v: 0 };
+    const { notify, prefV } = parseItem(ENTITY.notifyPref, prefSchema, item);
+    return { notify, v: prefV ?? 0 };
+  },
 };
 
 const roomSchema = z.object({
@@ -34,6 +47,7 @@ const roomSchema = z.object({
   lastSeq: z.optional(z.number().check(z.int())),
   sentAt: z.optional(z.string()),
   pending: z.optional(z.number().check(z.int())),
+  prefV: z.optional(z.number().check(z.int())),
 });
 export const roomNotifyEntity = {
   key: notifyKeys.room,
@@ -41,6 +55,10 @@ export const roomNotifyEntity = {
     if (!item) return {};
     const { notify, mutedUntil } = parseItem(ENTITY.notifyRoom, roomSchema, item);
     return { ...(notify && { notify }), ...(mutedUntil && { mutedUntil }) };
+  },
+  /** The level and mute, and the version they are at (0: never set, or set before versions were counted). */
+  versioned(item: Item | undefined): { pref: RoomPreference; v: number } {
+    return { pref: roomNotifyEntity.preference(item), v: item ? (parseItem(ENTITY.notifyRoom, roomSchema, item).prefV ?? 0) : 0 };
   },
   state(item: Item | undefined): NotificationState | undefined {
     const parsed = item ? parseItem(ENTITY.notifyRoom, roomSchema, item) : undefined;
