@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { api, createUser, eventually, uniqueId, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
@@ -9,6 +9,7 @@ import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { LEVEL_COPY } from '#shared/adapters/dynamodb/entities/member.ts';
 import { notifyKeys } from '#shared/adapters/dynamodb/entities/notification.ts';
+import { migrateLevels } from '#shared/adapters/dynamodb/level-migration.ts';
 
 /**
  * The copies of notification preferences on member items, which the events consumer decides
@@ -172,6 +173,31 @@ describe('copies of preferences on member items', () => {
     }
     expect((await item(notifyKeys.pref(di.userId)))?.prefV).toBe(14);
   }, 120_000);
+});
+
+describe('npm run migrate:levels', () => {
+  it('copies onto member items written before copies, as they stand; skips those without a seat; a second run changes nothing', async () => {
+    const [ann, cy, di, ed] = (await users('ann', 'cy', 'di', 'ed')) as [TestUser, TestUser, TestUser, TestUser];
+    const roomId = await group(ann, [cy.userId, di.userId, ed.userId]);
+    await ok(cy, 'PUT', '/me/preferences', { notify: 'all' });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await ok(di, 'PUT', `/rooms/${roomId}/preferences`, { notify: 'none', mutedUntil: until });
+    for (const u of [ann, cy, di, ed]) await asBeforeCopies(roomId, u.userId);
+    await db.send(new DeleteCommand({ TableName: TABLE.defaultName, Key: keys.seat(ed.userId, roomId) }));
+
+    const first = await migrateLevels(db, TABLE.defaultName);
+    expect(first.copied).toBeGreaterThanOrEqual(3);
+    expect(first.withoutSeat).toBeGreaterThanOrEqual(1);
+    expect(await item(keys.member(roomId, cy.userId))).toMatchObject({ [LEVEL_COPY.userNotify]: 'all', [LEVEL_COPY.userVersion]: 1, [LEVEL_COPY.roomVersion]: 0 });
+    expect(await item(keys.member(roomId, di.userId))).toMatchObject({ [LEVEL_COPY.roomNotify]: 'none', [LEVEL_COPY.roomMutedUntil]: until, [LEVEL_COPY.roomVersion]: 1, [LEVEL_COPY.userVersion]: 0 });
+    expect(await item(keys.member(roomId, ann.userId))).toMatchObject({ [LEVEL_COPY.userVersion]: 0, [LEVEL_COPY.roomVersion]: 0 });
+    expect((await item(keys.member(roomId, ed.userId)))?.[LEVEL_COPY.userVersion]).toBeUndefined();
+    const after = await Promise.all([ann, cy, di].map((u) => item(keys.member(roomId, u.userId))));
+    await migrateLevels(db, TABLE.defaultName);
+    expect(await Promise.all([ann, cy, di].map((u) => item(keys.member(roomId, u.userId))))).toEqual(after);
+    // Decided from the copies as before: cy (all) only.
+    expect(notified(roomId, await decided(ann, roomId, `plain <@${di.userId}>`))).toEqual([cy.userId]);
+  }, 60_000);
 });
 
 describe('the consumer\'s reads', () => {

@@ -21,6 +21,9 @@ import { unlessConditionFails, type TableClient } from './client.ts';
  * member item by key, which exists from before the second read.)
  */
 
+/** What the copies need of a table client: the functions' TableClient, or the migration's over the SDK. */
+export type CopyTable = Pick<TableClient, 'update' | 'batchGet'>;
+
 const keyOf = (k: { PK: string; SK: string }) => `${k.PK}\n${k.SK}`;
 
 /** No preference chosen: what a user without preference items has. */
@@ -30,7 +33,7 @@ export const NO_LEVELS: LevelSource = { user: { v: 0 }, room: { pref: {}, v: 0 }
  * The preference items of each user (and, with `withRoom`, their preference for the room): what
  * their member items get to copy. Users without items get version 0, no level.
  */
-export async function levelSources(table: TableClient, op: string, roomId: string, userIds: readonly string[], o: { consistent: boolean; withRoom: boolean }): Promise<Map<string, LevelSource>> {
+export async function levelSources(table: CopyTable, op: string, roomId: string, userIds: readonly string[], o: { consistent: boolean; withRoom: boolean }): Promise<Map<string, LevelSource>> {
   const sources = new Map<string, LevelSource>();
   if (userIds.length === 0) return sources;
   const keys = userIds.flatMap((u) => (o.withRoom ? [notifyKeys.pref(u), notifyKeys.room(u, roomId)] : [notifyKeys.pref(u)]));
@@ -50,7 +53,7 @@ export async function levelSources(table: TableClient, op: string, roomId: strin
  * (never made again) or already holds this version or a later one. It removes the stream's
  * receipt mark (a member item written before seats may hold one): a copy is no receipt.
  */
-async function copyOnto(table: TableClient, op: string, roomId: string, userId: string, version: string, v: number, set: Record<string, unknown>, remove: string[]): Promise<boolean> {
+async function copyOnto(table: CopyTable, op: string, roomId: string, userId: string, version: string, v: number, set: Record<string, unknown>, remove: string[]): Promise<boolean> {
   const names: Record<string, string> = { '#v': version };
   const values: Item = { ':v': v };
   const sets = ['#v = :v'];
@@ -77,13 +80,13 @@ async function copyOnto(table: TableClient, op: string, roomId: string, userId: 
 }
 
 /** Copies the user's own level (at version `v`) onto their member item of the room. */
-export function copyUserLevel(table: TableClient, roomId: string, userId: string, user: LevelSource['user']): Promise<boolean> {
+export function copyUserLevel(table: CopyTable, roomId: string, userId: string, user: LevelSource['user']): Promise<boolean> {
   const set = user.notify ? { [LEVEL_COPY.userNotify]: user.notify } : {};
   return copyOnto(table, 'copyUserLevel', roomId, userId, LEVEL_COPY.userVersion, user.v, set, user.notify ? [] : [LEVEL_COPY.userNotify]);
 }
 
 /** Copies the user's level and mute for the room (at version `v`) onto their member item of it. */
-export function copyRoomPreference(table: TableClient, roomId: string, userId: string, room: LevelSource['room']): Promise<boolean> {
+export function copyRoomPreference(table: CopyTable, roomId: string, userId: string, room: LevelSource['room']): Promise<boolean> {
   const set: Record<string, unknown> = {};
   const remove: string[] = [];
   if (room.pref.notify) set[LEVEL_COPY.roomNotify] = room.pref.notify;
@@ -99,7 +102,7 @@ export function copyRoomPreference(table: TableClient, roomId: string, userId: s
  * copies moved forward where a source changed meanwhile (see above). Costs one consistent read
  * per key; writes only where something changed.
  */
-export async function settleLevelCopies(table: TableClient, roomId: string, userIds: readonly string[], written: ReadonlyMap<string, Partial<LevelSource>>, o: { withRoom: boolean }): Promise<void> {
+export async function settleLevelCopies(table: CopyTable, roomId: string, userIds: readonly string[], written: ReadonlyMap<string, Partial<LevelSource>>, o: { withRoom: boolean }): Promise<void> {
   const now = await levelSources(table, 'levelSourcesNow', roomId, userIds, { consistent: true, withRoom: o.withRoom });
   await inParallel([...now], async ([userId, source]) => {
     const was = written.get(userId);

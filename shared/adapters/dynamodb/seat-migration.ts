@@ -63,7 +63,7 @@ function trimOf(item: Item): { expression: string; names: Record<string, string>
   return { expression: `SET #mark = :mark${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values: { ':mark': LEGACY_MARK.lastReadSeq } };
 }
 
-async function* scanEntity(doc: DynamoDBDocumentClient, tableName: string, entity: string): AsyncGenerator<Item> {
+export async function* scanEntity(doc: DynamoDBDocumentClient, tableName: string, entity: string): AsyncGenerator<Item> {
   let start: Record<string, unknown> | undefined;
   do {
     const out = await doc.send(
