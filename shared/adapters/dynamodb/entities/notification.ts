@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
-import type { NotificationState, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { NotificationState, NotifyLevel, PushSubscriptionRecord, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, parseItem, type Item, type Key } from './entity.ts';
 
@@ -64,11 +64,6 @@ export const roomNotifyEntity = {
     const parsed = item ? parseItem(ENTITY.notifyRoom, roomSchema, item) : undefined;
     if (parsed?.lastSeq === undefined) return undefined;
     return { lastSeq: parsed.lastSeq, pending: parsed.pending ?? 0, ...(parsed.sentAt && { sentAt: parsed.sentAt }) };
-  },
-  fromItem(userId: string, pref: Item | undefined, room: Item | undefined): Recipient {
-    const state = roomNotifyEntity.state(room);
-    const notify = userPrefEntity.fromItem(pref);
-    return { userId, ...(notify && { notify }), room: roomNotifyEntity.preference(room), ...(state && { state }) };
   },
 };
 
