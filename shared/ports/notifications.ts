@@ -39,6 +39,12 @@ export interface MemberLevels {
   room?: RoomPreference;
 }
 
+/** What a member item is given to copy: the user's level and their room preference, each at the version of its item. */
+export interface LevelSource {
+  user: { notify?: NotifyLevel; v: number };
+  room: { pref: RoomPreference; v: number };
+}
+
 /** A browser's PushSubscription, as stored. */
 export interface PushSubscriptionRecord {
   userId: string;

@@ -7,6 +7,7 @@ import { vapidKeysFromSeed } from '#shared/adapters/webpush/vapid.ts';
 import { webPushRequest } from '#shared/adapters/webpush/sender.ts';
 import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from '#shared/adapters/dynamodb/entities/notification.ts';
 import { LEVEL_COPY, member } from '#shared/adapters/dynamodb/entities/member.ts';
+import { memberLevels } from '#shared/adapters/dynamodb/entities/member-levels.ts';
 import { checkVapid, decryptAes128gcm } from '#test/support/push-service.ts';
 
 const now = new Date('2026-11-29T12:00:00Z');
@@ -127,13 +128,13 @@ describe('entities and ids', () => {
     const copied = member.toItem(m, { user: { notify: 'all', v: 2 }, room: { pref: { mutedUntil: 'later' }, v: 1 } });
     expect(copied).toMatchObject({ [LEVEL_COPY.userNotify]: 'all', [LEVEL_COPY.userVersion]: 2, [LEVEL_COPY.roomMutedUntil]: 'later', [LEVEL_COPY.roomVersion]: 1 });
     expect(member.fromItem(copied)).toEqual(m);
-    expect(member.levelsOf(copied)).toEqual({ userId: 'bo', user: { notify: 'all' }, room: { mutedUntil: 'later' } });
+    expect(memberLevels.levelsOf(copied)).toEqual({ userId: 'bo', user: { notify: 'all' }, room: { mutedUntil: 'later' } });
     // Nothing chosen is copied too (version 0, no level): the default applies, nothing is read.
-    expect(member.levelsOf(member.toItem(m, { user: { v: 0 }, room: { pref: {}, v: 0 } }))).toEqual({ userId: 'bo', user: {}, room: {} });
+    expect(memberLevels.levelsOf(member.toItem(m, { user: { v: 0 }, room: { pref: {}, v: 0 } }))).toEqual({ userId: 'bo', user: {}, room: {} });
     // Written before copies, or with one part only: the missing part is absent (read from the preference items).
-    expect(member.levelsOf(member.toItem(m))).toEqual({ userId: 'bo' });
-    expect(member.levelsOf(member.toItem(m, { room: { pref: { notify: 'none' }, v: 4 } }))).toEqual({ userId: 'bo', room: { notify: 'none' } });
-    expect(() => member.levelsOf({ ...copied, [LEVEL_COPY.userNotify]: 'loud' })).toThrow();
+    expect(memberLevels.levelsOf(member.toItem(m))).toEqual({ userId: 'bo' });
+    expect(memberLevels.levelsOf(member.toItem(m, { room: { pref: { notify: 'none' }, v: 4 } }))).toEqual({ userId: 'bo', room: { notify: 'none' } });
+    expect(() => memberLevels.levelsOf({ ...copied, [LEVEL_COPY.userNotify]: 'loud' })).toThrow();
   });
   it('event ids are stable per source and differ across sources', () => {
     expect(stableId('rec-1', 'message.created')).toBe(stableId('rec-1', 'message.created'));

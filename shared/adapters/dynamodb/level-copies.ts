@@ -1,5 +1,7 @@
 import type { Item } from './entities/entity.ts';
-import { LEVEL_COPY, member, type LevelSource } from './entities/member.ts';
+import type { LevelSource } from '#shared/ports/notifications.ts';
+import type { MemberLevelCopier } from '#shared/ports/rooms.ts';
+import { LEVEL_COPY, member } from './entities/member.ts';
 import { notifyKeys, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
 import { TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
@@ -110,6 +112,19 @@ export async function settleLevelCopies(table: CopyTable, roomId: string, userId
     // Without `withRoom` the room part is not read again: the caller knows it cannot change (a new room).
     if (o.withRoom && source.room.v !== was?.room?.v) await copyRoomPreference(table, roomId, userId, source.room);
   });
+}
+
+/** The copier the room store writes members with (composed only by the functions that add members). */
+export class DynamoLevelCopier implements MemberLevelCopier {
+  constructor(private readonly table: CopyTable) {}
+
+  sources(roomId: string, userIds: readonly string[], o: { withRoom: boolean }): Promise<ReadonlyMap<string, LevelSource>> {
+    return levelSources(this.table, 'levelSources', roomId, userIds, { consistent: false, withRoom: o.withRoom });
+  }
+
+  settle(roomId: string, userIds: readonly string[], written: ReadonlyMap<string, Partial<LevelSource>>, o: { withRoom: boolean }): Promise<void> {
+    return settleLevelCopies(this.table, roomId, userIds, written, o);
+  }
 }
 
 /** Runs `f` over `items`, at most `limit` at a time. */

@@ -1,6 +1,6 @@
 import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Item, Key } from './entities/entity.ts';
-import { member } from './entities/member.ts';
+import { memberLevels } from './entities/member-levels.ts';
 import { seat } from './entities/seat.ts';
 import { copyRoomPreference, copyUserLevel, levelSources, settleLevelCopies, type CopyTable } from './level-copies.ts';
 import { scanEntity } from './seat-migration.ts';
@@ -50,7 +50,7 @@ export async function migrateLevels(doc: DynamoDBDocumentClient, tableName: stri
   const result: LevelMigrationResult = { members: 0, copied: 0, withoutSeat: 0 };
   for await (const item of scanEntity(doc, tableName, ENTITY.member)) {
     result.members++;
-    const { userId, user, room } = member.levelsOf(item);
+    const { userId, user, room } = memberLevels.levelsOf(item);
     if (user && room) continue;
     const roomId = String(item.roomId);
     if (!(await doc.send(new GetCommand({ TableName: tableName, Key: seat.key(roomId, userId), ConsistentRead: true }))).Item) {

@@ -1,5 +1,5 @@
 import type { MemberRecord, Page, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
-import type { AddMemberOutcome, SendMark } from '#shared/ports/rooms.ts';
+import type { AddMemberOutcome, MemberLevelCopier, SendMark } from '#shared/ports/rooms.ts';
 import { unavailable } from '#shared/errors.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
@@ -10,7 +10,6 @@ import { seat, sendWindowName, sentName } from './entities/seat.ts';
 import { room } from './entities/room.ts';
 import { TABLE } from './table.ts';
 import { READ_SOURCE } from './stream-filters.ts';
-import { levelSources, settleLevelCopies } from './level-copies.ts';
 
 /**
  * The first page of member ids a fan-out reads (listMemberIds with `onPage`): a room up to this
@@ -89,11 +88,12 @@ export abstract class DynamoMembership {
     return { items, ...(out.LastEvaluatedKey && last !== undefined && { cursor: last }) };
   }
 
-  async addMember(m: MemberRecord): Promise<AddMemberOutcome> {
+  async addMember(m: MemberRecord, levels?: MemberLevelCopier): Promise<AddMemberOutcome> {
     // The member item carries copies of the member's notification preferences (level-copies.ts):
-    // read here (eventually consistent), and read again once the member and seat are written.
-    // Their preference for this room may be there from an earlier membership: it is kept.
-    const sources = await levelSources(this.table, 'levelSources', m.roomId, [m.userId], { consistent: false, withRoom: true });
+    // read here, and read again once the member and seat are written. Their preference for this
+    // room may be there from an earlier membership: it is kept. Without a copier, no copies (the
+    // events consumer then reads the preference items, as for items written before copies).
+    const sources = levels ? await levels.sources(m.roomId, [m.userId], { withRoom: true }) : new Map();
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.table.transact('addMember', [
         { Put: { TableName: this.table.tableName, Item: member.toItem(m, sources.get(m.userId)), ConditionExpression: 'attribute_not_exists(PK)' } },
@@ -111,7 +111,7 @@ export abstract class DynamoMembership {
         },
       ]);
       if (outcome === true) {
-        await settleLevelCopies(this.table, m.roomId, [m.userId], sources, { withRoom: true });
+        await levels?.settle(m.roomId, [m.userId], sources, { withRoom: true });
         return 'added';
       }
       if (outcome[0] === 'ConditionalCheckFailed') return 'exists';

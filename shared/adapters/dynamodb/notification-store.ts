@@ -1,11 +1,10 @@
 import type { MemberLevels, NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
-import { notifyKeys, PREF_VERSION, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
-import type { Item } from './entities/entity.ts';
+import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
 import { keys } from './entities/keys.ts';
-import { member } from './entities/member.ts';
-import { copyRoomPreference, copyUserLevel, inParallel } from './level-copies.ts';
+import { memberLevels } from './entities/member-levels.ts';
+import type { DynamoPreferenceWriter } from './preference-writer.ts';
 
 const keyOf = (k: { PK: string; SK: string }) => `${k.PK}\n${k.SK}`;
 /** A batch read's items by their key (a batch answers in any order). */
@@ -17,67 +16,34 @@ const keyed = (items: Record<string, unknown>[]) => new Map(items.map((i) => [ke
  * consumer reads with the room's member list (level-copies.ts).
  */
 export class DynamoNotificationStore implements NotificationStore {
-  constructor(private readonly table: TableClient) {}
+  /**
+   * `writer`: what writes preferences (and copies them onto member items), given by the functions
+   * that change them; the events consumer, which only reads them, loads none of it.
+   */
+  constructor(
+    private readonly table: TableClient,
+    private readonly writer?: DynamoPreferenceWriter,
+  ) {}
+
+  private preferences(): DynamoPreferenceWriter {
+    if (!this.writer) throw new Error('No preference writer composed');
+    return this.writer;
+  }
 
   async getUserPreference(userId: string): Promise<NotifyLevel | undefined> {
     return userPrefEntity.fromItem((await this.table.get('getUserPreference', { Key: notifyKeys.pref(userId) })).Item);
   }
 
-  async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
-    const { [TABLE.entityAttribute]: et, updatedAt } = userPrefEntity.toItem(userId, notify, at);
-    const out = await this.table.update('setUserPreference', {
-      Key: notifyKeys.pref(userId),
-      UpdateExpression: 'SET #et = :et, userId = :u, notify = :n, updatedAt = :at, #v = if_not_exists(#v, :zero) + :one',
-      ExpressionAttributeNames: { '#et': TABLE.entityAttribute, '#v': PREF_VERSION },
-      ExpressionAttributeValues: { ':et': et, ':u': userId, ':n': notify, ':at': updatedAt, ':zero': 0, ':one': 1 },
-      ReturnValues: 'ALL_NEW',
-    });
-    const user = userPrefEntity.versioned(out.Attributes);
-    // Then onto each member item, through the user's seats (a consistent Query: a member item
-    // written before this change's version was read again has its seat listed here).
-    const { PK, SKPrefix } = keys.seatsOf(userId);
-    let start: Item | undefined;
-    do {
-      const page = await this.table.query('listSeatRooms', {
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
-        ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
-        ProjectionExpression: 'roomId',
-        ConsistentRead: true,
-        ...(start && { ExclusiveStartKey: start }),
-      });
-      await inParallel((page.Items ?? []).map((i) => String(i.roomId)), (roomId) => copyUserLevel(this.table, roomId, userId, user));
-      start = page.LastEvaluatedKey;
-    } while (start);
+  setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
+    return this.preferences().setUserPreference(userId, notify, at);
   }
 
   async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
     return roomNotifyEntity.preference((await this.table.get('getRoomPreference', { Key: notifyKeys.room(userId, roomId) })).Item);
   }
 
-  async setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
-    const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at', '#v = if_not_exists(#v, :zero) + :one'];
-    const remove: string[] = [];
-    const values: Record<string, unknown> = { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':at': at, ':zero': 0, ':one': 1 };
-    for (const field of ['notify', 'mutedUntil'] as const) {
-      const value = patch[field];
-      if (value === null) remove.push(field);
-      else if (value !== undefined) {
-        set.push(`${field} = :${field}`);
-        values[`:${field}`] = value;
-      }
-    }
-    const out = await this.table.update('setRoomPreference', {
-      Key: notifyKeys.room(userId, roomId),
-      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-      ExpressionAttributeNames: { '#et': TABLE.entityAttribute, '#v': PREF_VERSION },
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
-    const room = roomNotifyEntity.versioned(out.Attributes);
-    // Then onto the member item: none when the member left meanwhile (the preference stays here
-    // for a later membership, as it always did).
-    await copyRoomPreference(this.table, roomId, userId, room);
-    return room.pref;
+  setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
+    return this.preferences().setRoomPreference(userId, roomId, patch, at);
   }
 
   async memberLevels(roomId: string): Promise<MemberLevels[]> {
@@ -86,9 +52,9 @@ export class DynamoNotificationStore implements NotificationStore {
     const items = await this.table.queryAll('listMemberLevels', {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
       ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
-      ProjectionExpression: member.levelProjection,
+      ProjectionExpression: memberLevels.projection,
     });
-    return items.map(member.levelsOf);
+    return items.map(memberLevels.levelsOf);
   }
 
   async recipients(roomId: string, members: MemberLevels[]): Promise<Recipient[]> {

@@ -1,5 +1,5 @@
 import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, RoomRecord } from '#shared/model.ts';
-import type { RoomPatch, RoomStore, RoomWithLatest } from '#shared/ports/rooms.ts';
+import type { MemberLevelCopier, RoomPatch, RoomStore, RoomWithLatest } from '#shared/ports/rooms.ts';
 import { conflict } from '#shared/errors.ts';
 import { unlessConditionFails } from './client.ts';
 import { entityOf, type Item } from './entities/entity.ts';
@@ -11,11 +11,10 @@ import { room } from './entities/room.ts';
 import { DynamoMembership } from './membership.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { ROOM_EVENT } from './stream-filters.ts';
-import { levelSources, NO_LEVELS, settleLevelCopies } from './level-copies.ts';
 
 /** Rooms, their members (membership.ts), each user's rooms, settings and the public listing. */
 export class DynamoRoomStore extends DynamoMembership implements RoomStore {
-  async createRoom(r: RoomRecord, members: MemberRecord[]): Promise<void> {
+  async createRoom(r: RoomRecord, members: MemberRecord[], levels?: MemberLevelCopier): Promise<void> {
     // A room starts keeping the highest reacted seq from its creation (`markReacted`).
     const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
     const userIds = members.map((m) => m.userId);
@@ -25,12 +24,12 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     // only, and rooms are never deleted): only their own levels are read, and read again after.
     // A transaction holds 100 items: the room, and a member item and a seat for each member.
     if (1 + 2 * members.length <= 100) {
-      const sources = await levelSources(this.table, 'levelSources', r.roomId, userIds, { consistent: false, withRoom: false });
+      const sources = levels ? await levels.sources(r.roomId, userIds, { withRoom: false }) : new Map();
       const memberItems = members.map((m) => member.toItem(m, sources.get(m.userId)));
       const puts = [...memberItems, ...seatItems].map((Item) => ({ Put: { TableName: this.table.tableName, Item } }));
       const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...puts]);
       if (outcome !== true) throw conflict('The room already exists');
-      await settleLevelCopies(this.table, r.roomId, userIds, sources, { withRoom: false });
+      await levels?.settle(r.roomId, userIds, sources, { withRoom: false });
       return;
     }
     const put = await unlessConditionFails(this.table.put('createRoom', { Item: roomPut.Item, ConditionExpression: roomPut.ConditionExpression }));
@@ -40,10 +39,10 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     // copied once the seats are there: a member item cut off before its seat has no copy of
     // them, which a change of level (it lists seats) could not keep in step, and is read as
     // items written before copies are (the preference items).
-    const memberItems = members.map((m) => member.toItem(m, { room: NO_LEVELS.room }));
+    const memberItems = members.map((m) => member.toItem(m, levels && { room: { pref: {}, v: 0 } }));
     await this.table.batchWrite('batchWrite', memberItems.map((Item) => ({ PutRequest: { Item } })));
     await this.table.batchWrite('batchWrite', seatItems.map((Item) => ({ PutRequest: { Item } })));
-    await settleLevelCopies(this.table, r.roomId, userIds, new Map(), { withRoom: false });
+    await levels?.settle(r.roomId, userIds, new Map(), { withRoom: false });
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {

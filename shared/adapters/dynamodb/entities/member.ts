@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { MemberRecord } from '#shared/model.ts';
-import type { MemberLevels, NotifyLevel, RoomPreference } from '#shared/ports/notifications.ts';
+import type { LevelSource } from '#shared/ports/notifications.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
@@ -34,24 +34,6 @@ export const LEVEL_COPY = {
   roomVersion: 'roomPrefV',
 } as const;
 
-/** What a member item is given to copy: the user's level and their room preference, each at its version. */
-export interface LevelSource {
-  user: { notify?: NotifyLevel; v: number };
-  room: { pref: RoomPreference; v: number };
-}
-
-const levelSchema = lazySchema(() => {
-  const level = z.enum(['all', 'mentions', 'none']);
-  return z.object({
-    userId: z.string(),
-    userNotify: z.optional(level),
-    userPrefV: z.optional(z.number()),
-    roomNotify: z.optional(level),
-    roomMutedUntil: z.optional(z.string()),
-    roomPrefV: z.optional(z.number()),
-  });
-});
-
 /**
  * A room's member: name, role and when they joined; GSI1 lists a user's rooms. What changes with
  * each message (read marks, the send's window and claims) is on the member's seat (seat.ts).
@@ -72,17 +54,6 @@ export const member = {
       ...(room.pref.mutedUntil && { [LEVEL_COPY.roomMutedUntil]: room.pref.mutedUntil }),
     }),
   }),
-  /** What a member Query needs of each item for `levelsOf`. */
-  levelProjection: ['userId', ...Object.values(LEVEL_COPY)].join(', '),
-  /** The copies a member item carries (a part without its version was never copied there). */
-  levelsOf: (item: Item): MemberLevels => {
-    const c = parseItem(ENTITY.member, levelSchema(), item);
-    return {
-      userId: c.userId,
-      ...(c.userPrefV !== undefined && { user: c.userNotify ? { notify: c.userNotify } : {} }),
-      ...(c.roomPrefV !== undefined && { room: { ...(c.roomNotify && { notify: c.roomNotify }), ...(c.roomMutedUntil && { mutedUntil: c.roomMutedUntil }) } }),
-    };
-  },
   fromItem: (item: Item): MemberRecord => {
     const { roomId, userId, displayName, role, joinedAt } = parseItem(ENTITY.member, schema(), item);
     return { roomId, userId, displayName, role, joinedAt };
