@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { api, createUser, eventually, uniqueId, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
+import { serviceApi } from '#test/support/service.ts';
 import { startEventsSink, type EventsSink } from '#test/support/events-sink.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
@@ -118,6 +119,18 @@ describe('copies of preferences on member items', () => {
     expect((await call(stranger, 'PUT', `/rooms/${roomId}/preferences`, { notify: 'all' })).status).toBe(403);
     expect(await item(keys.member(roomId, stranger.userId))).toBeUndefined();
   }, 60_000);
+
+  it('the service API\'s rooms and added members carry the copies too', async () => {
+    const [ann, di] = (await users('ann', 'di')) as [TestUser, TestUser];
+    await ok(di, 'PUT', '/me/preferences', { notify: 'all' });
+    const service = (method: string, path: string, body?: unknown) => serviceApi(runtime.httpUrl, runtime.service, method, path, body);
+    const created = await service('POST', '/service/rooms', { context: { kind: 'job', id: uniqueId('job') }, members: [{ userId: ann.userId }, { userId: di.userId }] });
+    expect(created.status).toBe(201);
+    const other = (await service('POST', '/service/rooms', { context: { kind: 'job', id: uniqueId('job') }, members: [{ userId: ann.userId }] })).body.id as string;
+    expect((await service('POST', `/service/rooms/${other}/members`, { userId: di.userId })).status).toBe(201);
+    await expectCopiesAgree(di.userId, [created.body.id, other]);
+    expect((await item(keys.member(other, di.userId)))?.[LEVEL_COPY.userNotify]).toBe('all');
+  }, 30_000);
 
   it('a room preference outlives leaving: joining again copies it back onto the new member item', async () => {
     const [ann, di] = (await users('ann', 'di')) as [TestUser, TestUser];
