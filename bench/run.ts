@@ -444,7 +444,7 @@ async function runNotificationsOnly(smoke: boolean): Promise<void> {
     const cost = await measureNotifications(bench, room, plan.durations);
     await inBatches(room.online, 10, (s) => s.close());
     const units = (u: Units) => `${reads(u)} RCU ${writes(u)} WCU`;
-    for (const [name, run] of [['plain, default preferences', cost.plain], ['mentioning one offline member', cost.mention]] as const) {
+    for (const [name, run] of [['plain, default preferences', cost.plain], ['mentioning one offline member', cost.mention], [`plain, default preferences, room of ${cost.plainLargeRoom.members}`, cost.plainLargeRoom]] as const) {
       console.log(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${cost.runs}, ${run.notified} notified, ${run.events} events put`);
       for (const o of run.byOperation) console.log(`  ${o.operation.padEnd(24)} ${String(o.calls).padStart(3)} calls  ${units(o.aws)}`);
     }

@@ -2,11 +2,11 @@ import { httpHandler } from '#shared/adapters/apigw/http.ts';
 import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
 import { serviceMemberSchema } from '#shared/schemas/people.ts';
 import { serviceAddMember } from '#shared/domain/service.ts';
-import { getDeps, withConnections } from './lib/deps.ts';
+import { getDeps, withConnections, withLevelCopies } from './lib/deps.ts';
 
 /** `POST /service/rooms/{roomId}/members` (IAM) — `{userId, displayName?, role?}` → 201. */
 export const handler = httpHandler(async (req) => {
   const { roomId } = parseOrThrow(roomParams, req.params, 'path');
   const member = parseOrThrow(serviceMemberSchema, req.body() ?? {}, 'body');
-  return { status: 201, body: await serviceAddMember(getDeps(withConnections), roomId, member) };
+  return { status: 201, body: await serviceAddMember(getDeps(withConnections, withLevelCopies), roomId, member) };
 });

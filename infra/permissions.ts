@@ -95,6 +95,11 @@ const rateCounter: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKe
 const presenceWrites: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: USER_ITEMS };
 /** A user's own items other than presence: notification preferences and push subscriptions. */
 const userWrites = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table, leadingKeys: USER_ITEMS });
+/**
+ * A change of a user's level is copied onto their member items (level-copies.ts), which their
+ * seats list: a Query of their seats, an update in each room's partition.
+ */
+const listsSeats: Grant = { actions: dynamo('Query'), on: table, leadingKeys: SEAT_ITEMS };
 const readsVapidSeed: Grant = { actions: ['secretsmanager:GetSecretValue'], on: vapidSeed };
 const queryIndex: Grant = { actions: dynamo('Query'), on: gsi1 };
 /** Functions that hand out or open page cursors read the key they are signed with, once per container. */
@@ -139,7 +144,8 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-list-rooms': [reads('BatchGetItem', 'Query'), readsCursorKey, ...presignsDownloads],
   // A room of 100 members or more is written as its item, then its members in batches (a transaction holds 100 items).
   // A direct room that exists already is read and answered (get-or-create).
-  'http-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem'), rateCounter],
+  // Each member item carries copies of the member's preferences: their items are read (a batch), before and after.
+  'http-create-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem'), rateCounter],
   // The member item, and the room with its newest message in one query.
   'http-get-room': [reads('GetItem', 'Query')],
   // The newest page: the member item, then the room with the page in one query.
@@ -168,7 +174,7 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'http-set-presence': setPresence,
   // The host platform's calls: no user, so no rate counter.
   // A public room is listed on the public index by a second write to its item.
-  'service-create-room': [reads('GetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem')],
+  'service-create-room': [reads('GetItem', 'BatchGetItem'), roomWrites('PutItem', 'UpdateItem', 'BatchWriteItem'), seatWrites('PutItem', 'BatchWriteItem')],
   'service-archive-room': [reads('GetItem', 'Query'), roomWrites('PutItem', 'UpdateItem')],
   'service-add-member': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'UpdateItem'), seatWrites('PutItem')],
   // Removing an admin first checks another stays (the member list); a member added without a name is named from their presence.
@@ -178,11 +184,13 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // Presigns the upload into uploads/ (the client PUTs with that URL, as this function).
   'http-create-attachment': [reads('BatchGetItem'), roomWrites('PutItem'), rateCounter, { actions: ['s3:PutObject'], on: uploads }],
 
-  // Notification preferences (mine, and mine per room) and Web Push subscriptions: the user's own partition.
+  // Notification preferences (mine, and mine per room) and Web Push subscriptions: the user's own
+  // partition; a preference is then copied onto my member items (of every room I am in, listed by
+  // my seats, or of the one room), in rooms' partitions.
   'http-get-preferences': [reads('GetItem')],
-  'http-set-preferences': [userWrites('PutItem')],
+  'http-set-preferences': [userWrites('UpdateItem'), listsSeats, roomWrites('UpdateItem')],
   'http-get-room-preferences': [reads('GetItem', 'BatchGetItem')],
-  'http-set-room-preferences': [reads('GetItem', 'BatchGetItem'), userWrites('UpdateItem')],
+  'http-set-room-preferences': [reads('GetItem', 'BatchGetItem'), userWrites('UpdateItem'), roomWrites('UpdateItem')],
   'http-get-vapid-key': [readsVapidSeed],
   'http-put-push-subscription': [reads('Query'), userWrites('PutItem', 'DeleteItem')],
   'http-delete-push-subscription': [userWrites('DeleteItem')],

@@ -3,7 +3,7 @@ import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { publishChange } from '#shared/domain/events.ts';
 import { notifyMessage } from '#shared/domain/notifications.ts';
 import { getNotifyDeps } from '#functions/lib/notify-deps.ts';
-import { textOf } from './clients.ts';
+import { createRoom, textOf } from './clients.ts';
 import { MESSAGE_BYTES, type ReferenceRoom } from './capacity.ts';
 import { addUnits, noUnits, type Units } from './meter.ts';
 import type { Bench } from './harness.ts';
@@ -26,8 +26,16 @@ export interface NotificationCost {
   plain: NotificationRun;
   /** A message mentioning one offline member: one notification (event, unread total, subscriptions, state). */
   mention: NotificationRun;
+  /**
+   * A plain message under the default preferences in a room of `members` (the sender online, the
+   * others never connected): what the path costs when the room is ten times the reference room's.
+   */
+  plainLargeRoom: NotificationRun & { members: number };
   runs: number;
 }
+
+/** The size of the room `plainLargeRoom` is measured in. */
+export const LARGE_ROOM_MEMBERS = 100;
 
 const tagged = new AsyncLocalStorage<true>();
 
@@ -42,9 +50,9 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
   let put = 0;
   const deps: typeof base = { ...base, events: { publish: (events) => ((put += events.length), base.events.publish(events)) } };
   const sender = room.online[0]!;
-  const measure = async (content: string) => {
-    const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content });
-    const message = await deps.messages.getMessage(room.roomId, Number((ack.result as { seq: number }).seq));
+  const measure = async (content: string, roomId = room.roomId) => {
+    const ack = await sender.request({ type: 'message_send', roomId, content });
+    const message = await deps.messages.getMessage(roomId, Number((ack.result as { seq: number }).seq));
     if (!message) throw new Error('the message just sent is not there');
     await bench.settle();
     const readings: CapacityReading[] = [];
@@ -77,5 +85,10 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
   const mention: typeof plain = [];
   for (let i = 0; i < Math.min(runs, offline.length); i++) mention.push(await measure(`<@${offline[i]!.userId}> ${textOf(`mention ${i}`, MESSAGE_BYTES - 64)}`));
   const summary = (xs: typeof plain): NotificationRun => ({ ...xs.at(-1)!, ms: median(xs.map((x) => x.ms)) });
-  return { plain: summary(plain), mention: summary(mention), runs };
+  // Members added by id alone: nobody connects as them, and their preferences are the default.
+  const crowd = Array.from({ length: LARGE_ROOM_MEMBERS - 1 }, (_, i) => ({ userId: `${room.roomId}-crowd-${i}`, displayName: 'crowd', token: '' }));
+  const large = await createRoom(bench.stack.httpUrl, sender.user, crowd);
+  const plainLarge: NotificationRun[] = [];
+  for (let i = 0; i < runs; i++) plainLarge.push(await measure(textOf(`plain ${i}`, MESSAGE_BYTES), large));
+  return { plain: summary(plain), mention: summary(mention), plainLargeRoom: { ...summary(plainLarge), members: LARGE_ROOM_MEMBERS }, runs };
 }

@@ -209,6 +209,9 @@ export function renderMarkdown(rep: Report): string {
       [
         ['plain, default preferences', String(nc.plain.notified), String(nc.plain.events), n(nc.plain.aws.readTable + nc.plain.aws.readGsi), n(nc.plain.aws.writeTable + nc.plain.aws.writeGsi), n(nc.plain.ms, 1)],
         ['mentioning one offline member', String(nc.mention.notified), String(nc.mention.events), n(nc.mention.aws.readTable + nc.mention.aws.readGsi), n(nc.mention.aws.writeTable + nc.mention.aws.writeGsi), n(nc.mention.ms, 1)],
+        ...(nc.plainLargeRoom
+          ? [[`plain, default preferences, room of ${nc.plainLargeRoom.members}`, String(nc.plainLargeRoom.notified), String(nc.plainLargeRoom.events), n(nc.plainLargeRoom.aws.readTable + nc.plainLargeRoom.aws.readGsi), n(nc.plainLargeRoom.aws.writeTable + nc.plainLargeRoom.aws.writeGsi), n(nc.plainLargeRoom.ms, 1)]]
+          : []),
       ],
     ),
   );

@@ -4,6 +4,7 @@ import type { Broadcaster } from '#shared/ports/broadcaster.ts';
 import { TableClient, type CapacityMeter } from '#shared/adapters/dynamodb/client.ts';
 import { DynamoDbApi } from '#shared/adapters/dynamodb/dynamodb-api.ts';
 import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
+import { DynamoLevelCopier } from '#shared/adapters/dynamodb/level-copies.ts';
 import { DynamoMessageStore } from '#shared/adapters/dynamodb/message-store.ts';
 import { DynamoTypingStore } from '#shared/adapters/dynamodb/typing-store.ts';
 import { DynamoConnectionStore } from '#shared/adapters/dynamodb/connection-store.ts';
@@ -95,7 +96,7 @@ export interface WiringContext {
 /** The ports every function gets: the stores of rooms and messages, the rate limiter, the runtime's clock, ids and settings. */
 export type CorePorts = Omit<Deps, OptionalPort>;
 /** The ports a function gets only when it composes them (its handler passes their wiring). */
-export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey';
+export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey' | 'levelCopies';
 
 /**
  * One optional part of a function's ports, passed by the handlers that use it to `getDeps`: a
@@ -137,11 +138,14 @@ export const withWorkers: Wiring<'workers'> = {
   build: ({ config: { fanoutWorkers: w } }) => (w ? { workers: new LambdaFanOutWorkers(w.functionName, w.chunkSize) } : {}),
 };
 
+/** Copies of members' notification preferences on the member items the function writes: the functions that add members. */
+export const withLevelCopies: Wiring<'levelCopies'> = { port: 'levelCopies', build: ({ table }) => ({ levelCopies: new DynamoLevelCopier(table) }) };
+
 /** The stream fan-out's parts: everything a stored change's delivery reaches (the benchmark composes the same). */
 export const fanOutWirings: readonly Wiring[] = [withConnections, withBroadcaster, withAttachments, withWorkers];
 
 /** Every part: for a host or a test calling use-cases of any kind with one composition. */
-export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors];
+export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors, withLevelCopies];
 
 /** The ports every function gets, built on `base`'s table client. */
 export function createCore(config: DepsConfig, options: DepsOptions, base: { clients: Clients; table: TableClient }): { core: CorePorts; ctx: WiringContext } {
@@ -173,6 +177,7 @@ export function assemble(config: DepsConfig, core: CorePorts, parts: readonly { 
   return {
     ...core,
     ...missing('cursorKey'),
+    ...missing('levelCopies'),
     ...missing('connections'),
     ...missing('typing'),
     ...missing('broadcaster'),

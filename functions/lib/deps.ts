@@ -5,7 +5,7 @@ import { attachmentConfigFromEnv, configFromEnv } from './config.ts';
 import { assemble, createAttachmentDeps, createCore, createTableClient, systemClock, type Clients, type DepsOptions, type OptionalPort, type Wiring } from './compose.ts';
 
 /** The optional parts a handler composes, beside getDeps. */
-export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withCursors, withTyping, withWorkers } from './compose.ts';
+export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withCursors, withLevelCopies, withTyping, withWorkers } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused

@@ -2,6 +2,7 @@ import type { PreferenceDeps } from '#shared/domain/notifications.ts';
 import type { PushSender } from '#shared/ports/notifications.ts';
 import { DynamoNotificationStore } from '#shared/adapters/dynamodb/notification-store.ts';
 import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
+import { DynamoPreferenceWriter } from '#shared/adapters/dynamodb/preference-writer.ts';
 import { seedFromSecret, vapidKeysFromSeed, type VapidKeys } from '#shared/adapters/webpush/vapid.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
 import { getClock, getTable } from './deps.ts';
@@ -60,7 +61,7 @@ function build() {
   const config = notifyConfigFromEnv();
   const keys = vapidKeyLoader(config);
   return (built = {
-    deps: { rooms: new DynamoRoomStore(table), notifications: new DynamoNotificationStore(table), clock: getClock() },
+    deps: { rooms: new DynamoRoomStore(table), notifications: new DynamoNotificationStore(table, new DynamoPreferenceWriter(table)), clock: getClock() },
     config,
     vapid: { push: { publicKey: async () => (await keys()).publicKey } },
     table,

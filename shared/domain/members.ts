@@ -125,7 +125,7 @@ export async function addMemberTo(deps: Deps, actor: User, room: RoomRecord, inp
     role: input.role ?? 'member',
     joinedAt: deps.clock.now().toISOString(),
   };
-  const outcome = await deps.rooms.addMember(member);
+  const outcome = await deps.rooms.addMember(member, deps.levelCopies);
   if (outcome === 'exists') throw conflict(`${input.userId} is already a member`);
   if (outcome === 'full') throw conflict(`The room is full: at most ${room.maxMembers} members`);
   if (outcome === 'closed') throw conflict('The room is archived');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { MessageRecord, RoomRecord, User } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { OutboundEvent } from '#shared/ports/events.ts';
-import type { NotificationState, NotifyLevel, NotifyPorts, PushPayload, PushSender, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { MemberLevels, NotificationState, NotifyLevel, NotifyPorts, PushPayload, PushSender, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { validationFailed } from '#shared/errors.ts';
 import { PUSH_LIMITS, type PushSubscriptionInput } from '#shared/schemas/notifications.ts';
 import { requireMembership } from './access.ts';
@@ -139,27 +139,30 @@ export interface NotificationOutcome {
  * not read past it, whose level admits it, and who have no open connection. At most one per user
  * and room per window; later ones are counted into the next.
  *
- * Cost: the room and its member ids (keys only). In a group room levels are read first, for every
- * other member (one batch), because under the default level they rule out everyone a message
- * does not mention; presence is then read only for those admitted, so a plain message reads
- * nothing more. In a direct room, whose every message the default level admits, presence goes
- * first. The notification state and the read mark (the seat) are read for those left only: a
- * member who read the message already is a rare candidate, so their marks are read last.
+ * Cost: the room and its members with their preference inputs, which member items carry as
+ * copies (one Query, priced by the member items' size: 0.5 read units for ten), so levels cost no
+ * read of their own; only members whose items were written before copies were kept have theirs
+ * read from the preference items (one batch). Under the default level a group room's plain
+ * message then reads nothing more: presence is read only for those a level admits. In a direct
+ * room whose member item has no copies (the default level admits its every message), presence
+ * goes first, and the preference items are read only when the other member is offline. The
+ * notification state and the read mark (the seat) are read for those left only: a member who
+ * read the message already is a rare candidate, so their marks are read last.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
  */
 export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise<NotificationOutcome[]> {
   if (m.type === 'system' || m.deletedAt) return [];
-  const [room, memberIds] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.rooms.listMemberIds(m.roomId)]);
+  const [room, members] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.notifications.memberLevels(m.roomId)]);
   if (!room || room.archivedAt) return [];
-  const others = memberIds.filter((id) => id !== m.senderId);
+  const others = members.filter((x) => x.userId !== m.senderId);
   if (others.length === 0) return [];
 
   const now = deps.clock.now();
-  /** Those of `userIds` whose level admits the message, and why: one batch read of preferences. */
-  const admitted = async (userIds: string[]) =>
-    (await deps.notifications.recipients(m.roomId, userIds))
+  /** Those of `candidates` whose level admits the message, and why (a batch read only for items without copies). */
+  const admitted = async (candidates: MemberLevels[]) =>
+    (await deps.notifications.recipients(m.roomId, candidates))
       .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
       .filter((c) => admits(c.level, c.reason));
   /** Those of `userIds` with no open connection: one batch read of presence. */
@@ -168,11 +171,14 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
     const online = new Set((await deps.connections.connectionsOf(userIds)).map((c) => c.userId));
     return new Set(userIds.filter((u) => !online.has(u)));
   };
-  // The filter that rules out more is read for every candidate, the other only for who is left:
-  // the default level admits every message of a direct room, but in a group room only mentions.
+  // Levels first when they cost nothing (copies on every member item). Otherwise the filter that
+  // rules out more is read for every candidate, the other only for who is left: the default level
+  // admits every message of a direct room, but in a group room only mentions.
+  const levelsRead = others.some((x) => !x.user || !x.room);
   let admittedAway: Awaited<ReturnType<typeof admitted>>;
-  if (room.type === 'direct') {
-    admittedAway = await admitted([...(await offline(others))]);
+  if (room.type === 'direct' && levelsRead) {
+    const away = await offline(others.map((x) => x.userId));
+    admittedAway = await admitted(others.filter((x) => away.has(x.userId)));
   } else {
     const byLevel = await admitted(others);
     const away = await offline(byLevel.map((c) => c.userId));

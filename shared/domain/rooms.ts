@@ -53,7 +53,7 @@ export async function createRoom(deps: Deps, actor: User, input: CreateRoomInput
     ...others.map((id) => member(id, id, 'member')),
   ];
   try {
-    await deps.rooms.createRoom(room, members);
+    await deps.rooms.createRoom(room, members, deps.levelCopies);
     if (room.visibility === 'public') await deps.rooms.listPublic(room);
     return { room: roomView(room), created: true };
   } catch (err) {

@@ -57,7 +57,7 @@ export async function serviceCreateRoom(deps: Deps, input: ServiceCreateRoomInpu
     joinedAt: now,
   }));
   try {
-    await deps.rooms.createRoom(room, members);
+    await deps.rooms.createRoom(room, members, deps.levelCopies);
   } catch (err) {
     if (err instanceof AppError && err.code === 'conflict') {
       const raced = await deps.rooms.getRoom(roomId);

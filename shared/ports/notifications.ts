@@ -27,6 +27,24 @@ export interface Recipient {
   state?: NotificationState;
 }
 
+/**
+ * A member's preference inputs as the room's member list carries them (copies kept on the member
+ * items): `user` their own level (its `notify` absent: none chosen), `room` their level and mute
+ * for the room. A part is absent when the member item has no copy of it (written before copies
+ * were kept): `recipients` reads it from the preference items.
+ */
+export interface MemberLevels {
+  userId: string;
+  user?: { notify?: NotifyLevel };
+  room?: RoomPreference;
+}
+
+/** What a member item is given to copy: the user's level and their room preference, each at the version of its item. */
+export interface LevelSource {
+  user: { notify?: NotifyLevel; v: number };
+  room: { pref: RoomPreference; v: number };
+}
+
 /** A browser's PushSubscription, as stored. */
 export interface PushSubscriptionRecord {
   userId: string;
@@ -39,12 +57,22 @@ export interface PushSubscriptionRecord {
 /** Notification preferences, per-user-and-room notification state and push subscriptions. */
 export interface NotificationStore {
   getUserPreference(userId: string): Promise<NotifyLevel | undefined>;
+  /** Sets my level, then its copy on each of my member items (before it resolves). */
   setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void>;
   getRoomPreference(userId: string, roomId: string): Promise<RoomPreference>;
-  /** `null` clears a field (back to the default level, or unmuted). */
+  /** `null` clears a field (back to the default level, or unmuted). Copied to my member item before it resolves. */
   setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference>;
-  /** Preferences (and state, possibly stale) of each user for the room: one eventually consistent batch read. */
-  recipients(roomId: string, userIds: string[]): Promise<Recipient[]>;
+  /**
+   * The room's members with their preference inputs, from the member items (one eventually
+   * consistent Query, paged by 1 MB): what decides who a message may notify.
+   */
+  memberLevels(roomId: string): Promise<MemberLevels[]>;
+  /**
+   * The preferences of each member for the room: what their member item carries, and what it has
+   * no copy of read from the preference items (one eventually consistent batch; none when every
+   * copy is there).
+   */
+  recipients(roomId: string, members: MemberLevels[]): Promise<Recipient[]>;
   /**
    * Where notifications of the room stand for each user (absent: never handled), read
    * consistently, in one batch: what a decision rests on.

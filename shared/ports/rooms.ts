@@ -1,3 +1,4 @@
+import type { LevelSource } from './notifications.ts';
 import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
 
 /**
@@ -31,10 +32,28 @@ export interface RoomPatch {
   maxMembers?: number;
 }
 
+/**
+ * Reads and keeps in step the copies of members' notification preferences that member items
+ * carry (the events consumer decides from them): given to the room store by the functions that
+ * add members, which alone compose it (the others' bundles carry none of it).
+ */
+export interface MemberLevelCopier {
+  /** The preferences of `userIds` to copy onto their member items (with `withRoom`, their preference for the room too). */
+  sources(roomId: string, userIds: readonly string[], o: { withRoom: boolean }): Promise<ReadonlyMap<string, LevelSource>>;
+  /**
+   * Once member items (and their seats) are written with the copies in `written`: reads the
+   * preferences again, consistently, and moves forward each copy whose source changed meanwhile.
+   */
+  settle(roomId: string, userIds: readonly string[], written: ReadonlyMap<string, Partial<LevelSource>>, o: { withRoom: boolean }): Promise<void>;
+}
+
 /** Rooms and who is in them: the room, its members, each user's memberships, settings and the public listing. */
 export interface RoomStore {
-  /** Writes the room and its members (each with their seat); fails with `conflict` if the room id exists. */
-  createRoom(room: RoomRecord, members: MemberRecord[]): Promise<void>;
+  /**
+   * Writes the room and its members (each with their seat, and copies of their preferences when a
+   * copier is given); fails with `conflict` if the room id exists.
+   */
+  createRoom(room: RoomRecord, members: MemberRecord[], levels?: MemberLevelCopier): Promise<void>;
   getRoom(roomId: string): Promise<RoomRecord | undefined>;
   /** Sets the fields (and the public listing); `undefined` if the room is gone or archived, `too_small` if maxMembers < memberCount. */
   updateRoom(roomId: string, patch: RoomPatch, at: string): Promise<RoomRecord | 'too_small' | undefined>;
@@ -57,7 +76,7 @@ export interface RoomStore {
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;
   /** Adds the member with their seat and counts it on the room, only if the room is an active group below `maxMembers`. */
-  addMember(member: MemberRecord): Promise<AddMemberOutcome>;
+  addMember(member: MemberRecord, levels?: MemberLevelCopier): Promise<AddMemberOutcome>;
   /** Removes the member and their seat, and uncounts it; false if they were not a member. */
   removeMember(roomId: string, userId: string): Promise<boolean>;
   /** On the member and their seat together. False if they are not a member. */

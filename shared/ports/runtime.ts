@@ -4,7 +4,7 @@ import type { ConnectionStore } from './connections.ts';
 import type { FanOutWorkers } from './fanout-workers.ts';
 import type { MessageStore } from './messages.ts';
 import type { RateLimiter, RateLimits } from './rate-limiter.ts';
-import type { RoomStore } from './rooms.ts';
+import type { RoomStore, MemberLevelCopier } from './rooms.ts';
 import type { TypingStore } from './typing.ts';
 
 export interface Clock {
@@ -46,6 +46,8 @@ export interface Deps {
   attachments?: AttachmentDeps;
   /** The key page cursors are authenticated with (see domain/cursors.ts). */
   cursorKey: CursorKey;
+  /** What adds members with copies of their notification preferences (the functions that add members compose it). */
+  levelCopies: MemberLevelCopier;
 }
 
 /** Resolves the cursor key; the first call may fetch it, later ones reuse it. */

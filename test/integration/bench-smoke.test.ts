@@ -82,8 +82,14 @@ describe('benchmark smoke run', () => {
     expect(mention.aws.writeTable).toBeGreaterThanOrEqual(1);
     expect(mention.aws.readTable + mention.aws.readGsi).toBeGreaterThan(plain.aws.readTable + plain.aws.readGsi);
     expect(report.bill.lines.map((l) => l.item)).toEqual(expect.arrayContaining(['EventBridge events', 'Notifications: DynamoDB reads', 'Notifications: Lambda duration']));
-    // Nobody's level admits a plain message: no presence, no state, one batch of preferences.
-    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMemberIds', 1], ['recipients', 1]]);
+    // Nobody's level admits a plain message: no presence, no state, and no preference item read
+    // (the member items carry them): the room and its members, whatever the room's size.
+    expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMemberLevels', 1]]);
+    const { plainLargeRoom } = report.notifications;
+    expect(plainLargeRoom).toMatchObject({ members: 100, notified: 0, events: 1 });
+    expect(plainLargeRoom.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['getRoom', 1], ['listMemberLevels', 1]]);
+    // A Query priced by the member items' size: far below the unit a member its preferences cost when read apiece.
+    expect(plainLargeRoom.aws.readTable + plainLargeRoom.aws.readGsi).toBeLessThan(0.1 * plainLargeRoom.members);
     expect(mention.byOperation.find((o) => o.operation === 'notificationStates')?.calls).toBe(1);
     // The read marks (seats) of those left, last: the one mentioned.
     expect(mention.byOperation.find((o) => o.operation === 'getSeats')?.calls).toBe(1);
@@ -99,7 +105,8 @@ describe('benchmark smoke run', () => {
     const lines = out.split('\n');
     expect(lines).toContainEqual(expect.stringMatching(/^plain, default preferences: [\d.]+ RCU 0 WCU, [\d.]+ ms median of \d+, 0 notified, 1 events put$/));
     expect(lines).toContainEqual(expect.stringMatching(/^mentioning one offline member: [\d.]+ RCU 1 WCU, .*, 1 notified, 2 events put$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}recipients +1 calls/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}listMemberLevels +1 calls/));
+    expect(lines).toContainEqual(expect.stringMatching(/^plain, default preferences, room of 100: [\d.]+ RCU 0 WCU, .*, 0 notified, 1 events put$/));
   });
 
   it('runs the capacity section alone (npm run bench -- --capacity), printing each operation and how the 1 KB texts are stored', { timeout: 120_000 }, async () => {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import pngjs from 'pngjs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
@@ -129,6 +129,33 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     expect(await item(seat.PK, seat.SK)).toMatchObject({ lastReadSeq: 2 });
     await runAs('stream-fanout', () => db.send(drop));
     expect(await item(seat.PK, seat.SK)).toBeUndefined();
+  });
+
+  it('lets the preference routes copy onto member items only: seats listed, not other partitions queried; nothing but room items updated; the level no longer put', async () => {
+    const user = uniqueId('iam');
+    const room = uniqueId('iam');
+    const memberKey = keys.member(room, user);
+    await seed(memberKey.PK, memberKey.SK, { userId: user });
+    const copy = (Key: { PK: string; SK: string }) => new UpdateCommand({ TableName: TABLE.defaultName, Key, UpdateExpression: 'SET userNotify = :n', ExpressionAttributeValues: { ':n': 'all' } });
+    for (const fn of ['http-set-preferences', 'http-set-room-preferences']) await runAs(fn, () => db.send(copy(memberKey)));
+    expect(await item(memberKey.PK, memberKey.SK)).toMatchObject({ userNotify: 'all' });
+    // Rooms' partitions only: no seat, no connection item.
+    for (const key of [keys.seat(user, room), keys.connection(uniqueId('conn'))]) {
+      for (const fn of ['http-set-preferences', 'http-set-room-preferences']) await expect(runAs(fn, () => db.send(copy(key))), `${fn} ${key.PK}`).rejects.toMatchObject(accessDenied(fn, 'dynamodb:UpdateItem'));
+      expect(await item(key.PK, key.SK)).toBeUndefined();
+    }
+    // The level's route lists the user's seats, and queries nothing else (a room's members, a user's items).
+    const query = (PK: string) => new QueryCommand({ TableName: TABLE.defaultName, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': PK } });
+    await runAs('http-set-preferences', () => db.send(query(keys.seatsOf(user).PK)));
+    for (const PK of [`ROOM#${room}`, `USER#${user}`]) await expect(runAs('http-set-preferences', () => db.send(query(PK))), PK).rejects.toMatchObject(accessDenied('http-set-preferences', 'dynamodb:Query'));
+    // It updates its item (counting versions) where it used to put it: a put is refused.
+    await expect(runAs('http-set-preferences', () => db.send(new PutCommand({ TableName: TABLE.defaultName, Item: { PK: `USER#${user}`, SK: 'NOTIFY', notify: 'all' } })))).rejects.toMatchObject(
+      accessDenied('http-set-preferences', 'dynamodb:PutItem'),
+    );
+    // Room creation reads its members' preference items in a batch; the room read cannot.
+    const batch = () => new BatchGetCommand({ RequestItems: { [TABLE.defaultName]: { Keys: [{ PK: `USER#${user}`, SK: 'NOTIFY' }] } } });
+    for (const fn of ['http-create-room', 'service-create-room']) await runAs(fn, () => db.send(batch()));
+    await expect(runAs('http-get-room', () => db.send(batch()))).rejects.toMatchObject(accessDenied('http-get-room', 'dynamodb:BatchGetItem'));
   });
 
   it('refuses the functions\' own DynamoDB client (not an SDK client) outside the function\'s grants, with AWS\'s AccessDeniedException, before it reaches DynamoDB', async () => {

@@ -41,6 +41,8 @@ describe('composition', () => {
       expect(() => deps.typing.listTyping('r')).toThrow(/The typing port is not composed/);
       expect(() => deps.broadcaster.disconnect('c')).toThrow(/The broadcaster port is not composed/);
       expect(() => deps.cursorKey()).toThrow(/The cursorKey port is not composed/);
+      // Only the functions that add members write copies of their preferences.
+      expect(() => deps.levelCopies.sources('r', ['ann'], { withRoom: true })).toThrow(/The levelCopies port is not composed/);
       // Configured (a bucket) but not composed: the first read of it throws, rather than a message losing its URLs quietly.
       expect(() => deps.attachments!.blobs).toThrow(/The attachments port is not composed/);
       // Core ports are always there.
@@ -64,7 +66,7 @@ describe('composition', () => {
       expect(bare.deps.attachments).toBeUndefined();
       expect(bare.deps.workers).toBeUndefined();
       expect(all.deps.workers?.chunkSize).toBe(10);
-      for (const port of ['connections', 'typing', 'broadcaster', 'attachments'] as const) expect(() => Object.keys(all.deps[port]!)).not.toThrow();
+      for (const port of ['connections', 'typing', 'broadcaster', 'attachments', 'levelCopies'] as const) expect(() => Object.keys(all.deps[port]!)).not.toThrow();
     } finally {
       for (const { clients } of [composed, bare, all]) clients.dynamo.destroy();
     }

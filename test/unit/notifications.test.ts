@@ -6,6 +6,8 @@ import { stableId } from '#shared/domain/events.ts';
 import { vapidKeysFromSeed } from '#shared/adapters/webpush/vapid.ts';
 import { webPushRequest } from '#shared/adapters/webpush/sender.ts';
 import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from '#shared/adapters/dynamodb/entities/notification.ts';
+import { LEVEL_COPY, member } from '#shared/adapters/dynamodb/entities/member.ts';
+import { memberLevels } from '#shared/adapters/dynamodb/entities/member-levels.ts';
 import { checkVapid, decryptAes128gcm } from '#test/support/push-service.ts';
 
 const now = new Date('2026-11-29T12:00:00Z');
@@ -111,11 +113,28 @@ describe('entities and ids', () => {
     expect(() => userPrefEntity.fromItem({ notify: 'loud' })).toThrow();
     const sub = { userId: 'bo', endpoint: 'https://x.example/a', keys: { p256dh: 'p', auth: 'a' }, createdAt: 'now' };
     expect(pushSubscriptionEntity.fromItem(pushSubscriptionEntity.toItem(sub))).toEqual(sub);
-    expect(roomNotifyEntity.fromItem('bo', undefined, { notify: 'none', lastSeq: 4, pending: 2, sentAt: 't' })).toEqual({
-      userId: 'bo',
-      room: { notify: 'none' },
-      state: { lastSeq: 4, pending: 2, sentAt: 't' },
-    });
+    const roomItem = { notify: 'none', lastSeq: 4, pending: 2, sentAt: 't', prefV: 3 };
+    expect(roomNotifyEntity.versioned(roomItem)).toEqual({ pref: { notify: 'none' }, v: 3 });
+    expect(roomNotifyEntity.state(roomItem)).toEqual({ lastSeq: 4, pending: 2, sentAt: 't' });
+    // Items written before versions were counted, and no item at all, are at version 0.
+    expect(roomNotifyEntity.versioned({ mutedUntil: 'later' })).toEqual({ pref: { mutedUntil: 'later' }, v: 0 });
+    expect(userPrefEntity.versioned(userPrefEntity.toItem('bo', 'all', 'now'))).toEqual({ notify: 'all', v: 0 });
+    expect(userPrefEntity.versioned({ notify: 'none', prefV: 7 })).toEqual({ notify: 'none', v: 7 });
+    expect(userPrefEntity.versioned(undefined)).toEqual({ v: 0 });
+  });
+
+  it('member items carry copies of the preferences, each part only when copied', () => {
+    const m = { roomId: 'R1', userId: 'bo', displayName: 'Bo', role: 'member' as const, joinedAt: 'now' };
+    const copied = member.toItem(m, { user: { notify: 'all', v: 2 }, room: { pref: { mutedUntil: 'later' }, v: 1 } });
+    expect(copied).toMatchObject({ [LEVEL_COPY.userNotify]: 'all', [LEVEL_COPY.userVersion]: 2, [LEVEL_COPY.roomMutedUntil]: 'later', [LEVEL_COPY.roomVersion]: 1 });
+    expect(member.fromItem(copied)).toEqual(m);
+    expect(memberLevels.levelsOf(copied)).toEqual({ userId: 'bo', user: { notify: 'all' }, room: { mutedUntil: 'later' } });
+    // Nothing chosen is copied too (version 0, no level): the default applies, nothing is read.
+    expect(memberLevels.levelsOf(member.toItem(m, { user: { v: 0 }, room: { pref: {}, v: 0 } }))).toEqual({ userId: 'bo', user: {}, room: {} });
+    // Written before copies, or with one part only: the missing part is absent (read from the preference items).
+    expect(memberLevels.levelsOf(member.toItem(m))).toEqual({ userId: 'bo' });
+    expect(memberLevels.levelsOf(member.toItem(m, { room: { pref: { notify: 'none' }, v: 4 } }))).toEqual({ userId: 'bo', room: { notify: 'none' } });
+    expect(() => memberLevels.levelsOf({ ...copied, [LEVEL_COPY.userNotify]: 'loud' })).toThrow();
   });
   it('event ids are stable per source and differ across sources', () => {
     expect(stableId('rec-1', 'message.created')).toBe(stableId('rec-1', 'message.created'));

@@ -1,5 +1,5 @@
 import type { MemberRecord, Page, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
-import type { AddMemberOutcome, SendMark } from '#shared/ports/rooms.ts';
+import type { AddMemberOutcome, MemberLevelCopier, SendMark } from '#shared/ports/rooms.ts';
 import { unavailable } from '#shared/errors.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
@@ -88,10 +88,15 @@ export abstract class DynamoMembership {
     return { items, ...(out.LastEvaluatedKey && last !== undefined && { cursor: last }) };
   }
 
-  async addMember(m: MemberRecord): Promise<AddMemberOutcome> {
+  async addMember(m: MemberRecord, levels?: MemberLevelCopier): Promise<AddMemberOutcome> {
+    // The member item carries copies of the member's notification preferences (level-copies.ts):
+    // read here, and read again once the member and seat are written. Their preference for this
+    // room may be there from an earlier membership: it is kept. Without a copier, no copies (the
+    // events consumer then reads the preference items, as for items written before copies).
+    const sources = levels ? await levels.sources(m.roomId, [m.userId], { withRoom: true }) : new Map();
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.table.transact('addMember', [
-        { Put: { TableName: this.table.tableName, Item: member.toItem(m), ConditionExpression: 'attribute_not_exists(PK)' } },
+        { Put: { TableName: this.table.tableName, Item: member.toItem(m, sources.get(m.userId)), ConditionExpression: 'attribute_not_exists(PK)' } },
         // The member item's condition decides; a seat left by anything else is replaced by a fresh one.
         { Put: { TableName: this.table.tableName, Item: seat.toItem(m) } },
         {
@@ -105,7 +110,10 @@ export abstract class DynamoMembership {
           },
         },
       ]);
-      if (outcome === true) return 'added';
+      if (outcome === true) {
+        await levels?.settle(m.roomId, [m.userId], sources, { withRoom: true });
+        return 'added';
+      }
       if (outcome[0] === 'ConditionalCheckFailed') return 'exists';
       const current = await this.roomNow(m.roomId);
       if (!current || current.archivedAt || current.type !== 'group') return 'closed';

@@ -1,56 +1,73 @@
-import type { NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
+import type { MemberLevels, NotificationState, NotificationStore, NotifyLevel, PushSubscriptionRecord, Recipient, RoomPreference } from '#shared/ports/notifications.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { notifyKeys, pushSubscriptionEntity, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
+import { keys } from './entities/keys.ts';
+import { memberLevels } from './entities/member-levels.ts';
+import type { DynamoPreferenceWriter } from './preference-writer.ts';
 
 const keyOf = (k: { PK: string; SK: string }) => `${k.PK}\n${k.SK}`;
 /** A batch read's items by their key (a batch answers in any order). */
 const keyed = (items: Record<string, unknown>[]) => new Map(items.map((i) => [keyOf({ PK: String(i[TABLE.partitionKey]), SK: String(i[TABLE.sortKey]) }), i]));
 
-/** Notification preferences, per-user-and-room state and push subscriptions, in the user's partition. */
+/**
+ * Notification preferences, per-user-and-room state and push subscriptions, in the user's
+ * partition; and the copies of the preferences on the user's member items, which the events
+ * consumer reads with the room's member list (level-copies.ts).
+ */
 export class DynamoNotificationStore implements NotificationStore {
-  constructor(private readonly table: TableClient) {}
+  /**
+   * `writer`: what writes preferences (and copies them onto member items), given by the functions
+   * that change them; the events consumer, which only reads them, loads none of it.
+   */
+  constructor(
+    private readonly table: TableClient,
+    private readonly writer?: DynamoPreferenceWriter,
+  ) {}
+
+  private preferences(): DynamoPreferenceWriter {
+    if (!this.writer) throw new Error('No preference writer composed');
+    return this.writer;
+  }
 
   async getUserPreference(userId: string): Promise<NotifyLevel | undefined> {
     return userPrefEntity.fromItem((await this.table.get('getUserPreference', { Key: notifyKeys.pref(userId) })).Item);
   }
 
-  async setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
-    await this.table.put('setUserPreference', { Item: userPrefEntity.toItem(userId, notify, at) });
+  setUserPreference(userId: string, notify: NotifyLevel, at: string): Promise<void> {
+    return this.preferences().setUserPreference(userId, notify, at);
   }
 
   async getRoomPreference(userId: string, roomId: string): Promise<RoomPreference> {
     return roomNotifyEntity.preference((await this.table.get('getRoomPreference', { Key: notifyKeys.room(userId, roomId) })).Item);
   }
 
-  async setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
-    const set = ['#et = :et', 'userId = :u', 'roomId = :r', 'updatedAt = :at'];
-    const remove: string[] = [];
-    const values: Record<string, unknown> = { ':et': ENTITY.notifyRoom, ':u': userId, ':r': roomId, ':at': at };
-    for (const field of ['notify', 'mutedUntil'] as const) {
-      const value = patch[field];
-      if (value === null) remove.push(field);
-      else if (value !== undefined) {
-        set.push(`${field} = :${field}`);
-        values[`:${field}`] = value;
-      }
-    }
-    const out = await this.table.update('setRoomPreference', {
-      Key: notifyKeys.room(userId, roomId),
-      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-      ExpressionAttributeNames: { '#et': TABLE.entityAttribute },
-      ExpressionAttributeValues: values,
-      ReturnValues: 'ALL_NEW',
-    });
-    return roomNotifyEntity.preference(out.Attributes);
+  setRoomPreference(userId: string, roomId: string, patch: { notify?: NotifyLevel | null; mutedUntil?: string | null }, at: string): Promise<RoomPreference> {
+    return this.preferences().setRoomPreference(userId, roomId, patch, at);
   }
 
-  async recipients(roomId: string, userIds: string[]): Promise<Recipient[]> {
-    if (userIds.length === 0) return [];
-    // Eventually consistent (half the units): most members are ruled out by their levels; the
-    // state of those who are not is read again, consistently (states()).
-    const byKey = keyed(await this.table.batchGet('recipients', userIds.flatMap((u) => [notifyKeys.pref(u), notifyKeys.room(u, roomId)]), { consistent: false }));
-    return userIds.map((u) => roomNotifyEntity.fromItem(u, byKey.get(keyOf(notifyKeys.pref(u))), byKey.get(keyOf(notifyKeys.room(u, roomId)))));
+  async memberLevels(roomId: string): Promise<MemberLevels[]> {
+    const { PK, SKPrefix } = keys.memberPrefix(roomId);
+    // Billed by the member items' size (a few hundred bytes each: one page of 1 MB holds thousands).
+    const items = await this.table.queryAll('listMemberLevels', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: memberLevels.projection,
+    });
+    return items.map(memberLevels.levelsOf);
+  }
+
+  async recipients(roomId: string, members: MemberLevels[]): Promise<Recipient[]> {
+    // What member items have no copy of (written before copies were kept) is read from the
+    // preference items: eventually consistent (half the units), as the copies are; the state
+    // of those a level admits is read again, consistently (states()).
+    const missing = members.flatMap((m) => [...(m.user ? [] : [notifyKeys.pref(m.userId)]), ...(m.room ? [] : [notifyKeys.room(m.userId, roomId)])]);
+    const byKey = keyed(missing.length > 0 ? await this.table.batchGet('recipients', missing, { consistent: false }) : []);
+    return members.map((m) => {
+      const notify = m.user ? m.user.notify : userPrefEntity.fromItem(byKey.get(keyOf(notifyKeys.pref(m.userId))));
+      const room = m.room ?? roomNotifyEntity.preference(byKey.get(keyOf(notifyKeys.room(m.userId, roomId))));
+      return { userId: m.userId, ...(notify && { notify }), room };
+    });
   }
 
   async states(roomId: string, userIds: string[]): Promise<Map<string, NotificationState>> {

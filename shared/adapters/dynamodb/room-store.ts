@@ -1,5 +1,5 @@
 import type { MemberRecord, MessageRecord, Page, PublicRoomPosition, RoomRecord } from '#shared/model.ts';
-import type { RoomPatch, RoomStore, RoomWithLatest } from '#shared/ports/rooms.ts';
+import type { MemberLevelCopier, RoomPatch, RoomStore, RoomWithLatest } from '#shared/ports/rooms.ts';
 import { conflict } from '#shared/errors.ts';
 import { unlessConditionFails } from './client.ts';
 import { entityOf, type Item } from './entities/entity.ts';
@@ -14,24 +14,35 @@ import { ROOM_EVENT } from './stream-filters.ts';
 
 /** Rooms, their members (membership.ts), each user's rooms, settings and the public listing. */
 export class DynamoRoomStore extends DynamoMembership implements RoomStore {
-  async createRoom(r: RoomRecord, members: MemberRecord[]): Promise<void> {
+  async createRoom(r: RoomRecord, members: MemberRecord[], levels?: MemberLevelCopier): Promise<void> {
     // A room starts keeping the highest reacted seq from its creation (`markReacted`).
     const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
-    const memberItems = members.map(member.toItem);
+    const userIds = members.map((m) => m.userId);
     const seatItems = members.map(seat.toItem);
+    // Member items carry copies of the members' notification preferences (level-copies.ts). A
+    // room that did not exist has no preferences of its members yet (they are set by members
+    // only, and rooms are never deleted): only their own levels are read, and read again after.
     // A transaction holds 100 items: the room, and a member item and a seat for each member.
-    if (1 + memberItems.length + seatItems.length <= 100) {
+    if (1 + 2 * members.length <= 100) {
+      const sources = levels ? await levels.sources(r.roomId, userIds, { withRoom: false }) : new Map();
+      const memberItems = members.map((m) => member.toItem(m, sources.get(m.userId)));
       const puts = [...memberItems, ...seatItems].map((Item) => ({ Put: { TableName: this.table.tableName, Item } }));
       const outcome = await this.table.transact('createRoom', [{ Put: roomPut }, ...puts]);
       if (outcome !== true) throw conflict('The room already exists');
+      await levels?.settle(r.roomId, userIds, sources, { withRoom: false });
       return;
     }
     const put = await unlessConditionFails(this.table.put('createRoom', { Item: roomPut.Item, ConditionExpression: roomPut.ConditionExpression }));
     if (put === false) throw conflict('The room already exists');
     // Members before seats: a call cut short between them leaves members whose seats are made on
-    // their first send or receipt (getSeat), never a seat without its member.
+    // their first send or receipt (getSeat), never a seat without its member. Their levels are
+    // copied once the seats are there: a member item cut off before its seat has no copy of
+    // them, which a change of level (it lists seats) could not keep in step, and is read as
+    // items written before copies are (the preference items).
+    const memberItems = members.map((m) => member.toItem(m, levels && { room: { pref: {}, v: 0 } }));
     await this.table.batchWrite('batchWrite', memberItems.map((Item) => ({ PutRequest: { Item } })));
     await this.table.batchWrite('batchWrite', seatItems.map((Item) => ({ PutRequest: { Item } })));
+    await levels?.settle(r.roomId, userIds, new Map(), { withRoom: false });
   }
 
   async getRoom(roomId: string): Promise<RoomRecord | undefined> {

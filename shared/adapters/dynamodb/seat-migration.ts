@@ -1,6 +1,6 @@
 import { GetCommand, ScanCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Item } from './entities/entity.ts';
-import { LEGACY_MARK, member } from './entities/member.ts';
+import { LEGACY_MARK, LEVEL_COPY, member } from './entities/member.ts';
 import { seat } from './entities/seat.ts';
 import { ENTITY, TABLE } from './table.ts';
 
@@ -32,8 +32,12 @@ export interface SeatMigrationResult {
   skipped: number;
 }
 
-/** What a member item keeps: who, in which room, with which role; the rest was the seat's. */
-const MEMBER_ATTRIBUTES = new Set([
+/**
+ * What a member item keeps: who, in which room, with which role, and the copies of their
+ * notification preferences; the rest was the seat's.
+ */
+const MEMBER_ATTRIBUTES = new Set<string>([
+  ...Object.values(LEVEL_COPY),
   TABLE.partitionKey,
   TABLE.sortKey,
   TABLE.gsi1.partitionKey,
@@ -59,7 +63,7 @@ function trimOf(item: Item): { expression: string; names: Record<string, string>
   return { expression: `SET #mark = :mark${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`, names, values: { ':mark': LEGACY_MARK.lastReadSeq } };
 }
 
-async function* scanEntity(doc: DynamoDBDocumentClient, tableName: string, entity: string): AsyncGenerator<Item> {
+export async function* scanEntity(doc: DynamoDBDocumentClient, tableName: string, entity: string): AsyncGenerator<Item> {
   let start: Record<string, unknown> | undefined;
   do {
     const out = await doc.send(

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import type { MemberRecord } from '#shared/model.ts';
+import type { LevelSource } from '#shared/ports/notifications.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
@@ -19,16 +20,40 @@ const schema = lazySchema(() => z.object({
 export const LEGACY_MARK = { lastReadSeq: 0 } as const;
 
 /**
+ * The copies of a member's notification preferences on their member item, so that the events
+ * consumer's one Query of the room's members tells who a message may notify, whatever the room's
+ * size. The preference items in the user's partition (notification.ts) stay the truth: every
+ * change is written there first, then copied (notification-store.ts); each copy carries the
+ * version of the item it was taken from and only ever moves forward.
+ */
+export const LEVEL_COPY = {
+  userNotify: 'userNotify',
+  userVersion: 'userPrefV',
+  roomNotify: 'roomNotify',
+  roomMutedUntil: 'roomMutedUntil',
+  roomVersion: 'roomPrefV',
+} as const;
+
+/**
  * A room's member: name, role and when they joined; GSI1 lists a user's rooms. What changes with
  * each message (read marks, the send's window and claims) is on the member's seat (seat.ts).
  * Member items written before seats also hold those: seat.ts reads them once into a seat.
  */
 export const member = {
   key: (roomId: string, userId: string) => keys.member(roomId, userId),
-  toItem: (m: MemberRecord): Item => {
+  /** Without `levels` (or a part of them), the item has no copy of it: the events consumer then reads the preference items. */
+  toItem: (m: MemberRecord, levels?: Partial<LevelSource>): Item => {
     const { roomId, userId, displayName, role, joinedAt } = m;
-    return itemOf(ENTITY.member, keys.member(roomId, userId), { roomId, userId, displayName, role, joinedAt }, { ...LEGACY_MARK, ...keys.memberGsi1(roomId, userId) });
+    return itemOf(ENTITY.member, keys.member(roomId, userId), { roomId, userId, displayName, role, joinedAt }, { ...LEGACY_MARK, ...keys.memberGsi1(roomId, userId), ...(levels && member.levelAttributes(levels)) });
   },
+  levelAttributes: ({ user, room }: Partial<LevelSource>): Item => ({
+    ...(user && { [LEVEL_COPY.userVersion]: user.v, ...(user.notify && { [LEVEL_COPY.userNotify]: user.notify }) }),
+    ...(room && {
+      [LEVEL_COPY.roomVersion]: room.v,
+      ...(room.pref.notify && { [LEVEL_COPY.roomNotify]: room.pref.notify }),
+      ...(room.pref.mutedUntil && { [LEVEL_COPY.roomMutedUntil]: room.pref.mutedUntil }),
+    }),
+  }),
   fromItem: (item: Item): MemberRecord => {
     const { roomId, userId, displayName, role, joinedAt } = parseItem(ENTITY.member, schema(), item);
     return { roomId, userId, displayName, role, joinedAt };
