@@ -176,6 +176,43 @@ describe('the table client on DynamoDB Local', () => {
     expect((await table.get('get', { Key: { PK, SK: 'new' }, ConsistentRead: true })).Item).toBeUndefined();
   });
 
+  it('a transaction whose first answer was lost applies once, and its retry answers that it applied', async () => {
+    // DynamoDB Local behind a proxy that hands it the first request and drops the socket before its answer.
+    const target = new URL(endpoint);
+    const bodies: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        const body = Buffer.concat(chunks);
+        bodies.push(body.toString());
+        const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+          const parts: Buffer[] = [];
+          answer.on('data', (c: Buffer) => parts.push(c)).on('end', () => {
+            if (bodies.length === 1) return req.socket.destroy();
+            res.writeHead(answer.statusCode ?? 500, answer.headers).end(Buffer.concat(parts));
+          });
+        });
+        forward.end(body);
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const lossy = new TableClient(apiOf(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, { sleep: async () => undefined }), tableName, undefined, async () => undefined);
+      const PK = `TX#${randomUUID()}`;
+      const create = [{ Put: { TableName: tableName, Item: { PK, SK: 'only-once' }, ConditionExpression: 'attribute_not_exists(PK)' } }];
+      expect(await lossy.transact('tx', create)).toBe(true);
+      expect(bodies).toHaveLength(2);
+      const tokens = bodies.map((b) => (JSON.parse(b) as { ClientRequestToken?: string }).ClientRequestToken);
+      expect(tokens[0]).toMatch(/^[\w-]{36}$/);
+      expect(tokens[1]).toBe(tokens[0]);
+      // A new transaction is a new token: the same writes again are refused by their condition.
+      expect(await lossy.transact('tx', create)).toEqual(['ConditionalCheckFailed']);
+      expect(new Set(bodies.map((b) => (JSON.parse(b) as { ClientRequestToken?: string }).ClientRequestToken)).size).toBe(2);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('a request DynamoDB refuses (a malformed expression, a missing table) is a fault with no DynamoDB text for the client', async () => {
     const bad = await table.query('badQuery', { KeyConditionExpression: 'PK = ', ExpressionAttributeValues: { ':pk': 'x' } }).catch((e: unknown) => e);
     expect(bad).toBeInstanceOf(StoreFault);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import type {
   DeleteCommandInput,
@@ -160,7 +161,10 @@ export class TableClient {
   async transact(op: string, items: TransactItem[]): Promise<true | string[]> {
     const each = (f: (request: Plain) => Plain) => items.map((item) => Object.fromEntries(Object.entries(item).map(([kind, request]) => [kind, f({ ...request, TableName: this.tableName })])));
     try {
-      await this.run(op, 'TransactWriteItems', { TransactItems: each((r) => r) }, { TransactItems: each(wireRequest) });
+      // One token for every attempt, as the SDK sends it: an attempt whose answer was lost (a
+      // dropped socket, a timeout) applied, and its retry must answer as it did, not fail on the
+      // conditions the first attempt's own writes now break. DynamoDB keeps a token 10 minutes.
+      await this.run(op, 'TransactWriteItems', { TransactItems: each((r) => r) }, { TransactItems: each(wireRequest), ClientRequestToken: randomUUID() });
       return true;
     } catch (err) {
       if (errorName(err) === 'TransactionCanceledException') return cancellationCodes(err);
