@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 
 import { archiveRoom } from '#shared/domain/members.ts';
 import { getDeps } from './lib/deps.ts';

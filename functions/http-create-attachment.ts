@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { createAttachmentBody } from '#shared/schemas/attachments.ts';
 import { createUpload } from '#shared/domain/attachments.ts';
 import { getDeps, withAttachments } from './lib/deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { createRoomBody } from '#shared/schemas/rooms.ts';
 import { createRoom } from '#shared/domain/rooms.ts';
 import { getDeps, withLevelCopies } from './lib/deps.ts';

@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { messageParams, parseOrThrow } from '#shared/schemas/common.ts';
+import { messageParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { deleteMessage } from '#shared/domain/messages.ts';
 import { getDeps, withAttachments } from './lib/deps.ts';
 

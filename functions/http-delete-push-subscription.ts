@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { deleteSubscriptionQuery } from '#shared/schemas/notifications.ts';
 import { unsubscribePush } from '#shared/domain/notifications.ts';
 import { getPreferenceDeps } from './lib/preference-deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { presenceQuery } from '#shared/schemas/people.ts';
 import { getPresence } from '#shared/domain/presence.ts';
 import { getDeps, withConnections } from './lib/deps.ts';

@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { getRoomPreferences } from '#shared/domain/notifications.ts';
 import { getPreferenceDeps } from './lib/preference-deps.ts';
 

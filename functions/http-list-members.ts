@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { membersQuery } from '#shared/schemas/people.ts';
 import { listMembers } from '#shared/domain/members.ts';
 import { getDeps, withConnections } from './lib/deps.ts';

@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { historyQuery } from '#shared/schemas/messages.ts';
 import { listMessages } from '#shared/domain/messages.ts';
 import { getDeps, withAttachments, withCursors } from './lib/deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { listQuery } from '#shared/schemas/rooms.ts';
 import { listPublicRooms } from '#shared/domain/members.ts';
 import { getDeps, withCursors } from './lib/deps.ts';

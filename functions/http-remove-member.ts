@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { memberParams } from '#shared/schemas/people.ts';
 import { removeMember } from '#shared/domain/members.ts';
 import { getDeps, withConnections } from './lib/deps.ts';

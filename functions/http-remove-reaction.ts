@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { reactionParams } from '#shared/schemas/messages.ts';
 import { removeReaction } from '#shared/domain/reactions.ts';
 import { getDeps, withAttachments } from './lib/deps.ts';

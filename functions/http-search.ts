@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { searchQuery } from '#shared/schemas/search.ts';
 import { searchMessages } from '#shared/domain/search.ts';
 import { getDeps, withAttachments, withCursors } from './lib/deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { setPresenceBody } from '#shared/schemas/people.ts';
 import { setPresence } from '#shared/domain/presence.ts';
 import { getDeps, withConnections } from './lib/deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { changeRoleBody, memberParams } from '#shared/schemas/people.ts';
 import { changeRole } from '#shared/domain/members.ts';
 import { getDeps, withConnections } from './lib/deps.ts';

@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { updateRoomBody } from '#shared/schemas/people.ts';
 import { updateRoom } from '#shared/domain/members.ts';
 import { getDeps } from './lib/deps.ts';

@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { serviceMemberSchema } from '#shared/schemas/people.ts';
 import { serviceAddMember } from '#shared/domain/service.ts';
 import { getDeps, withConnections, withLevelCopies } from './lib/deps.ts';

@@ -1,5 +1,5 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { serviceCreateRoomBody } from '#shared/schemas/people.ts';
 import { serviceCreateRoom } from '#shared/domain/service.ts';
 import { getDeps, withLevelCopies } from './lib/deps.ts';

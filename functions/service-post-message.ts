@@ -1,5 +1,6 @@
 import { httpHandler } from '#shared/adapters/apigw/http.ts';
-import { parseOrThrow, roomParams } from '#shared/schemas/common.ts';
+import { roomParams } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
 import { servicePostMessage } from '#shared/domain/service.ts';
 import { getDeps } from './lib/deps.ts';

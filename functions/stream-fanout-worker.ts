@@ -1,6 +1,6 @@
 import { deliverChunk } from '#shared/domain/deliver.ts';
 import { fanOutChunkSchema } from '#shared/schemas/fanout-chunk.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { getDeps, withConnections, withBroadcaster } from './lib/deps.ts';
 
 /**

@@ -1,6 +1,7 @@
 import { errorResult, userFromAuthorizer, type WsEvent, type WsResult } from '#shared/adapters/apigw/ws.ts';
 import { AppError } from '#shared/errors.ts';
-import { parseOrThrow, roomIdSchema } from '#shared/schemas/common.ts';
+import { roomIdSchema } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { openConnection } from '#shared/domain/connections.ts';
 import { getDeps, withConnections } from './lib/deps.ts';
 

@@ -1,13 +1,10 @@
 import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
-import { validationFailed } from '#shared/errors.ts';
 
 /*
  * zod/mini: the same validators as zod's chaining API, as functions a bundler drops when unused
- * (about 25 KB in a function's bundle rather than 85 KB). It loads no messages of its own: these
- * are zod's English ones, for every schema here and for the clients reading `details`.
+ * (about 25 KB in a function's bundle rather than 85 KB). It loads no messages of its own: zod's
+ * English ones come with `parseOrThrow` (parse.ts), where clients read them.
  */
-z.config(en());
 
 /**
  * User ids come from the identity provider's `sub`; anything printable without `#` (the key
@@ -39,15 +36,3 @@ export const queryInt = (min: number, max?: number) =>
 export const roomParams = z.object({ roomId: roomIdSchema });
 /** Path parameters of `/rooms/{roomId}/messages/{messageId}/...` routes. */
 export const messageParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema });
-
-/** Parses `input` or throws `validation_failed` listing each bad field. */
-export function parseOrThrow<T>(schema: z.ZodMiniType<T>, input: unknown, what = 'request'): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  const first = issues[0];
-  throw validationFailed(
-    first ? `Invalid ${what}: ${first.path ? `${first.path}: ` : ''}${first.message}` : `Invalid ${what}`,
-    { issues },
-  );
-}

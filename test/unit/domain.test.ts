@@ -3,7 +3,7 @@ import { userFromClaims } from '#shared/domain/identity.ts';
 import { messageIdFor, seqFromMessageId } from '#shared/domain/messages.ts';
 import { directRoomId } from '#shared/domain/rooms.ts';
 import { AppError, toPublicError } from '#shared/errors.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { createRoomBody } from '#shared/schemas/rooms.ts';
 import { emojiSchema, historyQuery, sendMessageBody } from '#shared/schemas/messages.ts';
 import { messageSendFrame, requestIdOf } from '#shared/schemas/frames.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod/mini';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { MESSAGE_LIMITS, sendMessageBody } from '#shared/schemas/messages.ts';
 import { servicePostMessageBody } from '#shared/schemas/people.ts';
 import { messageSendFrame } from '#shared/schemas/frames.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from '#shared/model.ts';
 import { foldText, matchesAll, searchWords } from '#shared/domain/search.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { searchQuery } from '#shared/schemas/search.ts';
 import { AppError } from '#shared/errors.ts';
 

@@ -1,7 +1,7 @@
 import type * as z from 'zod/mini';
 import { logger } from '#shared/logger.ts';
 import { AppError, retryAfterOf, toPublicError, validationFailed } from '#shared/errors.ts';
-import { parseOrThrow } from '#shared/schemas/common.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
 import { requestIdOf, type ServerFrame } from '#shared/schemas/frames.ts';
 import type { User } from '#shared/model.ts';
 
