@@ -93,10 +93,10 @@ export interface WiringContext {
   clock: Clock;
 }
 
-/** The ports every function gets: the stores of rooms and messages, the rate limiter, the runtime's clock, ids and settings. */
+/** The ports every function gets: the stores of rooms and messages, the runtime's clock, ids and settings. */
 export type CorePorts = Omit<Deps, OptionalPort>;
 /** The ports a function gets only when it composes them (its handler passes their wiring). */
-export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey' | 'levelCopies';
+export type OptionalPort = 'connections' | 'typing' | 'broadcaster' | 'attachments' | 'workers' | 'cursorKey' | 'levelCopies' | 'rateLimiter';
 
 /**
  * One optional part of a function's ports, passed by the handlers that use it to `getDeps`: a
@@ -138,6 +138,12 @@ export const withWorkers: Wiring<'workers'> = {
   build: ({ config: { fanoutWorkers: w } }) => (w ? { workers: new LambdaFanOutWorkers(w.functionName, w.chunkSize) } : {}),
 };
 
+/**
+ * The per-user write and search budgets (DynamoDB counters): the routes whose use-cases take one.
+ * A send's budget rides on the member's seat, so the send routes compose none.
+ */
+export const withRateLimits: Wiring<'rateLimiter'> = { port: 'rateLimiter', build: ({ table, clock }) => ({ rateLimiter: new DynamoRateLimiter(table, clock) }) };
+
 /** Copies of members' notification preferences on the member items the function writes: the functions that add members. */
 export const withLevelCopies: Wiring<'levelCopies'> = { port: 'levelCopies', build: ({ table }) => ({ levelCopies: new DynamoLevelCopier(table) }) };
 
@@ -145,7 +151,7 @@ export const withLevelCopies: Wiring<'levelCopies'> = { port: 'levelCopies', bui
 export const fanOutWirings: readonly Wiring[] = [withConnections, withBroadcaster, withAttachments, withWorkers];
 
 /** Every part: for a host or a test calling use-cases of any kind with one composition. */
-export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors, withLevelCopies];
+export const allWirings: readonly Wiring[] = [withConnections, withTyping, withBroadcaster, withAttachments, withWorkers, withCursors, withLevelCopies, withRateLimits];
 
 /** The ports every function gets, built on `base`'s table client. */
 export function createCore(config: DepsConfig, options: DepsOptions, base: { clients: Clients; table: TableClient }): { core: CorePorts; ctx: WiringContext } {
@@ -157,7 +163,6 @@ export function createCore(config: DepsConfig, options: DepsOptions, base: { cli
     core: {
       rooms: new DynamoRoomStore(table),
       messages: new DynamoMessageStore(table),
-      rateLimiter: new DynamoRateLimiter(table, clock),
       clock,
       ids: options.ids ?? ulids,
       settings: config.settings,
@@ -178,6 +183,7 @@ export function assemble(config: DepsConfig, core: CorePorts, parts: readonly { 
     ...core,
     ...missing('cursorKey'),
     ...missing('levelCopies'),
+    ...missing('rateLimiter'),
     ...missing('connections'),
     ...missing('typing'),
     ...missing('broadcaster'),

@@ -5,7 +5,7 @@ import { attachmentConfigFromEnv, configFromEnv } from './config.ts';
 import { assemble, createAttachmentDeps, createCore, createTableClient, systemClock, type Clients, type DepsOptions, type OptionalPort, type Wiring } from './compose.ts';
 
 /** The optional parts a handler composes, beside getDeps. */
-export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withCursors, withLevelCopies, withTyping, withWorkers } from './compose.ts';
+export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withCursors, withLevelCopies, withRateLimits, withTyping, withWorkers } from './compose.ts';
 
 /**
  * The Lambda composition root: the ports are built from the environment on first use and reused
@@ -32,7 +32,7 @@ function part(wiring: Wiring) {
 }
 
 /**
- * The ports of a function: the core ones (rooms, messages, rate limits, clock, ids, settings) and
+ * The ports of a function: the core ones (rooms, messages, clock, ids, settings) and
  * those of `wirings`, which its handler passes (`getDeps(withConnections, withBroadcaster)`), so that
  * its bundle carries no other adapter. A port it uses without composing it throws, naming the port.
  */

@@ -47,6 +47,7 @@ const COMPOSED_PORTS = [
   { port: 'typing', calls: /\.(?:putTyping|clearTyping|listTyping)\(/, adapter: 'shared/adapters/dynamodb/typing-store.ts' },
   { port: 'broadcaster', calls: /\.broadcaster\b/, adapter: 'shared/adapters/apigw/broadcaster.ts' },
   { port: 'cursorKey', calls: /\.cursorKey\b/, adapter: 'shared/adapters/secrets/cursor-key.ts' },
+  { port: 'rateLimiter', calls: /\.rateLimiter\b/, adapter: 'shared/adapters/dynamodb/rate-limiter.ts' },
   {
     port: 'attachments',
     calls: /\.blobs\b|\.store\.(?:putPending|getAttachments|claim|remove|markThumbnail|withThumbnails)\(/,

@@ -43,12 +43,13 @@ describe('composition', () => {
       expect(() => deps.cursorKey()).toThrow(/The cursorKey port is not composed/);
       // Only the functions that add members write copies of their preferences.
       expect(() => deps.levelCopies.sources('r', ['ann'], { withRoom: true })).toThrow(/The levelCopies port is not composed/);
+      // Only the routes that take a write or search budget: a send's rides on the seat.
+      expect(() => deps.rateLimiter.take('ann', 'write', { limit: 1, windowSeconds: 1 })).toThrow(/The rateLimiter port is not composed/);
       // Configured (a bucket) but not composed: the first read of it throws, rather than a message losing its URLs quietly.
       expect(() => deps.attachments!.blobs).toThrow(/The attachments port is not composed/);
       // Core ports are always there.
       expect(typeof deps.rooms.getRoom).toBe('function');
       expect(typeof deps.messages.listMessages).toBe('function');
-      expect(typeof deps.rateLimiter.take).toBe('function');
     } finally {
       clients.dynamo.destroy();
     }
@@ -66,7 +67,7 @@ describe('composition', () => {
       expect(bare.deps.attachments).toBeUndefined();
       expect(bare.deps.workers).toBeUndefined();
       expect(all.deps.workers?.chunkSize).toBe(10);
-      for (const port of ['connections', 'typing', 'broadcaster', 'attachments', 'levelCopies'] as const) expect(() => Object.keys(all.deps[port]!)).not.toThrow();
+      for (const port of ['connections', 'typing', 'broadcaster', 'attachments', 'levelCopies', 'rateLimiter'] as const) expect(() => Object.keys(all.deps[port]!)).not.toThrow();
     } finally {
       for (const { clients } of [composed, bare, all]) clients.dynamo.destroy();
     }
