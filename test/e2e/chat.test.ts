@@ -300,7 +300,8 @@ describe('the web app, two people on desktop', () => {
     await page.keyboard.press('ArrowUp');
     const edit = page.getByRole('textbox', { name: 'Edit message' });
     await visible(edit);
-    expect(await edit.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
+    // The app moves focus after it renders: wait for it, as a person would.
+    await eventually(() => edit.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
     await page.keyboard.press('Escape');
     await gone(edit);
 
@@ -308,19 +309,19 @@ describe('the web app, two people on desktop', () => {
     await page.getByRole('searchbox', { name: 'Search messages' }).focus();
     const focused = () => page.evaluate(() => (globalThis as any).document.activeElement?.textContent?.trim() as string);
     await page.keyboard.press('Tab');
-    expect(await focused()).toBe('New room');
+    await eventually(focused).toBe('New room');
     await page.keyboard.press('Tab');
-    expect(await focused()).toBe('Public rooms');
+    await eventually(focused).toBe('Public rooms');
 
     const newRoom = page.getByRole('button', { name: 'New room' });
     await newRoom.focus();
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: 'New room' });
     await visible(dialog);
-    expect(await dialog.evaluate((d) => d.contains((globalThis as any).document.activeElement))).toBe(true);
+    await eventually(() => dialog.evaluate((d) => d.contains((globalThis as any).document.activeElement))).toBe(true);
     await page.keyboard.press('Escape');
     await gone(dialog);
-    expect(await newRoom.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
+    await eventually(() => newRoom.evaluate((el) => el === (globalThis as any).document.activeElement)).toBe(true);
   });
 
   it('lets two tabs of one browser be two people', async () => {
