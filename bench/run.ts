@@ -25,7 +25,7 @@ import { latencySvg } from './lib/svg.ts';
 import { measureSdk } from './lib/sdk.ts';
 import { measureSendBurst } from './lib/concurrency.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
-import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
+import { floorBetween, measureEmulatorShare, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
 import { measureNotifications } from './lib/notifications.ts';
@@ -115,14 +115,26 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
 
     const latency: RoomRun[] = [];
     const floors: { members: number; floor: Distribution }[] = [];
-    const floorOf = (members: number) => async (sockets: readonly BenchSocket[]) => void floors.push({ members, floor: await measureFloor(bench, sockets, plan.floorRuns) });
+    /** The floor of a room's fan-out, its runs taken between the room's messages. */
+    const floorOf = (members: number, messages: number) => {
+      const floor = floorBetween(bench, plan.floorRuns, messages);
+      return {
+        afterEach: floor.afterEach,
+        finish: async (sockets: readonly BenchSocket[]) => {
+          await floor.topUp(sockets);
+          floors.push({ members, floor: floor.done() });
+        },
+      };
+    };
     for (const members of plan.roomSizes) {
       log(`latency: room of ${members}, ${plan.messages} messages`);
-      latency.push(await runRoom(bench, { members, messages: plan.messages, outsiders: plan.outsiders, budgetMs: plan.roomBudgetMs, fanOutOperations, ...(members === plan.floorRoom && { during: floorOf(members) }) }));
+      const floor = members === plan.floorRoom ? floorOf(members, plan.messages) : undefined;
+      latency.push(await runRoom(bench, { members, messages: plan.messages, outsiders: plan.outsiders, budgetMs: plan.roomBudgetMs, fanOutOperations, ...(floor && { afterEach: floor.afterEach, during: floor.finish }) }));
     }
 
     log(`fan-out: one message to ${plan.bigRoom} connections`);
     let crowded: FanOutCost | undefined;
+    const bigFloor = floorOf(plan.bigRoom, plan.bigRoomMessages);
     const big = await runRoom(bench, {
       members: plan.bigRoom,
       messages: plan.bigRoomMessages,
@@ -130,10 +142,11 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       warmup: 1,
       budgetMs: 120_000,
       fanOutOperations,
+      afterEach: bigFloor.afterEach,
       // The reference room's fan-out again, now with all these connections outside it.
       during: async (sockets) => {
         crowded = await measureFanOut(bench, room);
-        await floorOf(plan.bigRoom)(sockets);
+        await bigFloor.finish(sockets);
       },
     });
     const outsideFrames = outsiders.reduce((sum, s) => sum + s.received, 0);

@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { startBench } from './lib/harness.ts';
 import { runRoom, type RoomPhases } from './lib/latency.ts';
-import { measureEmulatorShare, measureFloor, runConnects, runHugeRoom } from './lib/fanout.ts';
+import { floorBetween, measureEmulatorShare, runConnects, runHugeRoom } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 
 process.env.DDB_LOCAL_TELEMETRY ??= '0';
@@ -30,14 +30,17 @@ try {
   const profiler = cpuProf ? await startProfile() : undefined;
   for (const members of rooms) {
     let floor: Distribution | undefined;
+    const messages = members >= 1000 ? 10 : 100;
+    const between = floorBetween(bench, 20, messages);
     const run = await runRoom(bench, {
       members,
-      messages: members >= 1000 ? 10 : 100,
+      messages,
       outsiders: 0,
       warmup: 3,
       budgetMs: 180_000,
       fanOutOperations: new Set(['listMemberIds', 'connectionsOf']),
-      during: async (sockets) => void (floor = await measureFloor(bench, sockets, 20)),
+      afterEach: between.afterEach,
+      during: async (sockets) => void (await between.topUp(sockets), (floor = between.done())),
     });
     floors.push({ members, floor: floor!, fanOut: run.fanOut, overhead: run.overhead, lookups: run.lookups, phases: run.phases, ratio: run.fanOut.p50 / floor!.p50 });
     log(`room ${members}: ${JSON.stringify(floors.at(-1))}`);

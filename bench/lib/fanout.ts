@@ -22,16 +22,25 @@ import { distribution, type Distribution } from './stats.ts';
  * the stream fan-out function (runAs), so that each post passes the local runtime's IAM check as
  * the fan-out's own posts do: a cost of the local runtime, not of the fan-out (its share is
  * measured apart: EmulatorShare.iamUs).
+ *
+ * Taken between a room's timed messages: `runs` floor runs spread evenly over its
+ * `messages` (afterEach, after each counted message; topUp, after the last, takes any the room's
+ * time budget left out), so that the floor and the fan-out it is compared with are timed under the
+ * same load, run after run, rather than minutes apart.
  */
-export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[], runs: number): Promise<Distribution> {
+export function floorBetween(bench: Bench, runs: number, messages: number) {
   const client = createManagementClient(bench.stack.callbackUrl);
   const times: number[] = [];
-  try {
-    for (let run = 0; run < runs + 1; run++) {
-      const tag = `floor${run}`;
-      const body = ConnectionsApi.body(JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } }));
-      let got = 0;
-      let last = 0;
+  let run = 0;
+  let warm = false;
+  /** One run: each socket's own frame handler is kept and put back. First post → last recipient has it. */
+  const once = async (sockets: readonly BenchSocket[]): Promise<number> => {
+    const tag = `floor${run++}`;
+    const body = ConnectionsApi.body(JSON.stringify({ type: 'message_new', message: { content: textOf(tag, MESSAGE_BYTES) } }));
+    const handlers = sockets.map((s) => s.onFrame);
+    let got = 0;
+    let last = 0;
+    try {
       const all = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`floor: ${got} of ${sockets.length} in 10 s`)), 10_000);
         for (const s of sockets) {
@@ -52,14 +61,25 @@ export async function measureFloor(bench: Bench, sockets: readonly BenchSocket[]
         ),
       );
       await all;
-      // The first run warms the client's sockets, as the fan-out's are warm.
-      if (run > 0) times.push(last - t0);
+      return last - t0;
+    } finally {
+      sockets.forEach((s, i) => (s.onFrame = handlers[i]!));
     }
-  } finally {
-    client.destroy();
-    for (const s of sockets) s.onFrame = () => undefined;
-  }
-  return distribution(times);
+  };
+  const take = async (sockets: readonly BenchSocket[]) => {
+    // The first run warms the client's sockets, as the fan-out's are warm.
+    if (!warm) (await once(sockets), (warm = true));
+    times.push(await once(sockets));
+  };
+  return {
+    afterEach: async (sockets: readonly BenchSocket[], n: number) => {
+      while (times.length < Math.min(runs, Math.round(((n + 1) * runs) / messages))) await take(sockets);
+    },
+    topUp: async (sockets: readonly BenchSocket[]) => {
+      while (times.length < runs) await take(sockets);
+    },
+    done: (): Distribution => (client.destroy(), distribution(times)),
+  };
 }
 
 export interface ConnectRun {
@@ -176,7 +196,7 @@ export function workerCount(members: number, chunkSize: number): number {
   return Math.ceil((members - own) / chunkSize);
 }
 
-/** A room's fan-out against its floor (measureFloor), with the same connections open. */
+/** A room's fan-out against its floor (floorBetween), with the same connections open. */
 export interface FloorRun {
   members: number;
   floor: Distribution;

@@ -68,6 +68,8 @@ export interface RunOptions {
   fanOutOperations: ReadonlySet<string>;
   /** Messages sent first and not counted (JIT, connection pools). */
   warmup?: number;
+  /** Runs after each counted message, outside its timing (e.g. a floor run under the same load); gets the members' sockets and the message's index. */
+  afterEach?: (members: readonly BenchSocket[], n: number) => Promise<void>;
   /** Runs while every socket is still open (e.g. a measurement that needs these connections around); gets the members' sockets. */
   during?: (members: readonly BenchSocket[]) => Promise<void>;
 }
@@ -154,6 +156,11 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     posts.min = Math.min(posts.min, messagePosts.length);
     posts.max = Math.max(posts.max, messagePosts.length);
     outsidePosts += made.filter((p) => !memberConnections.has(p.connectionId)).length;
+    if (opts.afterEach) {
+      await opts.afterEach(sockets, n);
+      // Its calls and posts are not the next message's.
+      bench.recorder.take();
+    }
   }
 
   await opts.during?.(sockets);
