@@ -24,7 +24,9 @@ export function NotifyMe({ store }: { store: ChatStore }) {
   const toggle = async () => {
     setState('working');
     try {
-      const registration = await navigator.serviceWorker.register('/sw.js');
+      await navigator.serviceWorker.register('/sw.js');
+      // A subscription needs an active worker: `register` resolves while a new one still installs.
+      const registration = await navigator.serviceWorker.ready;
       const existing = await registration.pushManager.getSubscription();
       if (existing) {
         await store.client.api.unsubscribePush(existing.endpoint);
