@@ -5,9 +5,9 @@ import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 import { contentFromStored, storedContent } from './message-content.ts';
 
-export const attachmentRefSchema = lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
+export const attachmentRefSchema = /* @__PURE__ */ lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   id: z.string(),
   roomId: z.string(),
   seq: z.number(),

@@ -4,9 +4,9 @@ import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { lazySchema, parseItem, type Item } from './entity.ts';
 import { keys, parseConnectionEntry } from './keys.ts';
 
-const status = z.enum(['online', 'away', 'busy', 'offline']);
+const status = /* @__PURE__ */ z.enum(['online', 'away', 'busy', 'offline']);
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   userId: z.string(),
   /** The open connections (`connectionEntry`s); absent when none is. */
   conns: z.optional(z.set(z.string())),
