@@ -17,8 +17,9 @@ const schema = /* @__PURE__ */ lazySchema(() => z.object({
   content: z.string(),
   replyTo: z.optional(z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() })),
   mentions: z.array(z.string()),
-  // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
-  metadata: z.optional(z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))])),
+  // JSON text, or an older item's map passed on as read: a zod record would rebuild the object and
+  // lose a `__proto__` key. One check rather than a union: a bundle then carries no union parser.
+  metadata: z.optional(z.custom<string | Record<string, unknown>>((v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)))),
   clientMessageId: z.optional(z.string()),
   attachments: z.optional(z.array(attachmentRefSchema())),
   createdAt: z.string(),
