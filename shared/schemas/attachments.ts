@@ -1,10 +1,11 @@
 import * as z from 'zod/mini';
+import { schema } from './mini.ts';
 import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from './limits.ts';
 
 export { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES };
 
 /** The body of `POST /rooms/{roomId}/attachments`. */
-export const createAttachmentBody = z.strictObject({
+export const createAttachmentBody = /* @__PURE__ */ schema(() => z.strictObject({
   fileName: z.string().check(
     z.minLength(1),
     z.maxLength(ATTACHMENT_LIMITS.fileNameLength),
@@ -17,5 +18,5 @@ export const createAttachmentBody = z.strictObject({
     z.transform((t) => t.trim().toLowerCase()),
   ),
   size: z.number().check(z.int(), z.gte(1)),
-});
+}));
 export type CreateAttachmentInput = z.infer<typeof createAttachmentBody>;

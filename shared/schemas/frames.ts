@@ -1,34 +1,35 @@
 import * as z from 'zod/mini';
+import { schema } from './mini.ts';
 import { messageIdSchema, roomIdSchema } from './common.ts';
 import { MESSAGE_LIMITS, contentIssue, emojiSchema, requireContent, sendMessageFields } from './messages.ts';
 
 /** Every client frame may carry a `requestId`, echoed on the `ack` or `error` that answers it. */
-const requestId = z.optional(z.string().check(z.minLength(1), z.maxLength(64)));
+const requestId = /* @__PURE__ */ schema(() => z.optional(z.string().check(z.minLength(1), z.maxLength(64))));
 
-export const pingFrame = z.strictObject({ type: z.literal('ping'), requestId });
+export const pingFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('ping'), requestId }));
 
-export const messageSendFrame = z
+export const messageSendFrame = /* @__PURE__ */ schema(() => z
   .strictObject({ type: z.literal('message_send'), requestId, roomId: roomIdSchema, ...sendMessageFields })
-  .check(z.refine(requireContent, contentIssue));
+  .check(z.refine(requireContent, contentIssue)));
 export type MessageSendFrame = z.infer<typeof messageSendFrame>;
 
-export const messageEditFrame = z.strictObject({
+export const messageEditFrame = /* @__PURE__ */ schema(() => z.strictObject({
   type: z.literal('message_edit'),
   requestId,
   roomId: roomIdSchema,
   messageId: messageIdSchema,
   content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)),
-});
+}));
 
-export const messageDeleteFrame = z.strictObject({ type: z.literal('message_delete'), requestId, roomId: roomIdSchema, messageId: messageIdSchema });
+export const messageDeleteFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('message_delete'), requestId, roomId: roomIdSchema, messageId: messageIdSchema }));
 
 const reactionFields = { requestId, roomId: roomIdSchema, messageId: messageIdSchema, emoji: emojiSchema };
-export const reactionAddFrame = z.strictObject({ type: z.literal('reaction_add'), ...reactionFields });
-export const reactionRemoveFrame = z.strictObject({ type: z.literal('reaction_remove'), ...reactionFields });
+export const reactionAddFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('reaction_add'), ...reactionFields }));
+export const reactionRemoveFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('reaction_remove'), ...reactionFields }));
 
-export const typingFrame = z.strictObject({ type: z.literal('typing'), requestId, roomId: roomIdSchema, isTyping: z.boolean() });
+export const typingFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('typing'), requestId, roomId: roomIdSchema, isTyping: z.boolean() }));
 
-export const readFrame = z.strictObject({ type: z.literal('read'), requestId, roomId: roomIdSchema, messageId: messageIdSchema });
+export const readFrame = /* @__PURE__ */ schema(() => z.strictObject({ type: z.literal('read'), requestId, roomId: roomIdSchema, messageId: messageIdSchema }));
 
 /** The only thing read from a frame before it is validated: its `requestId`, if it is a string. */
 export function requestIdOf(frame: unknown): string | undefined {

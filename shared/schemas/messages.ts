@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { isoDateTime, schema } from './mini.ts';
 import { CURSOR_PATTERN, cursorSchema, idSchema, messageIdSchema, queryInt, roomIdSchema } from './common.ts';
 import { MESSAGE_LIMITS } from './limits.ts';
 
@@ -24,7 +25,7 @@ export function nestingDepth(value: unknown, cap: number): number {
  * Any JSON object up to 32 levels deep and 8 KB serialized, kept exactly as sent: a zod object
  * or record would rebuild it and drop a `__proto__` key, so the object is checked, not rebuilt.
  */
-export const metadataSchema = z
+export const metadataSchema = /* @__PURE__ */ schema(() => z
   .custom<Record<string, unknown>>(isJsonObject, { message: 'must be a JSON object' })
   .check(
     z.superRefine((m, ctx) => {
@@ -36,26 +37,26 @@ export const metadataSchema = z
       }
     }),
   )
-  .register(z.globalRegistry, { type: 'object', additionalProperties: true, description: 'Any JSON object: at most 8 KB as JSON and 32 levels deep; returned as sent.' });
+  .register(z.globalRegistry, { type: 'object', additionalProperties: true, description: 'Any JSON object: at most 8 KB as JSON and 32 levels deep; returned as sent.' }));
 
 /** The body of `POST /rooms/{roomId}/messages`, and of a `message_send` frame without `type`/`roomId`. */
-export const sendMessageFields = {
+export const sendMessageFields = /* @__PURE__ */ schema(() => ({
   content: z.optional(z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit))),
   messageType: z._default(z.enum(['text', 'image', 'file']), 'text'),
   replyTo: z.optional(messageIdSchema),
   metadata: z.optional(metadataSchema),
   clientMessageId: z.optional(idSchema),
   attachmentIds: z.optional(z.array(idSchema).check(z.maxLength(10))),
-};
+}));
 
 const requireContent = (m: { content?: string | undefined; attachmentIds?: string[] | undefined }) =>
   (m.content !== undefined && m.content.trim().length > 0) || (m.attachmentIds?.length ?? 0) > 0;
 const contentIssue = { message: 'content is required unless attachments are given', path: ['content'] };
 
-export const sendMessageBody = z.strictObject(sendMessageFields).check(z.refine(requireContent, contentIssue));
+export const sendMessageBody = /* @__PURE__ */ schema(() => z.strictObject(sendMessageFields).check(z.refine(requireContent, contentIssue)));
 export type SendMessageInput = z.infer<typeof sendMessageBody>;
 
-export const historyQuery = z
+export const historyQuery = /* @__PURE__ */ schema(() => z
   .strictObject({
     limit: z._default(queryInt(1, MESSAGE_LIMITS.historyPageMax), MESSAGE_LIMITS.historyPageDefault),
     beforeSeq: z.optional(queryInt(1)),
@@ -67,7 +68,7 @@ export const historyQuery = z
     z.refine((q) => [q.beforeSeq, q.afterSeq, q.cursor || undefined].filter((v) => v !== undefined).length <= 1, {
       message: 'use one of beforeSeq, afterSeq or cursor',
     }),
-  );
+  ));
 export type HistoryQuery = z.infer<typeof historyQuery>;
 
 export { requireContent, contentIssue };
@@ -79,21 +80,21 @@ export { requireContent, contentIssue };
  */
 let rgiEmoji: RegExp | undefined;
 const isEmoji = (e: string) => (rgiEmoji ??= new RegExp('^\\p{RGI_Emoji}$', 'v')).test(e);
-export const emojiSchema = z.string().check(z.maxLength(64), z.refine(isEmoji, { message: 'must be a single emoji' }));
+export const emojiSchema = /* @__PURE__ */ schema(() => z.string().check(z.maxLength(64), z.refine(isEmoji, { message: 'must be a single emoji' })));
 
-export const editMessageBody = z.strictObject({ content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)) });
+export const editMessageBody = /* @__PURE__ */ schema(() => z.strictObject({ content: z.string().check(z.maxLength(MESSAGE_LIMITS.contentHardLimit)) }));
 
-export const readBody = z.strictObject({ messageId: messageIdSchema });
+export const readBody = /* @__PURE__ */ schema(() => z.strictObject({ messageId: messageIdSchema }));
 
 /**
  * `since` is where the feed starts: a time the client picks (an ISO time), or the `cursor` the
  * previous call answered, which older clients already pass back as `since`.
  */
-export const changesQuery = z.strictObject({
+export const changesQuery = /* @__PURE__ */ schema(() => z.strictObject({
   since: z
     .union([
       z.pipe(
-        z.iso.datetime({ offset: true }),
+        isoDateTime({ offset: true }),
         z.transform((time) => ({ time })),
       ),
       z.pipe(
@@ -103,8 +104,8 @@ export const changesQuery = z.strictObject({
     ])
     .register(z.globalRegistry, { description: 'An ISO time, or the `cursor` the previous call returned' }),
   limit: z._default(queryInt(1, MESSAGE_LIMITS.historyPageMax), MESSAGE_LIMITS.historyPageMax),
-});
+}));
 export type ChangesQuery = z.infer<typeof changesQuery>;
 
 /** Path parameters of `/rooms/{roomId}/messages/{messageId}/reactions/{emoji}`. */
-export const reactionParams = z.object({ roomId: roomIdSchema, messageId: messageIdSchema, emoji: emojiSchema });
+export const reactionParams = /* @__PURE__ */ schema(() => z.object({ roomId: roomIdSchema, messageId: messageIdSchema, emoji: emojiSchema }));

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { schema } from './mini.ts';
 import { cursorSchema, queryInt, userIdSchema } from './common.ts';
 
 export const ROOM_LIMITS = {
@@ -8,16 +9,16 @@ export const ROOM_LIMITS = {
   descriptionLength: 1000,
 } as const;
 
-const roomNameSchema = z.string().check(z.trim(), z.minLength(1), z.maxLength(ROOM_LIMITS.nameLength));
-const roomDescriptionSchema = z.string().check(z.maxLength(ROOM_LIMITS.descriptionLength));
-const visibilitySchema = z.enum(['private', 'public']);
-const maxMembersSchema = z.number().check(z.int(), z.gte(2), z.lte(ROOM_LIMITS.maxMembersUpperBound));
-const contextSchema = z.strictObject({
+const roomNameSchema = /* @__PURE__ */ schema(() => z.string().check(z.trim(), z.minLength(1), z.maxLength(ROOM_LIMITS.nameLength)));
+const roomDescriptionSchema = /* @__PURE__ */ schema(() => z.string().check(z.maxLength(ROOM_LIMITS.descriptionLength)));
+const visibilitySchema = /* @__PURE__ */ schema(() => z.enum(['private', 'public']));
+const maxMembersSchema = /* @__PURE__ */ schema(() => z.number().check(z.int(), z.gte(2), z.lte(ROOM_LIMITS.maxMembersUpperBound)));
+const contextSchema = /* @__PURE__ */ schema(() => z.strictObject({
   kind: z.string().check(z.minLength(1), z.maxLength(64)),
   id: z.string().check(z.minLength(1), z.maxLength(128)),
-});
+}));
 
-export const createRoomBody = z
+export const createRoomBody = /* @__PURE__ */ schema(() => z
   .strictObject({
     type: z.enum(['group', 'direct']),
     name: z.optional(roomNameSchema),
@@ -35,10 +36,10 @@ export const createRoomBody = z
         if (body.maxMembers !== undefined) ctx.addIssue({ code: 'custom', path: ['maxMembers'], message: 'direct rooms have exactly two members' });
       }
     }),
-  );
+  ));
 export type CreateRoomInput = z.infer<typeof createRoomBody>;
 
-export const listQuery = z.strictObject({
+export const listQuery = /* @__PURE__ */ schema(() => z.strictObject({
   limit: z._default(queryInt(1, 100), 50),
   cursor: z.optional(cursorSchema),
-});
+}));

@@ -181,6 +181,19 @@ describe('ParleyStack', () => {
     }
   });
 
+  it('bundles the schemas a function parses with and the zod parsers they use, no others', () => {
+    const assembly = app.synth();
+    for (const fn of allFunctions()) {
+      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
+      const code = readFileSync(path.join(assembly.directory, `asset.${hash}`, 'index.js'), 'utf8');
+      // Schemas are built through a pure-annotated schema() (shared/schemas/mini.ts): one no code of
+      // the function uses is left out, as the history query's refinement is from every other function.
+      expect(code.includes('use one of beforeSeq, afterSeq or cursor'), `${fn} bundles the history query`).toBe(fn === 'http-list-messages');
+      // zod/mini's namespaces (z.coerce, z.iso) are kept whole by esbuild, their unused members with them.
+      expect(/\$Zod(BigInt|Date|ISODate|ISOTime|ISODuration|Set)"/.exec(code)?.[0], `${fn} bundles a zod parser no schema uses`).toBeUndefined();
+    }
+  });
+
   it('composes in each function every optional port its code uses, and bundles no other', () => {
     const assembly = app.synth();
     for (const fn of allFunctions()) {

@@ -184,5 +184,13 @@ describe('entities: the records items are read as', () => {
     expect(() => reaction.fromItem({})).toThrow(/Malformed reaction item/);
     expect(() => connection.fromItem({ connectionId: 'c' })).toThrow(/Malformed connection item/);
     expect(() => attachment.fromItem({ ...attachment.toItem(attachmentRecord, at), status: 'lost' })).toThrow(/Malformed attachment item/);
+    for (const metadata of [['a'], 7, null]) {
+      expect(() => message.fromItem({ ...message.toItem(messageRecord), metadata })).toThrow(/Malformed message item \(metadata/);
+    }
+    const presenceItem = { ...presence.key('bo'), et: 'presence', userId: 'bo' };
+    for (const conns of [['c1'], new Set([1]), 'c1']) {
+      expect(() => presence.fromItem(stored({ ...presenceItem, conns }))).toThrow(/Malformed presence item \(conns/);
+    }
+    expect(presence.fromItem(stored(presenceItem)).conns).toBeUndefined();
   });
 });

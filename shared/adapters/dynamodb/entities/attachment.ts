@@ -4,7 +4,7 @@ import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema((): z.ZodMiniType<AttachmentRecord> => z.object({
+const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<AttachmentRecord> => z.object({
   id: z.string(),
   key: z.string(),
   name: z.string(),
@@ -18,7 +18,7 @@ const schema = lazySchema((): z.ZodMiniType<AttachmentRecord> => z.object({
 }));
 
 /** What a read projected to `id, thumbnail` holds. */
-const thumbnailSchema = lazySchema(() => z.object({ id: z.string(), thumbnail: z.optional(z.boolean()) }));
+const thumbnailSchema = /* @__PURE__ */ lazySchema(() => z.object({ id: z.string(), thumbnail: z.optional(z.boolean()) }));
 
 /** An upload slot in the room's partition: a pending one carries the TTL attribute, an attached one none. */
 export const attachment = {

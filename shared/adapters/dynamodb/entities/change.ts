@@ -4,7 +4,7 @@ import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema((): z.ZodMiniType<ChangeRecord> => z.object({
+const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<ChangeRecord> => z.object({
   roomId: z.string(),
   seq: z.number(),
   messageId: z.string(),

@@ -4,7 +4,7 @@ import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema((): z.ZodMiniType<ConnectionRecord> => z.object({
+const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<ConnectionRecord> => z.object({
   connectionId: z.string(),
   userId: z.string(),
   displayName: z.string(),

@@ -5,7 +5,7 @@ import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   roomId: z.string(),
   userId: z.string(),
   displayName: z.string(),

@@ -5,9 +5,9 @@ import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 import { contentFromStored, storedContent } from './message-content.ts';
 
-export const attachmentRefSchema = lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
+export const attachmentRefSchema = /* @__PURE__ */ lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   id: z.string(),
   roomId: z.string(),
   seq: z.number(),
@@ -17,8 +17,9 @@ const schema = lazySchema(() => z.object({
   content: z.string(),
   replyTo: z.optional(z.looseObject({ id: z.string(), seq: z.number(), senderId: z.string(), excerpt: z.string() })),
   mentions: z.array(z.string()),
-  // Passed on as read: a zod record would rebuild the object and lose a `__proto__` key.
-  metadata: z.optional(z.union([z.string(), z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))])),
+  // JSON text, or an older item's map passed on as read: a zod record would rebuild the object and
+  // lose a `__proto__` key. One check rather than a union: a bundle then carries no union parser.
+  metadata: z.optional(z.custom<string | Record<string, unknown>>((v) => typeof v === 'string' || (typeof v === 'object' && v !== null && !Array.isArray(v)))),
   clientMessageId: z.optional(z.string()),
   attachments: z.optional(z.array(attachmentRefSchema())),
   createdAt: z.string(),

@@ -4,12 +4,15 @@ import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { lazySchema, parseItem, type Item } from './entity.ts';
 import { keys, parseConnectionEntry } from './keys.ts';
 
-const status = z.enum(['online', 'away', 'busy', 'offline']);
+const status = /* @__PURE__ */ z.enum(['online', 'away', 'busy', 'offline']);
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   userId: z.string(),
-  /** The open connections (`connectionEntry`s); absent when none is. */
-  conns: z.optional(z.set(z.string())),
+  /**
+   * The open connections (`connectionEntry`s); absent when none is. Checked, not rebuilt (a zod
+   * set would copy it, and bring its parser into every bundle that reads presence).
+   */
+  conns: z.optional(z.custom<Set<string>>((v) => v instanceof Set && [...v].every((c) => typeof c === 'string'))),
   /** The status the user chose (online, away, busy); shown while a connection is open. */
   chosen: z.optional(z.enum(['online', 'away', 'busy'])),
   /** What others were last told (`presence_changed`). */

@@ -4,7 +4,7 @@ import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema((): z.ZodMiniType<RoomRecord> => z.object({
+const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<RoomRecord> => z.object({
   roomId: z.string(),
   type: z.enum(['group', 'direct']),
   name: z.optional(z.string()),

@@ -20,7 +20,7 @@ export const sentName = (clientMessageId: string) => `${SENT_PREFIX}${clientMess
 const WINDOW_PREFIX = 'rate';
 export const sendWindowName = (windowStart: number) => `${WINDOW_PREFIX}${windowStart}`;
 
-const schema = lazySchema(() => z.object({
+const schema = /* @__PURE__ */ lazySchema(() => z.object({
   roomId: z.string(),
   userId: z.string(),
   role: z.enum(['admin', 'moderator', 'member']),

@@ -4,7 +4,7 @@ import { ENTITY, TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { epochSeconds, itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 
-const schema = lazySchema((): z.ZodMiniType<TypingRecord> => z.object({ roomId: z.string(), userId: z.string(), displayName: z.string(), until: z.string() }));
+const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<TypingRecord> => z.object({ roomId: z.string(), userId: z.string(), displayName: z.string(), until: z.string() }));
 
 /** A typing indicator; DynamoDB's TTL removes it a second after it stops counting. */
 export const typing = {
