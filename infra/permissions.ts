@@ -10,6 +10,7 @@
  * more member of `ResourceRef`; TypeScript then asks both resolvers for its ARN.
  */
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { COPY_ATTRIBUTES } from '#shared/adapters/dynamodb/entities/member.ts';
 import { FILES_PREFIX, THUMBS_PREFIX, UPLOADS_PREFIX } from '#shared/domain/attachments.ts';
 import { fanoutWorkerFn } from './routes.ts';
 
@@ -46,6 +47,14 @@ export interface Grant {
    * must match one. Only for table items; an index's partition key is not a leading key.
    */
   leadingKeys?: readonly string[];
+  /**
+   * `dynamodb:Attributes` (IAM `ForAllValues:StringEquals`): every attribute the request names
+   * (its key's, its update expression's, its condition's) must be one of these, so the grant can
+   * change these attributes of an item and no other. Only for `UpdateItem` (a put or a delete
+   * replaces the whole item); the statement also holds `ReturnValues` to the updated attributes,
+   * since `ALL_OLD`/`ALL_NEW` would read the rest back. List the key attributes: AWS counts them.
+   */
+  attributes?: readonly string[];
 }
 
 /** An IAM policy statement, as in a policy document. */
@@ -78,6 +87,12 @@ const CONNECTION_ITEMS = ['CONN#*'] as const;
 const MANAGE_CONNECTIONS = ['execute-api:ManageConnections'] as const;
 
 const dynamo = (...actions: string[]) => actions.map((a) => `dynamodb:${a}`);
+/**
+ * What `ReturnValues` an attribute-narrowed update may ask for: the attributes it updated, or
+ * nothing (AWS's documented set; `ALL_OLD` and `ALL_NEW` would return attributes outside the list).
+ */
+export const NARROW_RETURN_VALUES = ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] as const;
+
 /** Reads of table items (not narrowed: the views read rooms, members and presence together). */
 const reads = (...actions: string[]): Grant => ({ actions: dynamo(...actions), on: table });
 /** Writes confined to rooms' partitions: no user's presence, no connection item. */
@@ -100,6 +115,13 @@ const userWrites = (...actions: string[]): Grant => ({ actions: dynamo(...action
  * seats list: a Query of their seats, an update in each room's partition.
  */
 const listsSeats: Grant = { actions: dynamo('Query'), on: table, leadingKeys: SEAT_ITEMS };
+/**
+ * The copy itself: an update of a member item's copies (and the receipt mark a copy removes),
+ * conditioned on the copy's version, and nothing else of any room item: not a message's content,
+ * not a member's role. (The functions that add members write the same copies, but they put whole
+ * member items anyway: a narrower update would narrow nothing.)
+ */
+const levelCopies: Grant = { actions: dynamo('UpdateItem'), on: table, leadingKeys: ROOM_ITEMS, attributes: [TABLE.partitionKey, TABLE.sortKey, ...COPY_ATTRIBUTES] };
 const readsVapidSeed: Grant = { actions: ['secretsmanager:GetSecretValue'], on: vapidSeed };
 const queryIndex: Grant = { actions: dynamo('Query'), on: gsi1 };
 /** Functions that hand out or open page cursors read the key they are signed with, once per container. */
@@ -188,9 +210,9 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   // partition; a preference is then copied onto my member items (of every room I am in, listed by
   // my seats, or of the one room), in rooms' partitions.
   'http-get-preferences': [reads('GetItem')],
-  'http-set-preferences': [userWrites('UpdateItem'), listsSeats, roomWrites('UpdateItem')],
+  'http-set-preferences': [userWrites('UpdateItem'), listsSeats, levelCopies],
   'http-get-room-preferences': [reads('GetItem', 'BatchGetItem')],
-  'http-set-room-preferences': [reads('GetItem', 'BatchGetItem'), userWrites('UpdateItem'), roomWrites('UpdateItem')],
+  'http-set-room-preferences': [reads('GetItem', 'BatchGetItem'), userWrites('UpdateItem'), levelCopies],
   'http-get-vapid-key': [readsVapidSeed],
   'http-put-push-subscription': [reads('Query'), userWrites('PutItem', 'DeleteItem')],
   'http-delete-push-subscription': [userWrites('DeleteItem')],
@@ -266,11 +288,21 @@ export function policyOf(fn: string, arn: ArnResolver): PolicyStatementJson[] {
 
 export function statementOf(grant: Grant, arn: ArnResolver): PolicyStatementJson {
   const resolve = arn[grant.on.kind] as (ref: ResourceRef) => string;
+  if (grant.attributes && (grant.on.kind !== 'table' || grant.actions.some((a) => a !== 'dynamodb:UpdateItem'))) {
+    throw new Error(`dynamodb:Attributes narrows UpdateItem on table items only, not ${grant.actions.join(', ')} on ${grant.on.kind}`);
+  }
+  const condition: NonNullable<PolicyStatementJson['Condition']> = {};
+  if (grant.leadingKeys) condition['ForAllValues:StringLike'] = { 'dynamodb:LeadingKeys': [...grant.leadingKeys] };
+  if (grant.attributes) {
+    condition['ForAllValues:StringEquals'] = { 'dynamodb:Attributes': [...grant.attributes] };
+    // StringEquals, not ...IfExists: an UpdateItem always has ReturnValues (NONE when unset).
+    condition.StringEquals = { 'dynamodb:ReturnValues': [...NARROW_RETURN_VALUES] };
+  }
   return {
     Effect: 'Allow',
     Action: [...grant.actions],
     Resource: [resolve(grant.on)],
-    ...(grant.leadingKeys && { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.leadingKeys] } } }),
+    ...(Object.keys(condition).length > 0 && { Condition: condition }),
   };
 }
 
@@ -291,7 +323,7 @@ export function grantLabel(fn: string, grant: Grant, action: string): string {
               : on.kind === 'event-bus'
                 ? 'event bus'
                 : on.kind;
-  return `${fn}: ${action} on ${where}${grant.leadingKeys ? ` (LeadingKeys ${grant.leadingKeys.join(', ')})` : ''}`;
+  return `${fn}: ${action} on ${where}${grant.leadingKeys ? ` (LeadingKeys ${grant.leadingKeys.join(', ')})` : ''}${grant.attributes ? ` (Attributes ${grant.attributes.join(', ')})` : ''}`;
 }
 
 /** Every (function, grant, action) of the table, by label. */

@@ -1,7 +1,7 @@
 /**
  * IAM as `npm start` evaluates it, as pure functions: which actions on which resources an SDK call
- * asks for (with the partition keys it touches), whether a role's statements allow them, and the
- * answer AWS gives when they do not.
+ * asks for (with the partition keys and attributes it touches), whether a role's statements allow
+ * them, and the answer AWS gives when they do not.
  */
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import type { PolicyStatementJson } from '#infra/permissions.ts';
@@ -10,8 +10,16 @@ import type { PolicyStatementJson } from '#infra/permissions.ts';
 export interface IamRequest {
   action: string;
   resource: string;
-  /** Condition keys and their values (`dynamodb:LeadingKeys`: every partition key touched). */
+  /**
+   * Condition keys and their values: `dynamodb:LeadingKeys` every partition key touched,
+   * `dynamodb:Attributes` every attribute named, `dynamodb:ReturnValues` what a write returns.
+   */
   context: Record<string, readonly string[]>;
+  /**
+   * Keys AWS has a value for in this request that this check does not work out (a read's
+   * attributes): a statement conditioned on one is an error here, never a guess either way.
+   */
+  unevaluated?: readonly string[];
   /** What the log line names: the key or object of the request. */
   detail: string;
 }
@@ -79,26 +87,78 @@ const TRANSACT_WRITE_ACTIONS: Record<string, string> = {
   ConditionCheck: 'dynamodb:ConditionCheckItem',
 };
 
+/** Words of update and condition expressions that are not attribute names. */
+const EXPRESSION_WORDS = new Set(['SET', 'REMOVE', 'ADD', 'DELETE', 'AND', 'OR', 'NOT', 'BETWEEN', 'IN']);
+
+/**
+ * The top-level attribute names an update or condition expression refers to, which is what
+ * `dynamodb:Attributes` lists: `a.b[0]` counts as `a`, `#n` as the name it stands for, a function
+ * (`attribute_exists(PK)`, `if_not_exists(#v, :z)`) by its arguments.
+ */
+export function expressionAttributes(expression: unknown, names: unknown): string[] {
+  if (typeof expression !== 'string') return [];
+  const map = (typeof names === 'object' && names !== null ? names : {}) as Record<string, unknown>;
+  const tokens = [...expression.matchAll(/#[A-Za-z0-9_]+|:[A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|\[\s*\d+\s*\]|\S/g)].map((m) => m[0]);
+  const found: string[] = [];
+  tokens.forEach((token, i) => {
+    // A name after a dot is inside a map: its top-level attribute was counted already.
+    if (tokens[i - 1] === '.') return;
+    if (token.startsWith('#')) found.push(Object.hasOwn(map, token) ? String(map[token]) : token);
+    else if (/^[A-Za-z_]/.test(token) && !EXPRESSION_WORDS.has(token.toUpperCase()) && tokens[i + 1] !== '(') found.push(token);
+  });
+  return found;
+}
+
+const namesOf = (map: unknown): string[] => (typeof map === 'object' && map !== null ? Object.keys(map) : []);
+
+/**
+ * Every attribute a write names, as `dynamodb:Attributes` has them: the key's (or the put
+ * item's), the update expression's and the condition's (and their legacy forms).
+ */
+function writeAttributes(action: string, r: Av): string[] {
+  const names = [
+    ...namesOf(action === 'PutItem' ? r.Item : r.Key),
+    ...expressionAttributes(r.UpdateExpression, r.ExpressionAttributeNames),
+    ...expressionAttributes(r.ConditionExpression, r.ExpressionAttributeNames),
+    ...namesOf(r.AttributeUpdates),
+    ...namesOf(r.Expected),
+  ];
+  return [...new Set(names)];
+}
+
 /**
  * The authorizations a DynamoDB call needs. Batches are one action on each table with every key's
  * partition in the condition; a transaction is authorized item by item, by each item's own action.
+ * A write's condition keys include the attributes it names and, for a single write, its
+ * `ReturnValues` (`NONE` when unset, as AWS has it); a read's attributes are not worked out.
  */
 export function dynamoRequests(names: LocalAwsNames, command: string, input: Av): IamRequest[] {
   const op = command.replace(/Command$/, '');
   const arn = (t: unknown) => tableArn(names, String(t));
-  const single = (action: string, tableName: unknown, items: unknown[], index?: unknown): IamRequest => ({
+  const READ_ONLY: Pick<IamRequest, 'unevaluated'> = { unevaluated: ['dynamodb:Attributes'] };
+  const single = (action: string, tableName: unknown, items: unknown[], more: Partial<IamRequest> = {}): IamRequest => ({
     action: `dynamodb:${action}`,
-    resource: index ? `${arn(tableName)}/index/${String(index)}` : arn(tableName),
-    context: index ? {} : { 'dynamodb:LeadingKeys': [...new Set(items.map(pk))] },
+    resource: arn(tableName),
     detail: items.map(describeKey).join(', ') || String(tableName),
+    ...more,
+    context: { 'dynamodb:LeadingKeys': [...new Set(items.map(pk))], ...more.context },
   });
+  const write = (action: string, r: Av, inTransaction: boolean): IamRequest =>
+    single(action, r.TableName, [action === 'PutItem' ? r.Item : r.Key], {
+      context: {
+        'dynamodb:Attributes': writeAttributes(action, r),
+        ...(!inTransaction && action !== 'ConditionCheckItem' && { 'dynamodb:ReturnValues': [typeof r.ReturnValues === 'string' ? r.ReturnValues : 'NONE'] }),
+      },
+      // Whether AWS gives a transaction's items a ReturnValues is not documented: not guessed.
+      ...(inTransaction && { unevaluated: ['dynamodb:ReturnValues'] }),
+    });
   switch (op) {
     case 'GetItem':
+      return [single(op, input.TableName, [input.Key], READ_ONLY)];
     case 'DeleteItem':
     case 'UpdateItem':
-      return [single(op, input.TableName, [input.Key])];
     case 'PutItem':
-      return [single(op, input.TableName, [input.Item])];
+      return [write(op, input, false)];
     case 'Query': {
       const partition = queryPartitionKey(input);
       return [
@@ -106,28 +166,31 @@ export function dynamoRequests(names: LocalAwsNames, command: string, input: Av)
           action: 'dynamodb:Query',
           resource: input.IndexName ? `${arn(input.TableName)}/index/${String(input.IndexName)}` : arn(input.TableName),
           context: input.IndexName || partition === undefined ? {} : { 'dynamodb:LeadingKeys': [partition] },
+          // A query of the table whose partition key this check cannot read is not let through by a leading-keys grant.
+          unevaluated: ['dynamodb:Attributes', ...(input.IndexName || partition !== undefined ? [] : ['dynamodb:LeadingKeys'])],
           detail: `${input.IndexName ? `${String(input.IndexName)} ` : ''}${String(input.KeyConditionExpression ?? '')} (${partition ?? '?'})`,
         },
       ];
     }
     case 'Scan':
-      return [{ action: 'dynamodb:Scan', resource: input.IndexName ? `${arn(input.TableName)}/index/${String(input.IndexName)}` : arn(input.TableName), context: {}, detail: String(input.TableName) }];
+      return [{ action: 'dynamodb:Scan', resource: input.IndexName ? `${arn(input.TableName)}/index/${String(input.IndexName)}` : arn(input.TableName), context: {}, ...READ_ONLY, detail: String(input.TableName) }];
     case 'BatchGetItem':
-      return Object.entries((input.RequestItems ?? {}) as Record<string, { Keys?: unknown[] }>).map(([t, r]) => single(op, t, r.Keys ?? []));
+      return Object.entries((input.RequestItems ?? {}) as Record<string, { Keys?: unknown[] }>).map(([t, r]) => single(op, t, r.Keys ?? [], READ_ONLY));
     case 'BatchWriteItem':
-      return Object.entries((input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } }[]>).map(([t, reqs]) =>
-        single(op, t, reqs.map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key)),
-      );
+      return Object.entries((input.RequestItems ?? {}) as Record<string, { PutRequest?: { Item: unknown }; DeleteRequest?: { Key: unknown } }[]>).map(([t, reqs]) => {
+        const items = reqs.map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key);
+        return single(op, t, items, { context: { 'dynamodb:Attributes': [...new Set(items.flatMap(namesOf))] } });
+      });
     case 'TransactWriteItems':
       return ((input.TransactItems ?? []) as Record<string, Av>[]).flatMap((item) =>
         Object.entries(item)
           .filter(([kind]) => Object.hasOwn(TRANSACT_WRITE_ACTIONS, kind))
-          .map(([kind, r]) => single(TRANSACT_WRITE_ACTIONS[kind]!.slice('dynamodb:'.length), r.TableName, [r.Item ?? r.Key])),
+          .map(([kind, r]) => write(TRANSACT_WRITE_ACTIONS[kind]!.slice('dynamodb:'.length), r, true)),
       );
     case 'TransactGetItems':
-      return ((input.TransactItems ?? []) as { Get: Av }[]).map(({ Get }) => single('GetItem', Get.TableName, [Get.Key]));
+      return ((input.TransactItems ?? []) as { Get: Av }[]).map(({ Get }) => single('GetItem', Get.TableName, [Get.Key], READ_ONLY));
     default:
-      return [{ action: `dynamodb:${op}`, resource: input.TableName ? arn(input.TableName) : '*', context: {}, detail: String(input.TableName ?? '') }];
+      return [{ action: `dynamodb:${op}`, resource: input.TableName ? arn(input.TableName) : '*', context: {}, ...READ_ONLY, detail: String(input.TableName ?? '') }];
   }
 }
 
@@ -201,15 +264,46 @@ function like(pattern: string, value: string, ignoreCase = false): boolean {
   return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
 }
 
-/** Whether one statement's condition block holds for the request's context. */
-function conditionHolds(condition: PolicyStatementJson['Condition'], context: IamRequest['context']): boolean {
-  for (const [operator, keys] of Object.entries(condition ?? {})) {
+/** The condition operators and keys this check evaluates; a policy using another cannot be checked here. */
+const OPERATORS = new Set(['ForAllValues:StringLike', 'ForAllValues:StringEquals', 'StringLike', 'StringEquals']);
+const CONDITION_KEYS = new Set(['dynamodb:LeadingKeys', 'dynamodb:Attributes', 'dynamodb:ReturnValues']);
+
+/**
+ * Throws unless every condition of `statements` is one this check evaluates: a key it does not
+ * know would otherwise read as absent, which `ForAllValues` takes as a match (as AWS does for a
+ * key truly absent), and let through what AWS refuses.
+ */
+export function assertEvaluable(statements: readonly PolicyStatementJson[]): void {
+  for (const s of statements) {
+    for (const [operator, keys] of Object.entries(s.Condition ?? {})) {
+      if (!OPERATORS.has(operator)) throw new Error(`The local IAM check does not know the condition operator ${operator}`);
+      for (const key of Object.keys(keys)) if (!CONDITION_KEYS.has(key)) throw new Error(`The local IAM check does not evaluate the condition key ${key}`);
+    }
+  }
+}
+
+/**
+ * Whether one statement's condition block holds for the request. A key the request has a value
+ * for that this check does not work out throws, unless another part of the block fails anyway.
+ */
+function conditionHolds(condition: PolicyStatementJson['Condition'], request: IamRequest): boolean {
+  if (!condition) return true;
+  assertEvaluable([{ Effect: 'Allow', Action: [], Resource: [], Condition: condition }]);
+  const undecided: string[] = [];
+  for (const [operator, keys] of Object.entries(condition)) {
     for (const [key, patterns] of Object.entries(keys)) {
-      const values = Object.hasOwn(context, key) ? context[key]! : [];
+      if (request.unevaluated?.includes(key)) {
+        undecided.push(key);
+        continue;
+      }
+      const values = Object.hasOwn(request.context, key) ? request.context[key]! : [];
       switch (operator) {
-        // Holds when every value matches (and, as in AWS, when there are none).
+        // Hold when every value matches (and, as in AWS, when there are none).
         case 'ForAllValues:StringLike':
           if (!values.every((v) => patterns.some((p) => like(p, v)))) return false;
+          break;
+        case 'ForAllValues:StringEquals':
+          if (!values.every((v) => patterns.includes(v))) return false;
           break;
         case 'StringLike':
           if (values.length !== 1 || !patterns.some((p) => like(p, values[0]!))) return false;
@@ -217,11 +311,10 @@ function conditionHolds(condition: PolicyStatementJson['Condition'], context: Ia
         case 'StringEquals':
           if (values.length !== 1 || !patterns.includes(values[0]!)) return false;
           break;
-        default:
-          throw new Error(`The local IAM check does not know the condition operator ${operator}`);
       }
     }
   }
+  if (undecided.length > 0) throw new Error(`The local IAM check cannot tell the ${undecided.join(' and ')} of ${request.action} (${request.detail})`);
   return true;
 }
 
@@ -231,7 +324,7 @@ export function allowingStatement(statements: readonly PolicyStatementJson[], re
     (s) =>
       s.Action.some((a) => like(a, request.action, true)) &&
       s.Resource.some((r) => like(r, request.resource)) &&
-      conditionHolds(s.Condition, request.context),
+      conditionHolds(s.Condition, request),
   );
 }
 

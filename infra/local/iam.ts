@@ -23,9 +23,10 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { grantLabel, grantsOf, policyOf, type ArnResolver, type PolicyStatementJson } from '#infra/permissions.ts';
+import { grantLabel, grantsOf, PERMISSIONS, policyOf, type ArnResolver, type PolicyStatementJson } from '#infra/permissions.ts';
 import {
   allowingStatement,
+  assertEvaluable,
   connectionRequests,
   deniedMessage,
   dynamoRequests,
@@ -167,6 +168,8 @@ export function installIam(opts: IamOptions): LocalIam {
   guardExchange<DynamoDbRequest, DynamoDbResponse>(DynamoDbApi, () => current?.dynamo);
   const { HttpResponse } = createRequire(require.resolve('@aws-sdk/client-dynamodb'))('@smithy/core/protocols') as { HttpResponse: new (o: object) => unknown };
   const arns = localArns(opts.names, opts.tableName, opts.bucket);
+  // A grant whose condition this check cannot evaluate stops the runtime here, not at a call.
+  for (const fn of Object.keys(PERMISSIONS)) assertEvaluable(policyOf(fn, arns));
   const policies = new Map<string, PolicyStatementJson[]>();
   const policy = (fn: string) => {
     let p = policies.get(fn);

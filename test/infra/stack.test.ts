@@ -283,6 +283,29 @@ describe('ParleyStack', () => {
       ]);
     });
 
+    it('narrows exactly the preference routes\' updates in rooms by dynamodb:Attributes: the level copies and the key, ReturnValues held, nothing else of a room item', () => {
+      const tableArn = { 'Fn::GetAtt': [logicalId(stack.table), 'Arn'] };
+      const narrowed = allFunctions().flatMap((fn) => statementsOf(fn).filter((st) => JSON.stringify(st.Condition ?? {}).includes('dynamodb:Attributes')).map((st) => ({ fn, st })));
+      const preferenceRoutes = ['http-set-preferences', 'http-set-room-preferences'];
+      expect(narrowed.map(({ fn }) => fn).sort()).toEqual(preferenceRoutes);
+      const copies = {
+        Effect: 'Allow',
+        Action: 'dynamodb:UpdateItem',
+        Resource: tableArn,
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ROOM#*'] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['PK', 'SK', 'userNotify', 'userPrefV', 'roomNotify', 'roomMutedUntil', 'roomPrefV', 'readSource'] },
+          StringEquals: { 'dynamodb:ReturnValues': ['NONE', 'UPDATED_OLD', 'UPDATED_NEW'] },
+        },
+      };
+      for (const { st } of narrowed) expect(st).toEqual(copies);
+      for (const fn of preferenceRoutes) {
+        // Their one other write is their own preference item, in the user's partition.
+        const writes = statementsOf(fn).filter((st) => [st.Action].flat().some((a: string) => /^dynamodb:(Put|Update|Delete|BatchWrite|ConditionCheck)/.test(a)));
+        expect(writes, fn).toEqual([{ Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: tableArn, Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['USER#*'] } } }, copies]);
+      }
+    });
+
     it('lets only the fan-out, its worker and the typing relay post to connections', () => {
       const posters = allFunctions().filter((fn) => grantsOf(fn).some((g) => g.on.kind === 'connections'));
       expect(posters.sort()).toEqual([streamFn, fanoutWorkerFn, 'ws-typing'].sort());

@@ -21,6 +21,7 @@ import { S3BlobStore } from '#shared/adapters/s3/blob-store.ts';
 import { ENTITY } from '#shared/adapters/dynamodb/table.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { TableClient } from '#shared/adapters/dynamodb/client.ts';
+import { copyRoomPreference, copyUserLevel } from '#shared/adapters/dynamodb/level-copies.ts';
 import { localDynamoDbApi } from '#test/support/table.ts';
 import { makeThumbnail } from '#shared/domain/thumbnails.ts';
 import { attachmentSettings } from '#functions/lib/config.ts';
@@ -156,6 +157,48 @@ describe('IAM enforcement of handlers\' AWS calls', () => {
     const batch = () => new BatchGetCommand({ RequestItems: { [TABLE.defaultName]: { Keys: [{ PK: `USER#${user}`, SK: 'NOTIFY' }] } } });
     for (const fn of ['http-create-room', 'service-create-room']) await runAs(fn, () => db.send(batch()));
     await expect(runAs('http-get-room', () => db.send(batch()))).rejects.toMatchObject(accessDenied('http-get-room', 'dynamodb:BatchGetItem'));
+  });
+
+  it('lets the preference routes change only the level copies of a room item: another attribute, a condition on one, or the whole item returned is refused', async () => {
+    const user = uniqueId('iam');
+    const room = uniqueId('iam');
+    const memberKey = keys.member(room, user);
+    const messageKey = keys.message(room, 1);
+    await seed(memberKey.PK, memberKey.SK, { userId: user, role: 'member', displayName: 'Ann', readSource: 'receipt' });
+    await seed(messageKey.PK, messageKey.SK, { content: 'hello', senderId: user });
+    // The copies as the routes write them, through the functions' own client.
+    const table = new TableClient(tableApi, TABLE.defaultName, () => undefined, async () => undefined);
+    expect(await runAs('http-set-preferences', () => copyUserLevel(table, room, user, { notify: 'mentions', v: 1 }))).toBe(true);
+    expect(await runAs('http-set-room-preferences', () => copyRoomPreference(table, room, user, { pref: { notify: 'none', mutedUntil: '2030-01-01T00:00:00.000Z' }, v: 1 }))).toBe(true);
+    const copied = { userNotify: 'mentions', userPrefV: 1, roomNotify: 'none', roomMutedUntil: '2030-01-01T00:00:00.000Z', roomPrefV: 1, role: 'member', displayName: 'Ann' };
+    expect(await item(memberKey.PK, memberKey.SK)).toEqual({ ...memberKey, userId: user, ...copied });
+
+    const update = (Key: { PK: string; SK: string }, expression: string, more: Record<string, unknown> = {}) =>
+      new UpdateCommand({ TableName: TABLE.defaultName, Key, UpdateExpression: expression, ...more });
+    const outside = [
+      update(memberKey, 'SET #r = :r', { ExpressionAttributeNames: { '#r': 'role' }, ExpressionAttributeValues: { ':r': 'admin' } }),
+      update(memberKey, 'SET userNotify = :n, displayName = :d', { ExpressionAttributeValues: { ':n': 'all', ':d': 'Mallory' } }),
+      update(messageKey, 'SET content = :c', { ExpressionAttributeValues: { ':c': 'rewritten' } }),
+      // A copy conditioned on another attribute would read it.
+      update(memberKey, 'SET userNotify = :n', { ConditionExpression: '#r = :admin', ExpressionAttributeNames: { '#r': 'role' }, ExpressionAttributeValues: { ':n': 'all', ':admin': 'member' } }),
+      // A copy that returns the whole item would read it all.
+      update(memberKey, 'SET userNotify = :n', { ExpressionAttributeValues: { ':n': 'all' }, ReturnValues: 'ALL_NEW' }),
+    ];
+    for (const fn of ['http-set-preferences', 'http-set-room-preferences']) {
+      for (const command of outside) {
+        denied.length = 0;
+        await expect(runAs(fn, () => db.send(command)), `${fn} ${command.input.UpdateExpression}`).rejects.toMatchObject(accessDenied(fn, 'dynamodb:UpdateItem'));
+        expect(denied).toEqual([{ fn, request: expect.objectContaining({ action: 'dynamodb:UpdateItem', detail: `${String(command.input.Key!.PK)} / ${String(command.input.Key!.SK)}` }) }]);
+      }
+    }
+    // Nothing changed; the same role change is what a member's admin route may make.
+    expect(await item(memberKey.PK, memberKey.SK)).toEqual({ ...memberKey, userId: user, ...copied });
+    expect(await item(messageKey.PK, messageKey.SK)).toMatchObject({ content: 'hello' });
+    await runAs('http-update-member', () => db.send(outside[0]!));
+    expect(await item(memberKey.PK, memberKey.SK)).toMatchObject({ role: 'admin' });
+    // The updated attributes may come back.
+    const back = await runAs('http-set-preferences', () => db.send(update(memberKey, 'SET userNotify = :n', { ExpressionAttributeValues: { ':n': 'all' }, ReturnValues: 'UPDATED_NEW' })));
+    expect(back.Attributes).toEqual({ userNotify: 'all' });
   });
 
   it('refuses the functions\' own DynamoDB client (not an SDK client) outside the function\'s grants, with AWS\'s AccessDeniedException, before it reaches DynamoDB', async () => {

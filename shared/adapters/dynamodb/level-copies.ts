@@ -1,7 +1,7 @@
 import type { Item } from './entities/entity.ts';
 import type { LevelSource } from '#shared/ports/notifications.ts';
 import type { MemberLevelCopier } from '#shared/ports/rooms.ts';
-import { LEVEL_COPY, member } from './entities/member.ts';
+import { LEVEL_COPY, member, RECEIPT_MARK } from './entities/member.ts';
 import { notifyKeys, roomNotifyEntity, userPrefEntity } from './entities/notification.ts';
 import { TABLE } from './table.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
@@ -53,13 +53,14 @@ export async function levelSources(table: CopyTable, op: string, roomId: string,
 /**
  * A forward-only write of copies onto an existing member item: nothing when the item is gone
  * (never made again) or already holds this version or a later one. It removes the stream's
- * receipt mark (a member item written before seats may hold one): a copy is no receipt.
+ * receipt mark (a member item written before seats may hold one): a copy is no receipt. It names
+ * no attribute outside `COPY_ATTRIBUTES` and the key: IAM refuses the preference routes any other.
  */
 async function copyOnto(table: CopyTable, op: string, roomId: string, userId: string, version: string, v: number, set: Record<string, unknown>, remove: string[]): Promise<boolean> {
   const names: Record<string, string> = { '#v': version };
   const values: Item = { ':v': v };
   const sets = ['#v = :v'];
-  const removes = ['readSource'];
+  const removes: string[] = [RECEIPT_MARK];
   Object.entries(set).forEach(([name, value], i) => {
     names[`#s${i}`] = name;
     values[`:s${i}`] = value;

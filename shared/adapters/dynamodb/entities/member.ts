@@ -34,6 +34,16 @@ export const LEVEL_COPY = {
   roomVersion: 'roomPrefV',
 } as const;
 
+/** The stream's receipt mark (stream-filters.ts), which a member item written before seats may hold. */
+export const RECEIPT_MARK = 'readSource';
+
+/**
+ * Every attribute a copy names besides the item's key (level-copies.ts): the copies, and the
+ * receipt mark it removes. IAM lets the preference routes touch these in rooms and nothing else
+ * (infra/permissions.ts), so a copy that names another attribute is refused.
+ */
+export const COPY_ATTRIBUTES = [...Object.values(LEVEL_COPY), RECEIPT_MARK] as const;
+
 /**
  * A room's member: name, role and when they joined; GSI1 lists a user's rooms. What changes with
  * each message (read marks, the send's window and claims) is on the member's seat (seat.ts).
