@@ -63,6 +63,10 @@ const truncate = (s: string, n = 600) => (s.length > n ? `${s.slice(0, n)}… ($
 
 /** Deep-equality of JSON values as they travel (key order and -0 aside). */
 const sameJson = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a) ?? 'null'), JSON.parse(JSON.stringify(b) ?? 'null'));
+/** A path segment the URL parser takes as `.` or `..` (WHATWG URL: `%2e` counts as a dot). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+/** Whether a stored message holds what a send sent (its content and metadata). */
+const holds = (message: any, sent: { content?: string | undefined; metadata?: unknown }) => sameJson(message?.content ?? '', sent.content ?? '') && sameJson(message?.metadata, sent.metadata);
 
 
 interface Answer {
@@ -94,8 +98,11 @@ export class FuzzWorld {
   private socket: TestSocket | undefined;
   /** clientMessageId → the message first stored with it, per room. */
   private sentByClientId = new Map<string, { id: string; content: unknown; metadata: unknown }>();
-  /** Sends by frames without a `requestId` (never answered): stored or not, the fuzzer cannot tell. */
-  private unanswered = new Set<string>();
+  /**
+   * Sends by frames without a `requestId` (never answered), what each sent: stored or not, the
+   * fuzzer cannot tell, so a later send of the same clientMessageId may answer with any of them.
+   */
+  private unanswered = new Map<string, { content?: string | undefined; metadata?: unknown }[]>();
   /** Every case run, for the report of the last batch. */
   readonly log: string[] = [];
   readonly counts = new Map<string, number>();
@@ -275,6 +282,9 @@ export class FuzzWorld {
     const sent = `${path}${search}${bodyText ?? ''}${decodeURIComponentSafe(path + search)}`;
     this.checkAnswer(res, sent, fail);
 
+    // A dot segment (`%2e%2e` is `..` to the URL parser) makes the client send another path
+    // (`/rooms/%2e%2e` is `/`), not this route's: only what holds for any answer (above) applies.
+    if (path.split('/').some((segment) => DOT_SEGMENT.test(segment))) return;
     if (res.status < 300 && c.method === 'DELETE' && c.params.roomId === '@@room' && /^\/(?:service\/)?rooms\/\{roomId\}(?:\/members\/\{userId\})?$/.test(c.path)) this.roomIntact = false;
     // What the HTTP server refuses for size (414, 431) and what matches no route (404) reach no handler.
     if (res.status === 414 || res.status === 431 || (res.status === 404 && res.body?.message === 'Not Found')) return;
@@ -335,8 +345,10 @@ export class FuzzWorld {
     const roomId = typeof message?.roomId === 'string' ? message.roomId : this.room;
     const key = sender === undefined || input.clientMessageId === undefined ? undefined : `${roomId} ${sender.userId} ${input.clientMessageId}`;
     let first = key === undefined ? undefined : this.sentByClientId.get(key);
-    // The first send of this clientMessageId was a frame nobody answered: this retry's answer names it.
+    // The first send of this clientMessageId was a frame nobody answered: this retry's answer names
+    // it, and holds what one of those frames sent.
     if (!first && key !== undefined && this.unanswered.has(key) && status === 200 && message?.clientMessageId === input.clientMessageId && message?.senderId === sender?.userId) {
+      if (!this.unanswered.get(key)!.some((sent) => holds(message, sent))) fail('a retry must return the first send of its clientMessageId, and no unanswered send held what it returned');
       first = { id: message.id, content: message.content, metadata: message.metadata };
       this.sentByClientId.set(key, first);
       this.unanswered.delete(key);
@@ -431,7 +443,12 @@ export class FuzzWorld {
         const mustStore = parsed.data.roomId === this.room && this.roomIntact && isPlainSend(parsed.data);
         if (mustStore && answer.type !== 'ack') fail(`a valid message_send to my room must be acknowledged, got ${truncate(JSON.stringify(answer))}`);
         if (answer.type === 'ack') {
-          const retry = parsed.data.clientMessageId !== undefined && this.sentByClientId.has(`${parsed.data.roomId} ${this.owner.userId} ${parsed.data.clientMessageId}`);
+          // An ack has no status: a retry is a clientMessageId stored before, or one an unanswered frame
+          // sent whose content the ack returns (and this send did not, or it would not tell).
+          const key = `${parsed.data.roomId} ${this.owner.userId} ${parsed.data.clientMessageId}`;
+          const retry =
+            parsed.data.clientMessageId !== undefined &&
+            (this.sentByClientId.has(key) || (!holds(answer.result, parsed.data) && (this.unanswered.get(key)?.some((sent) => holds(answer.result, sent)) ?? false)));
           await this.checkStored(this.owner, parsed.data, mustStore, retry ? 200 : 201, answer.result, fail);
         }
       }
@@ -439,7 +456,10 @@ export class FuzzWorld {
     for (const f of socket.frames.slice(from)) if (f.type === 'ack' && f.requestId === requestId) this.noteSend(this.owner, f.result);
     if (requestId === undefined) {
       const parsed = messageSendFrame.safeParse(frame);
-      if (parsed.success && parsed.data.clientMessageId !== undefined) this.unanswered.add(`${parsed.data.roomId} ${this.owner.userId} ${parsed.data.clientMessageId}`);
+      if (parsed.success && parsed.data.clientMessageId !== undefined) {
+        const key = `${parsed.data.roomId} ${this.owner.userId} ${parsed.data.clientMessageId}`;
+        this.unanswered.set(key, [...(this.unanswered.get(key) ?? []), { content: parsed.data.content, metadata: parsed.data.metadata }]);
+      }
     }
   }
 
