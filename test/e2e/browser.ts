@@ -1,5 +1,5 @@
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
 /** Debian's Chromium; never a downloaded browser. `PARLEY_CHROMIUM` points elsewhere. */
 export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
@@ -79,3 +79,25 @@ export const eventually = <T>(read: () => T | Promise<T>, timeout = 15_000) => e
 
 export const visible = (locator: Locator, timeout = 15_000) => locator.waitFor({ state: 'visible', timeout });
 export const gone = (locator: Locator, timeout = 15_000) => locator.waitFor({ state: 'detached', timeout });
+
+/**
+ * After a failed test, prints what each person's page shows (the connection banner, the
+ * composer, every message in the log with its state), so that a failure in CI explains itself.
+ */
+export function reportPagesOnFailure(people: () => (Person | undefined)[]) {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    for (const p of people()) {
+      if (!p) continue;
+      const seen = await p.page
+        .evaluate(() => ({
+          at: location.hash,
+          connection: document.querySelector('[role=status][aria-label=Connection]')?.textContent,
+          composer: document.querySelector<HTMLTextAreaElement>('textarea[aria-label=Message]')?.value,
+          log: [...document.querySelectorAll('[role=log] article')].map((a) => `${a.className || '-'} | ${(a.textContent ?? '').trim()}`),
+        }))
+        .catch((err: unknown) => String(err));
+      console.error(`[${p.name}] the page after the failure:`, JSON.stringify(seen, null, 1));
+    }
+  });
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '#test/support/clients.ts';
-import { connected, eventually, launch, signIn, visible, type Harness, type Person } from './browser.ts';
+import { connected, eventually, launch, reportPagesOnFailure, signIn, visible, type Harness, type Person } from './browser.ts';
 import { composer, log, message, openRoom, say, texts, tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
@@ -18,6 +18,7 @@ describe('the web app offline and back', () => {
     return res.body.items.filter((m: { content: string }) => m.content === content).length;
   };
   const banner = (p: Person) => p.page.getByRole('status', { name: 'Connection' });
+  reportPagesOnFailure(() => [ann, bo]);
 
   beforeAll(async () => {
     h = await launch();

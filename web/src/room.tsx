@@ -451,17 +451,22 @@ function Composer(props: ComposerProps) {
 
   const pick = (userId: string, displayName: string) => {
     if (!suggest) return;
-    const caret = input.current?.selectionStart ?? text.length;
+    const el = input.current;
+    const current = el?.value ?? text;
+    const caret = el?.selectionStart ?? current.length;
     const token = `@${displayName}`;
-    const next = `${text.slice(0, suggest.start)}${token} ${text.slice(caret)}`;
+    const next = `${current.slice(0, suggest.start)}${token} ${current.slice(caret)}`;
+    const at = suggest.start + token.length + 1;
     mentions.current.set(token, userId);
+    // The text and the caret change now, in this key or mouse event: a caret put right on a later
+    // frame would land among the letters a fast typist has typed since, and split them.
+    if (el) {
+      el.value = next;
+      el.setSelectionRange(at, at);
+      el.focus();
+    }
     setText(next);
     setSuggest(undefined);
-    requestAnimationFrame(() => {
-      const at = suggest.start + token.length + 1;
-      input.current?.setSelectionRange(at, at);
-      input.current?.focus();
-    });
   };
 
   const submit = () => {
