@@ -90,12 +90,16 @@ export function reportPagesOnFailure(people: () => (Person | undefined)[]) {
     for (const p of people()) {
       if (!p) continue;
       const seen = await p.page
-        .evaluate(() => ({
-          at: location.hash,
-          connection: document.querySelector('[role=status][aria-label=Connection]')?.textContent,
-          composer: document.querySelector<HTMLTextAreaElement>('textarea[aria-label=Message]')?.value,
-          log: [...document.querySelectorAll('[role=log] article')].map((a) => `${a.className || '-'} | ${(a.textContent ?? '').trim()}`),
-        }))
+        .evaluate(() => {
+          // The page's own globals (this file is compiled without the DOM's types).
+          const { document: d, location } = globalThis as unknown as { document: any; location: { hash: string } };
+          return {
+            at: location.hash,
+            connection: d.querySelector('[role=status][aria-label=Connection]')?.textContent,
+            composer: d.querySelector('textarea[aria-label=Message]')?.value,
+            log: [...d.querySelectorAll('[role=log] article')].map((a: any) => `${a.className || '-'} | ${(a.textContent ?? '').trim()}`),
+          };
+        })
         .catch((err: unknown) => String(err));
       console.error(`[${p.name}] the page after the failure:`, JSON.stringify(seen, null, 1));
     }
