@@ -258,10 +258,18 @@ export function eventRequests(names: Pick<LocalAwsNames, 'region' | 'account'>, 
   return buses.map((resource) => ({ action, resource, context: {}, detail: `${entries.length} event(s) to ${resource.split('/').pop()}` }));
 }
 
+/** Each policy pattern's expression, made once: the patterns are the stack's own, a few hundred at most. */
+const compiled = new Map<string, RegExp>();
+
 /** IAM wildcards: `*` any run of characters, `?` one character. Actions compare case-insensitively. */
 function like(pattern: string, value: string, ignoreCase = false): boolean {
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+  const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
+  let re = compiled.get(key);
+  if (!re) {
+    const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    compiled.set(key, (re = new RegExp(`^${source}$`, ignoreCase ? 'is' : 's')));
+  }
+  return re.test(value);
 }
 
 /** The condition operators and keys this check evaluates; a policy using another cannot be checked here. */
@@ -282,13 +290,19 @@ export function assertEvaluable(statements: readonly PolicyStatementJson[]): voi
   }
 }
 
+/** Condition blocks already found evaluable (each is checked once, not on every request). */
+const checked = new WeakSet<object>();
+
 /**
  * Whether one statement's condition block holds for the request. A key the request has a value
  * for that this check does not work out throws, unless another part of the block fails anyway.
  */
 function conditionHolds(condition: PolicyStatementJson['Condition'], request: IamRequest): boolean {
   if (!condition) return true;
-  assertEvaluable([{ Effect: 'Allow', Action: [], Resource: [], Condition: condition }]);
+  if (!checked.has(condition)) {
+    assertEvaluable([{ Effect: 'Allow', Action: [], Resource: [], Condition: condition }]);
+    checked.add(condition);
+  }
   const undecided: string[] = [];
   for (const [operator, keys] of Object.entries(condition)) {
     for (const [key, patterns] of Object.entries(keys)) {
