@@ -154,6 +154,16 @@ export class ChatStore {
       cursor = page.nextCursor;
     } while (cursor);
     const fresh = new Map(items.map((r) => [r.room.id, r]));
+    for (const [id, r] of fresh) {
+      const known = this.rooms.get(id);
+      // A list the server read before a message that has since arrived live must not take back
+      // that message's preview and unread count (two reads of the list can also answer out of order).
+      if (known?.lastMessage && known.lastMessage.seq > r.room.lastSeq) {
+        r.lastMessage = known.lastMessage;
+        r.unreadCount = known.unreadCount;
+        r.lastReadSeq = Math.max(r.lastReadSeq, known.lastReadSeq);
+      }
+    }
     // Rooms the user has open keep their zero unread count while open.
     if (this.currentRoomId && fresh.has(this.currentRoomId)) fresh.get(this.currentRoomId)!.unreadCount = 0;
     this.rooms = fresh;
@@ -346,12 +356,15 @@ export class ChatStore {
     if (m.clientMessageId) this.pending = this.pending.filter((p) => p.clientMessageId !== m.clientMessageId);
     const room = this.rooms.get(m.roomId);
     if (room && isNew) {
+      // The room list may have been read after this message was stored, while its live event was
+      // still on the way: the server's unread count holds it already, so it is not counted twice.
+      const listed = room.room.lastSeq >= m.seq;
       if (!room.lastMessage || room.lastMessage.seq <= m.seq) room.lastMessage = m;
       const reading = this.currentRoomId === m.roomId && document.visibilityState === 'visible';
       if (m.senderId === this.me.userId) {
         room.unreadCount = 0;
         room.lastReadSeq = Math.max(room.lastReadSeq, m.seq);
-      } else if (!reading && m.seq > room.lastReadSeq) {
+      } else if (!reading && !listed && m.seq > room.lastReadSeq) {
         room.unreadCount++;
       }
     }
