@@ -58,10 +58,14 @@ describe('the web app offline and back', () => {
 
   it('a send still pending at a reload is sent by the reloaded page, exactly once', async () => {
     // The store refuses to answer Bo's sends until the page has been reloaded.
-    const refuse = (route: import('playwright-core').Route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue());
+    let refused = 0;
+    const refuse = (route: import('playwright-core').Route) => (route.request().method() === 'POST' ? (refused++, route.abort('internetdisconnected')) : route.continue());
     await bo.page.route(/\/rooms\/[^/]+\/messages$/, refuse);
     await say(bo, 'Sent across a reload');
     await visible(log(bo).locator('article.pending', { hasText: 'Sent across a reload' }));
+    // The copy shows before the outbox has written the send to IndexedDB; the SDK tries it only once
+    // written. A reload in between is not the case here (a send still pending: tried, not answered).
+    await eventually(() => refused).toBeGreaterThan(0);
 
     await bo.page.reload();
     await openRoom(bo, 'Ann');
@@ -122,10 +126,23 @@ describe('the web app offline and back', () => {
     const failed = log(bo).locator('article.pending[data-pending="failed"]');
     await visible(failed);
     await visible(failed.getByText('Not sent'));
-    // Retry sends it again (same clientMessageId); refused for good, it ends the same way.
+    // Retry sends it again (same clientMessageId); refused for good, it ends the same way. The page
+    // records each state the copy shows: the one it shows now is "failed" already, so only a state
+    // seen after the retry ("queued" or "sending", then "failed" again) says the retry was answered.
+    await bo.page.evaluate(`(() => {
+      const seen = (window.__pendingStates = []);
+      new MutationObserver(() => {
+        for (const a of document.querySelectorAll('article.pending')) seen.push(a.dataset.pending);
+      }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-pending'] });
+    })()`);
     const resent = bo.page.waitForRequest((r) => r.method() === 'POST' && /\/rooms\/[^/]+\/messages$/.test(r.url()));
     await failed.getByRole('button', { name: 'Retry' }).click();
     expect(JSON.parse((await resent).postData() ?? '{}').content).toBe(tooLong);
+    await eventually(() => bo.page.evaluate(`(() => {
+      const seen = window.__pendingStates;
+      const retried = seen.findIndex((s) => s !== 'failed');
+      return retried >= 0 && seen.slice(retried).includes('failed') && seen.at(-1) === 'failed';
+    })()`)).toBe(true);
     await visible(log(bo).locator('article.pending[data-pending="failed"]'));
     await log(bo).getByRole('button', { name: 'Discard' }).click();
     await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
