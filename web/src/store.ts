@@ -47,6 +47,8 @@ const PAGE = 30;
 /** The server frames the app shows beyond messages. */
 const FRAMES = ['user_typing', 'messages_read', 'presence_changed', 'user_joined', 'user_left', 'room_updated', 'room_archived'] as const;
 const TYPING_TTL_MS = 5_000;
+/** Reads of a message for its thumbnails: after 1.5, 3, 6 and 12 s. */
+const THUMBNAIL_READS = 4;
 
 export class ChatStore {
   me: { userId: string; displayName: string };
@@ -391,17 +393,23 @@ export class ChatStore {
     this.memberReloads.set(roomId, setTimeout(() => void this.loadMembers(roomId).catch(() => undefined), 200));
   }
 
-  /** `message_new` usually comes before the thumbnail exists: read the message again once. */
-  private scheduleThumbnail(m: Message) {
-    if (!m.attachments.some((a) => a.contentType.startsWith('image/') && !a.thumbnailUrl)) return;
+  /**
+   * `message_new` usually comes before the thumbnail exists, and no event says when it does: read
+   * the message again until it has one, waiting longer each time (a busy thumbnail function can
+   * take well over the first wait), and give up after a few reads (an image may get none).
+   */
+  private scheduleThumbnail(m: Message, attempt = 0) {
+    if (attempt >= THUMBNAIL_READS || !m.attachments.some((a) => a.contentType.startsWith('image/') && !a.thumbnailUrl)) return;
     setTimeout(async () => {
+      if (this.stopped.signal.aborted) return;
       try {
         const fresh = await this.client.api.getMessage(m.roomId, m.id);
         this.upsert(fresh);
+        this.scheduleThumbnail(fresh, attempt + 1);
       } catch {
         // The original image still shows.
       }
-    }, 1_500);
+    }, 1_500 * 2 ** attempt);
   }
 
   send(roomId: string, input: { content: string; replyTo?: string; attachmentIds?: string[]; attachmentNames?: string[] }) {
