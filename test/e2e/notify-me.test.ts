@@ -141,7 +141,10 @@ describe('Notify me', () => {
     const res = await deleted;
     expect(res.status()).toBe(204);
     expect(new URL(res.url()).searchParams.get('endpoint')).toBe(sub.endpoint);
-    await visible(ann.page.getByRole('button', { name: 'Notify me' }));
+    // The button reads "Notify me" while it works too (disabled): off is that label, enabled.
+    const off = ann.page.getByRole('button', { name: 'Notify me' });
+    await eventually(() => off.isEnabled()).toBe(true);
+    expect(await off.getAttribute('aria-pressed')).toBe('false');
     const annPath = new URL(sub.endpoint).pathname;
     const annHits = () => push.hits.filter((p) => p === annPath).length;
     const hitsBefore = annHits();
