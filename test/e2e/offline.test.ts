@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '#test/support/clients.ts';
-import { connected, eventually, launch, reportPagesOnFailure, signIn, visible, type Harness, type Person } from './browser.ts';
-import { composer, log, message, openRoom, say, texts, tokenOf } from './support.ts';
+import { connected, eventually, launch, reportPagesOnFailure, signIn, uid, visible, type Harness, type Person } from './browser.ts';
+import { composer, log, message, openRoom, roomButton, say, texts, tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
 
@@ -147,5 +147,42 @@ describe('the web app offline and back', () => {
     await log(bo).getByRole('button', { name: 'Discard' }).click();
     await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
     expect(await stored(tooLong)).toBe(0);
+  });
+
+  it('counts a message unread once when the room list already holds it and its live event comes later', async () => {
+    // Bo's page holds back each new message's live event until the test lets them go.
+    let holding = false;
+    const held: (() => void)[] = [];
+    await bo.page.routeWebSocket(/.*/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((data) => {
+        if (holding && String(data).includes('"message_new"')) held.push(() => ws.send(data));
+        else ws.send(data);
+      });
+    });
+    await bo.page.reload();
+    await connected(bo.page);
+
+    const name = `Count ${uid('c').slice(-6)}`;
+    const room = await api(appUrl, 'POST', '/rooms', { token: annToken, body: { type: 'group', name, memberIds: [bo.userId] } });
+    const post = (content: string) => api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: annToken, body: { content } });
+    await post('First of three');
+    const item = roomButton(bo, name);
+    await eventually(() => item.getAttribute('aria-label')).toBe(`${name}, 1 unread`);
+
+    // The second message is stored while its event waits; a room update makes Bo's page read the
+    // list again, which counts the second message already.
+    holding = true;
+    expect((await post('Second of three')).status).toBe(201);
+    expect((await api(appUrl, 'PATCH', `/rooms/${room.body.id}`, { token: annToken, body: { description: 'Counting' } })).status).toBe(200);
+    await eventually(() => item.getAttribute('aria-label')).toBe(`${name}, 2 unread`);
+    await eventually(() => held.length).toBeGreaterThan(0);
+
+    // The late event comes, then a third message: once its preview shows, both were handled.
+    holding = false;
+    for (const send of held.splice(0)) send();
+    await post('Third of three');
+    await eventually(() => item.textContent()).toContain('Ann: Third of three');
+    expect(await item.getAttribute('aria-label')).toBe(`${name}, 3 unread`);
   });
 });
