@@ -102,6 +102,8 @@ describe('the web app, two people on desktop', () => {
     await visible(edited.getByText('(edited)'));
 
     await say(bo, 'A typo I regret');
+    // Ann has it before it is deleted: otherwise its absence on her page would prove nothing.
+    await visible(message(ann, 'A typo I regret'));
     await (await actionsOf(message(bo, 'A typo I regret'))).getByRole('button', { name: 'Delete' }).click();
     await gone(message(ann, 'A typo I regret'));
     await visible(log(ann).getByText('This message was deleted.'));
@@ -155,9 +157,13 @@ describe('the web app, two people on desktop', () => {
     await say(ann, 'Moderate this one');
     const target = message(bo, 'Moderate this one');
     await visible(target);
+    // Ann's page shows it stored before it is deleted, so its going away there means something.
+    await visible(message(ann, 'Moderate this one'));
+    const seq = await message(ann, 'Moderate this one').getAttribute('data-seq');
     await eventually(async () => (await actionsOf(target)).getByRole('button', { name: 'Delete' }).count()).toBe(1);
     await (await actionsOf(target)).getByRole('button', { name: 'Delete' }).click();
     await gone(message(ann, 'Moderate this one'));
+    await visible(log(ann).locator(`article[data-seq="${seq}"]`).getByText('This message was deleted.'));
 
     // Adding and removing someone.
     const cy = uid('cy');
@@ -250,7 +256,8 @@ describe('the web app, two people on desktop', () => {
       await visible(message(cy, 'Old message 35'));
       expect(await message(cy, /^Old message 1$/).count()).toBe(0);
       await log(cy).evaluate((el) => (el.scrollTop = 0));
-      await visible(message(cy, /Old message 1$/), 20_000);
+      // Anchored: "Old message 11", "21" and "31" are on the first page already.
+      await visible(message(cy, /^Old message 1$/), 20_000);
       expect(await texts(cy)).toEqual(Array.from({ length: 35 }, (_, i) => `Old message ${i + 1}`));
       await gone(cy.page.getByRole('button', { name: 'Load older messages' }));
     } finally {
@@ -345,6 +352,7 @@ describe('the web app, two people on desktop', () => {
     const dialog = dee.page.getByRole('dialog', { name: 'New room' });
     await dialog.getByLabel('Person (user id)').fill(eve.userId);
     await dialog.getByRole('button', { name: 'Create' }).click();
+    await visible(dee.page.getByRole('heading', { name: 'Eve' }));
     await say(dee, 'Hello from the other tab');
     await openRoom(eve, 'Dee');
     await visible(message(eve, 'Hello from the other tab'));

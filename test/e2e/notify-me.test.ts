@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api, eventually as until } from '#test/support/clients.ts';
 import { startPushService, type BrowserSubscription, type PushService } from '#test/support/push-service.ts';
-import { eventually, launch, signIn, visible, type Harness, type Person } from './browser.ts';
+import { eventually, launch, signIn, uid, visible, type Harness, type Person } from './browser.ts';
 import { tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
@@ -141,18 +141,36 @@ describe('Notify me', () => {
     const res = await deleted;
     expect(res.status()).toBe(204);
     expect(new URL(res.url()).searchParams.get('endpoint')).toBe(sub.endpoint);
-    await visible(ann.page.getByRole('button', { name: 'Notify me' }));
-    const pushesBefore = push.hits.length;
+    // The button reads "Notify me" while it works too (disabled): off is that label, enabled.
+    const off = ann.page.getByRole('button', { name: 'Notify me' });
+    await eventually(() => off.isEnabled()).toBe(true);
+    expect(await off.getAttribute('aria-pressed')).toBe('false');
+    const annPath = new URL(sub.endpoint).pathname;
+    const annHits = () => push.hits.filter((p) => p === annPath).length;
+    const hitsBefore = annHits();
+
+    // Cy, away and subscribed elsewhere, is the sign that the server has handled the message: no
+    // push to Ann could otherwise mean only that it has not come yet.
+    const cy = { userId: uid('cy'), name: 'Cy' };
+    const cyToken = await tokenOf(appUrl, cy);
+    const cySub = push.subscribe();
+    expect((await api(appUrl, 'PUT', '/me/push-subscriptions', { token: cyToken, body: cySub.json })).status).toBe(200);
 
     await ann.page.goto('about:blank');
     const bo = await signIn(h, appUrl, 'Bo2');
     const boToken = await tokenOf(appUrl, bo);
-    const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'direct', memberIds: [ann.userId] } });
+    const room = await api(appUrl, 'POST', '/rooms', { token: boToken, body: { type: 'group', name: 'Check-in', memberIds: [ann.userId, cy.userId] } });
     await away(ann, boToken);
-    const message = await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: 'Still there?' } });
+    // A mention notifies in a group: Ann would be notified of the first, Cy of the second. The
+    // server handles a room's messages in order, so Cy's push for the second comes after Ann's
+    // turn for the first.
+    const message = await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: `<@${ann.userId}> Still there?` } });
     expect(message.status).toBe(201);
+    const after = await api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: boToken, body: { content: `<@${cy.userId}> And you?` } });
+    expect(after.status).toBe(201);
+    await until(() => expect(push.pushes.some((p) => p.endpoint === cySub.endpoint && p.payload.messageId === after.body.id)).toBe(true), 20_000);
     // The message is stored and Ann would be notified, but she has no subscription left to push to.
-    await new Promise((r) => setTimeout(r, 3_000));
-    expect(push.hits.length).toBe(pushesBefore);
+    expect(annHits()).toBe(hitsBefore);
+    expect(push.pushes.filter((p) => p.payload.roomId === room.body.id).map((p) => p.endpoint)).toEqual([cySub.endpoint]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '#test/support/clients.ts';
-import { connected, eventually, launch, reportPagesOnFailure, signIn, visible, type Harness, type Person } from './browser.ts';
-import { composer, log, message, openRoom, say, texts, tokenOf } from './support.ts';
+import { connected, eventually, launch, reportPagesOnFailure, signIn, uid, visible, type Harness, type Person } from './browser.ts';
+import { composer, log, message, openRoom, roomButton, say, texts, tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
 
@@ -58,10 +58,14 @@ describe('the web app offline and back', () => {
 
   it('a send still pending at a reload is sent by the reloaded page, exactly once', async () => {
     // The store refuses to answer Bo's sends until the page has been reloaded.
-    const refuse = (route: import('playwright-core').Route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.continue());
+    let refused = 0;
+    const refuse = (route: import('playwright-core').Route) => (route.request().method() === 'POST' ? (refused++, route.abort('internetdisconnected')) : route.continue());
     await bo.page.route(/\/rooms\/[^/]+\/messages$/, refuse);
     await say(bo, 'Sent across a reload');
     await visible(log(bo).locator('article.pending', { hasText: 'Sent across a reload' }));
+    // The copy shows before the outbox has written the send to IndexedDB; the SDK tries it only once
+    // written. A reload in between is not the case here (a send still pending: tried, not answered).
+    await eventually(() => refused).toBeGreaterThan(0);
 
     await bo.page.reload();
     await openRoom(bo, 'Ann');
@@ -122,13 +126,63 @@ describe('the web app offline and back', () => {
     const failed = log(bo).locator('article.pending[data-pending="failed"]');
     await visible(failed);
     await visible(failed.getByText('Not sent'));
-    // Retry sends it again (same clientMessageId); refused for good, it ends the same way.
+    // Retry sends it again (same clientMessageId); refused for good, it ends the same way. The page
+    // records each state the copy shows: the one it shows now is "failed" already, so only a state
+    // seen after the retry ("queued" or "sending", then "failed" again) says the retry was answered.
+    await bo.page.evaluate(`(() => {
+      const seen = (window.__pendingStates = []);
+      new MutationObserver(() => {
+        for (const a of document.querySelectorAll('article.pending')) seen.push(a.dataset.pending);
+      }).observe(document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['data-pending'] });
+    })()`);
     const resent = bo.page.waitForRequest((r) => r.method() === 'POST' && /\/rooms\/[^/]+\/messages$/.test(r.url()));
     await failed.getByRole('button', { name: 'Retry' }).click();
     expect(JSON.parse((await resent).postData() ?? '{}').content).toBe(tooLong);
+    await eventually(() => bo.page.evaluate(`(() => {
+      const seen = window.__pendingStates;
+      const retried = seen.findIndex((s) => s !== 'failed');
+      return retried >= 0 && seen.slice(retried).includes('failed') && seen.at(-1) === 'failed';
+    })()`)).toBe(true);
     await visible(log(bo).locator('article.pending[data-pending="failed"]'));
     await log(bo).getByRole('button', { name: 'Discard' }).click();
     await eventually(() => log(bo).locator('article.pending').count()).toBe(0);
     expect(await stored(tooLong)).toBe(0);
+  });
+
+  it('counts a message unread once when the room list already holds it and its live event comes later', async () => {
+    // Bo's page holds back each new message's live event until the test lets them go.
+    let holding = false;
+    const held: (() => void)[] = [];
+    await bo.page.routeWebSocket(/.*/, (ws) => {
+      const server = ws.connectToServer();
+      server.onMessage((data) => {
+        if (holding && String(data).includes('"message_new"')) held.push(() => ws.send(data));
+        else ws.send(data);
+      });
+    });
+    await bo.page.reload();
+    await connected(bo.page);
+
+    const name = `Count ${uid('c').slice(-6)}`;
+    const room = await api(appUrl, 'POST', '/rooms', { token: annToken, body: { type: 'group', name, memberIds: [bo.userId] } });
+    const post = (content: string) => api(appUrl, 'POST', `/rooms/${room.body.id}/messages`, { token: annToken, body: { content } });
+    await post('First of three');
+    const item = roomButton(bo, name);
+    await eventually(() => item.getAttribute('aria-label')).toBe(`${name}, 1 unread`);
+
+    // The second message is stored while its event waits; a room update makes Bo's page read the
+    // list again, which counts the second message already.
+    holding = true;
+    expect((await post('Second of three')).status).toBe(201);
+    expect((await api(appUrl, 'PATCH', `/rooms/${room.body.id}`, { token: annToken, body: { description: 'Counting' } })).status).toBe(200);
+    await eventually(() => item.getAttribute('aria-label')).toBe(`${name}, 2 unread`);
+    await eventually(() => held.length).toBeGreaterThan(0);
+
+    // The late event comes, then a third message: once its preview shows, both were handled.
+    holding = false;
+    for (const send of held.splice(0)) send();
+    await post('Third of three');
+    await eventually(() => item.textContent()).toContain('Ann: Third of three');
+    expect(await item.getAttribute('aria-label')).toBe(`${name}, 3 unread`);
   });
 });

@@ -47,6 +47,8 @@ const PAGE = 30;
 /** The server frames the app shows beyond messages. */
 const FRAMES = ['user_typing', 'messages_read', 'presence_changed', 'user_joined', 'user_left', 'room_updated', 'room_archived'] as const;
 const TYPING_TTL_MS = 5_000;
+/** Reads of a message for its thumbnails: after 1.5, 3, 6 and 12 s. */
+const THUMBNAIL_READS = 4;
 
 export class ChatStore {
   me: { userId: string; displayName: string };
@@ -154,6 +156,16 @@ export class ChatStore {
       cursor = page.nextCursor;
     } while (cursor);
     const fresh = new Map(items.map((r) => [r.room.id, r]));
+    for (const [id, r] of fresh) {
+      const known = this.rooms.get(id);
+      // A list the server read before a message that has since arrived live must not take back
+      // that message's preview and unread count (two reads of the list can also answer out of order).
+      if (known?.lastMessage && known.lastMessage.seq > r.room.lastSeq) {
+        r.lastMessage = known.lastMessage;
+        r.unreadCount = known.unreadCount;
+        r.lastReadSeq = Math.max(r.lastReadSeq, known.lastReadSeq);
+      }
+    }
     // Rooms the user has open keep their zero unread count while open.
     if (this.currentRoomId && fresh.has(this.currentRoomId)) fresh.get(this.currentRoomId)!.unreadCount = 0;
     this.rooms = fresh;
@@ -346,12 +358,15 @@ export class ChatStore {
     if (m.clientMessageId) this.pending = this.pending.filter((p) => p.clientMessageId !== m.clientMessageId);
     const room = this.rooms.get(m.roomId);
     if (room && isNew) {
+      // The room list may have been read after this message was stored, while its live event was
+      // still on the way: the server's unread count holds it already, so it is not counted twice.
+      const listed = room.room.lastSeq >= m.seq;
       if (!room.lastMessage || room.lastMessage.seq <= m.seq) room.lastMessage = m;
       const reading = this.currentRoomId === m.roomId && document.visibilityState === 'visible';
       if (m.senderId === this.me.userId) {
         room.unreadCount = 0;
         room.lastReadSeq = Math.max(room.lastReadSeq, m.seq);
-      } else if (!reading && m.seq > room.lastReadSeq) {
+      } else if (!reading && !listed && m.seq > room.lastReadSeq) {
         room.unreadCount++;
       }
     }
@@ -378,17 +393,23 @@ export class ChatStore {
     this.memberReloads.set(roomId, setTimeout(() => void this.loadMembers(roomId).catch(() => undefined), 200));
   }
 
-  /** `message_new` usually comes before the thumbnail exists: read the message again once. */
-  private scheduleThumbnail(m: Message) {
-    if (!m.attachments.some((a) => a.contentType.startsWith('image/') && !a.thumbnailUrl)) return;
+  /**
+   * `message_new` usually comes before the thumbnail exists, and no event says when it does: read
+   * the message again until it has one, waiting longer each time (a busy thumbnail function can
+   * take well over the first wait), and give up after a few reads (an image may get none).
+   */
+  private scheduleThumbnail(m: Message, attempt = 0) {
+    if (attempt >= THUMBNAIL_READS || !m.attachments.some((a) => a.contentType.startsWith('image/') && !a.thumbnailUrl)) return;
     setTimeout(async () => {
+      if (this.stopped.signal.aborted) return;
       try {
         const fresh = await this.client.api.getMessage(m.roomId, m.id);
         this.upsert(fresh);
+        this.scheduleThumbnail(fresh, attempt + 1);
       } catch {
         // The original image still shows.
       }
-    }, 1_500);
+    }, 1_500 * 2 ** attempt);
   }
 
   send(roomId: string, input: { content: string; replyTo?: string; attachmentIds?: string[]; attachmentNames?: string[] }) {
