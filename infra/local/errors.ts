@@ -2,3 +2,8 @@
 export class StartupError extends Error {
   override name = 'StartupError';
 }
+
+/** A service could not listen on the port it was given: another socket took it first. */
+export class PortTakenError extends StartupError {
+  override name = 'PortTakenError';
+}

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { StartupError } from './errors.ts';
+import { PortTakenError, StartupError } from './errors.ts';
 import { probePort } from './ports.ts';
 
 const require = createRequire(import.meta.url);
@@ -53,6 +53,8 @@ export async function startDynamoDbLocal(opts: { port: number; dbDir?: string })
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) {
+      // Its port was free when chosen, but the JVM binds it a second or two later.
+      if (/BindException/.test(output)) throw new PortTakenError(`DynamoDB Local could not listen on port ${opts.port}: it was taken in the meantime`);
       throw new StartupError(
         opts.dbDir
           ? `DynamoDB Local stopped at start; its data in ${opts.dbDir} may be corrupt: move that folder away or set PARLEY_DATA_DIR to a new one (${lastLine(output)})`

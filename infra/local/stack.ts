@@ -26,7 +26,8 @@ import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
 import { staticFiles } from './static-files.ts';
 import { loadServiceCredential, verifyServiceSignature, type ServiceCredential } from './service-auth.ts';
-import { freePort, probePort } from './ports.ts';
+import { freePort, holdPort } from './ports.ts';
+import { PortTakenError } from './errors.ts';
 import { loadCursorKey } from './cursor-key.ts';
 import { writeFileSync } from 'node:fs';
 import { allGrantLabels } from '#infra/permissions.ts';
@@ -174,8 +175,13 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
   };
   try {
     // Ports first: a taken one should fail before anything slow starts.
-    const httpPort = config.httpPort === 0 ? await freePort() : await probePort(config.httpPort);
-    const wsPort = config.wsPort === 0 ? await freePort() : await probePort(config.wsPort);
+    // Held until their gateways listen: the issuer's and callback URLs name them long before.
+    const httpHold = await holdPort(config.httpPort);
+    stops.push(['HTTP port', httpHold.release]);
+    const wsHold = await holdPort(config.wsPort);
+    stops.push(['WebSocket port', wsHold.release]);
+    const httpPort = httpHold.port;
+    const wsPort = wsHold.port;
     // Building the client SDK (when stale) overlaps the services' start-up.
     const filesReady = staticFiles();
     filesReady.catch(() => undefined);
@@ -193,7 +199,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const [dynamo, s3] = await Promise.all([
       config.dynamoEndpoint
         ? external(config.dynamoEndpoint)
-        : startDynamoDbLocal({ port: await freePort(), ...(config.dataDir && { dbDir: path.join(config.dataDir, 'dynamodb') }) }),
+        : dynamoDbLocalOnFreePort(config.dataDir && path.join(config.dataDir, 'dynamodb')),
       config.s3Endpoint
         ? external(config.s3Endpoint)
         : startS3({
@@ -311,6 +317,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stops.push(['S3 notifications', notifications.stop]);
     const verify = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks });
 
+    await wsHold.release();
     const ws = await startWsGateway({
       port: wsPort,
       apiId: WS_API_ID,
@@ -326,6 +333,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stops.push(['WebSocket connections', ws.closeConnections], ['WebSocket gateway', ws.stop]);
     const serviceCredential = loadServiceCredential(config.dataDir);
     const files = await filesReady;
+    await httpHold.release();
     const httpGateway = await startHttpGateway({
       port: httpPort,
       routes: httpRoutes,
@@ -382,3 +390,17 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 }
 
 const external = async (endpoint: string): Promise<RunningService> => ({ endpoint, stop: async () => undefined });
+
+/**
+ * DynamoDB Local on a port free when chosen. The JVM binds it a second or two later, and any
+ * socket (an outgoing connection's among them) may take it meanwhile: then another port is tried.
+ */
+async function dynamoDbLocalOnFreePort(dbDir: string | undefined): Promise<RunningService> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDynamoDbLocal({ port: await freePort(), ...(dbDir && { dbDir }) });
+    } catch (err) {
+      if (!(err instanceof PortTakenError) || attempt >= 3) throw err;
+    }
+  }
+}
