@@ -16,8 +16,9 @@ const arg = (name: string, fallback: string) => process.argv.find((a) => a.start
 const rooms = arg('rooms', '100,1000').split(',').filter(Boolean).map(Number);
 const connects = arg('connects', '200,2000').split(',').filter(Boolean).map(Number);
 const huge = Number(arg('huge', '10000'));
-/** `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the room runs only. */
+/** `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the room runs; `--huge-cpu-prof=<file>`: over the room of `--huge`'s messages only. */
 const cpuProf = arg('cpu-prof', '');
+const hugeCpuProf = arg('huge-cpu-prof', '');
 const out: Record<string, unknown> = { loadAverageStart: os.loadavg() };
 const log = (line: string) => console.error(`[scale] ${line}`);
 
@@ -54,7 +55,9 @@ try {
   }
   out.connects = c;
   if (huge > 0) {
-    out.hugeRoom = await runHugeRoom(bench, huge, 5);
+    let profiler: Awaited<ReturnType<typeof startProfile>> | undefined;
+    const around = hugeCpuProf ? { before: async () => void (profiler = await startProfile()), after: () => profiler!.stop(hugeCpuProf) } : undefined;
+    out.hugeRoom = await runHugeRoom(bench, huge, 5, around);
     log(`huge: ${JSON.stringify(out.hugeRoom)}`);
   }
 } finally {

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createManagementClient } from '#functions/lib/management-client.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
 import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
@@ -11,6 +12,7 @@ import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { api } from '#test/support/clients.ts';
 import { createUsers, textOf, type BenchSocket } from './clients.ts';
 import { MESSAGE_BYTES } from './capacity.ts';
+import { cpuSnapshot, cpuSpent, type CpuSnapshot, type CpuSpent } from './cpu.ts';
 import { startCrowd } from './crowd.ts';
 import type { Bench } from './harness.ts';
 import { distribution, type Distribution } from './stats.ts';
@@ -117,15 +119,21 @@ export interface HugeRoomRun {
   lastRecipient: Distribution;
   /** Stored → fan-out's first DynamoDB call (the stream poll), per message. */
   streamWait: Distribution;
+  /** Fan-out's first DynamoDB call → the last recipient has it, per message. */
+  fanOut: Distribution;
+  /** Each message in the order sent, ms: send → last has it, and its stream wait (where the readings show it). */
+  perMessage: { last: number; streamWait?: number }[];
   /** PostToConnection calls per message (one per connection). */
   posts: number;
+  /** CPU seconds per message over the timed messages, by where they went (Linux only: none elsewhere). */
+  cpuPerMessage?: CpuSpent;
 }
 
 /**
  * A room of `members` (stored directly in the table: rooms made over the API hold 1,000 at most),
  * every member connected from a crowd process; `messages` messages posted one at a time.
  */
-export async function runHugeRoom(bench: Bench, members: number, messages: number): Promise<HugeRoomRun> {
+export async function runHugeRoom(bench: Bench, members: number, messages: number, around?: { before(): Promise<void>; after(): Promise<void> }): Promise<HugeRoomRun> {
   const users = await createUsers(bench.stack.httpUrl, `huge${members}`, members);
   const now = new Date().toISOString();
   const roomId = `huge-${users[0]!.userId}`;
@@ -139,12 +147,17 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
     if (opened.failed > 0) throw new Error(`huge room: ${opened.failed} of ${members} sockets failed (${opened.errors.join('; ')})`);
     await bench.settle();
     bench.recorder.take();
+    await around?.before();
     const endToEnd: number[] = [];
     const last: number[] = [];
     const waits: number[] = [];
+    const fanOuts: number[] = [];
+    const perMessage: HugeRoomRun['perMessage'] = [];
     let delivered = members;
     let posts = 0;
+    let cpuBefore: CpuSnapshot | undefined;
     for (let n = -1; n < messages; n++) {
+      if (n === 0) cpuBefore = cpuSnapshot();
       const tag = `huge${n < 0 ? 'warm' : n}`;
       await crowd.arm(tag);
       const t0 = performance.timeOrigin + performance.now();
@@ -160,8 +173,13 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       last.push(Math.max(...times) - t0);
       const fanStart = Math.min(...readings.filter((r) => r.operation === 'listMemberIds').map((r) => r.startedAt));
       const stored = Math.max(...readings.filter((r) => r.operation !== 'listMemberIds' && r.endedAt <= fanStart).map((r) => r.endedAt));
-      if (Number.isFinite(fanStart) && Number.isFinite(stored)) waits.push(fanStart - stored);
+      const waited = Number.isFinite(fanStart) && Number.isFinite(stored) ? fanStart - stored : undefined;
+      if (waited !== undefined) waits.push(waited);
+      if (Number.isFinite(fanStart)) fanOuts.push(Math.max(...times) - (performance.timeOrigin + fanStart));
+      perMessage.push({ last: Math.max(...times) - t0, ...(waited !== undefined && { streamWait: waited }) });
     }
+    const cpuAfter = cpuSnapshot();
+    await around?.after();
     const chunkSize = configFromEnv().fanoutWorkers?.chunkSize ?? members;
     return {
       members,
@@ -171,12 +189,22 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       endToEnd: distribution(endToEnd),
       lastRecipient: distribution(last),
       streamWait: distribution(waits),
+      fanOut: distribution(fanOuts),
+      perMessage,
       posts,
+      ...(cpuBefore && cpuAfter && { cpuPerMessage: perMessageOf(cpuSpent(cpuBefore, cpuAfter), messages) }),
     };
   } finally {
     await crowd.close();
     await bench.settle();
   }
+}
+
+function perMessageOf(spent: CpuSpent, messages: number): CpuSpent {
+  const each = (s: number) => Math.round((s / messages) * 1000) / 1000;
+  const children: Record<string, number> = Object.create(null);
+  for (const [name, s] of Object.entries(spent.children)) if (each(s) > 0) children[name] = each(s);
+  return { mainThread: each(spent.mainThread), otherThreads: each(spent.otherThreads), children };
 }
 
 /**
@@ -293,8 +321,22 @@ export function scaleMarkdown(r: ScaleFigures): string {
     ]),
     `| ${h.members} connections (its own share and ${h.workers} workers of ${h.chunkSize}): send → last recipient | ${fmt(h.lastRecipient)} |`,
     `| ${h.members} connections: send → each recipient | ${fmt(h.endToEnd)} |`,
+    `| ${h.members} connections: fan-out's first DynamoDB call → last recipient | ${fmt(h.fanOut)} |`,
+    `| ${h.members} connections: send → last recipient, each message in turn (its stream wait) | ${h.perMessage.map((m) => `${m.last.toFixed(0)}${m.streamWait === undefined ? '' : ` (${m.streamWait.toFixed(0)})`}`).join(', ')} |`,
     ...r.connects.map((c) => `| ${c.sockets} connects at once → connection_established (${c.failed} failed) | ${fmt(c.established)} |`),
     '',
+    ...(h.cpuPerMessage
+      ? [
+          `CPU per message to the ${h.members} connections, seconds (this machine has ${os.availableParallelism()} cores): ` +
+            `the runtime's main thread (gateways, \`@connections\` emulator, the fan-out) ${h.cpuPerMessage.mainThread}, ` +
+            `its other threads (the fan-out's workers, V8's garbage collector) ${h.cpuPerMessage.otherThreads}, ` +
+            Object.entries(h.cpuPerMessage.children)
+              .map(([name, seconds]) => `${name === 'java' ? 'DynamoDB Local' : name === 'node' ? 'the crowd of sockets' : name} ${seconds}`)
+              .join(', ') +
+            '.',
+          '',
+        ]
+      : []),
     `The local \`@connections\` emulator's own cost, ${r.emulator.posts} posts through the same client: ` +
       `${r.emulator.emulatorUs.toFixed(1)} µs a post against ${r.emulator.bareUs.toFixed(1)} µs to a bare HTTP server (p50), ` +
       `${(r.emulator.emulatorUs - r.emulator.bareUs).toFixed(1)} µs of it the emulator's; ` +

@@ -5,7 +5,7 @@ import type { WsRoute } from '#infra/routes.ts';
 import type { Invoke } from './lambda.ts';
 import { LOCAL_REGION } from './services.ts';
 import { invokeLambda, newAwsId, parseProxyResult, requestTime, runAuthorizer } from './ws-integration.ts';
-import { createManagementApi } from './ws-management-api.ts';
+import { createManagementApi, type ManagedConnection } from './ws-management-api.ts';
 import type { Credential } from './sigv4.ts';
 
 export interface WsGatewayOptions {
@@ -126,21 +126,31 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
           .then((refused) => (refused ? done(false, refused.status, refused.body, JSON_CONTENT) : done(true))),
       ),
   });
+  /** Each connection's face to the `@connections` API, made on its first call: a fan-out asks for every connection once per event. */
+  const managed = new WeakMap<Connection, ManagedConnection>();
+  const managedOf = (conn: Connection): ManagedConnection => {
+    let face = managed.get(conn);
+    if (!face) {
+      face = {
+        connectedAt: conn.connectedAt,
+        get lastActiveAt() {
+          return conn.lastActiveAt;
+        },
+        identity: conn.identity,
+        send: (data) => new Promise((resolve, reject) => conn.ws.send(data, { binary: false }, (err) => (err ? reject(err) : resolve()))),
+        close: () => closeConnection(conn, 1000),
+      };
+      managed.set(conn, face);
+    }
+    return face;
+  };
   const managementApi = createManagementApi({
     stage,
     credentials: opts.managementCredentials,
     find(id) {
       const conn = connections.get(id);
       // Gone as soon as either side starts closing, though the close handshake may still be under way.
-      if (!conn || conn.ws.readyState !== WebSocket.OPEN) return undefined;
-      return {
-        connectedAt: conn.connectedAt,
-        lastActiveAt: conn.lastActiveAt,
-        identity: conn.identity,
-        send: (data) =>
-          new Promise((resolve, reject) => conn.ws.send(data, { binary: false }, (err) => (err ? reject(err) : resolve()))),
-        close: () => closeConnection(conn, 1000),
-      };
+      return conn && conn.ws.readyState === WebSocket.OPEN ? managedOf(conn) : undefined;
     },
   });
 

@@ -32,6 +32,14 @@ const RETRY: RetryPolicy = { attempts: 4, baseMs: 25, throttledBaseMs: 1000 };
 /** Attribute values come as JSON; binary ones (`B`, `BS`) as base64, which the SDK decodes to bytes. */
 const binaryFromBase64 = (key: string, value: unknown): unknown =>
   key === 'B' && typeof value === 'string' ? bytes(value) : key === 'BS' && Array.isArray(value) ? value.map(bytes) : value;
+/**
+ * An output parsed, binary values decoded. A reviver makes JSON.parse several times slower, and
+ * most outputs (a fan-out's presence reads, every key) hold no binary value. A value of type `B`
+ * or `BS` is the key `"B"` or `"BS"` followed by a colon; inside a string every quote is escaped,
+ * so only a key can match.
+ */
+const BINARY_KEY = /"BS?"\s*:/;
+const parseOutput = (body: string): Record<string, unknown> => (BINARY_KEY.test(body) ? JSON.parse(body, binaryFromBase64) : JSON.parse(body)) as Record<string, unknown>;
 const bytes = (base64: string) => {
   const b = Buffer.from(base64, 'base64');
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -78,7 +86,7 @@ export class DynamoDbApi {
       RETRY,
       async (attempt) => {
         const res = await this.exchange({ operation, body });
-        if (res.status < 300) return JSON.parse(res.body, binaryFromBase64) as Record<string, unknown>;
+        if (res.status < 300) return parseOutput(res.body);
         throw serviceError(res, attempt, binaryFromBase64);
       },
       this.sleep,
