@@ -56,7 +56,7 @@ const PLANS = {
     floorRuns: 20,
     connects: [200, 2000],
     hugeRoom: 10_000,
-    hugeRoomMessages: 5,
+    hugeRoomMessages: 9,
     emulatorPosts: 2000,
     emulatorRounds: 5,
     fanoutChunk: undefined,

@@ -57,7 +57,7 @@ try {
   if (huge > 0) {
     let profiler: Awaited<ReturnType<typeof startProfile>> | undefined;
     const around = hugeCpuProf ? { before: async () => void (profiler = await startProfile()), after: () => profiler!.stop(hugeCpuProf) } : undefined;
-    out.hugeRoom = await runHugeRoom(bench, huge, 5, around);
+    out.hugeRoom = await runHugeRoom(bench, huge, Number(arg('huge-messages', '9')), around);
     log(`huge: ${JSON.stringify(out.hugeRoom)}`);
   }
 } finally {
