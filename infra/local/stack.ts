@@ -20,7 +20,7 @@ import { startAttachmentCleanup } from './attachment-cleanup.ts';
 import { localVapidSeed, startEventsConsumer } from './events-consumer.ts';
 import { contractEnvelope, LOCAL_EVENT_BUS, startEventBridge } from './event-bridge.ts';
 import { s3Notifications } from './s3-notifications.ts';
-import { startTtlSweeper } from './ttl-sweeper.ts';
+import { startTtlSweeper, type TtlSweeper } from './ttl-sweeper.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal, startS3, type RunningService } from './services.ts';
 import { ensureBucket, ensureTable } from './provision.ts';
 import { devRoutes } from './dev-routes.ts';
@@ -345,24 +345,29 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     stops.push(['HTTP gateway', httpGateway.stop]);
 
-    const sweeper = startTtlSweeper({
-      client: dynamoClient,
-      tableName: config.tableName,
-      ttlAttribute: TABLE.ttlAttribute,
-      intervalMs: config.ttlSweepMs,
-    });
-    stops.push(['TTL sweeper', sweeper.stop]);
+    // The TTL sweeper learns of items from the stream this poller reads. The poller is anchored
+    // before the sweeper's start-up scan begins, so every item is in the scan or in the stream;
+    // records read before the sweeper exists are of items the scan sees.
+    let sweeper: TtlSweeper | undefined;
     const wiring = { endpoint: dynamo.endpoint, region, credentials, tableName: config.tableName, pollIntervalMs: config.streamPollMs, invoke };
     const poller = await startStreamConsumer(wiring, streamFn, {
       filterPatterns: streamFilterPatterns,
       batchSize: FANOUT_EVENT_SOURCE.batchSize,
       parallelizationFactor: FANOUT_EVENT_SOURCE.parallelizationFactor,
       maxRetryAttempts: FANOUT_EVENT_SOURCE.retryAttempts,
-      ttlDeletions: sweeper.ttlDeletions,
+      ttlDeletions: { take: (keys) => sweeper?.ttlDeletions.take(keys) ?? false },
+      onRecord: (record) => sweeper?.observe(record),
       onFailure: ({ records, error }) =>
         console.error(`[stream] ${records.length} record(s) dropped after retries (the SQS on-failure destination in AWS)`, error),
     });
     stops.push(['stream poller', poller.stop]);
+    sweeper = startTtlSweeper({
+      client: dynamoClient,
+      tableName: config.tableName,
+      ttlAttribute: TABLE.ttlAttribute,
+      intervalMs: config.ttlSweepMs,
+    });
+    stops.push(['TTL sweeper', sweeper.stop]);
     const cleanup = await startAttachmentCleanup(wiring);
     stops.push(['attachment clean-up poller', cleanup.stop]);
     if (config.eventsConsumer !== false) {

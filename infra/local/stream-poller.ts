@@ -50,6 +50,11 @@ export interface StreamPollerOptions {
   onFailure?: (failure: StreamFailure) => void;
   /** Where the TTL sweeper notes its deletions, to mark their REMOVE records as AWS does. */
   ttlDeletions?: Pick<TtlDeletions, 'take'>;
+  /**
+   * Sees every record read, in order and before the filter patterns, as the SDK returns it (the
+   * TTL sweeper learns from it which items carry a TTL). An error it throws is logged, not raised.
+   */
+  onRecord?: (record: _Record) => void;
   logger?: Pick<Console, 'warn' | 'error'>;
 }
 
@@ -249,10 +254,19 @@ export async function startStreamPoller(opts: StreamPollerOptions): Promise<Stre
     const records = page.Records ?? [];
     for (const raw of records) {
       shard.lastReadSeq = raw.dynamodb?.SequenceNumber;
+      if (opts.onRecord) observe(raw);
       const record = toLambdaRecord(raw);
       if (matches(record)) shard.buffer.push(record);
     }
     return { count: records.length, startedAt };
+  }
+
+  function observe(raw: _Record): void {
+    try {
+      opts.onRecord?.(raw);
+    } catch (err) {
+      logger.error('onRecord threw; reading goes on', { sequenceNumber: raw.dynamodb?.SequenceNumber, error: err });
+    }
   }
 
   function toLambdaRecord(raw: _Record): DynamoDBRecord {

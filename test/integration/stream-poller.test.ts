@@ -242,6 +242,29 @@ describe('stream poller', () => {
     expect(delivered).toEqual([`INSERT ${message.SK}`, 'INSERT MEMBER#u1', 'INSERT CONN', 'REMOVE CONN']);
   });
 
+  it('shows onRecord every record read, those the filter drops included, and goes on when it throws', async () => {
+    const table = await createTable();
+    const { handler, calls } = recorder();
+    const seen: string[] = [];
+    const poller = await poll(table, {
+      handler,
+      filterPatterns: [{ eventName: ['REMOVE'] }],
+      onRecord: (record) => {
+        seen.push(`${record.eventName} ${record.dynamodb?.Keys?.PK?.S} ${record.dynamodb?.NewImage?.n?.N ?? '-'}`);
+        if (record.dynamodb?.Keys?.PK?.S === 'throws') throw new Error('observer failed');
+      },
+    });
+    await put(table, 'a', { n: { N: '1' } });
+    await put(table, 'throws');
+    await put(table, 'a', { n: { N: '2' } });
+    await client.send(new DeleteItemCommand({ TableName: table, Key: { PK: { S: 'a' }, SK: { S: 'ITEM' } } }));
+    await poller.drained();
+
+    expect(seen).toEqual(['INSERT a 1', 'INSERT throws -', 'MODIFY a 2', 'REMOVE a -']);
+    expect(calls.flat().map((r) => `${r.eventName} ${label(r)}`)).toEqual(['REMOVE a']);
+    expect(logs).toEqual(['onRecord threw; reading goes on']);
+  });
+
   it('reads only what is written after start with LATEST, and everything with TRIM_HORIZON', async () => {
     const table = await createTable();
     await putAll(table, 'old');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
   DeleteItemCommand,
   DeleteTableCommand,
@@ -13,7 +14,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { createTtlDeletions, startTtlSweeper, type TtlSweeper } from '#infra/local/ttl-sweeper.ts';
-import { startStreamPoller } from '#infra/local/stream-poller.ts';
+import { startStreamPoller, type StreamPoller } from '#infra/local/stream-poller.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { createTableInput } from '#infra/local/provision.ts';
@@ -46,8 +47,59 @@ function sweeper(options: { client?: DynamoDBClient; intervalMs?: number } = {})
   return started;
 }
 
+/**
+ * A sweeper fed by a stream poller, wired as the runtime wires them: the poller is anchored before
+ * the sweeper starts its scan. `removes` gets the REMOVE records the poller delivers.
+ */
+async function sweeperOnStream(options: { client?: DynamoDBClient } = {}) {
+  let started: TtlSweeper | undefined;
+  const removes: DynamoDBRecord[] = [];
+  const poller = await startStreamPoller({
+    ...aws,
+    tableName: table,
+    pollIntervalMs: 20,
+    filterPatterns: [{ eventName: ['REMOVE'] }],
+    ttlDeletions: { take: (keys) => started?.ttlDeletions.take(keys) ?? false },
+    onRecord: (record) => started?.observe(record),
+    handler: async (event) => void removes.push(...event.Records),
+  });
+  stops.push(poller.stop);
+  started = sweeper(options);
+  return { sweeper: started, poller, removes };
+}
+
+/** A client of its own that counts the commands it sends, by name; `after` runs once a command is answered. */
+function countingClient(after?: (command: string) => Promise<void>) {
+  const counting = new DynamoDBClient(aws);
+  stops.push(async () => counting.destroy());
+  const sent = new Map<string, number>();
+  counting.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName ?? '';
+      sent.set(command, (sent.get(command) ?? 0) + 1);
+      const output = await next(args);
+      await after?.(command);
+      return output;
+    },
+    { step: 'initialize' },
+  );
+  return { client: counting, sent: (command: string) => sent.get(command) ?? 0 };
+}
+
 async function put(pk: string, ttl?: AttributeValue, extra: Record<string, AttributeValue> = {}): Promise<void> {
   await client.send(new PutItemCommand({ TableName: table, Item: { ...key(pk), ...(ttl && { [TABLE.ttlAttribute]: ttl }), ...extra } }));
+}
+
+async function update(pk: string, expression: string, ttl?: AttributeValue): Promise<void> {
+  await client.send(
+    new UpdateItemCommand({
+      TableName: table,
+      Key: key(pk),
+      UpdateExpression: expression,
+      ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
+      ...(ttl && { ExpressionAttributeValues: { ':ttl': ttl } }),
+    }),
+  );
 }
 
 async function exists(pk: string): Promise<boolean> {
@@ -55,8 +107,10 @@ async function exists(pk: string): Promise<boolean> {
   return Item !== undefined;
 }
 
+const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
+
 describe('TTL sweeper', () => {
-  it('deletes the items whose Number TTL has passed and keeps every other item', async () => {
+  it('deletes the items written before it started whose Number TTL has passed, and keeps every other item', async () => {
     const run = randomUUID();
     const pk = (name: string) => `${run}-${name}`;
     await put(pk('expired'), { N: String(nowS() - 60) });
@@ -73,50 +127,51 @@ describe('TTL sweeper', () => {
     expect(left.sort()).toEqual(['future', 'milliseconds', 'no-ttl', 'over-five-years-old', 'string-ttl'].map(pk).sort());
   });
 
-  it('marks the REMOVE of an expired item as a TTL deletion, and only that one', async () => {
-    const { ttlDeletions, sweepOnce } = sweeper();
-    const removes: DynamoDBRecord[] = [];
-    const poller = await startStreamPoller({
-      ...aws,
-      tableName: table,
-      pollIntervalMs: 20,
-      filterPatterns: [{ eventName: ['REMOVE'] }],
-      ttlDeletions,
-      handler: async (event) => void removes.push(...event.Records),
-    });
-    stops.push(poller.stop);
+  it('learns from the stream of an item written after it started, deletes it once expired and marks that REMOVE, and only that one, as a TTL deletion', async () => {
+    const { sweeper: { ttlDeletions, sweepOnce }, poller, removes } = await sweeperOnStream();
     await put('expires', { N: String(nowS() - 1) });
     await put('deleted-by-user', { N: String(nowS() + 3600) });
+    await poller.drained();
 
     expect(await sweepOnce()).toBe(1);
     await client.send(new DeleteItemCommand({ TableName: table, Key: key('deleted-by-user') }));
     await poller.drained();
 
+    expect(await exists('expires')).toBe(false);
     expect(removes.map((r) => [r.dynamodb?.Keys?.PK?.S, r.userIdentity])).toEqual([
-      ['expires', { type: 'Service', principalId: 'dynamodb.amazonaws.com' }],
+      ['expires', TTL_IDENTITY],
       ['deleted-by-user', undefined],
     ]);
     expect(removes[1]).not.toHaveProperty('userIdentity');
     expect(ttlDeletions.take(key('expires'))).toBe(false); // consumed by its record
   });
 
-  it('leaves an item whose TTL was refreshed between the scan and the delete', async () => {
+  it('keeps an item whose TTL the stream shows refreshed or removed after it was indexed, and ignores a TTL of another type', async () => {
+    const counting = countingClient();
+    const { sweeper: { sweepOnce }, poller } = await sweeperOnStream({ client: counting.client });
+    const past = { N: String(nowS() - 60) };
+    for (const pk of ['refreshed', 'ttl-removed', 'became-string']) await put(pk, past);
+    await put('string-ttl', { S: String(nowS() - 60) });
+    await poller.drained(); // indexed, expired
+    await update('refreshed', 'SET #ttl = :ttl', { N: String(nowS() + 3600) });
+    await update('ttl-removed', 'REMOVE #ttl');
+    await update('became-string', 'SET #ttl = :ttl', { S: String(nowS() - 60) });
+    await poller.drained();
+
+    expect(await sweepOnce()).toBe(0);
+    // The stream's records changed what it knows: it does not even try.
+    expect(counting.sent('DeleteItemCommand')).toBe(0);
+    for (const pk of ['refreshed', 'ttl-removed', 'became-string', 'string-ttl']) expect(await exists(pk)).toBe(true);
+    for (const pk of ['refreshed', 'ttl-removed', 'became-string', 'string-ttl']) await client.send(new DeleteItemCommand({ TableName: table, Key: key(pk) }));
+  });
+
+  it('leaves an item whose TTL was refreshed between its indexing and the delete', async () => {
     const racing = new DynamoDBClient(aws);
     stops.push(async () => racing.destroy());
-    // Another writer extends the TTL after the sweeper's scan saw the item expired.
+    // Another writer extends the TTL after the sweeper saw the item expired.
     racing.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'DeleteItemCommand') {
-          await client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: key('refreshed'),
-              UpdateExpression: 'SET #ttl = :ttl',
-              ExpressionAttributeNames: { '#ttl': TABLE.ttlAttribute },
-              ExpressionAttributeValues: { ':ttl': { N: String(nowS() + 3600) } },
-            }),
-          );
-        }
+        if (context.commandName === 'DeleteItemCommand') await update('refreshed', 'SET #ttl = :ttl', { N: String(nowS() + 3600) });
         return next(args);
       },
       { step: 'initialize' },
@@ -130,23 +185,83 @@ describe('TTL sweeper', () => {
     await client.send(new DeleteItemCommand({ TableName: table, Key: key('refreshed') }));
   });
 
-  it('follows the scan over several pages', async () => {
-    const counting = new DynamoDBClient(aws);
-    stops.push(async () => counting.destroy());
-    let scans = 0;
-    counting.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'ScanCommand') scans++;
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+  it('sends no Scan after its start-up scan, however many items the table holds', async () => {
+    const run = randomUUID();
+    for (let n = 0; n < 500; n += 25) {
+      const items = Array.from({ length: 25 }, (_, i) => ({ PutRequest: { Item: { ...key(`${run}-${n + i}`), body: { S: 'no TTL here' } } } }));
+      await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: items } }));
+    }
+    const counting = countingClient();
+    const { sweeper: { sweepOnce }, poller } = await sweeperOnStream({ client: counting.client });
+    await sweepOnce();
+    const startUp = counting.sent('ScanCommand');
+    expect(startUp).toBeGreaterThan(0);
+
+    await put(`${run}-expires`, { N: String(nowS() - 1) });
+    await poller.drained();
+    expect(await sweepOnce()).toBe(1);
+    for (let sweep = 0; sweep < 3; sweep++) await sweepOnce();
+
+    expect(await exists(`${run}-expires`)).toBe(false);
+    expect(counting.sent('ScanCommand')).toBe(startUp);
+  });
+
+  it('misses nothing written while its start-up scan runs, and believes the stream over the scan', async () => {
+    await put('stale-in-scan', { N: String(nowS() - 60) });
+    let poller: StreamPoller | undefined;
+    let wrote = false;
+    // Once the scan has read the table, and before the sweeper reads its answer: one item appears,
+    // another loses its TTL, and the stream poller reads both records.
+    const counting = countingClient(async (command) => {
+      if (command !== 'ScanCommand' || wrote) return;
+      wrote = true;
+      await put('during-scan', { N: String(nowS() - 60) });
+      await update('stale-in-scan', 'REMOVE #ttl');
+      await vi.waitFor(() => expect(poller).toBeDefined());
+      await poller?.drained();
+    });
+    const started = await sweeperOnStream({ client: counting.client });
+    poller = started.poller;
+
+    expect(await started.sweeper.sweepOnce()).toBe(1);
+    expect(wrote).toBe(true);
+    expect(await exists('during-scan')).toBe(false);
+    expect(await exists('stale-in-scan')).toBe(true);
+    // What the scan read of it, expired, came after what the stream said, and lost.
+    expect(counting.sent('DeleteItemCommand')).toBe(1);
+    await client.send(new DeleteItemCommand({ TableName: table, Key: key('stale-in-scan') }));
+  });
+
+  it('ignores stream records it cannot use, TTLs that are not finite Numbers among them, without throwing', async () => {
+    const counting = countingClient();
+    const { observe, sweepOnce } = sweeper({ client: counting.client });
+    const insert = (pk: string, ttl: unknown) => ({ eventName: 'INSERT', dynamodb: { Keys: key(pk), NewImage: { ...key(pk), [TABLE.ttlAttribute]: ttl } } });
+    const records = [
+      insert('infinite', { N: '1e400' }),
+      insert('not-a-number', { N: 'soon' }),
+      insert('number-as-json', { N: nowS() - 60 }),
+      insert('null', null),
+      insert('list', { L: [{ N: String(nowS() - 60) }] }),
+      { eventName: 'INSERT', dynamodb: { Keys: key('no-image') } },
+      { eventName: 'MODIFY', dynamodb: { Keys: key('image-not-an-object'), NewImage: 'oops' as unknown as Record<string, unknown> } },
+      { eventName: 'INSERT', dynamodb: {} },
+      { eventName: 'INSERT' },
+      {},
+    ];
+    for (const record of records) expect(() => observe(record)).not.toThrow();
+
+    expect(await sweepOnce()).toBe(0);
+    expect(counting.sent('DeleteItemCommand')).toBe(0);
+  });
+
+  it('follows its start-up scan over several pages', async () => {
+    const counting = countingClient();
     // Scan pages stop at 1 MB read: four items of 350 KB need two pages at least.
     const big = { blob: { S: 'x'.repeat(350_000) } };
     for (const n of [1, 2, 3, 4]) await put(`big-${n}`, { N: String(nowS() - 60) }, big);
 
-    expect(await sweeper({ client: counting }).sweepOnce()).toBe(4);
-    expect(scans).toBeGreaterThan(1);
+    expect(await sweeper({ client: counting.client }).sweepOnce()).toBe(4);
+    expect(counting.sent('ScanCommand')).toBeGreaterThan(1);
   });
 
   it('sweeps by itself every intervalMs', async () => {
