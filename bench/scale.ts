@@ -16,7 +16,11 @@ const arg = (name: string, fallback: string) => process.argv.find((a) => a.start
 const rooms = arg('rooms', '100,1000').split(',').filter(Boolean).map(Number);
 const connects = arg('connects', '200,2000').split(',').filter(Boolean).map(Number);
 const huge = Number(arg('huge', '10000'));
-/** `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the room runs; `--huge-cpu-prof=<file>`: over the room of `--huge`'s messages only. */
+/**
+ * `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the
+ * room runs; `--huge-cpu-prof=<file>`: over the messages to the room of `--huge` only, which are
+ * `--huge-messages` (9).
+ */
 const cpuProf = arg('cpu-prof', '');
 const hugeCpuProf = arg('huge-cpu-prof', '');
 const out: Record<string, unknown> = { loadAverageStart: os.loadavg() };

@@ -57,7 +57,7 @@ function canonicalQuery(search: string): string {
 /**
  * Bodies whose SHA-256 was checked lately, by that hash: a fan-out posts one frame to every
  * connection of a room, and comparing the bytes with one already hashed gives the same verdict as
- * hashing them again, for a fraction of the runtime's one thread.
+ * hashing them again, at a fraction of the cost to the runtime's main thread.
  */
 const hashedBodies = new Map<string, Buffer>();
 function hashes(body: Buffer, hexHash: string): boolean {
