@@ -149,8 +149,6 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
     bench.recorder.take();
     await around?.before();
     const endToEnd: number[] = [];
-    const last: number[] = [];
-    const waits: number[] = [];
     const fanOuts: number[] = [];
     const perMessage: HugeRoomRun['perMessage'] = [];
     let delivered = members;
@@ -170,13 +168,11 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       delivered = Math.min(delivered, times.length);
       posts = made.filter((p) => p.type === 'message_new').length;
       endToEnd.push(...times.map((t) => t - t0));
-      last.push(Math.max(...times) - t0);
+      const lastAt = Math.max(...times);
       const fanStart = Math.min(...readings.filter((r) => r.operation === 'listMemberIds').map((r) => r.startedAt));
       const stored = Math.max(...readings.filter((r) => r.operation !== 'listMemberIds' && r.endedAt <= fanStart).map((r) => r.endedAt));
-      const waited = Number.isFinite(fanStart) && Number.isFinite(stored) ? fanStart - stored : undefined;
-      if (waited !== undefined) waits.push(waited);
-      if (Number.isFinite(fanStart)) fanOuts.push(Math.max(...times) - (performance.timeOrigin + fanStart));
-      perMessage.push({ last: Math.max(...times) - t0, ...(waited !== undefined && { streamWait: waited }) });
+      if (Number.isFinite(fanStart)) fanOuts.push(lastAt - (performance.timeOrigin + fanStart));
+      perMessage.push({ last: lastAt - t0, ...(Number.isFinite(fanStart) && Number.isFinite(stored) && { streamWait: fanStart - stored }) });
     }
     const cpuAfter = cpuSnapshot();
     await around?.after();
@@ -187,8 +183,8 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       chunkSize,
       workers: workerCount(members, chunkSize),
       endToEnd: distribution(endToEnd),
-      lastRecipient: distribution(last),
-      streamWait: distribution(waits),
+      lastRecipient: distribution(perMessage.map((m) => m.last)),
+      streamWait: distribution(perMessage.flatMap((m) => (m.streamWait === undefined ? [] : [m.streamWait]))),
       fanOut: distribution(fanOuts),
       perMessage,
       posts,

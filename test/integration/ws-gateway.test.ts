@@ -596,10 +596,19 @@ describe('WebSocket gateway', () => {
 
       const described = await signedFetch(url, CREDENTIAL);
       expect(described.status).toBe(200);
-      expect(await described.json()).toEqual({
+      const description = (await described.json()) as { lastActiveAt: string };
+      expect(description).toEqual({
         connectedAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
         identity: { sourceIp: '127.0.0.1', userAgent: 'parley-test' },
         lastActiveAt: expect.stringMatching(/Z$/),
+      });
+      // Asked again after the client spoke: its activity as it is now, not as first described.
+      const before = Date.parse(description.lastActiveAt);
+      await new Promise((r) => setTimeout(r, 20));
+      client.send({ type: 'echo' });
+      await vi.waitFor(async () => {
+        const again = (await (await signedFetch(url, CREDENTIAL)).json()) as { lastActiveAt: string };
+        expect(Date.parse(again.lastActiveAt)).toBeGreaterThan(before);
       });
 
       const gone = await signedFetch(new URL(`${gw.callbackUrl}/@connections/${encodeURIComponent('nobody=')}`), CREDENTIAL, { method: 'POST', body: 'x' });

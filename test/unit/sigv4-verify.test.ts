@@ -78,6 +78,19 @@ describe('the local endpoints\' SigV4 check', () => {
     );
   });
 
+  it('finds invalid a body that differs from one it checked before under the same payload hash, and a checked body under a changed signature', async () => {
+    const req: Req = { method: 'POST', path: '/@connections/abc%3D', query: {}, headers: {}, body: 'the frame every connection gets' };
+    const signed = await sdkSigned(req, 'execute-api', now);
+    expect(await check(signed, signed.body, 'execute-api')).toBe('valid');
+    // Same length, same payload hash header, one byte changed: compared, then hashed, and refused.
+    const forged = Buffer.from(signed.body);
+    forged[0] = forged[0]! ^ 1;
+    expect(await check(signed, forged, 'execute-api')).toBe('invalid');
+    const resigned = { ...signed, headers: { ...signed.headers, authorization: signed.headers.authorization!.replace(/Signature=\w/, (m) => (m.endsWith('0') ? `${m.slice(0, -1)}1` : `${m.slice(0, -1)}0`)) } };
+    expect(await check(resigned, signed.body, 'execute-api')).toBe('invalid');
+    expect(await check(signed, signed.body, 'execute-api')).toBe('valid');
+  });
+
   it('refuses a signature for another service, one made over 5 minutes away, and an unknown key', async () => {
     const req: Req = { method: 'POST', path: '/@connections/abc%3D', query: {}, headers: {}, body: 'frame' };
     const signed = await sdkSigned(req, 'execute-api', now);
