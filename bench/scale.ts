@@ -16,6 +16,8 @@ const arg = (name: string, fallback: string) => process.argv.find((a) => a.start
 const rooms = arg('rooms', '100,1000').split(',').filter(Boolean).map(Number);
 const connects = arg('connects', '200,2000').split(',').filter(Boolean).map(Number);
 const huge = Number(arg('huge', '10000'));
+/** `--room-messages=<n>`: timed messages per room (100 to the room of 100 and 10 to the room of 1,000 unless given). */
+const roomMessages = Number(arg('room-messages', '0'));
 /**
  * `--cpu-prof=<file>`: a CPU profile of this process (gateway, handlers, emulator, receivers) over the
  * room runs; `--huge-cpu-prof=<file>`: over the messages to the room of `--huge` only, which are
@@ -35,7 +37,7 @@ try {
   const profiler = cpuProf ? await startProfile() : undefined;
   for (const members of rooms) {
     let floor: Distribution | undefined;
-    const messages = members >= 1000 ? 10 : 100;
+    const messages = roomMessages || (members >= 1000 ? 10 : 100);
     const between = floorBetween(bench, 20, messages);
     const run = await runRoom(bench, {
       members,
