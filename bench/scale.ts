@@ -8,6 +8,7 @@ import os from 'node:os';
 import { startBench } from './lib/harness.ts';
 import { runRoom, type RoomPhases } from './lib/latency.ts';
 import { floorBetween, measureEmulatorShare, runConnects, runHugeRoom } from './lib/fanout.ts';
+import { FAN_OUT_LOOKUPS } from './lib/capacity.ts';
 import type { Distribution } from './lib/stats.ts';
 
 process.env.DDB_LOCAL_TELEMETRY ??= '0';
@@ -45,7 +46,7 @@ try {
       outsiders: 0,
       warmup: 3,
       budgetMs: 180_000,
-      fanOutOperations: new Set(['listMemberIds', 'connectionsOf']),
+      fanOutOperations: FAN_OUT_LOOKUPS,
       afterEach: between.afterEach,
       during: async (sockets) => void (await between.topUp(sockets), (floor = between.done())),
     });

@@ -4,7 +4,7 @@
  * bill, printed, nothing written. `npm run bench` measures all of it again with everything else.
  */
 import { startBench } from './lib/harness.ts';
-import { createReferenceRoom, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES } from './lib/capacity.ts';
+import { createReferenceRoom, FAN_OUT_LOOKUPS, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES } from './lib/capacity.ts';
 import { BenchSocket, createUsers, inBatches, textOf } from './lib/clients.ts';
 import { measureSendBurst } from './lib/concurrency.ts';
 import { modelBill } from './lib/bill.ts';
@@ -18,7 +18,7 @@ try {
   const room = await createReferenceRoom(bench, 'ref');
   await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
   const fanOut = await measureFanOut(bench, room);
-  const fanOutOperations = new Set([...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation));
+  const fanOutOperations = new Set([...FAN_OUT_LOOKUPS, ...[...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation)]);
   const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', 2), 2, (u) => BenchSocket.open(bench.stack.wsUrl, u));
   const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
   for (const o of operations) {

@@ -31,6 +31,14 @@ export interface RoomRecord {
    * have none: theirs are always read.
    */
   reactedSeq?: number;
+  /**
+   * Counts changes of who is in the room: 1 when it is made, one more for each join or removal (and
+   * once a large room's members are written after it). Absent on rooms made before it was kept,
+   * until their first change. A message carries the value its send read (`membersAt`), so that the
+   * fan-out can use the member ids it read for an earlier message of that value instead of reading
+   * them again.
+   */
+  memberVersion?: number;
 }
 
 /** Who is in a room, as the room sees them (the room's partition): the same for every reader. */
@@ -85,6 +93,13 @@ export interface MessageRecord {
   createdAt: string;
   editedAt?: string;
   deletedAt?: string;
+  /**
+   * The room's `memberVersion` as its send read it (strongly consistent, before the message was
+   * stored); absent on messages stored before it was kept, or by a path that did not read it.
+   */
+  membersAt?: number;
+  /** The room's type as its send read it: the events consumer needs no room read to tell a direct room's messages. */
+  roomType?: RoomType;
 }
 
 export interface ReactionRecord {

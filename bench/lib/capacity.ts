@@ -28,12 +28,23 @@ export interface OperationCost {
   postsOutside: number;
 }
 
+/**
+ * The fan-out's lookups, by store operation: its member ids (none when it used the ids read for an
+ * earlier message of the room) and its presence reads. The first of them starts the fan-out.
+ */
+export const FAN_OUT_LOOKUPS: ReadonlySet<string> = new Set(['listMemberIds', 'connectionsOf']);
+
 export interface FanOutCost {
   /** Store operations the fan-out made, once per event or once per member looked up. */
   perEvent: { operation: string; local: Units; aws: Units }[];
   perMember: { operation: string; local: Units; aws: Units }[];
   members: number;
   total: { local: Units; aws: Units };
+  /**
+   * The same fan-out when its store keeps the room's member ids from an earlier message of the
+   * same member version (a busy room's, in the same instance): no read of members.
+   */
+  membersKnown: { local: Units; aws: Units };
 }
 
 /** The reference room of the bill: 10 members, 3 of them online. */
@@ -57,22 +68,20 @@ const tagged = new AsyncLocalStorage<true>();
 
 /**
  * The fan-out of one stored message, called directly (as the stream handler would) so that every
- * DynamoDB call it makes is known to be the fan-out's: per event, and per member looked up.
+ * DynamoDB call it makes is known to be the fan-out's: per event, and per member looked up. As
+ * the bill counts it: a fan-out that reads the room's members, as one in an instance that has not
+ * seen the room's member version does (the message without its version takes the same reads);
+ * and apart, one whose store keeps the ids (`membersKnown`).
  */
 export async function measureFanOut(bench: Bench, room: ReferenceRoom): Promise<FanOutCost> {
   const deps = getDeps(...fanOutWirings);
   const [message] = await deps.messages.listMessages(room.roomId, { limit: 1 });
   if (!message) throw new Error('the room has no message to fan out');
-  await bench.settle();
-  const readings: CapacityReading[] = [];
-  const stop = bench.recorder.tap((r) => tagged.getStore() && readings.push(r));
-  try {
-    await tagged.run(true, () => fanOut(deps, { kind: 'message_created', message }));
-  } finally {
-    stop();
-  }
-  await bench.settle();
-  const calls = await bench.calls(readings);
+  const { membersAt: _version, ...unversioned } = message;
+  const calls = await fanOutCalls(bench, () => fanOut(deps, { kind: 'message_created', message: unversioned }));
+  // Seen (its fan-out through the stream), then read strongly consistent and kept; then known.
+  await fanOut(deps, { kind: 'message_created', message });
+  const known = await fanOutCalls(bench, () => fanOut(deps, { kind: 'message_created', message }));
   const byOperation = new Map<string, Call[]>();
   for (const c of calls) byOperation.set(c.operation, [...(byOperation.get(c.operation) ?? []), c]);
   const members = room.members.length;
@@ -84,7 +93,21 @@ export async function measureFanOut(bench: Bench, room: ReferenceRoom): Promise<
         const per = perMember ? members : 1;
         return { operation, local: scale(t.local, 1 / per), aws: scale(t.aws, 1 / per) };
       });
-  return { perEvent: group(false), perMember: group(true), members, total: totals(calls) };
+  return { perEvent: group(false), perMember: group(true), members, total: totals(calls), membersKnown: totals(known) };
+}
+
+/** The store calls `run` makes, priced. */
+async function fanOutCalls(bench: Bench, run: () => Promise<unknown>): Promise<Call[]> {
+  await bench.settle();
+  const readings: CapacityReading[] = [];
+  const stop = bench.recorder.tap((r) => tagged.getStore() && readings.push(r));
+  try {
+    await tagged.run(true, run);
+  } finally {
+    stop();
+  }
+  await bench.settle();
+  return bench.calls(readings);
 }
 
 const scale = (u: Units, f: number): Units => ({ readTable: u.readTable * f, readGsi: u.readGsi * f, writeTable: u.writeTable * f, writeGsi: u.writeGsi * f });

@@ -11,7 +11,7 @@ import { streamFn } from '#infra/routes.ts';
 import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import { api } from '#test/support/clients.ts';
 import { createUsers, textOf, type BenchSocket } from './clients.ts';
-import { MESSAGE_BYTES } from './capacity.ts';
+import { FAN_OUT_LOOKUPS, MESSAGE_BYTES } from './capacity.ts';
 import { cpuSnapshot, cpuSpent, type CpuSnapshot, type CpuSpent } from './cpu.ts';
 import { startCrowd } from './crowd.ts';
 import type { Bench } from './harness.ts';
@@ -169,8 +169,10 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       posts = made.filter((p) => p.type === 'message_new').length;
       endToEnd.push(...times.map((t) => t - t0));
       const lastAt = Math.max(...times);
-      const fanStart = Math.min(...readings.filter((r) => r.operation === 'listMemberIds').map((r) => r.startedAt));
-      const stored = Math.max(...readings.filter((r) => r.operation !== 'listMemberIds' && r.endedAt <= fanStart).map((r) => r.endedAt));
+      // The fan-out's first call: its member ids, or its first presence read when it used the ids
+      // read for an earlier message.
+      const fanStart = Math.min(...readings.filter((r) => FAN_OUT_LOOKUPS.has(r.operation)).map((r) => r.startedAt));
+      const stored = Math.max(...readings.filter((r) => !FAN_OUT_LOOKUPS.has(r.operation) && r.endedAt <= fanStart).map((r) => r.endedAt));
       if (Number.isFinite(fanStart)) fanOuts.push(lastAt - (performance.timeOrigin + fanStart));
       perMessage.push({ last: lastAt - t0, ...(Number.isFinite(fanStart) && Number.isFinite(stored) && { streamWait: fanStart - stored }) });
     }

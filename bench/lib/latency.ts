@@ -147,8 +147,13 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
     const lastPostAt = Math.max(...messagePosts.map((p) => p.at));
     phase.toSendHandler.push(sendStart - t0);
     phase.sendStores.push(stored - sendStart);
-    phase.firstMemberPage.push(Math.min(...ends('listMemberIds')));
-    phase.memberQuery.push(Math.max(...ends('listMemberIds')));
+    // A fan-out that used the member ids read for an earlier message reads none: its message
+    // counts in neither member phase (their `n` is the messages whose fan-out read them).
+    const memberReads = ends('listMemberIds');
+    if (memberReads.length > 0) {
+      phase.firstMemberPage.push(Math.min(...memberReads));
+      phase.memberQuery.push(Math.max(...memberReads));
+    }
     phase.firstBatch.push(Math.min(...ends('connectionsOf')));
     phase.allBatches.push(Math.max(...ends('connectionsOf')));
     phase.lastPost.push(lastPostAt - fanStart);

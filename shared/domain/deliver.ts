@@ -28,22 +28,24 @@ export type Frames = ServerFrame | FrameFor;
  * reads of their presence items for their connections. Users outside the room are never read. A
  * connection scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
  * Each page of member ids starts its presence reads as it lands, and posting starts with the first
- * read to land, while the others are still being read.
+ * read to land, while the others are still being read. With `membersAt` (a new message's), the
+ * member ids read for an earlier message of the same member version serve again (listMemberIds).
  */
 export async function deliverToRoom(
   deps: Deps,
   roomId: string,
   frames: Frames,
-  alsoScoped: string[] = [],
-  except?: { userId: string },
+  opts: { alsoScoped?: readonly string[]; except?: { userId: string }; membersAt?: number } = {},
 ): Promise<Delivery> {
+  const { alsoScoped = [], except, membersAt } = opts;
   const delivery = new Delivering(deps, frames);
   const reached = (c: ConnectionTarget) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId);
   const reads: Promise<unknown>[] = [];
-  const listed = deps.rooms.listMemberIds(roomId, (page) => {
+  const onPage = (page: readonly string[]) => {
     const ids = except ? page.filter((id) => id !== except.userId) : page;
     if (ids.length > 0) reads.push(deps.connections.connectionsOf(ids, (found) => delivery.add(found.filter(reached))));
-  });
+  };
+  const listed = deps.rooms.listMemberIds(roomId, onPage, membersAt);
   // The reads a failed query had started are waited for too, so nothing is posted after this returns.
   const lookups = listed.then(
     () => Promise.all(reads),

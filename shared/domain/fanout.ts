@@ -14,13 +14,15 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
     case 'message_created': {
       // Recipients are members only (deliverToRoom): they get the download URLs, presigned once.
       const urls = await attachmentUrls(deps, [change.message]);
-      // A mentioned user hears of it even on a connection scoped to another room.
-      return deliverToRoom(deps, change.message.roomId, { type: 'message_new', message: messageView(change.message, [], undefined, urls) }, change.message.mentions);
+      // A mentioned user hears of it even on a connection scoped to another room. The member ids
+      // read for the room's previous message serve while its members are the same.
+      const { roomId, mentions, membersAt } = change.message;
+      return deliverToRoom(deps, roomId, { type: 'message_new', message: messageView(change.message, [], undefined, urls) }, { alsoScoped: mentions, ...(membersAt !== undefined && { membersAt }) });
     }
     case 'message_edited': {
       const m = change.message;
       const [reactions, urls] = await Promise.all([deps.messages.reactionsBetween(m.roomId, m.seq, m.seq), attachmentUrls(deps, [m])]);
-      return deliverToRoom(deps, m.roomId, (userId) => ({ type: 'message_edited', message: messageView(m, reactions, userId, urls) }), m.mentions);
+      return deliverToRoom(deps, m.roomId, (userId) => ({ type: 'message_edited', message: messageView(m, reactions, userId, urls) }), { alsoScoped: m.mentions });
     }
     case 'message_deleted': {
       const { roomId, id, seq } = change.message;

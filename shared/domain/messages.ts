@@ -1,5 +1,5 @@
 import type { Deps } from '#shared/ports/runtime.ts';
-import type { ChangeRecord, MessageRecord, SeatRecord, User } from '#shared/model.ts';
+import type { ChangeRecord, MessageRecord, RoomRecord, SeatRecord, User } from '#shared/model.ts';
 import type { SendMark } from '#shared/ports/rooms.ts';
 import { AppError, conflict, forbidden, notFound, unavailable, validationFailed } from '#shared/errors.ts';
 import type { ChangesQuery, HistoryQuery, SendMessageInput } from '#shared/schemas/messages.ts';
@@ -153,7 +153,7 @@ export async function sendMessage(deps: Deps, actor: User, roomId: string, input
     current = now2;
   }
   const own = cmid === undefined ? undefined : { senderId: actor.userId, clientMessageId: cmid };
-  const { message, created } = await insertAtNext(deps, roomId, fromSeq, { ...draft, createdAt: at }, own);
+  const { message, created } = await insertAtNext(deps, roomId, fromSeq, { ...draft, createdAt: at, ...asRead(room) }, own);
   // Others sent first: move the sender's mark on to their message (under contention only). The
   // first write cannot set it: the seq is known only once the put took it, and the seat write
   // must come before the put (it claims the clientMessageId and counts the send); one transaction
@@ -249,9 +249,18 @@ async function insertAtNext(deps: Deps, roomId: string, fromSeq: number, m: NewM
  * or the host platform posts (`system`, `payment`, ...). `undefined` if the room is archived or gone.
  */
 export async function appendMessage(deps: Deps, roomId: string, m: Omit<NewMessage, 'createdAt'>): Promise<MessageRecord | undefined> {
-  const { room, latest } = await deps.rooms.getRoomWithLatest(roomId);
+  const { room, latest } = await deps.rooms.getRoomWithLatest(roomId, { consistent: true });
   if (!room || room.archivedAt) return undefined;
-  return (await insertAtNext(deps, roomId, (latest?.seq ?? 0) + 1, { ...m, createdAt: deps.clock.now().toISOString() })).message;
+  return (await insertAtNext(deps, roomId, (latest?.seq ?? 0) + 1, { ...m, createdAt: deps.clock.now().toISOString(), ...asRead(room) })).message;
+}
+
+/**
+ * What a message keeps of its room as the send read it, strongly consistent, before storing it:
+ * the member version (the fan-out's member ids read for it serve the room's next messages until
+ * the members change) and the type (the events consumer tells a direct room's messages by it).
+ */
+function asRead(room: RoomRecord): Pick<MessageRecord, 'membersAt' | 'roomType'> {
+  return { membersAt: room.memberVersion ?? 0, roomType: room.type };
 }
 
 /**

@@ -139,11 +139,12 @@ export interface NotificationOutcome {
  * not read past it, whose level admits it, and who have no open connection. At most one per user
  * and room per window; later ones are counted into the next.
  *
- * Cost: the room and its members with their preference inputs, which member items carry as
- * copies (one Query, priced by the member items' size: 0.5 read units for ten), so levels cost no
- * read of their own; only members whose items were written before copies were kept have theirs
- * read from the preference items (one batch). Under the default level a group room's plain
- * message then reads nothing more: presence is read only for those a level admits. In a direct
+ * Cost: the members with their preference inputs, which member items carry as copies (one Query,
+ * priced by the member items' size: 0.5 read units for ten), so levels cost no read of their own;
+ * only members whose items were written before copies were kept have theirs read from the
+ * preference items (one batch). The room is read only once someone is to be notified: a message
+ * carries its room's type (one stored before messages did has its room read first). Under the
+ * default level a group room's plain message then reads nothing more: presence is read only for those a level admits. In a direct
  * room whose member item has no copies (the default level admits its every message), presence
  * goes first, and the preference items are read only when the other member is offline. The
  * notification state and the read mark (the seat) are read for those left only: a member who
@@ -154,8 +155,12 @@ export interface NotificationOutcome {
  */
 export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise<NotificationOutcome[]> {
   if (m.type === 'system' || m.deletedAt) return [];
-  const [room, members] = await Promise.all([deps.rooms.getRoom(m.roomId), deps.notifications.memberLevels(m.roomId)]);
-  if (!room || room.archivedAt) return [];
+  // A message that carries its room's type needs the room only once someone is to be notified
+  // (the push's title, and whether the room was archived since).
+  const roomRead = m.roomType === undefined ? deps.rooms.getRoom(m.roomId) : undefined;
+  const [early, members] = await Promise.all([roomRead, deps.notifications.memberLevels(m.roomId)]);
+  if (roomRead && (!early || early.archivedAt)) return [];
+  const type = early?.type ?? m.roomType!;
   const others = members.filter((x) => x.userId !== m.senderId);
   if (others.length === 0) return [];
 
@@ -163,7 +168,7 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   /** Those of `candidates` whose level admits the message, and why (a batch read only for items without copies). */
   const admitted = async (candidates: MemberLevels[]) =>
     (await deps.notifications.recipients(m.roomId, candidates))
-      .map((r) => ({ userId: r.userId, reason: reasonFor(room, m, r.userId), level: effectiveLevel(r, now) }))
+      .map((r) => ({ userId: r.userId, reason: reasonFor({ type }, m, r.userId), level: effectiveLevel(r, now) }))
       .filter((c) => admits(c.level, c.reason));
   /** Those of `userIds` with no open connection: one batch read of presence. */
   const offline = async (userIds: string[]): Promise<Set<string>> => {
@@ -176,7 +181,7 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   // admits every message of a direct room, but in a group room only mentions.
   const levelsRead = others.some((x) => !x.user || !x.room);
   let admittedAway: Awaited<ReturnType<typeof admitted>>;
-  if (room.type === 'direct' && levelsRead) {
+  if (type === 'direct' && levelsRead) {
     const away = await offline(others.map((x) => x.userId));
     admittedAway = await admitted(others.filter((x) => away.has(x.userId)));
   } else {
@@ -187,7 +192,8 @@ export async function notifyMessage(deps: NotifyDeps, m: MessageRecord): Promise
   if (admittedAway.length === 0) return [];
   // The preferences batch may be a moment stale: the state a decision rests on is read consistently.
   const ids = admittedAway.map((c) => c.userId);
-  const [states, seats] = await Promise.all([deps.notifications.states(m.roomId, ids), deps.rooms.getSeats(m.roomId, ids)]);
+  const [room, states, seats] = await Promise.all([early ?? deps.rooms.getRoom(m.roomId), deps.notifications.states(m.roomId, ids), deps.rooms.getSeats(m.roomId, ids)]);
+  if (!room || room.archivedAt) return [];
   const unread = new Set(seats.filter((s) => s.lastReadSeq < m.seq).map((s) => s.userId));
   const candidates = admittedAway.filter((c) => unread.has(c.userId));
 

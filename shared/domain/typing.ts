@@ -22,8 +22,7 @@ export async function setTyping(deps: Deps, actor: User, roomId: string, isTypin
     deps,
     roomId,
     { type: 'user_typing', roomId, userId: actor.userId, displayName: actor.displayName, isTyping },
-    [],
-    { userId: actor.userId },
+    { except: { userId: actor.userId } },
   );
 }
 

@@ -15,7 +15,7 @@ export interface ConnectionStore {
    * nothing read for anyone else. `onBatch` hears each batch read's share as it lands, before the
    * whole answer (a fan-out posts to the first while the others are read).
    */
-  connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]>;
+  connectionsOf(userIds: readonly string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]>;
 
   /** Lists an open connection on its user's presence item, which expires with it at `expiresAt`. */
   connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;

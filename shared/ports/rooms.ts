@@ -69,9 +69,11 @@ export interface RoomStore {
   getRoomWithNewest(roomId: string, limit: number): Promise<{ room?: RoomRecord; messages: MessageRecord[] }>;
   /**
    * Every member's id. With `onPage`, each page is handed over as it is read (a fan-out starts its
-   * connection lookups with the first), and a large room's first page is a small one.
+   * connection lookups with the first), and a large room's first page is a small one. With `asOf`
+   * (a message's `membersAt`), they may be the ids read for an earlier message of the same member
+   * version, with no read at all.
    */
-  listMemberIds(roomId: string, onPage?: (userIds: string[]) => void): Promise<string[]>;
+  listMemberIds(roomId: string, onPage?: (userIds: readonly string[]) => void, asOf?: number): Promise<readonly string[]>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
   /** The members among `userIds` (others are left out). */
   getMembers(roomId: string, userIds: string[]): Promise<MemberRecord[]>;

@@ -126,6 +126,33 @@ describe('fan-out across workers', () => {
     await Promise.all(sockets.map((s) => s.close()));
   });
 
+  it('uses the member ids read for the room\'s earlier messages only while its members stay the same: one added or removed since is reached or left out at once', async () => {
+    const people = await users('v', 5);
+    const [owner, stays, leaving, joining, outsider] = people as [TestUser, TestUser, TestUser, TestUser, TestUser];
+    const roomId = await groupRoom(owner, [stays, leaving]);
+    const [s0, s1, s2, s3, s4] = (await Promise.all(people.map((u) => connect(rt.wsUrl, u)))) as [TestSocket, TestSocket, TestSocket, TestSocket, TestSocket];
+    // Three messages of one member version: the first one's fan-out notes it, the second's reads
+    // the ids strongly consistent and keeps them, the third's uses them.
+    // What each socket was sent of the room's messages (the system messages of the join and the removal aside).
+    const said = (s: TestSocket) => s.frames.filter((f) => f.type === 'message_new' && f.message.roomId === roomId && f.message.type !== 'system').map((f) => String(f.message.content));
+    const kept = ['kept 0', 'kept 1', 'kept 2'];
+    for (const content of kept) await s0.request({ type: 'message_send', roomId, content });
+    await eventually(() => expect(said(s2)).toEqual(kept));
+    expect((await api(rt.httpUrl, 'POST', `/rooms/${roomId}/members`, { token: owner.token, body: { userId: joining.userId } })).status).toBe(201);
+    await s0.request({ type: 'message_send', roomId, content: 'after the join' });
+    await eventually(() => expect(said(s3)).toEqual(['after the join']));
+    expect((await api(rt.httpUrl, 'DELETE', `/rooms/${roomId}/members/${leaving.userId}`, { token: owner.token })).status).toBeLessThan(300);
+    const after = ['after the removal 0', 'after the removal 1', 'after the removal 2'];
+    for (const content of after) await s0.request({ type: 'message_send', roomId, content });
+    await eventually(() => expect(said(s1)).toEqual([...kept, 'after the join', ...after]));
+    await eventually(() => expect(said(s3)).toEqual(['after the join', ...after]));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(said(s2)).toEqual([...kept, 'after the join']);
+    expect(said(s4)).toEqual([]);
+    expect(s4.frames.filter((f) => f.type !== 'connection_established' && f.userId !== outsider.userId)).toEqual([]);
+    await Promise.all([s0, s1, s2, s3, s4].map((s) => s.close()));
+  });
+
   it('forgets a connection API Gateway answers 410 for, item and presence entry, when a worker posts to it', async () => {
     const people = await users('g', 4);
     const roomId = await groupRoom(people[0]!, people.slice(1));
@@ -203,7 +230,7 @@ describe('member ids for a fan-out', () => {
     const calls: CapacityReading[] = [];
     const { table } = createTableClient({ tableName } as DepsConfig, { clients: { dynamo: localDynamoDbApi(dynamoEndpoint) }, meter: meterCapacity((r) => void calls.push(r)) });
     const store = new DynamoRoomStore(table);
-    const pages: string[][] = [];
+    const pages: (readonly string[])[] = [];
     const all = await store.listMemberIds(roomId, (page) => void pages.push(page));
     expect(pages.map((p) => p.length)).toEqual([FIRST_MEMBER_PAGE, 5]);
     expect(pages.flat()).toEqual(all);
@@ -212,6 +239,29 @@ describe('member ids for a fan-out', () => {
     calls.length = 0;
     expect(await store.listMemberIds(roomId)).toEqual(all);
     expect(calls.filter((c) => c.operation === 'listMemberIds')).toHaveLength(1);
+
+    // By member version (a message's): noted the first time, read strongly consistent and kept
+    // the second, no read from then on; never for another version, or a room without one.
+    const { Item } = await db.send(new GetItemCommand({ TableName: tableName, Key: marshall(keys.room(roomId)), ConsistentRead: true }));
+    // Made with its members written after it (a room this large): 1 at the put, 2 once they were.
+    expect(Item?.memberVersion?.N).toBe('2');
+    const reads = async (asOf?: number) => {
+      calls.length = 0;
+      const handed: (readonly string[])[] = [];
+      const ids = await store.listMemberIds(roomId, (page) => void handed.push(page), asOf);
+      expect([...ids].sort()).toEqual([...all].sort());
+      expect(handed.flat()).toEqual([...ids]);
+      return calls.filter((c) => c.operation === 'listMemberIds').map((c) => c.input.ConsistentRead === true);
+    };
+    expect(await reads(2)).toEqual([false, false]);
+    expect(await reads(2)).toEqual([true, true]);
+    expect(await reads(2)).toEqual([]);
+    expect(await reads(2)).toEqual([]);
+    expect(await reads(3)).toEqual([false, false]);
+    expect(await reads(2)).toEqual([false, false]);
+    expect(await reads(0)).toEqual([false, false]);
+    expect(await reads(0)).toEqual([false, false]);
+    expect(await reads()).toEqual([false, false]);
   });
 });
 

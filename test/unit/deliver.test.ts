@@ -136,7 +136,7 @@ describe('deliverToRoom: lookups as pages land', () => {
   it('reads and posts to the first page of members before the next page is read', async () => {
     const later = gate();
     const { deps, events } = memoryDeps({ pages: [['a', 'b'], ['c', 'd']], beforeLaterPages: later.opened });
-    const done = deliverToRoom(deps, 'r1', frame, [], { userId: 'b' });
+    const done = deliverToRoom(deps, 'r1', frame, { except: { userId: 'b' } });
     await new Promise((resolve) => setTimeout(resolve, 20));
     // The sender (`except`) is left out of the reads.
     expect(events).toEqual(['page 0', 'read a', 'landed a', 'post c-a']);

@@ -61,7 +61,7 @@ export class DynamoConnectionStore implements ConnectionStore {
     return out.Item !== undefined;
   }
 
-  async connectionsOf(userIds: string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
+  async connectionsOf(userIds: readonly string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]> {
     const keys = [...new Set(userIds)].map(presence.key);
     // Several batch reads at once, not one after another (presenceBatches).
     const batches: (typeof keys)[] = [];

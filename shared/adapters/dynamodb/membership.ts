@@ -1,6 +1,7 @@
 import type { MemberRecord, Page, Role, RoomRecord, SeatRecord } from '#shared/model.ts';
 import type { AddMemberOutcome, MemberLevelCopier, SendMark } from '#shared/ports/rooms.ts';
 import { unavailable } from '#shared/errors.ts';
+import { MemberIdCache } from './member-id-cache.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { STORE_RETRY } from './store-errors.ts';
 import type { Item, Key } from './entities/entity.ts';
@@ -18,6 +19,11 @@ import { READ_SOURCE } from './stream-filters.ts';
  */
 export const FIRST_MEMBER_PAGE = 128;
 
+/** The most member ids a store keeps for fan-outs (MemberIdCache): about 5 MB of ids. */
+export const CACHED_MEMBER_IDS = 100_000;
+/** How long member ids read for a fan-out serve at most (MemberIdCache). */
+export const CACHED_MEMBER_IDS_MS = 10 * 60_000;
+
 /**
  * The member items of the room store: who is in a room, with which role, and the rooms a user is
  * in (GSI1); and each member's seat, in the user's own partition (role, read marks, the send's
@@ -25,6 +31,8 @@ export const FIRST_MEMBER_PAGE = 128;
  * room-store.ts, which extends it, to keep each file short.
  */
 export abstract class DynamoMembership {
+  private readonly memberIds = new MemberIdCache(CACHED_MEMBER_IDS, CACHED_MEMBER_IDS_MS);
+
   constructor(protected readonly table: TableClient) {}
 
   /** The room as it is now (a strongly consistent read), for telling why a write was refused. */
@@ -38,7 +46,15 @@ export abstract class DynamoMembership {
     return out.Item ? member.fromItem(out.Item) : undefined;
   }
 
-  async listMemberIds(roomId: string, onPage?: (userIds: string[]) => void): Promise<string[]> {
+  async listMemberIds(roomId: string, onPage?: (userIds: readonly string[]) => void, asOf?: number): Promise<readonly string[]> {
+    // Rooms made before versions were kept (none: 0) may still change by a function of an older
+    // release during a deploy, which raises no version: only a room made or changed since counts.
+    const versioned = asOf !== undefined && asOf >= 1;
+    const known = versioned ? this.memberIds.lookup(roomId, asOf) : undefined;
+    if (known?.ids) {
+      if (known.ids.length > 0) onPage?.(known.ids);
+      return known.ids;
+    }
     const { PK, SKPrefix } = keys.memberPrefix(roomId);
     const ids: string[] = [];
     let start: Item | undefined;
@@ -51,6 +67,9 @@ export abstract class DynamoMembership {
         KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
         ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
         ProjectionExpression: 'SK',
+        // Ids kept for a version must hold every change up to it: the message's send read the
+        // version, strongly consistent, before this read began.
+        ...(known && { ConsistentRead: true }),
         ...(first && { Limit: FIRST_MEMBER_PAGE }),
         ...(start && { ExclusiveStartKey: start }),
       });
@@ -59,6 +78,7 @@ export abstract class DynamoMembership {
       if (page.length > 0) onPage?.(page);
       start = out.LastEvaluatedKey;
     } while (start);
+    if (versioned) this.memberIds.remember(roomId, asOf, known ? ids : undefined);
     return ids;
   }
 
@@ -103,7 +123,7 @@ export abstract class DynamoMembership {
           Update: {
             TableName: this.table.tableName,
             Key: room.key(m.roomId),
-            UpdateExpression: 'SET memberCount = memberCount + :one REMOVE roomEvent',
+            UpdateExpression: 'SET memberCount = memberCount + :one ADD memberVersion :one REMOVE roomEvent',
             ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(archivedAt) AND #type = :group AND memberCount < maxMembers',
             ExpressionAttributeNames: { '#type': 'type' },
             ExpressionAttributeValues: { ':one': 1, ':group': 'group' },
@@ -132,7 +152,7 @@ export abstract class DynamoMembership {
         Update: {
           TableName: this.table.tableName,
           Key: room.key(roomId),
-          UpdateExpression: 'SET memberCount = memberCount - :one REMOVE roomEvent',
+          UpdateExpression: 'SET memberCount = memberCount - :one ADD memberVersion :one REMOVE roomEvent',
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeValues: { ':one': 1 },
         },

@@ -16,7 +16,8 @@ import { ROOM_EVENT } from './stream-filters.ts';
 export class DynamoRoomStore extends DynamoMembership implements RoomStore {
   async createRoom(r: RoomRecord, members: MemberRecord[], levels?: MemberLevelCopier): Promise<void> {
     // A room starts keeping the highest reacted seq from its creation (`markReacted`).
-    const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
+    // It also starts counting changes of its members (`memberVersion`): messages then carry it.
+    const roomPut = { TableName: this.table.tableName, Item: room.toItem({ reactedSeq: 0, memberVersion: 1, ...r }), ConditionExpression: 'attribute_not_exists(PK)' };
     const userIds = members.map((m) => m.userId);
     const seatItems = members.map(seat.toItem);
     // Member items carry copies of the members' notification preferences (level-copies.ts). A
@@ -42,6 +43,9 @@ export class DynamoRoomStore extends DynamoMembership implements RoomStore {
     const memberItems = members.map((m) => member.toItem(m, levels && { room: { pref: {}, v: 0 } }));
     await this.table.batchWrite('batchWrite', memberItems.map((Item) => ({ PutRequest: { Item } })));
     await this.table.batchWrite('batchWrite', seatItems.map((Item) => ({ PutRequest: { Item } })));
+    // Members were written after the room: a message sent meanwhile may have had its fan-out read
+    // only some of them. A new member version keeps any later message from using that read.
+    await this.table.update('createRoom', { Key: room.key(r.roomId), UpdateExpression: 'ADD memberVersion :one', ExpressionAttributeValues: { ':one': 1 } });
     await levels?.settle(r.roomId, userIds, new Map(), { withRoom: false });
   }
 

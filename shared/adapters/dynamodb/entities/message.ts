@@ -25,6 +25,8 @@ const schema = /* @__PURE__ */ lazySchema(() => z.object({
   createdAt: z.string(),
   editedAt: z.optional(z.string()),
   deletedAt: z.optional(z.string()),
+  mv: z.optional(z.number()),
+  rt: z.optional(z.enum(['group', 'direct'])),
 }));
 
 /**
@@ -36,16 +38,21 @@ const schema = /* @__PURE__ */ lazySchema(() => z.object({
  *
  * Long text is stored compressed (`contentZ`, message-content.ts); every reader of a message item
  * (queries, stream images) goes through `fromItem`, which gives the text back either way.
+ * `membersAt` and `roomType` are stored as `mv` and `rt`: every message carries them, and a few
+ * bytes more can take an item past 1 KB, a second write unit.
  */
 export const message = {
   key: (roomId: string, seq: number) => keys.message(roomId, seq),
-  toItem: ({ content, ...m }: MessageRecord): Item =>
+  toItem: ({ content, membersAt, roomType, ...m }: MessageRecord): Item =>
     itemOf(ENTITY.message, keys.message(m.roomId, m.seq), {
       ...(m.metadata === undefined ? m : { ...m, metadata: JSON.stringify(m.metadata) }),
       ...storedContent(content),
+      ...(membersAt !== undefined && { mv: membersAt }),
+      ...(roomType !== undefined && { rt: roomType }),
     }),
   fromItem: (item: Item): MessageRecord => {
-    const { metadata, ...record } = parseItem(ENTITY.message, schema(), withText(item));
+    const { metadata, mv, rt, ...parsed } = parseItem(ENTITY.message, schema(), withText(item));
+    const record: MessageRecord = { ...parsed, ...(mv !== undefined && { membersAt: mv }), ...(rt !== undefined && { roomType: rt }) };
     if (metadata === undefined) return record;
     return { ...record, metadata: typeof metadata === 'string' ? (JSON.parse(metadata) as Record<string, unknown>) : metadata };
   },

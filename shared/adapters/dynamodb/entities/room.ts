@@ -19,6 +19,7 @@ const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<RoomRecord> => z.obj
   lastActivityAt: z.string(),
   archivedAt: z.optional(z.string()),
   reactedSeq: z.optional(z.number()),
+  memberVersion: z.optional(z.number()),
 }));
 
 /** A room: its settings and counters (member count, last seq); listed in GSI1 while public. */
