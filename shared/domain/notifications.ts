@@ -144,11 +144,12 @@ export interface NotificationOutcome {
  * only members whose items were written before copies were kept have theirs read from the
  * preference items (one batch). The room is read only once someone is to be notified: a message
  * carries its room's type (one stored before messages did has its room read first). Under the
- * default level a group room's plain message then reads nothing more: presence is read only for those a level admits. In a direct
- * room whose member item has no copies (the default level admits its every message), presence
- * goes first, and the preference items are read only when the other member is offline. The
- * notification state and the read mark (the seat) are read for those left only: a member who
- * read the message already is a rare candidate, so their marks are read last.
+ * default level a group room's plain message then reads nothing more: presence is read only for
+ * those a level admits. In a direct room whose member item has no copies (the default level
+ * admits its every message), presence goes first, and the preference items are read only when
+ * the other member is offline. The notification state and the read mark (the seat) are read for
+ * those left only: a member who read the message already is a rare candidate, so their marks are
+ * read last.
  *
  * Retries: the state is committed after the event and pushes went out, so a retry before the
  * commit re-sends the same event id (consumers drop it) and one after finds the seq handled.
