@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { ulid } from 'ulid';
+import { message } from '#shared/adapters/dynamodb/entities/message.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
+import { messageIdFor } from '#shared/domain/messages.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
@@ -215,6 +221,27 @@ describe('who is notified', () => {
     await published(d.id);
     expect(notifications(direct).map((e) => [e.detail.userId, e.detail.reason, e.detail.seq])).toEqual([[cy.userId, 'direct', d.seq]]);
     expect(notifications(group).filter((e) => e.detail.seq === g.seq).map((e) => e.detail.userId)).toEqual([cy.userId]);
+  });
+
+  it('a message stored before messages carried their room\'s type: its room is read first, and a direct room\'s still notifies', async () => {
+    const [ann, cy] = (await users('ann', 'cy')) as [TestUser, TestUser];
+    const direct = await room(ann, [cy], 'direct');
+    // The room's next seq (none sent: one notification would coalesce the next), written as a
+    // release before this one wrote messages: no `mv`, no `rt`.
+    const history = await post(ann, `/rooms/${direct}/messages`, undefined, 'GET');
+    expect(history.status).toBe(200);
+    const seq = ((history.body.items as { seq: number }[]).at(-1)?.seq ?? 0) + 1;
+    const legacy = { id: messageIdFor(ulid(), seq), roomId: direct, seq, senderId: ann.userId, senderName: ann.displayName, type: 'text', content: 'untyped', mentions: [], createdAt: new Date().toISOString() };
+    const item = message.toItem(legacy);
+    expect(item).not.toHaveProperty('rt');
+    const db = new DynamoDBClient({ endpoint: runtime.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    try {
+      await db.send(new PutItemCommand({ TableName: TABLE.defaultName, Item: marshall(item, { removeUndefinedValues: true }), ConditionExpression: 'attribute_not_exists(PK)' }));
+    } finally {
+      db.destroy();
+    }
+    await published(legacy.id);
+    await eventually(() => expect(notifications(direct).map((e) => [e.detail.userId, e.detail.reason, e.detail.seq])).toContainEqual([cy.userId, 'direct', seq]), 15_000);
   });
 
   it('mute: without mutedUntil (level none) and until a time; clearing it', async () => {
