@@ -19,8 +19,9 @@ export type ThumbnailOutcome =
 
 /**
  * An object landed under `files/` (S3 `ObjectCreated`): make its thumbnail if it is an attached
- * image, and record the image's displayed size (after EXIF orientation) with it. Sizes are checked before decoding and a decoder's throw is an outcome, not an error, so
- * a hostile image is not retried. The record is marked only after the thumbnail is stored; if the
+ * image, and record the image's displayed size (after EXIF orientation) with it. Sizes are checked
+ * before decoding and a decoder's throw is an outcome, not an error, so a hostile image is not
+ * retried. The record is marked only after the thumbnail is stored; if the
  * record went meanwhile (the send was refused, the message deleted), the thumbnail goes too.
  */
 export async function makeThumbnail(deps: Pick<Deps, 'attachments'>, object: { key: string; size?: number }): Promise<ThumbnailOutcome> {
