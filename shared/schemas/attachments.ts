@@ -4,9 +4,8 @@ import { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES } from './limits.ts';
 
 export { ATTACHMENT_LIMITS, KNOWN_CONTENT_TYPES };
 
-const imageSide = (side: string) => z.number().check(z.int(), z.gte(1), z.lte(ATTACHMENT_LIMITS.imageSideMax)).register(z.globalRegistry, {
-  description: `An image's displayed ${side} in pixels, after its EXIF orientation. Give width and height together or neither, for image types only. Members see it in the attachment until the server has measured the image.`,
-});
+/** A side of an image in pixels (docs/attachments.md §1: displayed size, after EXIF orientation). */
+const imageSide = () => z.number().check(z.int(), z.gte(1), z.lte(ATTACHMENT_LIMITS.imageSideMax));
 
 /** The body of `POST /rooms/{roomId}/attachments`. */
 export const createAttachmentBody = /* @__PURE__ */ schema(() => z.strictObject({
@@ -23,8 +22,8 @@ export const createAttachmentBody = /* @__PURE__ */ schema(() => z.strictObject(
   ),
   size: z.number().check(z.int(), z.gte(1)),
   /** An image's displayed size in pixels (after its EXIF orientation), so a client can lay it out before it loads. */
-  width: z.optional(imageSide('width')),
-  height: z.optional(imageSide('height')),
+  width: z.optional(imageSide()),
+  height: z.optional(imageSide()),
 }).check(
   // One side alone is no shape, and only an image has one. (Refused rather than ignored: a client
   // sending sizes for a PDF has mixed two files up.)
