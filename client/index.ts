@@ -694,12 +694,20 @@ export class ParleyClient {
    * Uploads a file for a message: an upload slot, then the bytes straight to storage with the
    * slot's headers. Resolves with the `attachmentId` to pass in `send(..., {attachmentIds})`.
    * `onProgress` (0…1) is called where the platform reports upload progress (XMLHttpRequest).
+   * `width` and `height` (an image's displayed size, after EXIF orientation; both or neither) let
+   * every member lay the image out before it loads.
    */
-  async upload(roomId: string, file: Blob & { name?: string }, opts: { name?: string; contentType?: string; onProgress?: (fraction: number) => void } = {}): Promise<string> {
+  async upload(
+    roomId: string,
+    file: Blob & { name?: string },
+    opts: { name?: string; contentType?: string; width?: number; height?: number; onProgress?: (fraction: number) => void } = {},
+  ): Promise<string> {
     const ticket = await this.api.createAttachment(roomId, {
       fileName: opts.name ?? file.name ?? 'file',
       contentType: opts.contentType ?? (file.type || 'application/octet-stream'),
       size: file.size,
+      ...(opts.width !== undefined && { width: opts.width }),
+      ...(opts.height !== undefined && { height: opts.height }),
     });
     const XHR = (globalThis as any).XMLHttpRequest;
     if (XHR && opts.onProgress) {

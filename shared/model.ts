@@ -163,6 +163,12 @@ export interface AttachmentRef {
   name: string;
   size: number;
   contentType: string;
+  /**
+   * An image's displayed size in pixels (after EXIF orientation), as its sender declared it. On the
+   * upload slot the thumbnail maker replaces them with the measured ones (see `thumbnail`).
+   */
+  width?: number;
+  height?: number;
 }
 
 /** One upload slot handed out by `POST /rooms/{roomId}/attachments`. */

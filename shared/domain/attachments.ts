@@ -1,4 +1,4 @@
-import type { AttachmentDeps } from '#shared/ports/attachments.ts';
+import type { AttachmentDeps, ImageSize } from '#shared/ports/attachments.ts';
 import type { AttachmentRecord, AttachmentRef, MessageRecord, User } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import { AppError, conflict, forbidden, validationFailed } from '#shared/errors.ts';
@@ -109,6 +109,7 @@ export async function createUpload(deps: Deps, actor: User, roomId: string, inpu
     name: input.fileName,
     size: input.size,
     contentType: input.contentType,
+    ...(input.width !== undefined && { width: input.width, height: input.height }),
     createdAt: now.toISOString(),
     status: 'pending',
   };
@@ -149,7 +150,15 @@ export async function attachUploads(deps: Deps, actor: User, roomId: string, ids
     throw conflict('An attachment was already sent with another message');
   }
   // From here the uploads are claimed; a refused file is removed with its record.
-  const refs = records.map((a) => ({ id: a.id, key: fileKey(roomId, a.id), name: a.name, size: a.size, contentType: a.contentType }));
+  // The declared size rides on the message: its first readers see it before any thumbnail exists.
+  const refs: AttachmentRef[] = records.map((a) => ({
+    id: a.id,
+    key: fileKey(roomId, a.id),
+    name: a.name,
+    size: a.size,
+    contentType: a.contentType,
+    ...(a.width && a.height && { width: a.width, height: a.height }),
+  }));
   const verdicts = await Promise.all(
     refs.map(async (r, i) => {
       if (!(await att.blobs.copy(records[i]!.key, r.key))) return 'not uploaded';
@@ -169,9 +178,13 @@ export async function attachUploads(deps: Deps, actor: User, roomId: string, ids
   return { refs, type: refs.every((r) => IMAGE_TYPES.has(r.contentType)) ? 'image' : 'file' };
 }
 
-/** Download URLs by attachment id, and `thumbnails`: thumbnail URLs by id, for those that have one. */
+/**
+ * Download URLs by attachment id; `thumbnails`: thumbnail URLs by id, for those that have one;
+ * `sizes`: the measured size of those images, recorded with their thumbnail.
+ */
 export class AttachmentUrls extends Map<string, string> {
   readonly thumbnails = new Map<string, string>();
+  readonly sizes = new Map<string, ImageSize>();
 }
 
 /**
@@ -188,9 +201,10 @@ export async function attachmentUrls(deps: Deps, messages: MessageRecord[]): Pro
   const sign = (key: string) => att.blobs.presignGet(key, { expiresInSeconds: att.settings.downloadUrlSeconds });
   const [signed, thumbed] = await Promise.all([
     Promise.all(refs.map((r) => sign(r.key))),
-    images.length > 0 ? att.store.withThumbnails(images) : new Set<string>(),
+    images.length > 0 ? att.store.withThumbnails(images) : new Map<string, Partial<ImageSize>>(),
   ]);
   refs.forEach((r, i) => urls.set(r.id, signed[i]!));
+  for (const [id, { width, height }] of thumbed) if (width && height) urls.sizes.set(id, { width, height });
   const withThumb = images.filter((r) => thumbed.has(r.id));
   const thumbs = await Promise.all(withThumb.map((r) => sign(thumbnailKey(r.roomId, r.id))));
   withThumb.forEach((r, i) => urls.thumbnails.set(r.id, thumbs[i]!));

@@ -12,8 +12,12 @@ export interface MessageView {
   replyTo?: { id: string; seq: number; senderId: string; excerpt: string };
   mentions: string[];
   metadata?: Record<string, unknown>;
-  /** `thumbnailUrl`: a JPEG of at most 320 px on the long side, once the thumbnail function made it. */
-  attachments: { id: string; name: string; size: number; contentType: string; url: string; thumbnailUrl?: string }[];
+  /**
+   * `thumbnailUrl`: a JPEG of at most 320 px on the long side, once the thumbnail function made it.
+   * `width`, `height`: an image's displayed size in pixels (after EXIF orientation), when known: as
+   * the sender declared it, then as the thumbnail function measured it.
+   */
+  attachments: { id: string; name: string; size: number; contentType: string; url: string; thumbnailUrl?: string; width?: number; height?: number }[];
   reactions: { emoji: string; count: number; me: boolean }[];
   createdAt: string;
   editedAt?: string;
@@ -39,13 +43,14 @@ export function reactionSummary(reactions: ReactionRecord[], viewerId?: string):
 /**
  * The public message; `reactions` are this message's reaction records, `viewerId` decides `me`.
  * `urls` (attachment id → presigned download URL, from `attachmentUrls`) is given only to members:
- * an attachment without a URL is left out. Its `thumbnails` map gives thumbnail URLs.
+ * an attachment without a URL is left out. Its `thumbnails` map gives thumbnail URLs, its `sizes`
+ * images' measured sizes.
  */
 export function messageView(
   m: MessageRecord,
   reactions: ReactionRecord[] = [],
   viewerId?: string,
-  urls?: ReadonlyMap<string, string> & { thumbnails?: ReadonlyMap<string, string> },
+  urls?: ReadonlyMap<string, string> & { thumbnails?: ReadonlyMap<string, string>; sizes?: ReadonlyMap<string, { width: number; height: number }> },
 ): MessageView {
   return {
     id: m.id,
@@ -63,7 +68,9 @@ export function messageView(
       : (m.attachments ?? []).flatMap((a) => {
           const url = urls?.get(a.id);
           const thumbnailUrl = urls?.thumbnails?.get(a.id);
-          return url ? [{ id: a.id, name: a.name, size: a.size, contentType: a.contentType, url, ...(thumbnailUrl && { thumbnailUrl }) }] : [];
+          // Measured beats declared: the sender's size was only a hint.
+          const dims = urls?.sizes?.get(a.id) ?? (a.width && a.height ? { width: a.width, height: a.height } : undefined);
+          return url ? [{ id: a.id, name: a.name, size: a.size, contentType: a.contentType, url, ...(thumbnailUrl && { thumbnailUrl }), ...dims }] : [];
         }),
     reactions: m.deletedAt ? [] : reactionSummary(reactions, viewerId),
     createdAt: m.createdAt,

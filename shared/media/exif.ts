@@ -65,6 +65,11 @@ export function orientationOf(contentType: string, b: Uint8Array): Orientation {
   return exif ? tiffOrientation(exif) : 1;
 }
 
+/** The size an image of `width` × `height` as stored is displayed at: orientations 5–8 swap the sides. */
+export function orientedSize(width: number, height: number, orientation: Orientation): { width: number; height: number } {
+  return orientation >= 5 ? { width: height, height: width } : { width, height };
+}
+
 /** The image turned and mirrored as `orientation` says (5–8 swap width and height). */
 export function orient(img: Rgba, orientation: Orientation): Rgba {
   if (orientation === 1) return img;

@@ -37,6 +37,12 @@ export const ATTACHMENT_LIMITS = {
   /** An upload no message claims is deleted after this long. */
   unattachedSeconds: 24 * 60 * 60,
   fileNameLength: 255,
+  /**
+   * The most an image's declared `width` or `height` may be: the largest side a JPEG or GIF header
+   * can state (WebP's is 16,383). Larger than any photo's; the thumbnail maker decodes at most
+   * 40 MP anyway, so past that the declared size is the only one an image gets.
+   */
+  imageSideMax: 65_535,
 } as const;
 
 /** Content types the server can verify by their first bytes; the default allow-list is all of them. */

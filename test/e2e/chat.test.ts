@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import jpeg from 'jpeg-js';
 import { api } from '#test/support/clients.ts';
+import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
 import { eventually, gone, launch, reportPagesOnFailure, signIn, uid, visible, type Harness, type Person } from './browser.ts';
 import { actionsOf, composer, log, message, openRoom, png, roomButton, say, texts, tokenOf } from './support.ts';
 
@@ -237,6 +239,49 @@ describe('the web app, two people on desktop', () => {
     const sent = message(bo, 'Dropped and pasted');
     await visible(sent.getByRole('img', { name: 'dropped.png' }));
     await visible(sent.getByRole('link', { name: 'Download pasted.txt' }));
+  });
+
+  it("gives an image its final box before it loads, from the size the sender's browser read (EXIF orientation applied)", async () => {
+    await Promise.all([openRoom(ann, team), openRoom(bo, team)]);
+    // Stored 300 × 150 and tagged orientation 6: a photo displayed 150 × 300.
+    const stored = jpeg.encode({ width: 300, height: 150, data: Buffer.alloc(300 * 150 * 4, 180) }, 80).data;
+    const photo = Buffer.from(jpegWithExif(new Uint8Array(stored), exifTiff(6)));
+    const slot = ann.page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname.endsWith('/attachments'));
+    // Bo's browser gets no image bytes until the box has been measured.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    await bo.page.route(/\/(files|thumbs)\//, async (route) => {
+      await held;
+      await route.continue();
+    });
+    try {
+      const chooser = ann.page.waitForEvent('filechooser');
+      await ann.page.getByRole('button', { name: 'Attach files' }).click();
+      await (await chooser).setFiles([{ name: 'tall.jpg', mimeType: 'image/jpeg', buffer: photo }]);
+      expect((await slot).postDataJSON()).toMatchObject({ fileName: 'tall.jpg', width: 150, height: 300 });
+      await visible(ann.page.getByRole('button', { name: 'Remove tall.jpg' }));
+      await say(ann, 'A tall photo');
+
+      const img = message(bo, 'A tall photo').getByRole('img', { name: 'tall.jpg' });
+      await img.waitFor({ state: 'attached', timeout: 15_000 });
+      const boxOf = () =>
+        img.evaluate((el: any) => {
+          const r = el.getBoundingClientRect();
+          return { loaded: el.complete && el.naturalWidth > 0, width: r.width, height: r.height, attrs: [el.getAttribute('width'), el.getAttribute('height')] };
+        });
+      const before = await boxOf();
+      expect(before.loaded).toBe(false);
+      expect(before.attrs).toEqual(['150', '300']);
+      // 150 × 300 scaled into the 220 × 180 cap, aspect kept: 90 × 180.
+      expect([before.width, before.height]).toEqual([90, 180]);
+      release();
+      await eventually(async () => (await boxOf()).loaded).toBe(true);
+      const after = await boxOf();
+      expect([after.width, after.height]).toEqual([before.width, before.height]);
+    } finally {
+      release();
+      await bo.page.unroute(/\/(files|thumbs)\//);
+    }
   });
 
   it('pages back through history as the reader scrolls up', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import pngjs from 'pngjs';
 import { memoryStorage, type ParleyClient } from '../../client/index.ts';
 import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { LossyNetwork } from '#test/support/lossy-network.ts';
@@ -245,5 +246,18 @@ describe('SDK client against the local stack', () => {
     const message = await a.send(roomId, { content: 'see file', attachmentIds: [attachmentId] }).sent;
     expect(message.attachments).toEqual([expect.objectContaining({ id: attachmentId, name: 'hello.txt', contentType: 'text/plain', size: 11 })]);
     expect(progress.at(-1)).toBe(1);
+  });
+
+  it("upload: an image's declared size reaches the message; half a size is refused before any byte is sent", async () => {
+    const ann = await createUser(httpUrl, 'ann');
+    const roomId = await roomOf(ann, []);
+    const a = track(sdkClient(ann, direct));
+    await a.connect();
+    const image = new pngjs.PNG({ width: 6, height: 4 });
+    const file = new Blob([pngjs.PNG.sync.write(image)], { type: 'image/png' });
+    const attachmentId = await a.upload(roomId, file, { name: 'dot.png', width: 6, height: 4 });
+    const message = await a.send(roomId, { content: '', attachmentIds: [attachmentId] }).sent;
+    expect(message.attachments).toEqual([expect.objectContaining({ id: attachmentId, name: 'dot.png', width: 6, height: 4 })]);
+    await expect(a.upload(roomId, file, { name: 'dot.png', width: 6 })).rejects.toMatchObject({ code: 'validation_failed', status: 400 });
   });
 });

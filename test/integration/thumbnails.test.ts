@@ -3,14 +3,19 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import jpeg from 'jpeg-js';
 import pngjs from 'pngjs';
 import { GifWriter } from 'omggif';
-import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { animateWebp, encodeWebp } from '#test/support/webp.ts';
 import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { BUCKET } from '#shared/adapters/s3/bucket.ts';
 import { thumbnailKey } from '#shared/domain/attachments.ts';
+import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 
 const httpUrl = inject('httpUrl');
+const wsUrl = inject('wsUrl');
+const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: inject('dynamoEndpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
 const s3 = new S3Client({ endpoint: inject('s3Endpoint'), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, forcePathStyle: true });
 
 const W = 1000;
@@ -59,14 +64,14 @@ const FAKE_WEBP = Buffer.concat([Buffer.from('RIFF'), Buffer.from([0x24, 0, 0, 0
 let ann: TestUser;
 let roomId: string;
 
-async function sendFile(fileName: string, contentType: string, bytes: Buffer): Promise<{ messageId: string; attachmentId: string }> {
-  const ticket = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, body: { fileName, contentType, size: bytes.length } });
+async function sendFile(fileName: string, contentType: string, bytes: Buffer, declared?: { width: number; height: number }): Promise<{ messageId: string; attachmentId: string; sent: any }> {
+  const ticket = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, body: { fileName, contentType, size: bytes.length, ...declared } });
   expect(ticket.status, JSON.stringify(ticket.body)).toBe(201);
   const { 'content-length': _l, ...headers } = ticket.body.uploadHeaders;
   expect((await fetch(ticket.body.uploadUrl, { method: 'PUT', headers, body: bytes })).status).toBe(200);
   const sent = await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: ann.token, body: { content: fileName, attachmentIds: [ticket.body.attachmentId] } });
   expect(sent.status, JSON.stringify(sent.body)).toBe(201);
-  return { messageId: sent.body.id, attachmentId: ticket.body.attachmentId };
+  return { messageId: sent.body.id, attachmentId: ticket.body.attachmentId, sent: sent.body };
 }
 
 const read = async (messageId: string) => (await api(httpUrl, 'GET', `/rooms/${roomId}/messages/${messageId}`, { token: ann.token })).body.attachments[0];
@@ -89,7 +94,10 @@ beforeAll(async () => {
   const res = await api(httpUrl, 'POST', '/rooms', { token: ann.token, body: { type: 'group', name: 'Pictures', memberIds: [] } });
   roomId = res.body.id;
 });
-afterAll(() => s3.destroy());
+afterAll(() => {
+  s3.destroy();
+  db.destroy();
+});
 
 describe('thumbnails', () => {
   it.each([
@@ -153,5 +161,72 @@ describe('thumbnails', () => {
       const gone = await s3.send(new HeadObjectCommand({ Bucket: BUCKET.localName, Key: key })).then(() => false, (e: { name?: string }) => e.name === 'NotFound');
       if (!gone) throw new Error('thumbnail still there');
     }, 15_000, 100);
+  });
+});
+
+describe("an image's size", () => {
+  /** The upload slots stored in the room's partition. */
+  const slots = async () => (await db.send(new QueryCommand({
+    TableName: TABLE.defaultName,
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :att)',
+    ExpressionAttributeValues: { ':pk': `ROOM#${roomId}`, ':att': 'ATT#' },
+  }))).Items ?? [];
+
+  it('reaches members in message_new as declared, then as measured (upright) once the thumbnail exists', async () => {
+    const bo = await createUser(httpUrl, 'bo');
+    expect((await api(httpUrl, 'POST', `/rooms/${roomId}/members`, { token: ann.token, body: { userId: bo.userId } })).status).toBe(201);
+    const socket = await connect(wsUrl, bo);
+    const sizeOf = (a: { width?: number; height?: number }) => [a.width, a.height];
+    try {
+      // The thumbnail function cannot decode this one (its data is cut off): whenever message_new
+      // goes out, only the declared size exists, and it stays the size members see.
+      const cut = await sendFile('cut.png', 'image/png', truncatedPng(), { width: 1000, height: 500 });
+      expect(sizeOf(cut.sent.attachments[0])).toEqual([1000, 500]);
+      const cutLive = await socket.next((f) => f.type === 'message_new' && f.message.id === cut.messageId);
+      expect(cutLive.message.attachments[0]).toMatchObject({ name: 'cut.png', width: 1000, height: 500 });
+
+      // Stored 1000 × 500 and tagged orientation 6: displayed 500 × 1000. The sender declares what
+      // the stored header says, as a client that ignores EXIF would; the measured size replaces it.
+      const tall = await sendFile('tall.jpg', 'image/jpeg', Buffer.from(jpegWithExif(jpg(), exifTiff(6))), { width: 1000, height: 500 });
+      const tallLive = await socket.next((f) => f.type === 'message_new' && f.message.id === tall.messageId);
+      // The thumbnail may win the race with the fan-out; the size always goes with it.
+      for (const a of [tall.sent.attachments[0], tallLive.message.attachments[0]]) expect(sizeOf(a)).toEqual(a.thumbnailUrl ? [500, 1000] : [1000, 500]);
+      await thumbnailOf(tall.messageId);
+      const read = await api(httpUrl, 'GET', `/rooms/${roomId}/messages/${tall.messageId}`, { token: bo.token });
+      expect(read.body.attachments[0]).toMatchObject({ width: 500, height: 1000, thumbnailUrl: expect.any(String) });
+      const listed = await api(httpUrl, 'GET', `/rooms/${roomId}/messages?limit=5`, { token: bo.token });
+      const byId = new Map(listed.body.items.map((m: any) => [m.id, m.attachments[0]]));
+      expect(byId.get(tall.messageId)).toMatchObject({ width: 500, height: 1000 });
+      // Undecodable: no measurement ever comes, the declared size stays.
+      expect(byId.get(cut.messageId)).toMatchObject({ width: 1000, height: 500 });
+      expect(byId.get(cut.messageId)).not.toHaveProperty('thumbnailUrl');
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('is measured for an image sent without one, and never shown before its thumbnail exists', async () => {
+    const { messageId, sent } = await sendFile('plain.png', 'image/png', png(300, 200));
+    expect('width' in sent.attachments[0]).toBe('thumbnailUrl' in sent.attachments[0]);
+    await thumbnailOf(messageId);
+    expect(await read(messageId)).toMatchObject({ width: 300, height: 200 });
+  });
+
+  it('is refused when half given, out of bounds or on a file that is not an image, and no slot is stored', async () => {
+    const before = await slots();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ contentType: 'image/png', width: 640 }, 'height: give width and height together, or neither'],
+      [{ contentType: 'image/png', width: 0, height: 480 }, 'width: Too small'],
+      [{ contentType: 'image/png', width: 640, height: 65_536 }, 'height: Too big'],
+      [{ contentType: 'image/png', width: 64.5, height: 48 }, 'width: Invalid input'],
+      [{ contentType: 'application/pdf', width: 640, height: 480 }, 'width: only an image has a width and height'],
+    ];
+    for (const [extra, message] of cases) {
+      const res = await api(httpUrl, 'POST', `/rooms/${roomId}/attachments`, { token: ann.token, body: { fileName: 'x', size: 10, ...extra } });
+      expect(res.status, JSON.stringify(extra)).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.message).toContain(message);
+    }
+    expect((await slots()).map((i) => i.SK).sort()).toEqual(before.map((i) => i.SK).sort());
   });
 });

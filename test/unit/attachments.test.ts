@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { fileKey, matchesSignature, uploadKey } from '#shared/domain/attachments.ts';
 import { contentDisposition } from '#shared/adapters/s3/blob-store.ts';
-import { createAttachmentBody, KNOWN_CONTENT_TYPES } from '#shared/schemas/attachments.ts';
+import { ATTACHMENT_LIMITS, createAttachmentBody, KNOWN_CONTENT_TYPES } from '#shared/schemas/attachments.ts';
+import { parseOrThrow } from '#shared/schemas/parse.ts';
+import { messageView } from '#shared/domain/views.ts';
+import type { MessageRecord } from '#shared/model.ts';
 
 const bytes = (...parts: (number[] | string)[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
@@ -70,5 +73,68 @@ describe('keys and names', () => {
     expect(createAttachmentBody.safeParse({ fileName: 'a', contentType: ' Image/PNG ', size: 1 }).data?.contentType).toBe('image/png');
     expect(createAttachmentBody.safeParse({ fileName: 'a', contentType: 'text/plain', size: 0 }).success).toBe(false);
     expect(createAttachmentBody.safeParse({ fileName: 'a', contentType: 'text/plain', size: 1.5 }).success).toBe(false);
+  });
+});
+
+describe("an image's declared size", () => {
+  const body = (extra: Record<string, unknown>, contentType = 'image/jpeg') => ({ fileName: 'photo.jpg', contentType, size: 1000, ...extra });
+  /** The 400's message, or undefined when the body is accepted. */
+  const refusal = (b: unknown) => {
+    try {
+      parseOrThrow(createAttachmentBody, b, 'body');
+      return undefined;
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'validation_failed' });
+      return (err as Error).message;
+    }
+  };
+
+  it('takes width and height together, whole pixels from 1 to 65,535, on every image type', () => {
+    expect(ATTACHMENT_LIMITS.imageSideMax).toBe(65_535);
+    for (const type of ['image/jpeg', 'image/png', 'image/gif', 'image/webp']) {
+      expect(createAttachmentBody.parse(body({ width: 4032, height: 3024 }, type))).toMatchObject({ width: 4032, height: 3024 });
+    }
+    expect(createAttachmentBody.parse(body({ width: 1, height: 65_535 }))).toMatchObject({ width: 1, height: 65_535 });
+    // Neither is fine too: the thumbnail function measures it later.
+    expect(createAttachmentBody.parse(body({}))).not.toHaveProperty('width');
+  });
+
+  it('refuses one side alone, with a message naming the missing one', () => {
+    expect(refusal(body({ width: 640 }))).toBe('Invalid body: height: give width and height together, or neither');
+    expect(refusal(body({ height: 480 }))).toBe('Invalid body: width: give width and height together, or neither');
+  });
+
+  it('refuses sides that are not whole pixels from 1 to 65,535', () => {
+    for (const bad of [0, -1, 1.5, 65_536, Number.MAX_SAFE_INTEGER, '640', null, true]) {
+      expect(refusal(body({ width: bad, height: 480 })), JSON.stringify(bad)).toMatch(/^Invalid body: width: /);
+      expect(refusal(body({ width: 640, height: bad })), JSON.stringify(bad)).toMatch(/^Invalid body: height: /);
+    }
+    expect(refusal(body({ width: 65_536, height: 480 }))).toBe('Invalid body: width: Too big: expected number to be <=65535');
+  });
+
+  it('refuses a size on a file that is not an image', () => {
+    for (const type of ['application/pdf', 'text/plain', 'application/msword']) {
+      expect(refusal(body({ width: 640, height: 480 }, type)), type).toBe('Invalid body: width: only an image has a width and height');
+    }
+  });
+});
+
+describe("an attachment's size in the message view", () => {
+  const m: MessageRecord = {
+    id: 'm1', roomId: 'r1', seq: 1, senderId: 'ann', senderName: 'Ann', type: 'image', content: '', mentions: [], createdAt: '2026-01-01T00:00:00.000Z',
+    attachments: [
+      { id: 'a1', key: 'files/r1/a1', name: 'a.jpg', size: 10, contentType: 'image/jpeg', width: 1000, height: 500 },
+      { id: 'a2', key: 'files/r1/a2', name: 'b.png', size: 10, contentType: 'image/png' },
+    ],
+  };
+  const urls = (sizes: [string, { width: number; height: number }][] = []) => Object.assign(new Map([['a1', 'u1'], ['a2', 'u2']]), { sizes: new Map(sizes) });
+
+  it('shows the declared size until a measured one exists, then the measured one', () => {
+    const [a1, a2] = messageView(m, [], 'ann', urls()).attachments;
+    expect(a1).toMatchObject({ width: 1000, height: 500 });
+    expect(a2).not.toHaveProperty('width');
+    expect(a2).not.toHaveProperty('height');
+    const measured = messageView(m, [], 'ann', urls([['a1', { width: 500, height: 1000 }], ['a2', { width: 64, height: 32 }]])).attachments;
+    expect(measured.map((a) => [a.width, a.height])).toEqual([[500, 1000], [64, 32]]);
   });
 });

@@ -146,6 +146,16 @@ describe('entities: the records items are read as', () => {
     expect(attachment.fromItem(stored({ ...attachment.toItem(attachmentRecord, at), thumbnail: true, attachedAt: at }))).toEqual(attachmentRecord);
   });
 
+  it("reads an image's declared size back, and its measured size only with the thumbnail's mark", () => {
+    const declared = { ...attachmentRecord, width: 640, height: 480 };
+    expect(attachment.fromItem(stored(attachment.toItem(declared, at)))).toEqual(declared);
+    const key = attachment.key('r1', 'a1');
+    expect(attachment.thumbnailOf(stored({ ...key, et: 'attachment', id: 'a1', thumbnail: true, width: 480, height: 640 }))).toEqual({ id: 'a1', made: true, width: 480, height: 640 });
+    // A declared size alone is no measurement; a thumbnail recorded before sizes were has none.
+    expect(attachment.thumbnailOf(stored({ ...key, et: 'attachment', id: 'a1', width: 640, height: 480 }))).toEqual({ id: 'a1', made: false });
+    expect(attachment.thumbnailOf(stored({ ...key, et: 'attachment', id: 'a1', thumbnail: true }))).toEqual({ id: 'a1', made: true });
+  });
+
   it('keeps any metadata a client sent, prototype-named keys included', () => {
     const back = message.fromItem(stored(message.toItem(messageRecord)));
     expect(back).toEqual(messageRecord);

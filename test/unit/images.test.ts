@@ -11,7 +11,7 @@ import { decodeImage, fitWithin, imageSize, resize, thumbnailOf, THUMBNAIL_MAX_S
 import { firstFrame, webpInfo, WEBP_WASM } from '#shared/media/webp.ts';
 import { animateWebp, encodeWebp, webpWithExif } from '#test/support/webp.ts';
 import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
-import { orient, orientationOf } from '#shared/media/exif.ts';
+import { orient, orientationOf, orientedSize } from '#shared/media/exif.ts';
 
 const solid = (w: number, h: number, px: number[]): Rgba => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 4 }, (_, i) => px[i % 4]!) });
 
@@ -195,6 +195,15 @@ describe('EXIF orientation', () => {
     [8, [[2, 5], [1, 4], [0, 3]]],
   ] as const)('turns orientation %i upright', (orientation, expected) => {
     expect(reds(orient(grid, orientation))).toEqual(expected);
+  });
+
+  it('gives the displayed size of each orientation: 5 to 8 swap the sides, as turning the pixels does', () => {
+    for (const o of [1, 2, 3, 4, 5, 6, 7, 8] as const) {
+      const turned = orient(grid, o);
+      expect(orientedSize(3, 2, o), String(o)).toEqual({ width: turned.width, height: turned.height });
+    }
+    expect(orientedSize(1000, 500, 6)).toEqual({ width: 500, height: 1000 });
+    expect(orientedSize(1000, 500, 3)).toEqual({ width: 1000, height: 500 });
   });
 
   const photo = new Uint8Array(jpeg.encode({ width: 40, height: 20, data: Buffer.alloc(40 * 20 * 4, 128) }, 80).data);

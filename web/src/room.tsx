@@ -345,13 +345,22 @@ function EditForm({ initial, onSave, onCancel }: { initial: string; onSave: (s: 
   );
 }
 
+/**
+ * An image's box before it loads, so a late image does not push the log about: its aspect, as wide
+ * as the caps allow (`--img-max-w` × `--img-max-h` in styles.css, never enlarged). The size
+ * attributes alone would be squashed by the two caps rather than scaled.
+ */
+function boxOf(width: number, height: number) {
+  return { width: `min(${width}px, var(--img-max-w), calc(var(--img-max-h) * ${width / height}))`, height: 'auto', aspectRatio: `${width} / ${height}` };
+}
+
 function Attachments({ message }: { message: Message }) {
   return (
     <div class="attachments">
       {message.attachments.map((a) =>
         a.contentType.startsWith('image/') ? (
           <a key={a.id} href={a.url} target="_blank" rel="noopener" aria-label={`Open image ${a.name}`}>
-            <img src={a.thumbnailUrl ?? a.url} alt={a.name} loading="lazy" />
+            <img src={a.thumbnailUrl ?? a.url} alt={a.name} loading="lazy" width={a.width} height={a.height} style={a.width && a.height ? boxOf(a.width, a.height) : undefined} />
           </a>
         ) : (
           <a key={a.id} class="file" href={a.url} download={a.name} aria-label={`Download ${a.name}`}>

@@ -5,6 +5,7 @@
  */
 import type { Member, Message, MyRoom, PresenceStatus, Room, ServerFrame } from '../../client/wire.ts';
 import type { ParleyClient, ClientState } from './sdk.ts';
+import { ATTACHMENT_LIMITS } from '../../shared/schemas/limits.ts';
 
 export type { Member, Message, MyRoom, Room };
 
@@ -480,7 +481,9 @@ export class ChatStore {
     this.uploads = [...this.uploads, entry];
     this.changed();
     try {
+      const size = file.type.startsWith('image/') ? await displayedSize(file) : undefined;
       const id = await this.client.upload(roomId, file, {
+        ...size,
         onProgress: (fraction: number) => {
           entry.progress = fraction;
           this.uploads = [...this.uploads];
@@ -613,5 +616,22 @@ export class ChatStore {
   async search(q: string, roomId?: string): Promise<Message[]> {
     const res = await this.client.api.search({ q, limit: 20, ...(roomId && { roomId }) });
     return res.items;
+  }
+}
+
+/**
+ * An image's size as it is displayed (EXIF orientation applied, as the browser shows it), sent
+ * with the upload so every member's log gives it its box before it loads. Undefined when the
+ * browser cannot decode it or a side is past the server's limit: the server measures it later.
+ */
+async function displayedSize(file: Blob): Promise<{ width: number; height: number } | undefined> {
+  try {
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const { width, height } = bitmap;
+    bitmap.close();
+    const max = ATTACHMENT_LIMITS.imageSideMax;
+    return width >= 1 && height >= 1 && width <= max && height <= max ? { width, height } : undefined;
+  } catch {
+    return undefined;
   }
 }

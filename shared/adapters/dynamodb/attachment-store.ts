@@ -1,5 +1,5 @@
 import type { AttachmentRecord } from '#shared/model.ts';
-import type { AttachmentStore } from '#shared/ports/attachments.ts';
+import type { AttachmentStore, ImageSize } from '#shared/ports/attachments.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { attachment } from './entities/attachment.ts';
 import { TABLE } from './table.ts';
@@ -36,28 +36,28 @@ export class DynamoAttachmentStore implements AttachmentStore {
     return outcome === true;
   }
 
-  async markThumbnail(roomId: string, id: string): Promise<boolean> {
+  async markThumbnail(roomId: string, id: string, size: ImageSize): Promise<boolean> {
     const out = await unlessConditionFails(
       this.table.update('markThumbnail', {
         Key: attachment.key(roomId, id),
-        UpdateExpression: 'SET thumbnail = :yes',
+        UpdateExpression: 'SET thumbnail = :yes, width = :w, height = :h',
         ConditionExpression: 'attribute_exists(PK) AND #status = :attached',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':yes': true, ':attached': 'attached' },
+        ExpressionAttributeValues: { ':yes': true, ':w': size.width, ':h': size.height, ':attached': 'attached' },
       }),
     );
     return out !== false;
   }
 
   /**
-   * Eventually consistent and projected to the id (half a read unit per small item). Keys still
-   * unprocessed after the retries count as no thumbnail: a missing `thumbnailUrl` is harmless and
-   * the next read has it.
+   * Eventually consistent and projected to the id, the mark and the size (half a read unit per
+   * small item). Keys still unprocessed after the retries count as no thumbnail: a missing
+   * `thumbnailUrl` is harmless and the next read has it.
    */
-  async withThumbnails(refs: { roomId: string; id: string }[]): Promise<Set<string>> {
+  async withThumbnails(refs: { roomId: string; id: string }[]): Promise<Map<string, Partial<ImageSize>>> {
     const keys = refs.map((r) => attachment.key(r.roomId, r.id));
-    const items = await this.table.batchGet('withThumbnails', keys, { consistent: false, projection: 'id, thumbnail', partial: true });
-    return new Set(items.map(attachment.thumbnailOf).flatMap((t) => (t.made ? [t.id] : [])));
+    const items = await this.table.batchGet('withThumbnails', keys, { consistent: false, projection: 'id, thumbnail, width, height', partial: true });
+    return new Map(items.map(attachment.thumbnailOf).flatMap(({ id, made, ...size }) => (made ? [[id, size]] : [])));
   }
 
   async remove(roomId: string, ids: string[]): Promise<void> {

@@ -15,10 +15,12 @@ const schema = /* @__PURE__ */ lazySchema((): z.ZodMiniType<AttachmentRecord> =>
   createdAt: z.string(),
   status: z.enum(['pending', 'attached']),
   messageId: z.optional(z.string()),
+  width: z.optional(z.number()),
+  height: z.optional(z.number()),
 }));
 
-/** What a read projected to `id, thumbnail` holds. */
-const thumbnailSchema = /* @__PURE__ */ lazySchema(() => z.object({ id: z.string(), thumbnail: z.optional(z.boolean()) }));
+/** What a read projected to `id, thumbnail, width, height` holds. */
+const thumbnailSchema = /* @__PURE__ */ lazySchema(() => z.object({ id: z.string(), thumbnail: z.optional(z.boolean()), width: z.optional(z.number()), height: z.optional(z.number()) }));
 
 /** An upload slot in the room's partition: a pending one carries the TTL attribute, an attached one none. */
 export const attachment = {
@@ -27,9 +29,12 @@ export const attachment = {
   toItem: (a: AttachmentRecord, expiresAt: string): Item =>
     itemOf(ENTITY.attachment, keys.attachment(a.roomId, a.id), a, { [TABLE.ttlAttribute]: epochSeconds(expiresAt) }),
   fromItem: (item: Item): AttachmentRecord => parseItem(ENTITY.attachment, schema(), item),
-  /** Whether a read projected to `id, thumbnail` found the thumbnail recorded. */
-  thumbnailOf: (item: Item): { id: string; made: boolean } => {
-    const { id, thumbnail } = parseItem(ENTITY.attachment, thumbnailSchema(), item);
-    return { id, made: thumbnail === true };
+  /**
+   * Whether a read projected to `id, thumbnail, width, height` found the thumbnail recorded, and
+   * then the image's measured size (recorded with it; none on slots recorded before sizes were).
+   */
+  thumbnailOf: (item: Item): { id: string; made: boolean; width?: number; height?: number } => {
+    const { id, thumbnail, width, height } = parseItem(ENTITY.attachment, thumbnailSchema(), item);
+    return { id, made: thumbnail === true, ...(thumbnail === true && width && height && { width, height }) };
   },
 };

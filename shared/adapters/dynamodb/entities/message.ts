@@ -5,7 +5,7 @@ import { itemOf, lazySchema, parseItem, type Item } from './entity.ts';
 import { keys } from './keys.ts';
 import { contentFromStored, storedContent } from './message-content.ts';
 
-export const attachmentRefSchema = /* @__PURE__ */ lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string() }));
+export const attachmentRefSchema = /* @__PURE__ */ lazySchema(() => z.looseObject({ id: z.string(), key: z.string(), name: z.string(), size: z.number(), contentType: z.string(), width: z.optional(z.number()), height: z.optional(z.number()) }));
 
 const schema = /* @__PURE__ */ lazySchema(() => z.object({
   id: z.string(),
