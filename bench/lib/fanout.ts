@@ -13,8 +13,8 @@ import { api } from '#test/support/clients.ts';
 import { createUsers, textOf, type BenchSocket } from './clients.ts';
 import { FAN_OUT_LOOKUPS, MESSAGE_BYTES } from './capacity.ts';
 import { cpuSnapshot, cpuSpent, type CpuSnapshot, type CpuSpent } from './cpu.ts';
-import { startCrowd } from './crowd.ts';
-import type { Bench } from './harness.ts';
+import { startCrowd, type Crowd } from './crowd.ts';
+import { waitUntil, type Bench } from './harness.ts';
 import { distribution, type Distribution } from './stats.ts';
 
 /**
@@ -97,14 +97,26 @@ export interface ConnectRun {
 export async function runConnects(bench: Bench, sockets: number): Promise<ConnectRun> {
   const users = await createUsers(bench.stack.httpUrl, `conn${sockets}`, sockets);
   await bench.settle();
+  const openBefore = bench.stack.openConnections();
   const crowd = await startCrowd();
   try {
     const opened = await crowd.open(bench.stack.wsUrl, users.map((u) => u.token), sockets);
     return { sockets, established: distribution(opened.ms), failed: opened.failed, errors: opened.errors };
   } finally {
-    await crowd.close();
-    await bench.settle();
+    await closeCrowd(bench, crowd, openBefore);
   }
+}
+
+/**
+ * Closes the crowd's sockets and waits until the runtime has closed them too, run each one's
+ * `$disconnect` and handed on the stream records those wrote: the next part starts on a quiet
+ * runtime (the `$disconnect`s of 10,000 sockets take the runtime many seconds).
+ */
+async function closeCrowd(bench: Bench, crowd: Crowd, openBefore: number): Promise<void> {
+  await crowd.close();
+  await waitUntil("the crowd's sockets closed at the gateway", () => bench.stack.openConnections() <= openBefore, 300_000);
+  await bench.stack.disconnectsDone();
+  await bench.settle();
 }
 
 export interface HugeRoomRun {
@@ -141,6 +153,7 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
   const records: MemberRecord[] = users.map((u, i) => ({ roomId, userId: u.userId, displayName: u.displayName, role: i === 0 ? 'admin' : 'member', joinedAt: now, lastReadSeq: 0 }));
   await getDeps().rooms.createRoom(room, records);
   await bench.settle();
+  const openBefore = bench.stack.openConnections();
   const crowd = await startCrowd();
   try {
     const opened = await crowd.open(bench.stack.wsUrl, users.map((u) => u.token), 200, 120_000);
@@ -193,8 +206,7 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       ...(cpuBefore && cpuAfter && { cpuPerMessage: perMessageOf(cpuSpent(cpuBefore, cpuAfter), messages) }),
     };
   } finally {
-    await crowd.close();
-    await bench.settle();
+    await closeCrowd(bench, crowd, openBefore);
   }
 }
 

@@ -126,6 +126,10 @@ export interface LocalStack {
   serviceCredential: ServiceCredential;
   /** Resolves when every stream record written so far has been handed to the fan-out handler. */
   streamDrained(): Promise<void>;
+  /** WebSocket connections open now. */
+  openConnections(): number;
+  /** Resolves once every `$disconnect` under way has run (WsGateway.disconnectsDone). */
+  disconnectsDone(): Promise<void>;
   /** The runtime's EventBridge, which the functions put outbound events on. */
   eventBridgeEndpoint: string;
   /** Where that EventBridge POSTs each event (`PARLEY_EVENTS_URL`), if anywhere. */
@@ -384,6 +388,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       bucket: BUCKET.localName,
       serviceCredential,
       streamDrained: () => poller.drained(),
+      openConnections: () => ws.connectionCount(),
+      disconnectsDone: () => ws.disconnectsDone(),
       eventBridgeEndpoint: bus.endpoint,
       ...(eventsUrl && { eventsUrl }),
       stop,

@@ -41,6 +41,11 @@ export interface WsGateway {
   callbackUrl: string;
   connectionCount(): number;
   /**
+   * Resolves once every `$disconnect` under way has run, those of connections closing meanwhile
+   * included: a closed connection leaves `connectionCount()` at once, its `$disconnect` after.
+   */
+  disconnectsDone(): Promise<void>;
+  /**
    * Closes every connection (1001; each gets its `$disconnect`) and refuses new ones, waiting for
    * running handlers; the `@connections` API still answers (410 for every connection), so stream
    * consumers finishing their work meet no closed port.
@@ -180,6 +185,9 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
   const { port } = server.address() as { port: number };
   domainName = `${host}:${port}`;
 
+  /** `$disconnect` invocations under way (each never rejects). */
+  const disconnecting = new Set<Promise<void>>();
+
   function track(task: Promise<void>): void {
     tasks.add(task);
     void task.then(() => tasks.delete(task));
@@ -298,7 +306,12 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
           clearTimeout(lifetime);
           connections.delete(conn.id);
           const closed = conn.closing ?? { code, reason: reason.toString() || (CLOSE_REASONS[code] ?? '') };
-          void disconnect(conn, closed.code, closed.reason).then(resolve);
+          const done = disconnect(conn, closed.code, closed.reason);
+          disconnecting.add(done);
+          void done.then(() => {
+            disconnecting.delete(done);
+            resolve();
+          });
         }),
       ),
     );
@@ -374,6 +387,9 @@ export async function startWsGateway(opts: WsGatewayOptions): Promise<WsGateway>
     url: `ws://${domainName}/`,
     callbackUrl: `http://${domainName}`,
     connectionCount: () => connections.size,
+    async disconnectsDone() {
+      while (disconnecting.size > 0) await Promise.all(disconnecting);
+    },
     closeConnections: () => (drained ??= closeConnections()),
     stop: () => (stopped ??= stop()),
   };

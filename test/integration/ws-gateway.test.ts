@@ -59,7 +59,7 @@ function policy(effect: 'Allow' | 'Deny', resource: string, context?: Record<str
 /** The Lambda functions, played by this file: each call is recorded with its event. */
 function playHandlers() {
   const calls: { fn: string; event: Event }[] = [];
-  const state = { gate: deferred(), failingDisconnects: new Set<string>() };
+  const state = { gate: deferred(), failingDisconnects: new Set<string>(), heldDisconnects: new Set<string>(), disconnected: new Set<string>() };
   const handlers: Record<string, (e: Event) => unknown> = {
     auth(e) {
       const token = e.queryStringParameters.token ?? /^Bearer (.+)$/.exec(e.headers.Authorization ?? '')?.[1];
@@ -88,8 +88,11 @@ function playHandlers() {
       if (query.connect === 'throw') throw new Error('$connect crashed');
       return query.connect ? { statusCode: Number(query.connect), body: 'refused by $connect' } : { statusCode: 200 };
     },
-    disconnect(e) {
-      if (state.failingDisconnects.has(e.requestContext.connectionId)) throw new Error('disconnect handler crashed');
+    async disconnect(e) {
+      const id = e.requestContext.connectionId;
+      if (state.failingDisconnects.has(id)) throw new Error('disconnect handler crashed');
+      if (state.heldDisconnects.has(id)) await state.gate.promise;
+      state.disconnected.add(id);
       return { statusCode: 200 };
     },
     echo: (e) => ({ statusCode: 200, body: JSON.stringify(e) }),
@@ -502,6 +505,26 @@ describe('WebSocket gateway', () => {
       client.ws.terminate();
       expect((await disconnectOf(id)).requestContext).toMatchObject({ disconnectStatusCode: 1006 });
       expect(gw.connectionCount()).toBe(before);
+    });
+
+    it('tells when the $disconnect of every connection closed so far has run, after the connection left the count', async () => {
+      const before = gw.connectionCount();
+      const clients = await Promise.all([good(), good()]);
+      const ids = await Promise.all(clients.map(connectionIdOf));
+      lambdas.state.gate = deferred();
+      lambdas.state.heldDisconnects.add(ids[0]!);
+      for (const c of clients) c.ws.terminate();
+      await eventually(() => (gw.connectionCount() === before ? true : undefined));
+      let done = false;
+      const settled = gw.disconnectsDone().then(() => void (done = true));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(done).toBe(false);
+      expect(lambdas.state.disconnected.has(ids[0]!)).toBe(false);
+      lambdas.state.gate.resolve();
+      await settled;
+      expect(ids.filter((id) => lambdas.state.disconnected.has(id))).toEqual(ids);
+      // Nothing under way: at once.
+      await gw.disconnectsDone();
     });
 
     it('logs a failing $disconnect handler and carries on', async () => {
