@@ -115,7 +115,7 @@ export function renderMarkdown(rep: Report): string {
         ...f.reference.perEvent.map((o) => ['per event', o.operation, r(o.aws), w(o.aws)]),
         ...f.reference.perMember.map((o) => ['per member', o.operation, r(o.aws), w(o.aws)]),
         ['total', '', r(f.reference.total.aws), w(f.reference.total.aws)],
-        ...(f.reference.membersKnown ? [['total, the member ids kept from the room\'s earlier message (same member version)', '', r(f.reference.membersKnown.aws), w(f.reference.membersKnown.aws)]] : []),
+        ['total, the member ids kept from the room\'s earlier message (same member version)', '', r(f.reference.membersKnown.aws), w(f.reference.membersKnown.aws)],
         [`total, ${f.outsideConnections} connections outside the room`, '', r(f.crowded.total.aws), w(f.crowded.total.aws)],
       ],
     ),
