@@ -1,4 +1,5 @@
 import type { MemberRecord, MessageRecord, ReactionRecord, RoomRecord } from '#shared/model.ts';
+import type { ImageSize } from '#shared/ports/attachments.ts';
 
 /** The public message object clients receive (docs/messages.md). */
 export interface MessageView {
@@ -50,7 +51,7 @@ export function messageView(
   m: MessageRecord,
   reactions: ReactionRecord[] = [],
   viewerId?: string,
-  urls?: ReadonlyMap<string, string> & { thumbnails?: ReadonlyMap<string, string>; sizes?: ReadonlyMap<string, { width: number; height: number }> },
+  urls?: ReadonlyMap<string, string> & { thumbnails?: ReadonlyMap<string, string>; sizes?: ReadonlyMap<string, ImageSize> },
 ): MessageView {
   return {
     id: m.id,

@@ -74,9 +74,7 @@ export function orientedSize(width: number, height: number, orientation: Orienta
 export function orient(img: Rgba, orientation: Orientation): Rgba {
   if (orientation === 1) return img;
   const { width: w, height: h } = img;
-  const swap = orientation >= 5;
-  const width = swap ? h : w;
-  const height = swap ? w : h;
+  const { width, height } = orientedSize(w, h, orientation);
   const out = new Uint8Array(width * height * 4);
   // For each displayed pixel (x, y), the stored pixel it comes from.
   const source: Record<Exclude<Orientation, 1>, (x: number, y: number) => [number, number]> = {

@@ -14,8 +14,9 @@ import type * as Zlib from 'node:zlib';
  * item carrying some 250 bytes more (a reply's excerpt, metadata, files), and saves a message read
  * tens of bytes: not worth its CPU, nor an item no one can read in the console. From there on, text
  * is compressed when that saves at least an eighth of it: 1,024 bytes of ordinary prose come to
- * about 510 (an item of 730-760 bytes as the ids run, 1 unit; prose stays a 1-unit item up to
- * about 1.6 KB), random base64 to about 790 (77%: stored compressed, in an item of about 1,010-1,035 bytes, 1 or 2 units as
+ * about 510 (an item of 740-770 bytes as the ids run, the room's member version and type (`mv`,
+ * `rt`: 11 bytes) included, 1 unit; prose stays a 1-unit item up to about 1.6 KB), random base64
+ * to about 790 (77%: stored compressed, in an item of about 1,020-1,045 bytes, 1 or 2 units as
  * the ids and a clientMessageId fall).
  *
  * Brotli at quality 5 in text mode, measured on Node 20 (2 cores, under load ~1.5) on 1-4 KB of
