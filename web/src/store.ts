@@ -621,17 +621,21 @@ export class ChatStore {
 
 /**
  * An image's size as it is displayed (EXIF orientation applied, as the browser shows it), sent
- * with the upload so every member's log gives it its box before it loads. Undefined when the
- * browser cannot decode it or a side is past the server's limit: the server measures it later.
+ * with the upload so every member's log gives it its box before it loads. Read from an image
+ * element's natural size, which the browser takes from the file's header without decoding its
+ * pixels (a full decode of a large photo costs width × height × 4 bytes at once). Undefined when
+ * the browser cannot read it or a side is past the server's limit: the server measures it later.
  */
-async function displayedSize(file: Blob): Promise<{ width: number; height: number } | undefined> {
-  try {
-    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    const { width, height } = bitmap;
-    bitmap.close();
-    const max = ATTACHMENT_LIMITS.imageSideMax;
-    return width >= 1 && height >= 1 && width <= max && height <= max ? { width, height } : undefined;
-  } catch {
-    return undefined;
-  }
+function displayedSize(file: Blob): Promise<{ width: number; height: number } | undefined> {
+  const url = URL.createObjectURL(file);
+  const img = new Image();
+  return new Promise<{ width: number; height: number } | undefined>((resolve) => {
+    img.onload = () => {
+      const { naturalWidth: width, naturalHeight: height } = img;
+      const max = ATTACHMENT_LIMITS.imageSideMax;
+      resolve(width >= 1 && height >= 1 && width <= max && height <= max ? { width, height } : undefined);
+    };
+    img.onerror = () => resolve(undefined);
+    img.src = url;
+  }).finally(() => URL.revokeObjectURL(url));
 }
