@@ -1,11 +1,14 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { App, Stack, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   allFunctions,
   attachmentStreamFn,
@@ -63,6 +66,17 @@ function synth(context: Record<string, unknown> = {}) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+/**
+ * The stack synthesized with every function bundled, in a process of its own (synth-bundled.ts):
+ * the cloud assembly's folder, where each function's bundle is `asset.<hash>/`, and its template,
+ * whose logical ids are those of the stack synthesized here.
+ */
+async function synthBundled(): Promise<{ dir: string; template: Template }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'parley-synth-'));
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/infra/synth-bundled.ts', dir], { cwd: repoRoot, maxBuffer: 64 * 1024 * 1024 });
+  return { dir, template: Template.fromJSON(JSON.parse(readFileSync(path.join(dir, 'Parley.template.json'), 'utf8')) as Record<string, unknown>) };
+}
+
 const logicalId = (construct: IConstruct): string =>
   Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
 
@@ -73,7 +87,6 @@ function resource(template: Template, id: string): Resource {
 }
 
 describe('ParleyStack', () => {
-  let app: App;
   let stack: ParleyStack;
   let template: Template;
   let resources: Record<string, Resource>;
@@ -116,9 +129,21 @@ describe('ParleyStack', () => {
     return { route, fn };
   }
 
-  beforeAll(() => {
-    ({ app, stack, template } = synth());
+  /** The bundled synthesis (synthBundled), for the tests that read bundles. */
+  let bundled: { dir: string; template: Template };
+  /** The cloud assembly's folder of a function's bundle. */
+  const bundleDir = (fn: string) => path.join(bundled.dir, `asset.${(resource(bundled.template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '')}`);
+
+  beforeAll(async () => {
+    const bundling = synthBundled();
+    // Bundles are read from the other process's assembly; this one's template is the same but for them.
+    ({ stack, template } = synth(SKIP_BUNDLING));
     resources = template.toJSON().Resources;
+    bundled = await bundling;
+  });
+
+  afterAll(() => {
+    if (bundled) rmSync(bundled.dir, { recursive: true, force: true });
   });
 
   it('builds the table from the shared schema: keys, GSI1, TTL, stream, PITR, on demand, retained', () => {
@@ -148,11 +173,9 @@ describe('ParleyStack', () => {
   });
 
   it('bundles each function as minified CommonJS under the size budget, AWS SDK left external', () => {
-    const assembly = app.synth();
     let requiresSdk = false;
     for (const fn of allFunctions()) {
-      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
-      const bundle = path.join(assembly.directory, `asset.${hash}`, 'index.js');
+      const bundle = path.join(bundleDir(fn), 'index.js');
       expect(statSync(bundle).size, `${fn} bundle bytes`).toBeLessThan(BUNDLE_LIMIT_BYTES);
       const code = readFileSync(bundle, 'utf8');
       expect(code.startsWith('const importMetaUrl'), `${fn} banner`).toBe(true);
@@ -174,18 +197,14 @@ describe('ParleyStack', () => {
   });
 
   it('keeps every bundle within the goal of 120 KB minified', () => {
-    const assembly = app.synth();
     for (const fn of allFunctions()) {
-      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
-      expect(statSync(path.join(assembly.directory, `asset.${hash}`, 'index.js')).size, `${fn} bundle bytes`).toBeLessThanOrEqual(BUNDLE_GOAL_BYTES);
+      expect(statSync(path.join(bundleDir(fn), 'index.js')).size, `${fn} bundle bytes`).toBeLessThanOrEqual(BUNDLE_GOAL_BYTES);
     }
   });
 
   it('bundles the schemas a function parses with and the zod parsers they use, no others', () => {
-    const assembly = app.synth();
     for (const fn of allFunctions()) {
-      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
-      const code = readFileSync(path.join(assembly.directory, `asset.${hash}`, 'index.js'), 'utf8');
+      const code = readFileSync(path.join(bundleDir(fn), 'index.js'), 'utf8');
       // Schemas are built through a pure-annotated schema() (shared/schemas/mini.ts): one no code of
       // the function uses is left out, as the history query's refinement is from every other function.
       expect(code.includes('use one of beforeSeq, afterSeq or cursor'), `${fn} bundles the history query`).toBe(fn === 'http-list-messages');
@@ -195,10 +214,8 @@ describe('ParleyStack', () => {
   });
 
   it('composes in each function every optional port its code uses, and bundles no other', () => {
-    const assembly = app.synth();
     for (const fn of allFunctions()) {
-      const hash = (resource(template, fnId(fn)).Properties.Code.S3Key as string).replace(/\.zip$/, '');
-      const bundle = path.join(assembly.directory, `asset.${hash}`, 'index.js');
+      const bundle = path.join(bundleDir(fn), 'index.js');
       const code = readFileSync(bundle, 'utf8');
       // The modules the bundle carries code of, from its source map.
       const sources = (JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] }).sources.map((s) => path.relative(repoRoot, path.resolve(path.dirname(bundle), s)).split(path.sep).join('/'));
