@@ -3,6 +3,8 @@ import type { ChatStore, Message, PendingMessage } from './store.ts';
 import { Avatar, Content, Icon, fileSize, plain, time, useStore } from './util.tsx';
 
 export const EMOJI = ['👍', '❤️', '😂', '🎉', '😮', '😢'];
+/** How near the top of the log (px) the reader must be for the page before to load. */
+const TOP_SLACK_PX = 40;
 
 interface Props {
   store: ChatStore;
@@ -119,12 +121,16 @@ function MessageList(props: {
     anchor.current = { first, height: el.scrollHeight };
   }, [count, t.messages[0]?.id, store.version]);
 
-  // Scrolling to the top loads the page before.
+  // Scrolling to the top loads the page before. An observer's notice is worked out at one
+  // rendering step and delivered later: one worked out while the log was still empty can arrive
+  // after the first page has been laid out and scrolled to its newest message, so the log's
+  // position is checked as it is now.
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !t.hasOlder) return;
     const io = new IntersectionObserver((entries) => {
-      if (entries.some((e) => e.isIntersecting) && list.current && list.current.scrollHeight > list.current.clientHeight) {
+      const log = list.current;
+      if (entries.some((e) => e.isIntersecting) && log && log.scrollHeight > log.clientHeight && log.scrollTop < TOP_SLACK_PX) {
         void store.loadOlder(roomId).catch((err) => store.fail(err));
       }
     }, { root: list.current });
