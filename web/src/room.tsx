@@ -121,10 +121,9 @@ function MessageList(props: {
     anchor.current = { first, height: el.scrollHeight };
   }, [count, t.messages[0]?.id, store.version]);
 
-  // Scrolling to the top loads the page before. An observer's notice is worked out at one
-  // rendering step and delivered later: one worked out while the log was still empty can arrive
-  // after the first page has been laid out and scrolled to its newest message, so the log's
-  // position is checked as it is now.
+  // Scrolling to the top loads the page before, and only while the reader is at the top: an
+  // observer's notice is worked out at one rendering step and delivered later, so one that comes
+  // after the log moved (worked out while it was still empty, say) must load nothing.
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !t.hasOlder) return;
