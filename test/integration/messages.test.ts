@@ -16,6 +16,20 @@ async function send(user: TestUser, roomId: string, body: Record<string, unknown
   return api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: user.token, body });
 }
 
+/**
+ * A send as a client makes it in a burst: a 503 (its seq not taken before the send's deadline,
+ * which a burst of 250 into one room can reach on a slow machine busy with the other test files)
+ * is sent again after its Retry-After, at most twice, with the same clientMessageId.
+ */
+async function sendAsClient(user: TestUser, roomId: string, body: Record<string, unknown>) {
+  const withId = { clientMessageId: randomUUID(), ...body };
+  for (let attempt = 0; ; attempt++) {
+    const res = await send(user, roomId, withId);
+    if (res.status !== 503 || attempt === 2) return res;
+    await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+  }
+}
+
 async function history(user: TestUser, roomId: string, query = '') {
   return api(httpUrl, 'GET', `/rooms/${roomId}/messages${query}`, { token: user.token });
 }
@@ -70,9 +84,9 @@ describe('sending', () => {
     const users = await Promise.all([1, 2, 3, 4, 5].map((i) => createUser(httpUrl, `sender${i}`)));
     const roomId = await room(users[0]!, users.slice(1));
     const results = await Promise.all(
-      users.flatMap((u) => Array.from({ length: 50 }, (_, i) => send(u, roomId, { content: `${u.userId} #${i}` }))),
+      users.flatMap((u) => Array.from({ length: 50 }, (_, i) => sendAsClient(u, roomId, { content: `${u.userId} #${i}` }))),
     );
-    expect(results.every((r) => r.status === 201)).toBe(true);
+    expect(results.map((r) => r.status).filter((status) => status !== 201)).toEqual([]);
     expect(results.map((r) => r.body.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
     const stored = await allMessages(users[0]!, roomId);
     expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 250 }, (_, i) => i + 1));
