@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { api, connect, createUser, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
+import { sleep } from '#test/support/sdk.ts';
 
 const httpUrl = inject('httpUrl');
 const wsUrl = inject('wsUrl');
@@ -26,7 +27,7 @@ async function sendAsClient(user: TestUser, roomId: string, body: Record<string,
   for (;;) {
     const res = await send(user, roomId, withId);
     if (res.status !== 503) return res;
-    await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+    await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
   }
 }
 

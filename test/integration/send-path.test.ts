@@ -14,6 +14,7 @@ import { createRoom } from '#shared/domain/rooms.ts';
 import { listMessages, sendMessage } from '#shared/domain/messages.ts';
 import { toCalls, writes, reads } from '#bench/lib/meter.ts';
 import { textOf } from '#bench/lib/clients.ts';
+import { sleep } from '#test/support/sdk.ts';
 
 // The send path against DynamoDB Local, in this process: the use-case with the real stores on a
 // table of its own, metered call by call, so that its figures (seqs, conflicts, units) are seen
@@ -83,10 +84,11 @@ async function sendAsClient(deps: Deps, actor: User, roomId: string, input: Omit
     } catch (error) {
       if (!(error instanceof AppError && error.code === 'unavailable')) throw error;
       retried.count++;
-      await new Promise((r) => setTimeout(r, (retryAfterOf(error) ?? 1) * 1000));
+      await sleep((retryAfterOf(error) ?? 1) * 1000);
     }
   }
 }
+
 /** 1 KB of ordinary prose, as the bench sends (one repeated letter would compress to nothing). */
 const kb = (label: string) => textOf(label, 1024);
 
