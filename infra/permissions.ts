@@ -81,6 +81,10 @@ const ROOM_ITEMS = ['ROOM#*'] as const;
 const USER_ITEMS = ['USER#*'] as const;
 /** Partitions of users' seats: each member's role, read marks, send window and claims (`SEAT#<id>`). */
 const SEAT_ITEMS = ['SEAT#*'] as const;
+/** Rooms' live lists: the open connections of each room's members (`LIVE#<roomId>`), nothing else of a room. */
+const LIVE_LISTS = ['LIVE#*'] as const;
+/** The table's markers (`META#<name>`). */
+const MARKER_ITEMS = ['META#*'] as const;
 /** Partitions of connection items (`CONN#<id>`). */
 const CONNECTION_ITEMS = ['CONN#*'] as const;
 
@@ -225,17 +229,21 @@ export const PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
   'ws-message-delete': deleteMessage,
   'ws-reaction-add': addReaction,
   'ws-reaction-remove': removeReaction,
-  // Typing is relayed to the members' connections at once, not through the stream.
-  'ws-typing': [reads('BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), { actions: MANAGE_CONNECTIONS, on: connections }],
+  // Typing is relayed to the members' connections at once, not through the stream (the room's live
+  // list, or its members' presence before the lists serve: a marker read once).
+  'ws-typing': [reads('GetItem', 'BatchGetItem', 'Query'), roomWrites('PutItem', 'DeleteItem'), { actions: MANAGE_CONNECTIONS, on: connections }],
   'ws-read': markRead,
   'ws-presence-set': setPresence,
 
-  // Fan-out reads rooms, members and presence, posts to connections, and forgets the connections
-  // API Gateway reports gone (410) or whose item expired: the connection item, and its entry on
-  // the user's presence item.
+  // Fan-out reads rooms, members, their live lists and presence, posts to connections, and forgets
+  // the connections API Gateway reports gone (410) or whose item expired: the connection item, and
+  // its entry on the user's presence item. It keeps the rooms' live lists (partitions of their own,
+  // the entries found from the user's seats or presence) and writes the marker of since when.
   'stream-fanout': [
     reads('GetItem', 'BatchGetItem', 'Query'),
     queryIndex,
+    { actions: dynamo('BatchWriteItem'), on: table, leadingKeys: LIVE_LISTS },
+    { actions: dynamo('PutItem'), on: table, leadingKeys: MARKER_ITEMS },
     { actions: dynamo('DeleteItem'), on: table, leadingKeys: CONNECTION_ITEMS },
     presenceWrites,
     // The seat a removal by a function deployed before seats left behind (room-events.ts).

@@ -202,7 +202,7 @@ export type Change =
   | { kind: 'message_deleted'; message: MessageRecord }
   | { kind: 'reaction_added' | 'reaction_removed'; reaction: ReactionRecord }
   | { kind: 'messages_read'; read: ReadMark }
-  | { kind: 'connection_opened' | 'connection_expired'; connection: ConnectionRecord }
+  | { kind: 'connection_opened' | 'connection_closed' | 'connection_expired'; connection: ConnectionRecord }
   | { kind: 'member_joined' | 'member_left'; member: MemberRecord }
   | { kind: 'room_updated' | 'room_archived'; room: RoomRecord }
   | { kind: 'presence_changed'; presence: PresenceRecord };

@@ -30,9 +30,11 @@ export interface OperationCost {
 
 /**
  * The fan-out's lookups, by store operation: its member ids (none when it used the ids read for an
- * earlier message of the room) and its presence reads. The first of them starts the fan-out.
+ * earlier message of the room), the room's live list (shared/domain/live.ts; the marker of since
+ * when the lists are kept is read once by a store) or, before the lists serve, its presence reads.
+ * The first of them starts the fan-out.
  */
-export const FAN_OUT_LOOKUPS: ReadonlySet<string> = new Set(['listMemberIds', 'connectionsOf']);
+export const FAN_OUT_LOOKUPS: ReadonlySet<string> = new Set(['listMemberIds', 'liveIn', 'liveListsSince', 'connectionsOf']);
 
 export interface FanOutCost {
   /** Store operations the fan-out made, once per event or once per member looked up. */

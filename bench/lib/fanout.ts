@@ -1,8 +1,7 @@
 import os from 'node:os';
 import { createManagementClient } from '#functions/lib/management-client.ts';
 import { ConnectionsApi } from '#shared/adapters/apigw/connections-api.ts';
-import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
-import { FIRST_MEMBER_PAGE } from '#shared/adapters/dynamodb/membership.ts';
+import { FIRST_LIVE_PAGE } from '#shared/adapters/dynamodb/connection-store.ts';
 import { configFromEnv } from '#functions/lib/config.ts';
 import { getDeps } from '#functions/lib/deps.ts';
 import { POST_CONCURRENCY } from '#shared/domain/deliver.ts';
@@ -182,7 +181,7 @@ export async function runHugeRoom(bench: Bench, members: number, messages: numbe
       posts = made.filter((p) => p.type === 'message_new').length;
       endToEnd.push(...times.map((t) => t - t0));
       const lastAt = Math.max(...times);
-      // The fan-out's first call: its member ids, or its first presence read when it used the ids
+      // The fan-out's first call: its member ids, or the room's live list when it used the ids
       // read for an earlier message.
       const fanStart = Math.min(...readings.filter((r) => FAN_OUT_LOOKUPS.has(r.operation)).map((r) => r.startedAt));
       const stored = Math.max(...readings.filter((r) => !FAN_OUT_LOOKUPS.has(r.operation) && r.endedAt <= fanStart).map((r) => r.endedAt));
@@ -219,18 +218,13 @@ function perMessageOf(spent: CpuSpent, messages: number): CpuSpent {
 
 /**
  * Worker invocations for a room of `members` members with one connection each: the fan-out posts
- * the batch reads that land while the total still fits one share itself and hands the rest to
- * workers. Worked out as if the batch reads landed in the order they were sent (the first page of
- * member ids' reads, then the rest's; presenceBatches), as the smaller first ones mostly do.
+ * the first page of the room's live list (FIRST_LIVE_PAGE) itself when it fits one share, and hands
+ * the rest to workers, a share as soon as it is full.
  */
 export function workerCount(members: number, chunkSize: number): number {
   if (members <= chunkSize) return 0;
-  const first = Math.min(members, FIRST_MEMBER_PAGE);
-  let own = 0;
-  for (const size of [...presenceBatches(first), ...presenceBatches(members - first)]) {
-    if (own + size > chunkSize) break;
-    own += size;
-  }
+  const first = Math.min(members, FIRST_LIVE_PAGE);
+  const own = first <= chunkSize ? first : 0;
   return Math.ceil((members - own) / chunkSize);
 }
 

@@ -49,9 +49,9 @@ export interface RoomPhases {
   firstMemberPage: Distribution;
   /** Fan-out's first call → the last page of member ids has landed. */
   memberQuery: Distribution;
-  /** Fan-out's first call → the first presence batch read has landed. */
+  /** Fan-out's first call → the first page of the room's live list (before the lists serve: the first presence batch read) has landed. */
   firstBatch: Distribution;
-  /** Fan-out's first call → the last presence batch read has landed. */
+  /** Fan-out's first call → the last page of the room's live list (before the lists serve: the last presence batch read) has landed. */
   allBatches: Distribution;
   /** Fan-out's first call → its last post is handed to the client. */
   lastPost: Distribution;
@@ -154,8 +154,9 @@ export async function runRoom(bench: Bench, opts: RunOptions): Promise<RoomRun> 
       phase.firstMemberPage.push(Math.min(...memberReads));
       phase.memberQuery.push(Math.max(...memberReads));
     }
-    phase.firstBatch.push(Math.min(...ends('connectionsOf')));
-    phase.allBatches.push(Math.max(...ends('connectionsOf')));
+    const listReads = [...ends('liveIn'), ...ends('connectionsOf')];
+    phase.firstBatch.push(Math.min(...listReads));
+    phase.allBatches.push(Math.max(...listReads));
     phase.lastPost.push(lastPostAt - fanStart);
     phase.lastPostToArrival.push(t0 + lastAt - lastPostAt);
     posts.min = Math.min(posts.min, messagePosts.length);

@@ -1,6 +1,7 @@
 import {
   CreateTableCommand,
   DescribeTableCommand,
+  PutItemCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   type CreateTableCommandInput,
@@ -8,6 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { TABLE, tableSchema } from '#shared/adapters/dynamodb/table.ts';
+import { liveListsMarker } from '#shared/adapters/dynamodb/connection-store.ts';
 
 /** CreateTable input from the same definition the CDK stack uses. */
 export function createTableInput(tableName: string): CreateTableCommandInput {
@@ -27,8 +29,10 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
 
 /** Creates the table if it does not exist yet, and turns its TTL on. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  let created = false;
   try {
     await client.send(new CreateTableCommand(createTableInput(tableName)));
+    created = true;
   } catch (err) {
     if (!(err instanceof ResourceInUseException)) throw err;
   }
@@ -44,6 +48,12 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   } catch (err) {
     // Already enabled (a persisted table): nothing to do.
     if (!/already enabled|TimeToLive is already/i.test((err as Error).message)) throw err;
+  }
+  // A new table has no connection opened before the rooms' live lists were kept: they serve at
+  // once. (A table that exists already is marked by its first connection listed.)
+  if (created) {
+    const marker = Object.fromEntries(Object.entries(liveListsMarker(new Date(0).toISOString())).map(([k, v]) => [k, { S: String(v) }]));
+    await client.send(new PutItemCommand({ TableName: tableName, Item: marker }));
   }
 }
 

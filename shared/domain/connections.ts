@@ -18,10 +18,12 @@ export async function openConnection(deps: Deps, user: User, connectionId: strin
     connectedAt: deps.clock.now().toISOString(),
   };
   const expiresAt = new Date(Date.parse(connection.connectedAt) + CONNECTION_TTL_SECONDS * 1000).toISOString();
-  // Both at once: under a burst of connects, `$connect` waits for one write's latency, not two.
-  // The connection item's stream record makes the fan-out post `connection_established`, which
-  // can reach the gateway before `$connect` is over: the fan-out tries again (greetConnection).
-  await Promise.all([deps.connections.connectionOpened(connection, expiresAt), deps.connections.putConnection(connection, CONNECTION_TTL_SECONDS)]);
+  // Presence first, then the connection item: the item's stream record lists the connection in
+  // its user's rooms (live.ts), and a join handled meanwhile must find it on the presence item.
+  // The fan-out then posts `connection_established`, which can reach the gateway before
+  // `$connect` is over: it tries again (greetConnection).
+  await deps.connections.connectionOpened(connection, expiresAt);
+  await deps.connections.putConnection(connection, CONNECTION_TTL_SECONDS);
 }
 
 /**

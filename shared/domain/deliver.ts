@@ -4,6 +4,7 @@ import type { ServerFrame } from '#shared/schemas/frames.ts';
 import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
 import type { FanOutChunk } from '#shared/ports/fanout-workers.ts';
 import { forgetGoneConnection } from './connections.ts';
+import { liveListsServe } from './live.ts';
 
 /**
  * Posting frames to connections: the leaf every announcer (fan-out, presence, room events,
@@ -24,12 +25,13 @@ export type FrameFor = (userId: string) => ServerFrame | Promise<ServerFrame>;
 export type Frames = ServerFrame | FrameFor;
 
 /**
- * Sends a frame to every connection of every member of the room: a query for the member ids, batch
- * reads of their presence items for their connections. Users outside the room are never read. A
+ * Sends a frame to every connection of every member of the room. Where the rooms' live lists serve
+ * (live.ts), one Query of the room's list finds the connections, and the room's member ids (read,
+ * or kept from the room's earlier messages of the same member version with `membersAt`) say which
+ * of them are members still; posting starts with the list's first page. Before that, a query for
+ * the member ids and batch reads of their presence items: each page of ids starts its reads as it
+ * lands, and posting starts with the first read to land. Users outside the room are never read. A
  * connection scoped to another room is skipped unless its user is in `alsoScoped` (mentions).
- * Each page of member ids starts its presence reads as it lands, and posting starts with the first
- * read to land, while the others are still being read. With `membersAt` (a new message's), the
- * member ids read for an earlier message of the same member version serve again (listMemberIds).
  */
 export async function deliverToRoom(
   deps: Deps,
@@ -41,11 +43,20 @@ export async function deliverToRoom(
   const delivery = new Delivering(deps, frames);
   const reached = (c: ConnectionTarget) => c.scopeRoomId === undefined || c.scopeRoomId === roomId || alsoScoped.includes(c.userId);
   const reads: Promise<unknown>[] = [];
-  const onPage = (page: readonly string[]) => {
-    const ids = except ? page.filter((id) => id !== except.userId) : page;
-    if (ids.length > 0) reads.push(deps.connections.connectionsOf(ids, (found) => delivery.add(found.filter(reached))));
-  };
-  const listed = deps.rooms.listMemberIds(roomId, onPage, membersAt);
+  let listed: Promise<unknown>;
+  const fromLists = await liveListsServe(deps);
+  if (fromLists) {
+    const members = deps.rooms.listMemberIds(roomId, undefined, membersAt).then((ids) => new Set(ids));
+    reads.push(members);
+    const recipient = (ids: Set<string>) => (c: ConnectionTarget) => ids.has(c.userId) && c.userId !== except?.userId && reached(c);
+    listed = deps.connections.liveIn(roomId, (page) => reads.push(members.then((ids) => delivery.add(page.filter(recipient(ids))))));
+  } else {
+    const onPage = (page: readonly string[]) => {
+      const ids = except ? page.filter((id) => id !== except.userId) : page;
+      if (ids.length > 0) reads.push(deps.connections.connectionsOf(ids, (found) => delivery.add(found.filter(reached))));
+    };
+    listed = deps.rooms.listMemberIds(roomId, onPage, membersAt);
+  }
   // The reads a failed query had started are waited for too, so nothing is posted after this returns.
   const lookups = listed.then(
     () => Promise.all(reads),
@@ -55,6 +66,8 @@ export async function deliverToRoom(
     },
   );
   await delivery.finish(lookups);
+  // An entry of a connection API Gateway no longer knows (one whose removal raced its listing) goes.
+  if (fromLists && delivery.goneHere.length > 0) await deps.connections.unlistLive([roomId], delivery.goneHere.map((c) => c.connectionId));
   return delivery.result();
 }
 
@@ -147,6 +160,11 @@ class Delivering {
     }
     if (this.failure) throw this.failure.error;
     await Promise.all(this.gone.map((c) => forgetGoneConnection(this.deps, c.connectionId)));
+  }
+
+  /** The connections this invocation found gone (its workers' are their own). */
+  get goneHere(): readonly ConnectionTarget[] {
+    return this.gone;
   }
 
   result(): Delivery {

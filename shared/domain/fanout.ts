@@ -6,6 +6,7 @@ import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { messageView } from './views.ts';
 import { connectionExpired, forgetGoneConnection } from './connections.ts';
 import { deliverToRoom, type Delivery } from './deliver.ts';
+import { listConnection, unlistConnection } from './live.ts';
 import { attachmentUrls } from './attachments.ts';
 
 /** The events one stored change produces, sent to the connections that should hear of it. */
@@ -40,9 +41,15 @@ export async function fanOut(deps: Deps, change: Change): Promise<Delivery> {
       return deliverToRoom(deps, roomId, { type: 'messages_read', roomId, userId, messageId: lastReadMessageId, seq: lastReadSeq, readAt: lastReadAt });
     }
     case 'connection_expired':
-      await connectionExpired(deps, change.connection);
+      await Promise.all([connectionExpired(deps, change.connection), unlistConnection(deps, change.connection)]);
+      return { sent: 0, gone: 0 };
+    case 'connection_closed':
+      await unlistConnection(deps, change.connection);
       return { sent: 0, gone: 0 };
     case 'connection_opened':
+      // Listed in its user's rooms before it is greeted: what the client catches up on after the
+      // greeting, the lists deliver from then on.
+      await listConnection(deps, change.connection);
       return greetConnection(deps, change.connection);
     case 'member_joined':
       return announceJoin(deps, change.member);

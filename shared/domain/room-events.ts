@@ -3,12 +3,16 @@ import type { MemberRecord, RoomRecord } from '#shared/model.ts';
 import type { ServerFrame } from '#shared/schemas/frames.ts';
 import { deliver, deliverToRoom, type Delivery } from './deliver.ts';
 import { roomView } from './views.ts';
+import { listMember, unlistMember } from './live.ts';
 
 const none: Delivery = { sent: 0, gone: 0 };
 
-/** `user_joined` to the room, the new member included; the members a room starts with get none. */
+/**
+ * The new member's open connections listed in the room (live.ts), then `user_joined` to the room,
+ * the new member included; the members a room starts with get none.
+ */
 export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Delivery> {
-  const room = await deps.rooms.getRoom(m.roomId);
+  const [room] = await Promise.all([deps.rooms.getRoom(m.roomId), listMember(deps, m)]);
   if (!room || room.createdAt === m.joinedAt) return none;
   return deliverToRoom(deps, m.roomId, { type: 'user_joined', roomId: m.roomId, userId: m.userId, displayName: m.displayName, role: m.role });
 }
@@ -18,10 +22,10 @@ export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Deliver
  * connections scoped to this room are then closed. Everything later is fanned out from the
  * membership as it is then, so nothing more of the room reaches them. A seat the removal left
  * (a function deployed before seats removed the member item alone) goes first: with it, the
- * removed member could still send.
+ * removed member could still send; and so do their entries in the room's live list (live.ts).
  */
 export async function announceLeave(deps: Deps, m: MemberRecord): Promise<Delivery> {
-  await deps.rooms.removeSeatOf(m);
+  await Promise.all([deps.rooms.removeSeatOf(m), unlistMember(deps, m)]);
   const frame: ServerFrame = { type: 'user_left', roomId: m.roomId, userId: m.userId, displayName: m.displayName };
   const toRoom = await deliverToRoom(deps, m.roomId, frame);
   const own = (await deps.connections.connectionsOf([m.userId])).filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === m.roomId);

@@ -17,6 +17,22 @@ export interface ConnectionStore {
    */
   connectionsOf(userIds: readonly string[], onBatch?: (connections: ConnectionTarget[]) => void): Promise<ConnectionTarget[]>;
 
+  /**
+   * The connections listed in the room's live list (live.ts of the domain), read page by page;
+   * `onPage` hears each page as it lands. An eventually consistent read of the room's partition.
+   */
+  liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void>;
+  /** Lists each connection in each room's live list (again is harmless), until `expiresAt` (epoch seconds). */
+  listLive(roomIds: readonly string[], connections: readonly ConnectionTarget[], expiresAt: number): Promise<void>;
+  /** Takes the connections off the rooms' live lists (one that is not listed is no error). */
+  unlistLive(roomIds: readonly string[], connectionIds: readonly string[]): Promise<void>;
+  /** The user's open connections as their presence item lists them now (a strongly consistent read), and the newest one's expiry. */
+  openConnectionsOf(userId: string): Promise<{ connections: ConnectionTarget[]; expiresAt?: string }>;
+  /** Since when the rooms' live lists are kept (the marker's time), if they are. */
+  liveListsSince(): Promise<string | undefined>;
+  /** Writes the marker with `at` unless it is written already. */
+  markLiveListsSince(at: string): Promise<void>;
+
   /** Lists an open connection on its user's presence item, which expires with it at `expiresAt`. */
   connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void>;
   connectionClosed(c: ConnectionTarget, at: string): Promise<void>;

@@ -93,6 +93,8 @@ export interface RoomStore {
   getSeats(roomId: string, userIds: string[]): Promise<SeatRecord[]>;
   /** Every seat of the user, one per room they belong to: one Query (eventually consistent). */
   listSeats(userId: string): Promise<SeatRecord[]>;
+  /** The ids of the rooms the user has a seat in, as they are now: one strongly consistent Query of their seats. */
+  seatRoomIdsNow(userId: string): Promise<string[]>;
   /**
    * Removes the seat of a member whose member item is gone, if it is still that membership's
    * (same join time): what a removal by a function deployed before seats left behind.

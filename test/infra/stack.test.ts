@@ -46,7 +46,7 @@ const BUNDLE_LIMIT_BYTES = 250 * 1024;
  * (The fan-out's workers are left out: a delivery without them posts by itself.)
  */
 const COMPOSED_PORTS = [
-  { port: 'connections', calls: /\.(?:putConnection|deleteConnection|isStored|connectionsOf|connectionOpened|connectionClosed|setStatus|getPresence)\(/, adapter: 'shared/adapters/dynamodb/connection-store.ts' },
+  { port: 'connections', calls: /\.(?:putConnection|deleteConnection|isStored|connectionsOf|connectionOpened|connectionClosed|setStatus|getPresence|liveIn|listLive|unlistLive|openConnectionsOf|liveListsSince|markLiveListsSince)\(/, adapter: 'shared/adapters/dynamodb/connection-store.ts' },
   { port: 'typing', calls: /\.(?:putTyping|clearTyping|listTyping)\(/, adapter: 'shared/adapters/dynamodb/typing-store.ts' },
   { port: 'broadcaster', calls: /\.broadcaster\b/, adapter: 'shared/adapters/apigw/broadcaster.ts' },
   { port: 'cursorKey', calls: /\.cursorKey\b/, adapter: 'shared/adapters/secrets/cursor-key.ts' },
@@ -288,9 +288,11 @@ describe('ParleyStack', () => {
       }
     });
 
-    it('lets the fan-out read, delete connection items and update presence items (a 410 or an expired connection), delete a seat a removal left, and write nothing else', () => {
+    it('lets the fan-out read, keep the rooms\' live lists and their marker, delete connection items and update presence items (a 410 or an expired connection), delete a seat a removal left, and write nothing else', () => {
       const writes = dynamoActions(streamFn).filter(({ a }) => /Put|Update|Delete|Write/.test(a));
       expect(writes).toEqual([
+        { a: 'dynamodb:BatchWriteItem', keys: ['LIVE#*'] },
+        { a: 'dynamodb:PutItem', keys: ['META#*'] },
         { a: 'dynamodb:DeleteItem', keys: ['CONN#*'] },
         { a: 'dynamodb:UpdateItem', keys: ['USER#*'] },
         { a: 'dynamodb:DeleteItem', keys: ['SEAT#*'] },

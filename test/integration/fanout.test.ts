@@ -6,6 +6,7 @@ import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { connection } from '#shared/adapters/dynamodb/entities/connection.ts';
+import { live } from '#shared/adapters/dynamodb/entities/live.ts';
 import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableClient } from '#functions/lib/compose.ts';
@@ -153,7 +154,7 @@ describe('fan-out across workers', () => {
     await Promise.all([s0, s1, s2, s3, s4].map((s) => s.close()));
   });
 
-  it('forgets a connection API Gateway answers 410 for, item and presence entry, when a worker posts to it', async () => {
+  it('forgets a connection API Gateway answers 410 for, item, presence entry and live list entry, when a worker posts to it', async () => {
     const people = await users('g', 4);
     const roomId = await groupRoom(people[0]!, people.slice(1));
     const sockets = await Promise.all(people.map((u) => connect(rt.wsUrl, u)));
@@ -171,6 +172,8 @@ describe('fan-out across workers', () => {
     await db.send(
       new UpdateItemCommand({ TableName: tableName, Key: marshall(keys.presence(owner.userId)), UpdateExpression: 'ADD conns :c', ExpressionAttributeValues: { ':c': { SS: [connectionEntry(stale)] } } }),
     );
+    // And in the room's live list, as its listing left it.
+    await db.send(new PutItemCommand({ TableName: tableName, Item: marshall(live.toItem(roomId, { connectionId: stale, userId: owner.userId }, Math.floor(Date.now() / 1000) + 3600)) }));
     await sockets[0]!.request({ type: 'message_send', roomId, content: 'to a gone one' });
     await eventually(async () => {
       const { Item } = await db.send(new GetItemCommand({ TableName: tableName, Key: marshall(keys.connection(stale)) }));
@@ -181,6 +184,11 @@ describe('fan-out across workers', () => {
       expect(Item?.conns?.SS ?? []).not.toContain(connectionEntry(stale));
       // The user's live connection stays listed: they are still online.
       expect(Item?.conns?.SS).toHaveLength(1);
+    }, 10_000);
+    // Its entry in the room's live list goes with its item (the removal's stream record).
+    await eventually(async () => {
+      const { Item } = await db.send(new GetItemCommand({ TableName: tableName, Key: marshall(keys.live(roomId, stale)) }));
+      expect(Item).toBeUndefined();
     }, 10_000);
     await eventually(() => expect(seqsIn(sockets[2]!, roomId)).toHaveLength(1));
     // Done by the worker on its first try (no stream record failed and came again).

@@ -28,6 +28,8 @@ interface Room {
   /** Thrown after the first page. */
   failAfterFirst?: Error;
   chunkSize?: number;
+  /** Pages of the room's live list; without it, the lists do not serve yet (presence is read). */
+  live?: ConnectionTarget[][];
 }
 
 function memoryDeps(room: Room) {
@@ -66,12 +68,23 @@ function memoryDeps(room: Room) {
         return read;
       },
       deleteConnection: async () => undefined,
+      liveListsSince: async () => (room.live ? new Date(0).toISOString() : undefined),
+      async liveIn(_roomId: string, onPage: (found: ConnectionTarget[]) => void) {
+        for (const [i, page] of (room.live ?? []).entries()) {
+          if (i > 0) await room.beforeLaterPages;
+          events.push(`live ${i}`);
+          onPage(page);
+        }
+      },
+      async unlistLive(_roomIds: string[], connectionIds: string[]) {
+        events.push(`unlist ${connectionIds.join(',')}`);
+      },
     },
     broadcaster: {
       async post(connectionId: string, prepared: PreparedFrame) {
         posts.push({ connectionId, prepared });
         events.push(`post ${connectionId}`);
-        return 'sent' as const;
+        return connectionId.startsWith('gone') ? ('gone' as const) : ('sent' as const);
       },
     },
     ...(room.chunkSize !== undefined && {
@@ -149,10 +162,33 @@ describe('deliverToRoom: lookups as pages land', () => {
     const { deps, reads } = memoryDeps({ pages: [['a'], ['b']], failAfterFirst: new Error('throttled') });
     const order: string[] = [];
     const done = deliverToRoom(deps, 'r1', frame);
+    // Once the delivery has learned the lists do not serve (presence is read): the member query has begun.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     expect(reads).toHaveLength(1);
     void reads[0]!.then(() => order.push('read landed'));
     await expect(done.finally(() => order.push('delivery failed'))).rejects.toThrow('throttled');
     expect(order).toEqual(['read landed', 'delivery failed']);
+  });
+});
+
+describe('deliverToRoom: from the room\'s live list', () => {
+  it('posts to the members among the first page of the list before the next page is read, and to no one else', async () => {
+    const later = gate();
+    const outsider = target('x');
+    const { deps, events } = memoryDeps({ pages: [['a', 'b', 'c']], live: [[target('a'), outsider, target('b')], [target('c')]], beforeLaterPages: later.opened });
+    const done = deliverToRoom(deps, 'r1', frame, { except: { userId: 'b' } });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // No member's presence is read; the sender (`except`) and the outsider's entry are left out.
+    expect(events).toEqual(['page 0', 'live 0', 'post c-a']);
+    later.open();
+    expect(await done).toEqual({ sent: 2, gone: 0 });
+    expect(events.slice(3)).toEqual(['live 1', 'post c-c']);
+  });
+
+  it('takes the entry of a connection the gateway no longer knows off the room\'s list', async () => {
+    const { deps, events } = memoryDeps({ pages: [['a']], live: [[{ connectionId: 'gone-1', userId: 'a' }, target('a')]] });
+    expect(await deliverToRoom(deps, 'r1', frame)).toEqual({ sent: 1, gone: 1 });
+    expect(events.at(-1)).toBe('unlist gone-1');
   });
 });
 

@@ -66,6 +66,13 @@ describe('table keys', () => {
     }
   });
 
+  it('keeps a room\'s live list in a partition of its own, apart from the room\'s and every user\'s', () => {
+    const entry = keys.live('r1', 'L0SM9cOFvHcCIhw=');
+    expect(entry).toEqual({ PK: 'LIVE#r1', SK: 'CONN#L0SM9cOFvHcCIhw=' });
+    expect(entry.SK.startsWith(keys.livePrefix('r1').SKPrefix)).toBe(true);
+    for (const other of [keys.room('r1'), keys.presence('r1'), keys.seat('r1', 'r1'), keys.connection('r1')]) expect(entry.PK).not.toBe(other.PK);
+  });
+
   it('indexes memberships by user', () => {
     expect(keys.memberGsi1('r1', 'u1')).toEqual({ GSI1PK: 'USER#u1', GSI1SK: 'ROOM#r1' });
     expect(keys.userRoomsGsi1('u1').GSI1SKPrefix).toBe('ROOM#');

@@ -97,10 +97,10 @@ describe('stream records, as DynamoDB Local writes them', () => {
     expect(changes('presence-closed')).toEqual([{ kind: 'presence_changed', presence: { userId: 'bo', status: 'offline', lastSeenAt: '2026-01-02T03:04:09.000Z' } }]);
   });
 
-  it('a new connection is `connection_opened`; one deleted by `$disconnect` is nothing, one expired by TTL is `connection_expired`', () => {
+  it('a new connection is `connection_opened`; one deleted by `$disconnect` is `connection_closed`, one expired by TTL is `connection_expired`', () => {
     const connection = { connectionId: 'L0SM9cOFvHcCIhw=', userId: 'bo', displayName: 'Bo', connectedAt: '2026-01-02T03:04:04.000Z' };
     expect(changes('connection-insert')).toEqual([{ kind: 'connection_opened', connection }]);
-    expect(changes('connection-remove')).toEqual([]);
+    expect(changes('connection-remove')).toEqual([{ kind: 'connection_closed', connection }]);
     expect(changes('connection-remove-ttl')).toEqual([
       expect.objectContaining({ kind: 'connection_opened' }),
       { kind: 'connection_expired', connection: { ...connection, connectionId: 'expired=', connectedAt: '2026-01-01T00:00:00.000Z' } },

@@ -4,7 +4,8 @@ import type { Clock } from '#shared/ports/runtime.ts';
 import { unlessConditionFails, type TableClient } from './client.ts';
 import { connection } from './entities/connection.ts';
 import type { Item } from './entities/entity.ts';
-import { connectionEntry } from './entities/keys.ts';
+import { connectionEntry, keys } from './entities/keys.ts';
+import { live } from './entities/live.ts';
 import { presence, type PresenceItem } from './entities/presence.ts';
 import { ENTITY, TABLE } from './table.ts';
 import { PRESENCE_EVENT } from './stream-filters.ts';
@@ -15,6 +16,19 @@ const READS_IN_FLIGHT = 10;
 const MAX_BATCH = 100;
 /** The first batch read's keys: few, so that it lands (and the first posts start) while the larger ones are still read. */
 const FIRST_BATCH = 8;
+/**
+ * The first page of a room's live list (liveIn): a room up to this many connections in one Query;
+ * a larger one starts posting to these while the rest is read (up to 1 MB a page).
+ */
+export const FIRST_LIVE_PAGE = 128;
+/** Batch writes of live list entries in flight at once (25 entries each). */
+const WRITES_IN_FLIGHT = 8;
+/** The name of the marker saying since when rooms' live lists are kept (keys.marker). */
+const LIVE_LISTS = 'live-lists';
+/** The marker item: the rooms' live lists are kept since `since`. */
+export const liveListsMarker = (since: string): Item => ({ ...keys.marker(LIVE_LISTS), [TABLE.entityAttribute]: ENTITY.marker, since });
+/** How long a store goes on trusting that the marker is absent before reading it again. */
+const MARKER_RECHECK_MS = 60_000;
 
 /**
  * The keys of each batch read when `users` users' presence items are read (connectionsOf): a
@@ -35,6 +49,11 @@ export function presenceBatches(users: number): number[] {
  * mark the stream filter lets through, so presence events fire on changes only.
  */
 export class DynamoConnectionStore implements ConnectionStore {
+  /** The marker's time once read (it never changes), or when it was last found absent. */
+  private liveSince: string | undefined;
+  private liveCheckedAt = Number.NEGATIVE_INFINITY;
+  private liveMarked = false;
+
   constructor(
     private readonly table: TableClient,
     private readonly clock: Clock,
@@ -84,6 +103,66 @@ export class DynamoConnectionStore implements ConnectionStore {
       }),
     );
     return all;
+  }
+
+  async liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void> {
+    const { PK, SKPrefix } = keys.livePrefix(roomId);
+    let start: Item | undefined;
+    do {
+      const out = await this.table.query('liveIn', {
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+        ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+        ...(start ? { ExclusiveStartKey: start } : { Limit: FIRST_LIVE_PAGE }),
+      });
+      const page = (out.Items ?? []).map(live.fromItem);
+      if (page.length > 0) onPage(page);
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async listLive(roomIds: readonly string[], connections: readonly ConnectionTarget[], expiresAt: number): Promise<void> {
+    await this.writeLive('listLive', roomIds.flatMap((roomId) => connections.map((c) => ({ PutRequest: { Item: live.toItem(roomId, c, expiresAt) } }))));
+  }
+
+  async unlistLive(roomIds: readonly string[], connectionIds: readonly string[]): Promise<void> {
+    await this.writeLive('unlistLive', roomIds.flatMap((roomId) => connectionIds.map((id) => ({ DeleteRequest: { Key: live.key(roomId, id) } }))));
+  }
+
+  /** Batch writes of 25, several at once: a user in many rooms is listed in all of them in a few round trips. */
+  private async writeLive(op: string, requests: Parameters<TableClient['batchWrite']>[1]): Promise<void> {
+    const chunks: (typeof requests)[] = [];
+    for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(WRITES_IN_FLIGHT, chunks.length) }, async () => {
+        while (next < chunks.length) await this.table.batchWrite(op, chunks[next++]!);
+      }),
+    );
+  }
+
+  async openConnectionsOf(userId: string): Promise<{ connections: ConnectionTarget[]; expiresAt?: string }> {
+    const out = await this.table.get('openConnectionsOf', { Key: presence.key(userId), ConsistentRead: true });
+    if (!out.Item) return { connections: [] };
+    const p = presence.fromItem(out.Item);
+    const connections = presence.connections(p, this.clock.now().toISOString());
+    return connections.length > 0 && p.onlineUntil !== undefined ? { connections, expiresAt: p.onlineUntil } : { connections: [] };
+  }
+
+  async liveListsSince(): Promise<string | undefined> {
+    if (this.liveSince !== undefined || this.clock.now().getTime() - this.liveCheckedAt < MARKER_RECHECK_MS) return this.liveSince;
+    const out = await this.table.get('liveListsSince', { Key: keys.marker(LIVE_LISTS) });
+    this.liveCheckedAt = this.clock.now().getTime();
+    if (typeof out.Item?.since === 'string') this.liveSince = out.Item.since;
+    return this.liveSince;
+  }
+
+  async markLiveListsSince(at: string): Promise<void> {
+    if (this.liveMarked) return;
+    // Once per store: the first listing of the first store writes it, every other put is refused.
+    await unlessConditionFails(
+      this.table.put('markLiveLists', { Item: liveListsMarker(at), ConditionExpression: 'attribute_not_exists(PK)' }),
+    );
+    this.liveMarked = true;
   }
 
   async connectionOpened(c: ConnectionRecord, expiresAt: string): Promise<void> {

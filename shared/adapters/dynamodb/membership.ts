@@ -264,6 +264,17 @@ export abstract class DynamoMembership {
     return items.map(seat.fromItem);
   }
 
+  async seatRoomIdsNow(userId: string): Promise<string[]> {
+    const { PK, SKPrefix } = keys.seatsOf(userId);
+    const items = await this.table.queryAll('seatRoomIdsNow', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      ProjectionExpression: 'SK',
+      ConsistentRead: true,
+    });
+    return items.map((item) => String(item.SK).slice(SKPrefix.length));
+  }
+
   async removeSeatOf(m: MemberRecord): Promise<void> {
     // Read first: a removal made by this code took the seat with the member item, and a read
     // costs less than a refused conditional delete.

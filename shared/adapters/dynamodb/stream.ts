@@ -80,7 +80,8 @@ export function changeFromRecord(record: DynamoDBRecord): Change | undefined {
         return { kind: 'member_left', member: member.fromItem(before) };
       case ENTITY.connection:
         // Only DynamoDB's TTL removes a connection item on its own: a `$disconnect` that never came.
-        return record.userIdentity?.principalId === 'dynamodb.amazonaws.com' ? { kind: 'connection_expired', connection: connection.fromItem(before) } : undefined;
+        // Any other removal (`$disconnect`, a 410) has seen to the presence item already.
+        return { kind: record.userIdentity?.principalId === 'dynamodb.amazonaws.com' ? 'connection_expired' : 'connection_closed', connection: connection.fromItem(before) };
       default:
         return undefined;
     }

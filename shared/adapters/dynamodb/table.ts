@@ -28,6 +28,9 @@ export const ENTITY = {
   connection: 'connection',
   attachment: 'attachment',
   presence: 'presence',
+  /** An open connection listed in one room of its user (the fan-out's recipients); a marker of since when the lists are kept. */
+  live: 'live',
+  marker: 'marker',
   rate: 'rate',
   /** A user's default notification level; their level, mute and notification state for one room; a push subscription. */
   notifyPref: 'notify-pref',

@@ -14,6 +14,8 @@
  *   presence    USER#<userId>   / PRESENCE
  *   rate        USER#<userId>   / RATE#<kind>#<window start>       (expires)
  *   seat        SEAT#<userId>   / ROOM#<roomId>                    the member's own mutable state: read marks, send window, claims
+ *   live        LIVE#<roomId>   / CONN#<connId>                    an open connection of a member of the room (expires with it)
+ *   marker      META#<name>     / META                             since when the rooms' live lists are complete
  *
  * A room partition sorts ATT# < CHG# < MEMBER# < MSG# < ROOM < RX# < TYPING#, and nothing may
  * ever sort between the messages and the room item: reading `SK BETWEEN 'MSG#' AND 'ROOM'`
@@ -23,7 +25,8 @@
  * (test/unit/keys.test.ts checks every builder here).
  *
  * Seats have a partition prefix of their own (not `USER#`): a grant narrowed by leading keys to
- * `SEAT#*` reaches seats and nothing else of a user (presence, rate counters, preferences).
+ * `SEAT#*` reaches seats and nothing else of a user (presence, rate counters, preferences). So
+ * do rooms' live lists (not `ROOM#`): the fan-out that writes them may write nothing of a room.
  */
 import type { Key } from './entity.ts';
 
@@ -71,6 +74,15 @@ export const keys = {
   /** Public rooms are listed through GSI1 under one partition (set on the room item), newest first. */
   publicRoomGsi1: (createdAt: string, roomId: string) => ({ GSI1PK: 'PUBLIC#ROOMS', GSI1SK: `${createdAt}#${roomId}` }),
   publicRoomsGsi1: () => ({ GSI1PK: 'PUBLIC#ROOMS' }),
+  /**
+   * An open connection of one of the room's members, listed in the room's live list (a partition
+   * of its own) so that a fan-out finds the room's recipients in one Query (live.ts); it expires
+   * with the connection.
+   */
+  live: (roomId: string, connectionId: string): Key => ({ PK: `LIVE#${roomId}`, SK: `CONN#${connectionId}` }),
+  livePrefix: (roomId: string) => ({ PK: `LIVE#${roomId}`, SKPrefix: 'CONN#' }),
+  /** A table-wide marker (one item per name). */
+  marker: (name: string): Key => ({ PK: `META#${name}`, SK: 'META' }),
   /** An upload slot of the room (pending: expires; attached: kept with its message). */
   attachment: (roomId: string, attachmentId: string): Key => ({ PK: `ROOM#${roomId}`, SK: `ATT#${attachmentId}` }),
 };
