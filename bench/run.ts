@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBench, type Bench, type BenchTarget } from './lib/harness.ts';
 import { BenchSocket, createUsers, inBatches, textOf } from './lib/clients.ts';
-import { createReferenceRoom, FAN_OUT_LOOKUPS, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES, type FanOutCost } from './lib/capacity.ts';
+import { createReferenceRoom, FAN_OUT_LOOKUPS, LIVE_LIST_UPKEEP, measureFanOut, measureOperations, measureSendDurations, MESSAGE_BYTES, type FanOutCost } from './lib/capacity.ts';
 import { runRoom, type RoomRun } from './lib/latency.ts';
 import { measureBundles, bundleTargets } from './lib/bundles.ts';
 import { measureThumbnails } from './lib/thumbnails.ts';
@@ -402,8 +402,9 @@ async function measureCapacity(bench: Bench, plan: (typeof PLANS)[keyof typeof P
   const room = await createReferenceRoom(bench, 'ref');
   await room.online[0]!.request({ type: 'message_send', roomId: room.roomId, content: textOf('first', MESSAGE_BYTES) });
   const fanOut = await measureFanOut(bench, room);
-  // The lookups count as the fan-out's even where the measured one made none of them (a member read).
-  const fanOutOperations = new Set([...FAN_OUT_LOOKUPS, ...[...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation)]);
+  // The lookups count as the fan-out's even where the measured one made none of them (a member
+  // read), and so does its upkeep of the live lists.
+  const fanOutOperations = new Set([...FAN_OUT_LOOKUPS, ...LIVE_LIST_UPKEEP, ...[...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation)]);
   const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
   const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
   log('capacity: how a 1 KB message is stored');

@@ -36,6 +36,9 @@ export interface OperationCost {
  */
 export const FAN_OUT_LOOKUPS: ReadonlySet<string> = new Set(['listMemberIds', 'liveIn', 'liveListsSince', 'connectionsOf']);
 
+/** What the fan-out writes and reads to keep the rooms' live lists (a connect, a disconnect, a join, a removal): its stage in the rows of each operation. */
+export const LIVE_LIST_UPKEEP: ReadonlySet<string> = new Set(['seatRoomIdsNow', 'listLive', 'unlistLive', 'openConnectionsOf', 'markLiveLists']);
+
 export interface FanOutCost {
   /** Store operations the fan-out made, once per event or once per member looked up. */
   perEvent: { operation: string; local: Units; aws: Units }[];

@@ -197,18 +197,17 @@ describe('fan-out across workers', () => {
   });
 });
 
-describe('fan-out of a room read in several batches', () => {
-  // 150 members are read in two pages (128, then 22), each page's presence in a batch read of 8
-  // keys and then reads of up to 100 as it lands: the reads that land while the total fits one share (120) are
-  // posted by the fan-out itself; the one that takes the total past 120 and every later one go to
-  // a worker.
+describe('fan-out of a room read in several parts', () => {
+  // The room's live list of 150 connections is read as a first page of 128, then the rest in
+  // ranges of connection ids read at once (liveRanges): the first page fits one share (130) and is
+  // posted by the fan-out itself; the parts that take the total past 130 go to a worker.
   let big: Runtime;
   beforeAll(async () => {
-    big = await startRuntime(runtimeEnv(`fanout-parts-${randomUUID().slice(0, 8)}`, { PARLEY_FANOUT_CHUNK: '120' }));
+    big = await startRuntime(runtimeEnv(`fanout-parts-${randomUUID().slice(0, 8)}`, { PARLEY_FANOUT_CHUNK: '130' }));
   }, 120_000);
   afterAll(() => big?.stop());
 
-  it('posts the first batches itself and the rest through a worker: every connection gets every message once, in the one order', async () => {
+  it('posts the first page itself and the rest through a worker: every connection gets every message once, in the one order', async () => {
     const people = await Promise.all(Array.from({ length: 150 }, () => createUser(big.httpUrl, 'p')));
     const res = await api(big.httpUrl, 'POST', '/rooms', { token: people[0]!.token, body: { type: 'group', name: 'Parts', memberIds: people.slice(1).map((u) => u.userId), maxMembers: 150 } });
     expect(res.status).toBe(201);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deliver, deliverChunk, deliverToRoom } from '#shared/domain/deliver.ts';
-import { presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
+import fc from 'fast-check';
+import { liveRanges, presenceBatches } from '#shared/adapters/dynamodb/connection-store.ts';
 import type { ConnectionTarget } from '#shared/model.ts';
 import type { Deps } from '#shared/ports/runtime.ts';
 import type { PreparedFrame } from '#shared/ports/broadcaster.ts';
@@ -199,5 +200,23 @@ describe('presence batch reads', () => {
     expect(presenceBatches(100)).toEqual([8, 92]);
     expect(presenceBatches(1000)).toEqual([8, ...Array<number>(9).fill(100), 92]);
     expect(presenceBatches(10_000).reduce((a, b) => a + b, 0)).toBe(10_000);
+  });
+});
+
+describe('the ranges of a large room\'s live list', () => {
+  it('hold every connection id from the first page\'s last one on exactly once, and none before it', () => {
+    const base64 = fc.string({ unit: fc.constantFrom(...'+/0123456789=ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'), minLength: 1, maxLength: 16 });
+    fc.assert(
+      fc.property(base64, fc.array(base64, { maxLength: 50 }), (after, ids) => {
+        const ranges = liveRanges(after);
+        for (const id of ids) {
+          const holding = ranges.filter(([from, to]) => id >= from && id <= to).length;
+          expect(holding).toBe(id >= after ? 1 : 0);
+        }
+      }),
+    );
+    // Read at once: a ninth of the ids each, for a list whose first page ended early in the alphabet.
+    expect(liveRanges('+x')).toHaveLength(9);
+    expect(liveRanges('zz')).toEqual([['zz', '\u{10FFFF}']]);
   });
 });

@@ -21,6 +21,23 @@ const FIRST_BATCH = 8;
  * a larger one starts posting to these while the rest is read (up to 1 MB a page).
  */
 export const FIRST_LIVE_PAGE = 128;
+/**
+ * Where the ranges of a large room's live list read at once start: connection ids are base64
+ * (API Gateway's, and the local emulator's), whose first characters are about evenly spread over
+ * `+/0-9=A-Za-z`, so each range holds about a ninth of the connections.
+ */
+const LIVE_RANGE_STARTS = ['0', '8', 'G', 'O', 'W', 'e', 'm', 'u'] as const;
+
+/**
+ * The ranges of connection ids, inclusive at both ends, that cover every id from `after` on, each
+ * once: one from `after` to the next start, then one from each start to the next.
+ */
+export function liveRanges(after: string): [from: string, to: string][] {
+  const ends = (start: string | undefined) => (start === undefined ? '\u{10FFFF}' : `${String.fromCharCode(start.charCodeAt(0) - 1)}\u{10FFFF}`);
+  const later = LIVE_RANGE_STARTS.filter((start) => start > after);
+  return [after, ...later].map((from, i) => [from, ends(later[i])]);
+}
+
 /** Batch writes of live list entries in flight at once (25 entries each). */
 const WRITES_IN_FLIGHT = 8;
 /** The name of the marker saying since when rooms' live lists are kept (keys.marker). */
@@ -107,17 +124,32 @@ export class DynamoConnectionStore implements ConnectionStore {
 
   async liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void> {
     const { PK, SKPrefix } = keys.livePrefix(roomId);
-    let start: Item | undefined;
-    do {
-      const out = await this.table.query('liveIn', {
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
-        ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
-        ...(start ? { ExclusiveStartKey: start } : { Limit: FIRST_LIVE_PAGE }),
-      });
-      const page = (out.Items ?? []).map(live.fromItem);
-      if (page.length > 0) onPage(page);
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const first = await this.table.query('liveIn', {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
+      Limit: FIRST_LIVE_PAGE,
+    });
+    const page = (first.Items ?? []).map(live.fromItem);
+    if (page.length > 0) onPage(page);
+    const last = first.LastEvaluatedKey;
+    if (!last) return;
+    // A large room: the rest in ranges of connection ids read at once (liveRanges), each by pages.
+    await Promise.all(
+      liveRanges(String(last.SK).slice(SKPrefix.length)).map(async ([from, to]) => {
+        let start: Item | undefined;
+        do {
+          const out = await this.table.query('liveIn', {
+            KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
+            ExpressionAttributeValues: { ':pk': PK, ':from': SKPrefix + from, ':to': SKPrefix + to },
+            ...(start && { ExclusiveStartKey: start }),
+          });
+          // The first range starts at the first page's last entry, which is not read twice.
+          const more = (out.Items ?? []).map(live.fromItem).filter((c) => c.connectionId !== from);
+          if (more.length > 0) onPage(more);
+          start = out.LastEvaluatedKey;
+        } while (start);
+      }),
+    );
   }
 
   async listLive(roomIds: readonly string[], connections: readonly ConnectionTarget[], expiresAt: number): Promise<void> {
