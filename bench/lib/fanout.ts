@@ -219,7 +219,9 @@ function perMessageOf(spent: CpuSpent, messages: number): CpuSpent {
 /**
  * Worker invocations for a room of `members` members with one connection each: the fan-out posts
  * the first page of the room's live list (FIRST_LIVE_PAGE) itself when it fits one share, and hands
- * the rest to workers, a share as soon as it is full.
+ * the rest to workers, a share as soon as it is full. (It also posts itself any page that lands
+ * while its share still fits; in a room of many shares, such as the room of 10,000, each later
+ * page is larger than what is left of it.)
  */
 export function workerCount(members: number, chunkSize: number): number {
   if (members <= chunkSize) return 0;

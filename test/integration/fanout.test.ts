@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
-import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { api, connect, createGroupRoom, createUser, createUsers, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { connection } from '#shared/adapters/dynamodb/entities/connection.ts';
 import { live } from '#shared/adapters/dynamodb/entities/live.ts';
@@ -45,12 +45,8 @@ afterAll(async () => {
   db.destroy();
 });
 
-const users = (prefix: string, n: number) => Promise.all(Array.from({ length: n }, () => createUser(rt.httpUrl, prefix)));
-async function groupRoom(owner: TestUser, others: TestUser[], httpUrl = rt.httpUrl): Promise<string> {
-  const res = await api(httpUrl, 'POST', '/rooms', { token: owner.token, body: { type: 'group', name: 'Big', memberIds: others.map((u) => u.userId) } });
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
+const users = (prefix: string, n: number) => createUsers(rt.httpUrl, prefix, n);
+const groupRoom = (owner: TestUser, others: TestUser[], httpUrl = rt.httpUrl) => createGroupRoom(httpUrl, owner, others);
 const seqsIn = (s: TestSocket, roomId: string) => s.frames.filter((f) => f.type === 'message_new' && f.message.roomId === roomId).map((f) => f.message.seq as number);
 
 describe('fan-out across workers', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
-import { api, connect, createUser, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
+import { api, connect, createGroupRoom, createUser, createUsers, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
 import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { live } from '#shared/adapters/dynamodb/entities/live.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
@@ -29,12 +29,8 @@ afterAll(async () => {
   db.destroy();
 });
 
-const users = (prefix: string, n: number) => Promise.all(Array.from({ length: n }, () => createUser(rt.httpUrl, prefix)));
-async function groupRoom(owner: TestUser, others: TestUser[], httpUrl = rt.httpUrl): Promise<string> {
-  const res = await api(httpUrl, 'POST', '/rooms', { token: owner.token, body: { type: 'group', name: 'Live', visibility: 'public', memberIds: others.map((u) => u.userId) } });
-  expect(res.status).toBe(201);
-  return res.body.id as string;
-}
+const users = (prefix: string, n: number) => createUsers(rt.httpUrl, prefix, n);
+const groupRoom = (owner: TestUser, others: TestUser[], httpUrl = rt.httpUrl) => createGroupRoom(httpUrl, owner, others, { visibility: 'public' });
 /** The room's live list as stored: connection id → entry. */
 async function listed(roomId: string, table = tableName): Promise<Map<string, Record<string, unknown>>> {
   const { PK, SKPrefix } = keys.livePrefix(roomId);

@@ -25,6 +25,16 @@ export async function createUser(httpUrl: string, name = 'user'): Promise<TestUs
   return { userId, displayName, token };
 }
 
+/** `n` new users named after `prefix`. */
+export const createUsers = (httpUrl: string, prefix: string, n: number): Promise<TestUser[]> => Promise.all(Array.from({ length: n }, () => createUser(httpUrl, prefix)));
+
+/** A group room `owner` makes over the API with `others` as members (and `extra` fields of the request); its id. */
+export async function createGroupRoom(httpUrl: string, owner: TestUser, others: readonly TestUser[], extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await api(httpUrl, 'POST', '/rooms', { token: owner.token, body: { type: 'group', name: 'Group', memberIds: others.map((u) => u.userId), ...extra } });
+  if (res.status !== 201) throw new Error(`POST /rooms: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
 export interface ApiResponse<T = any> {
   status: number;
   body: T;
