@@ -138,7 +138,10 @@ describe('a send', () => {
       `5 × 50 concurrent 1 KB sends: seqs 1..${seqs.at(-1)} gapless, ${m.refusedPuts} refused puts (seq taken by another send), ` +
         `${m.writeUnits} WCU (${(m.writeUnits / 250).toFixed(2)} a message), ${m.readUnits} RCU, ${(ms / 1000).toFixed(1)} s, ${retried.count} sent again after \`unavailable\``,
     );
-  }, 240_000);
+    // Up to 7 minutes: on a slow machine busy with the other test files this burst has taken 40,
+    // 99 and 182 s in full runs, its sends answered `unavailable` 71, 388 and 839 times (the retry's
+    // backoff is not fair under such a burst: docs/performance.md, *Findings*).
+  }, 420_000);
 });
 
 describe('retries of a clientMessageId', () => {
