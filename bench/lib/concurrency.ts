@@ -3,6 +3,7 @@ import { createRoom, createUsers, textOf } from './clients.ts';
 import type { Bench } from './harness.ts';
 import { MESSAGE_BYTES } from './capacity.ts';
 import { reads, writes } from './meter.ts';
+import { distribution, type Distribution } from './stats.ts';
 
 /** A burst of concurrent sends into one room: what seqs they got and what they cost. */
 export interface SendBurst {
@@ -21,6 +22,8 @@ export interface SendBurst {
   writeUnitsPerMessage: number;
   readUnitsPerMessage: number;
   seconds: number;
+  /** Each send's time to its answer, ms: all start together, so this is when each was done. */
+  answeredMs: Distribution;
 }
 
 /**
@@ -34,9 +37,14 @@ export async function measureSendBurst(bench: Bench, senders: number, perSender:
   const roomId = await createRoom(httpUrl, users[0]!, users.slice(1));
   await bench.settle();
   const started = performance.now();
+  const doneAt: number[] = [];
   const results = await Promise.all(
     users.flatMap((u, s) =>
-      Array.from({ length: perSender }, (_, i) => api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: u.token, body: { content: textOf(`burst${s}.${i}`, MESSAGE_BYTES) } })),
+      Array.from({ length: perSender }, async (_, i) => {
+        const r = await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: u.token, body: { content: textOf(`burst${s}.${i}`, MESSAGE_BYTES) } });
+        doneAt.push(performance.now() - started);
+        return r;
+      }),
     ),
   );
   const seconds = (performance.now() - started) / 1000;
@@ -71,5 +79,6 @@ export async function measureSendBurst(bench: Bench, senders: number, perSender:
     writeUnitsPerMessage: stored ? writeUnits / stored : 0,
     readUnitsPerMessage: stored ? readUnits / stored : 0,
     seconds,
+    answeredMs: distribution(doneAt),
   };
 }

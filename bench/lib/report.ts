@@ -101,8 +101,19 @@ export function renderMarkdown(rep: Report): string {
     `${burst.senders} users × ${burst.perSender} sends of 1 KB, all at once over HTTP. A send's message put takes the next free seq and is refused ` +
       'when another send took it first (a refused put still costs its units), then tries a later seq.',
     table(
-      ['stored', 'statuses', 'seqs', 'refused puts', 'WCU (a message)', 'RCU (a message)', 'seconds'],
-      [[burst.stored, Object.entries(burst.statuses).map(([k, v]) => `${k}: ${v}`).join(', '), burst.gapless ? `1..${burst.stored}, each once` : 'NOT gapless', burst.refusedPuts, `${n(burst.writeUnits)} (${n(burst.writeUnitsPerMessage, 2)})`, `${n(burst.readUnits)} (${n(burst.readUnitsPerMessage, 2)})`, n(burst.seconds)]],
+      ['stored', 'statuses', 'seqs', 'refused puts', 'WCU (a message)', 'RCU (a message)', 'seconds', 'answered p50 / p95 / max, s'],
+      [
+        [
+          burst.stored,
+          Object.entries(burst.statuses).map(([k, v]) => `${k}: ${v}`).join(', '),
+          burst.gapless ? `1..${burst.stored}, each once` : 'NOT gapless',
+          burst.refusedPuts,
+          `${n(burst.writeUnits)} (${n(burst.writeUnitsPerMessage, 2)})`,
+          `${n(burst.readUnits)} (${n(burst.readUnitsPerMessage, 2)})`,
+          n(burst.seconds),
+          [burst.answeredMs.p50, burst.answeredMs.p95, burst.answeredMs.max].map((ms) => n(ms / 1000)).join(' / '),
+        ],
+      ],
     ),
   );
   const f = rep.fanOut;

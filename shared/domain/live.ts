@@ -46,10 +46,11 @@ export async function listMember(deps: Deps, m: MemberRecord): Promise<void> {
   if (connections.length > 0 && expiresAt !== undefined) await deps.connections.listLive([m.roomId], connections, Math.floor(Date.parse(expiresAt) / 1000));
 }
 
-/** A member gone (their item's removal): their open connections off the room's list. */
-export async function unlistMember(deps: Deps, m: MemberRecord): Promise<void> {
+/** A member gone (their item's removal): their open connections off the room's list, and returned. */
+export async function unlistMember(deps: Deps, m: MemberRecord): Promise<ConnectionTarget[]> {
   const { connections } = await deps.connections.openConnectionsOf(m.userId);
   if (connections.length > 0) await deps.connections.unlistLive([m.roomId], connections.map((c) => c.connectionId));
+  return connections;
 }
 
 /**

@@ -22,7 +22,10 @@ const RETRY_SEARCH_MESSAGES = 2000;
  */
 const SEQ_DEADLINE_MS = 28_000;
 const SEQ_BACKOFF_BASE_MS = 8;
+const SEQ_BACKOFF_GROWTH = 4;
 const SEQ_BACKOFF_CAP_MS = 2_000;
+/** A refused put that took long says the store is busy with others: wait at least this many times as long. */
+const SEQ_BACKOFF_PUT_FACTOR = 2;
 /** How long a retry of a send with attachments waits for its first attempt (which holds the uploads). */
 const CLAIM_WAIT_MS = 5_000;
 const EXCERPT_LENGTH = 120;
@@ -214,17 +217,26 @@ async function draftOf(deps: Deps, actor: User, roomId: string, input: SendMessa
 /**
  * Stores the message at `fromSeq` or, on a conflict, the next free seq. `own` names a send by
  * clientMessageId: meeting its own message at a seq, it returns that one instead (never stores
- * twice). One conflict moves on one seq; from the second on it backs off (full jitter, doubling)
- * and reads where the room is (a read costs a fifth of a refused write), reading every message
- * it skips when it looks for its own. Past `SEQ_DEADLINE_MS` the store counts as busy.
+ * twice). One conflict moves on one seq; from the second on it backs off and reads where the room
+ * is (a read costs a fifth of a refused write), reading every message it skips when it looks for
+ * its own. Past `SEQ_DEADLINE_MS` the store counts as busy.
+ *
+ * The backoff is full jitter under a window that grows fourfold a conflict (8, 32, 128 ms ... 2 s),
+ * and is at least twice what the refused put itself took: a put that waited behind many others'
+ * calls says many sends are racing, so the window is wide from the start rather than after
+ * rounds of refused puts. Measured against doubling with no such floor, in four alternating runs
+ * of the 250-send burst (test/integration/send-path.test.ts): 1,780 refused puts and 14.6 s on
+ * average against 2,705 and 18.9 s (docs/performance.md, *Findings*).
  */
 async function insertAtNext(deps: Deps, roomId: string, fromSeq: number, m: NewMessage, own?: { senderId: string; clientMessageId: string }): Promise<{ message: MessageRecord; created: boolean }> {
   const deadline = deps.clock.now().getTime() + SEQ_DEADLINE_MS;
   let seq = fromSeq;
   for (let conflicts = 0; ; ) {
     const message: MessageRecord = { id: messageIdFor(deps.ids.newId(), seq), roomId, seq, ...m };
+    const putAt = deps.clock.now().getTime();
     const out = await deps.messages.insertMessage(message);
     if (out.stored) return { message, created: true };
+    const putMs = deps.clock.now().getTime() - putAt;
     const { occupant } = out;
     if (own && occupant.clientMessageId === own.clientMessageId && occupant.senderId === own.senderId) return { message: occupant, created: false };
     if (deps.clock.now().getTime() > deadline) throw unavailable(1);
@@ -233,7 +245,8 @@ async function insertAtNext(deps: Deps, roomId: string, fromSeq: number, m: NewM
       seq++;
       continue;
     }
-    await deps.clock.sleep(Math.random() * Math.min(SEQ_BACKOFF_CAP_MS, SEQ_BACKOFF_BASE_MS * 2 ** (conflicts - 2)));
+    const window = Math.max(SEQ_BACKOFF_BASE_MS * SEQ_BACKOFF_GROWTH ** (conflicts - 2), SEQ_BACKOFF_PUT_FACTOR * putMs);
+    await deps.clock.sleep(Math.random() * Math.min(SEQ_BACKOFF_CAP_MS, window));
     if (own) {
       const { found, lastSeq } = await deps.messages.findSent(roomId, own.senderId, own.clientMessageId, seq + 1, RETRY_SEARCH_MESSAGES);
       if (found) return { message: found, created: false };

@@ -22,13 +22,14 @@ export async function announceJoin(deps: Deps, m: MemberRecord): Promise<Deliver
  * connections scoped to this room are then closed. Everything later is fanned out from the
  * membership as it is then, so nothing more of the room reaches them. A seat the removal left
  * (a function deployed before seats removed the member item alone) goes first: with it, the
- * removed member could still send; and so do their entries in the room's live list (live.ts).
+ * removed member could still send; and so do their entries in the room's live list (live.ts),
+ * whose read of their open connections (strongly consistent) is also the one `user_left` goes to.
  */
 export async function announceLeave(deps: Deps, m: MemberRecord): Promise<Delivery> {
-  await Promise.all([deps.rooms.removeSeatOf(m), unlistMember(deps, m)]);
+  const [, theirs] = await Promise.all([deps.rooms.removeSeatOf(m), unlistMember(deps, m)]);
   const frame: ServerFrame = { type: 'user_left', roomId: m.roomId, userId: m.userId, displayName: m.displayName };
   const toRoom = await deliverToRoom(deps, m.roomId, frame);
-  const own = (await deps.connections.connectionsOf([m.userId])).filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === m.roomId);
+  const own = theirs.filter((c) => c.scopeRoomId === undefined || c.scopeRoomId === m.roomId);
   const toThem = await deliver(deps, own, frame, async (c, outcome) => {
     if (c.scopeRoomId === m.roomId && outcome === 'sent') await deps.broadcaster.disconnect(c.connectionId);
   });
