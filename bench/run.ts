@@ -24,6 +24,7 @@ import { addUnits, noUnits, reads, writes } from './lib/meter.ts';
 import { latencySvg } from './lib/svg.ts';
 import { measureSdk } from './lib/sdk.ts';
 import { measureSendBurst } from './lib/concurrency.ts';
+import { createWideUsers, measureWideConnects } from './lib/wide-user.ts';
 import { renderMarkdown, type Report, type Target } from './lib/report.ts';
 import { floorBetween, measureEmulatorShare, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
@@ -52,6 +53,7 @@ const PLANS = {
     thumbnails: { width: 4000, height: 3000, runs: 3 },
     sdk: { missed: [300, 1000], catchUpRuns: 20, cycles: 1000 },
     sendBurst: { senders: 5, perSender: 50 },
+    wideUser: { rooms: 200, cycles: 10 },
     floorRoom: 100,
     floorRuns: 20,
     connects: [200, 2000],
@@ -76,6 +78,7 @@ const PLANS = {
     thumbnails: { width: 400, height: 300, runs: 1 },
     sdk: { missed: [20], catchUpRuns: 2, cycles: 10 },
     sendBurst: { senders: 2, perSender: 5 },
+    wideUser: { rooms: 3, cycles: 2 },
     floorRoom: 10,
     floorRuns: 2,
     connects: [5, 10],
@@ -107,7 +110,9 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
   let scale: ScaleFigures;
   let report: Omit<Report, 'bundles' | 'thumbnails' | 'targets'> & ScaleFigures;
   try {
-    const { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage } = await measureCapacity(bench, plan, log);
+    const { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage, wideUsers } = await measureCapacity(bench, plan, log);
+    log(`connects of a user in ${plan.wideUser.rooms} rooms and of one in 1, ${plan.wideUser.cycles} each`);
+    const wideConnect = await measureWideConnects(bench, wideUsers, plan.wideUser.rooms, plan.wideUser.cycles);
     for (const line of [...capacityLines(operations), ...storageLines(messageStorage)]) log(line);
     const durations = await measureSendDurations(bench, room, fanOutOperations, plan.durations, plan.durationsWarmup);
     log(`send burst: ${plan.sendBurst.senders} users × ${plan.sendBurst.perSender} concurrent sends into one room`);
@@ -199,6 +204,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
       bill: { ...bill, workload: WORKLOAD },
       sdk,
       sendBurst,
+      wideConnect,
       ...scale,
     };
   } finally {
@@ -406,10 +412,12 @@ async function measureCapacity(bench: Bench, plan: (typeof PLANS)[keyof typeof P
   // read), and so does its upkeep of the live lists.
   const fanOutOperations = new Set([...FAN_OUT_LOOKUPS, ...LIVE_LIST_UPKEEP, ...[...fanOut.perEvent, ...fanOut.perMember].map((o) => o.operation)]);
   const outsiders = await inBatches(await createUsers(bench.stack.httpUrl, 'out', plan.outsiders), 5, (u) => BenchSocket.open(bench.stack.wsUrl, u));
-  const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)));
+  log(`capacity: a user in ${plan.wideUser.rooms} rooms`);
+  const wideUsers = await createWideUsers(bench, plan.wideUser.rooms);
+  const operations = await measureOperations(bench, room, fanOutOperations, new Set(outsiders.map((s) => s.connectionId)), { user: wideUsers.wide, rooms: plan.wideUser.rooms });
   log('capacity: how a 1 KB message is stored');
   const messageStorage = await measureMessageStorage(bench, room, plan.storageRounds);
-  return { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage };
+  return { probe, room, fanOut, fanOutOperations, outsiders, operations, messageStorage, wideUsers };
 }
 
 /** How the 1 KB texts were stored: attribute, bytes, item size and write units, CPU per call. */

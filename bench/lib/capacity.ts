@@ -1,9 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { api } from '#test/support/clients.ts';
 import { httpRoutes } from '#infra/routes.ts';
-import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
 import { fanOutWirings, getDeps } from '#functions/lib/deps.ts';
@@ -11,6 +8,7 @@ import { BenchSocket, createRoom, createUsers, inBatches, randomTextOf, textOf, 
 import { addUnits, noUnits, type Call, type Units } from './meter.ts';
 import { waitUntil, type Bench } from './harness.ts';
 import { median } from './stats.ts';
+import { closeAndForget } from './wide-user.ts';
 
 /** Exactly 1 KB of text (ordinary English prose, `textOf`): the message every cost figure is for. */
 export const MESSAGE_BYTES = 1024;
@@ -123,9 +121,16 @@ const hasRoute = (method: string, path: string) => httpRoutes.some((r) => r.meth
 /**
  * Capacity units and PostToConnection calls of each operation, in the reference room. A window
  * per operation: everything settled, the operation, its answer, its fan-out settled. Calls made by
- * store operations the fan-out uses (learned from `measureFanOut`) count as its fan-out.
+ * store operations the fan-out uses (learned from `measureFanOut`) count as its fan-out. With
+ * `wide`, last, a connect and a disconnect of a user in many rooms (wide-user.ts).
  */
-export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOutOperations: ReadonlySet<string>, outsiders: ReadonlySet<string>) {
+export async function measureOperations(
+  bench: Bench,
+  room: ReferenceRoom,
+  fanOutOperations: ReadonlySet<string>,
+  outsiders: ReadonlySet<string>,
+  wide?: { user: TestUser; rooms: number },
+) {
   const { httpUrl, wsUrl } = bench.stack;
   const [owner, second] = [room.members[0]!, room.members[1]!];
   const sender = room.online[0]!;
@@ -158,15 +163,8 @@ export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOu
   await measure('connect', async () => {
     extra = await BenchSocket.open(wsUrl, room.members[3]!);
   });
-  await measure('disconnect', async () => {
-    const id = extra!.connectionId;
-    await extra!.close();
-    // $disconnect runs after the close: done when the connection item is gone.
-    await waitUntil('the connection to be forgotten', async () => {
-      const { Item } = await bench.db.send(new GetItemCommand({ TableName: bench.config.tableName, Key: marshall(keys.connection(id)) }));
-      return Item === undefined;
-    });
-  });
+  // $disconnect runs after the close: done when the connection item is gone.
+  await measure('disconnect', () => closeAndForget(bench, extra!));
   let sent = { id: '' };
   await measure('send 1 KB text', async () => {
     const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content: textOf('cost', MESSAGE_BYTES) });
@@ -226,6 +224,13 @@ export async function measureOperations(bench: Bench, room: ReferenceRoom, fanOu
     const ack = await sender.request({ type: 'message_send', roomId: room.roomId, content: randomTextOf('random', MESSAGE_BYTES) });
     if (ack.type !== 'ack') throw new Error(`message_send: ${JSON.stringify(ack)}`);
   });
+  if (wide) {
+    let socket: BenchSocket | undefined;
+    await measure(`connect, a user in ${wide.rooms} rooms`, async () => {
+      socket = await BenchSocket.open(wsUrl, wide.user, 30_000);
+    });
+    await measure(`disconnect, a user in ${wide.rooms} rooms`, () => closeAndForget(bench, socket!));
+  }
   return results;
 }
 

@@ -7,6 +7,7 @@ import type { NotificationCost } from './notifications.ts';
 import type { ProbeResult } from './probe.ts';
 import type { SdkFigures } from './sdk.ts';
 import type { SendBurst } from './concurrency.ts';
+import type { WideConnect } from './wide-user.ts';
 import type { MessageStorage } from './storage.ts';
 import { reads, writes, type Units } from './meter.ts';
 import type { Distribution } from './stats.ts';
@@ -40,6 +41,8 @@ export interface Report {
   sdk: SdkFigures;
   /** Concurrent sends into one room: seqs and what the conflicts cost. */
   sendBurst: SendBurst;
+  /** Connects of a user in many rooms against one in a single room: the greeting waits for the live lists' entries. */
+  wideConnect: WideConnect;
   targets: Target[];
 }
 
@@ -113,6 +116,19 @@ export function renderMarkdown(rep: Report): string {
           n(burst.seconds),
           [burst.answeredMs.p50, burst.answeredMs.p95, burst.answeredMs.max].map((ms) => n(ms / 1000)).join(' / '),
         ],
+      ],
+    ),
+  );
+  const wc = rep.wideConnect;
+  push(
+    `## Connects of a user in ${wc.rooms} rooms`,
+    `A connect is greeted once the connection is listed in every room of its user; a disconnect takes it off them. One connect at a time, alternating with a user in one room; ` +
+      `units in the operations table (\`connect, a user in ${wc.rooms} rooms\`).`,
+    table(
+      ['user', 'connects', 'connection_established p50 / p95 / max, ms'],
+      [
+        [`in ${wc.rooms} rooms`, wc.established.n, [wc.established.p50, wc.established.p95, wc.established.max].map((x) => n(x)).join(' / ')],
+        ['in 1 room', wc.establishedOneRoom.n, [wc.establishedOneRoom.p50, wc.establishedOneRoom.p95, wc.establishedOneRoom.max].map((x) => n(x)).join(' / ')],
       ],
     ),
   );

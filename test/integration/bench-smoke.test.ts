@@ -50,6 +50,18 @@ describe('benchmark smoke run', () => {
     for (const op of report.operations.filter((o) => o.implemented)) expect(op.calls.length, op.name).toBeGreaterThan(0);
   });
 
+  it("lists a wide user's connection in each of their rooms and takes it off each, and times their greeting", () => {
+    const { rooms, established, establishedOneRoom } = report.wideConnect;
+    const connect = report.operations.find((o) => o.name === `connect, a user in ${rooms} rooms`)!;
+    const disconnect = report.operations.find((o) => o.name === `disconnect, a user in ${rooms} rooms`)!;
+    // One entry a room, written by the fan-out before the greeting, and deleted after the close.
+    const entries = (op: typeof connect, operation: string) => op.calls.filter((c) => c.stage === 'fan-out' && c.operation === operation).reduce((sum, c) => sum + c.aws.writeTable, 0);
+    expect(entries(connect, 'listLive')).toBe(rooms);
+    expect(entries(disconnect, 'unlistLive')).toBe(rooms);
+    expect([established.n, establishedOneRoom.n]).toEqual([2, 2]);
+    expect(established.p50).toBeGreaterThan(0);
+  });
+
   it('reads back how the 1 KB texts are stored, and times their compression', () => {
     const { messageStorage: st } = report;
     expect(st.texts.map((t) => [t.text, t.bytes])).toEqual([
