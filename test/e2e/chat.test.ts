@@ -3,7 +3,7 @@ import jpeg from 'jpeg-js';
 import { api } from '#test/support/clients.ts';
 import { exifTiff, jpegWithExif } from '#test/support/exif.ts';
 import { eventually, gone, launch, reportPagesOnFailure, signIn, uid, visible, type Harness, type Person } from './browser.ts';
-import { actionsOf, composer, log, message, openRoom, png, roomButton, say, texts, tokenOf } from './support.ts';
+import { act, actionsOf, composer, log, message, openRoom, png, roomButton, say, texts, tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
 
@@ -88,14 +88,14 @@ describe('the web app, two people on desktop', () => {
 
   it('replies, edits and deletes own messages', async () => {
     const original = message(bo, 'Welcome to the team');
-    await (await actionsOf(original)).getByRole('button', { name: 'Reply' }).click();
+    await act(original, 'Reply');
     await visible(bo.page.getByText('Replying to'));
     await say(bo, 'Glad to be here');
     const reply = message(ann, 'Glad to be here');
     await visible(reply);
     await eventually(() => reply.locator('.reply-ref').textContent()).toContain('Ann: Welcome to the team');
 
-    await (await actionsOf(message(ann, 'Welcome to the team'))).getByRole('button', { name: 'Edit' }).click();
+    await act(message(ann, 'Welcome to the team'), 'Edit');
     const edit = ann.page.getByRole('textbox', { name: 'Edit message' });
     await edit.fill('Welcome to the team, Bo');
     await edit.press('Enter');
@@ -106,13 +106,13 @@ describe('the web app, two people on desktop', () => {
     await say(bo, 'A typo I regret');
     // Ann has it before it is deleted: otherwise its absence on her page would prove nothing.
     await visible(message(ann, 'A typo I regret'));
-    await (await actionsOf(message(bo, 'A typo I regret'))).getByRole('button', { name: 'Delete' }).click();
+    await act(message(bo, 'A typo I regret'), 'Delete');
     await gone(message(ann, 'A typo I regret'));
     await visible(log(ann).getByText('This message was deleted.'));
   });
 
   it('reacts with emoji: both see the count, and one’s own reaction is pressed', async () => {
-    await (await actionsOf(message(bo, 'Welcome to the team, Bo'))).getByRole('button', { name: 'Add reaction' }).click();
+    await act(message(bo, 'Welcome to the team, Bo'), 'Add reaction');
     await message(bo, 'Welcome to the team, Bo').getByRole('button', { name: 'React with 👍' }).click();
     const onAnn = message(ann, 'Welcome to the team, Bo').getByRole('button', { name: '👍 1' });
     await visible(onAnn);
@@ -163,7 +163,7 @@ describe('the web app, two people on desktop', () => {
     await visible(message(ann, 'Moderate this one'));
     const seq = await message(ann, 'Moderate this one').getAttribute('data-seq');
     await eventually(async () => (await actionsOf(target)).getByRole('button', { name: 'Delete' }).count()).toBe(1);
-    await (await actionsOf(target)).getByRole('button', { name: 'Delete' }).click();
+    await act(target, 'Delete');
     await gone(message(ann, 'Moderate this one'));
     await visible(log(ann).locator(`article[data-seq="${seq}"]`).getByText('This message was deleted.'));
 

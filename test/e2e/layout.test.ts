@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { api } from '#test/support/clients.ts';
 import { eventually, gone, launch, signIn, uid, visible, type Harness, type Person } from './browser.ts';
-import { actionsOf, composer, message, openRoom, png, roomButton, roomsNav, say, tokenOf } from './support.ts';
+import { act, composer, message, openRoom, png, roomButton, roomsNav, say, tokenOf } from './support.ts';
 
 const appUrl = inject('appUrl');
 const shots = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
@@ -50,7 +50,7 @@ describe('the web app at 375 px and in dark mode', () => {
     await openRoom(bo, room);
     expect(await roomsNav(bo).isVisible()).toBe(false);
     await visible(bo.page.getByRole('button', { name: 'Back to rooms' }));
-    await (await actionsOf(message(bo, 'onboarding flow'))).getByRole('button', { name: 'Reply' }).click();
+    await act(message(bo, 'onboarding flow'), 'Reply');
     await say(bo, 'Looks great. One question about the last screen');
     await visible(message(bo, 'One question about the last screen'));
     await bo.page.getByRole('button', { name: 'Members' }).click();
@@ -78,7 +78,7 @@ describe('the web app at 375 px and in dark mode', () => {
     await say(ann, 'Here is the last screen');
     await visible(message(bo, 'Here is the last screen').getByRole('img', { name: 'onboarding-step-3.png' }));
     await eventually(() => message(ann, 'Here is the last screen').getByRole('img').getAttribute('src'), 20_000).toContain('thumbs');
-    await (await actionsOf(message(ann, 'One question'))).getByRole('button', { name: 'Add reaction' }).click();
+    await act(message(ann, 'One question'), 'Add reaction');
     await message(ann, 'One question').getByRole('button', { name: 'React with 👍' }).click();
     await visible(message(bo, 'One question').getByRole('button', { name: '👍 1' }));
     await ann.page.mouse.move(0, 0);

@@ -38,6 +38,24 @@ export async function actionsOf(m: Locator): Promise<Locator> {
   return m.getByRole('toolbar', { name: 'Message actions' });
 }
 
+/**
+ * Clicks one of a message's actions, as a person does: hover the message, click the button. A
+ * message that moves away from under the pointer first (the log scrolled, a later message landed)
+ * hides its toolbar again, so the hover is made again, as the person would, before the click is
+ * given up on.
+ */
+export async function act(m: Locator, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const button = (await actionsOf(m)).getByRole('button', { name });
+    try {
+      await button.click({ timeout: 3_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
 /** The texts of the stored messages in the log, top to bottom. */
 export async function texts(p: Person): Promise<string[]> {
   return log(p)
