@@ -6,9 +6,8 @@ import { fanOut } from '#shared/domain/fanout.ts';
 import { fanOutWirings, getDeps } from '#functions/lib/deps.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, randomTextOf, textOf, type TestUser } from './clients.ts';
 import { addUnits, noUnits, type Call, type Units } from './meter.ts';
-import { waitUntil, type Bench } from './harness.ts';
+import { closeAndForget, waitUntil, type Bench } from './harness.ts';
 import { median } from './stats.ts';
-import { closeAndForget } from './wide-user.ts';
 
 /** Exactly 1 KB of text (ordinary English prose, `textOf`): the message every cost figure is for. */
 export const MESSAGE_BYTES = 1024;

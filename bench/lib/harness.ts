@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { configFromEnv, startLocalStack, type LocalConfig, type LocalStack } from '#infra/local/stack.ts';
 import { ENV } from '#shared/env.ts';
 import { configureDeps } from '#functions/lib/deps.ts';
 import { Recorder, toCalls, type Call } from './meter.ts';
 import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
+import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
+import type { BenchSocket } from './clients.ts';
 
 export interface Bench {
   stack: LocalStack;
@@ -78,4 +81,14 @@ export async function waitUntil(what: string, check: () => boolean | Promise<boo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Closes the socket and waits until `$disconnect` has removed its connection item (the stream records it wrote may still be pending). */
+export async function closeAndForget(bench: Bench, socket: BenchSocket): Promise<void> {
+  const id = socket.connectionId;
+  await socket.close();
+  await waitUntil('the connection to be forgotten', async () => {
+    const { Item } = await bench.db.send(new GetItemCommand({ TableName: bench.config.tableName, Key: marshall(keys.connection(id)) }));
+    return Item === undefined;
+  });
 }

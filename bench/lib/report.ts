@@ -53,6 +53,8 @@ const table = (head: string[], rows: (string | number)[][]) =>
 const r = (u: Units) => (reads(u) === 0 ? '0' : `${n(reads(u), 2)} (${n(u.readTable, 2)} + ${n(u.readGsi, 2)})`);
 const w = (u: Units) => (writes(u) === 0 ? '0' : `${n(writes(u), 2)} (${n(u.writeTable, 2)} + ${n(u.writeGsi, 2)})`);
 const ms = (d: Distribution) => [n(d.p50), n(d.p95), n(d.p99)];
+/** `p50 / p95 / max` of a distribution, divided by `per` (1000: ms as s). */
+const spread = (d: Distribution, per = 1) => [d.p50, d.p95, d.max].map((x) => n(x / per)).join(' / ');
 
 export function renderMarkdown(rep: Report): string {
   const out: string[] = [];
@@ -114,7 +116,7 @@ export function renderMarkdown(rep: Report): string {
           `${n(burst.writeUnits)} (${n(burst.writeUnitsPerMessage, 2)})`,
           `${n(burst.readUnits)} (${n(burst.readUnitsPerMessage, 2)})`,
           n(burst.seconds),
-          [burst.answeredMs.p50, burst.answeredMs.p95, burst.answeredMs.max].map((ms) => n(ms / 1000)).join(' / '),
+          spread(burst.answeredMs, 1000),
         ],
       ],
     ),
@@ -127,8 +129,8 @@ export function renderMarkdown(rep: Report): string {
     table(
       ['user', 'connects', 'connection_established p50 / p95 / max, ms'],
       [
-        [`in ${wc.rooms} rooms`, wc.established.n, [wc.established.p50, wc.established.p95, wc.established.max].map((x) => n(x)).join(' / ')],
-        ['in 1 room', wc.establishedOneRoom.n, [wc.establishedOneRoom.p50, wc.establishedOneRoom.p95, wc.establishedOneRoom.max].map((x) => n(x)).join(' / ')],
+        [`in ${wc.rooms} rooms`, wc.established.n, spread(wc.established)],
+        ['in 1 room', wc.establishedOneRoom.n, spread(wc.establishedOneRoom)],
       ],
     ),
   );

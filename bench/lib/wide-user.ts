@@ -1,8 +1,5 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
-import { keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, type TestUser } from './clients.ts';
-import { waitUntil, type Bench } from './harness.ts';
+import { closeAndForget, type Bench } from './harness.ts';
 import { distribution, type Distribution } from './stats.ts';
 
 /**
@@ -28,15 +25,6 @@ export async function createWideUsers(bench: Bench, rooms: number): Promise<{ wi
   return { wide: wide!, narrow: narrow! };
 }
 
-/** Closes the socket and waits until `$disconnect` has removed its connection item (the stream records it wrote may still be pending). */
-export async function closeAndForget(bench: Bench, socket: BenchSocket): Promise<void> {
-  const id = socket.connectionId;
-  await socket.close();
-  await waitUntil('the connection to be forgotten', async () => {
-    const { Item } = await bench.db.send(new GetItemCommand({ TableName: bench.config.tableName, Key: marshall(keys.connection(id)) }));
-    return Item === undefined;
-  });
-}
 
 /** `cycles` connects of each user, one at a time and alternating, each timed to its greeting and closed before the next. */
 export async function measureWideConnects(bench: Bench, users: { wide: TestUser; narrow: TestUser }, rooms: number, cycles: number): Promise<WideConnect> {
