@@ -22,6 +22,8 @@ export interface ConnectionStore {
    * `onPage` hears each page as it lands. An eventually consistent read of the room's partition.
    */
   liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void>;
+  /** The first page of the room's live list (one eventually consistent Query), and whether the list holds more. */
+  liveFirstPage(roomId: string): Promise<{ connections: ConnectionTarget[]; more: boolean }>;
   /** Lists each connection in each room's live list (again is harmless), until `expiresAt` (epoch seconds). */
   listLive(roomIds: readonly string[], connections: readonly ConnectionTarget[], expiresAt: number): Promise<void>;
   /** Takes the connections off the rooms' live lists (one that is not listed is no error). */

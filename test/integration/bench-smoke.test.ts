@@ -58,6 +58,13 @@ describe('benchmark smoke run', () => {
     const entries = (op: typeof connect, operation: string) => op.calls.filter((c) => c.stage === 'fan-out' && c.operation === operation).reduce((sum, c) => sum + c.aws.writeTable, 0);
     expect(entries(connect, 'listLive')).toBe(rooms);
     expect(entries(disconnect, 'unlistLive')).toBe(rooms);
+    // Its presence changes tell no one (nobody else is online in its rooms): a first page of each
+    // room's list is all they read there, not the rooms nor their member ids.
+    for (const op of [connect, disconnect]) {
+      const fanOut = op.calls.filter((c) => c.stage === 'fan-out');
+      expect(fanOut.filter((c) => c.operation === 'liveIn').length, op.name).toBe(rooms);
+      expect(fanOut.filter((c) => c.operation === 'getRoomsWithMember' || c.operation === 'listMemberIds'), op.name).toEqual([]);
+    }
     expect([established.n, establishedOneRoom.n]).toEqual([2, 2]);
     expect(established.p50).toBeGreaterThan(0);
   });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, CreateTableCommand, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { api, connect, createGroupRoom, createUser, createUsers, eventually, type TestSocket, type TestUser } from '#test/support/clients.ts';
@@ -9,6 +9,8 @@ import { live } from '#shared/adapters/dynamodb/entities/live.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#infra/local/services.ts';
 import { createTableInput } from '#infra/local/provision.ts';
 import { LIVE_LISTS_GRACE_MS } from '#shared/domain/live.ts';
+import { FIRST_LIVE_PAGE } from '#shared/adapters/dynamodb/connection-store.ts';
+import { PRESENCE_FANOUT } from '#shared/domain/presence.ts';
 
 /**
  * Rooms' live lists (shared/domain/live.ts): the stream fan-out lists each open connection in the
@@ -139,6 +141,38 @@ describe('live lists', () => {
     await s0.request({ type: 'message_send', roomId, content: 'to a closed connection' });
     await eventually(async () => expect((await listed(roomId)).has(gone)).toBe(false), 10_000);
     await s0.close();
+  });
+});
+
+describe('presence changes read from the live lists', () => {
+  it("reach the listed members of the user's rooms of at most maxRoomSize members, past a list's first page, and no outsider's entry", async () => {
+    const [subject, member, bigMember, outsider] = await users('p', 4);
+    const small = await groupRoom(subject!, [member!]);
+    const big = await groupRoom(subject!, [bigMember!]);
+    // A room above the bound, as far as the fan-out can tell: its count says so.
+    await db.send(
+      new UpdateItemCommand({ TableName: tableName, Key: marshall(keys.room(big)), UpdateExpression: 'SET memberCount = :n', ExpressionAttributeValues: marshall({ ':n': PRESENCE_FANOUT.maxRoomSize + 1 }) }),
+    );
+    const [sm, sb, so] = await Promise.all([member, bigMember, outsider].map((u) => connect(rt.wsUrl, u!)));
+    const outsiderId = await idOf(so!);
+    await Promise.all([idOf(sm!), idOf(sb!)]);
+    const expires = Math.floor(Date.now() / 1000) + 600;
+    // An outsider's entry, and a first page full of entries of non-members, sorting before every real connection id.
+    await db.send(new PutItemCommand({ TableName: tableName, Item: marshall(live.toItem(small, { connectionId: outsiderId, userId: outsider!.userId }, expires)) }));
+    const fillers = Array.from({ length: FIRST_LIVE_PAGE + 2 }, (_, i) => live.toItem(small, { connectionId: `!filler${String(i).padStart(4, '0')}`, userId: `nobody-${i}` }, expires));
+    for (let i = 0; i < fillers.length; i += 25) {
+      await db.send(new BatchWriteItemCommand({ RequestItems: { [tableName]: fillers.slice(i, i + 25).map((item) => ({ PutRequest: { Item: marshall(item) } })) } }));
+    }
+    const told = (s: TestSocket) => s.frames.filter((f) => f.type === 'presence_changed' && f.userId === subject!.userId).map((f) => f.status);
+    const s0 = await connect(rt.wsUrl, subject!);
+    await sm!.next((f) => f.type === 'presence_changed' && f.userId === subject!.userId && f.status === 'online');
+    await s0.close();
+    await sm!.next((f) => f.type === 'presence_changed' && f.userId === subject!.userId && f.status === 'offline');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(told(sm!)).toEqual(['online', 'offline']);
+    expect(told(sb!)).toEqual([]);
+    expect(told(so!)).toEqual([]);
+    await Promise.all([sm, sb, so].map((s) => s!.close()));
   });
 });
 

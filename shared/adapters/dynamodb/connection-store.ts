@@ -122,16 +122,25 @@ export class DynamoConnectionStore implements ConnectionStore {
     return all;
   }
 
-  async liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void> {
+  async liveFirstPage(roomId: string): Promise<{ connections: ConnectionTarget[]; more: boolean }> {
+    const { connections, last } = await this.firstLivePage(roomId);
+    return { connections, more: last !== undefined };
+  }
+
+  private async firstLivePage(roomId: string): Promise<{ connections: ConnectionTarget[]; last?: Item }> {
     const { PK, SKPrefix } = keys.livePrefix(roomId);
-    const first = await this.table.query('liveIn', {
+    const out = await this.table.query('liveIn', {
       KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
       ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix },
       Limit: FIRST_LIVE_PAGE,
     });
-    const page = (first.Items ?? []).map(live.fromItem);
+    return { connections: (out.Items ?? []).map(live.fromItem), ...(out.LastEvaluatedKey && { last: out.LastEvaluatedKey }) };
+  }
+
+  async liveIn(roomId: string, onPage: (connections: ConnectionTarget[]) => void): Promise<void> {
+    const { PK, SKPrefix } = keys.livePrefix(roomId);
+    const { connections: page, last } = await this.firstLivePage(roomId);
     if (page.length > 0) onPage(page);
-    const last = first.LastEvaluatedKey;
     if (!last) return;
     // A large room: the rest in ranges of connection ids read at once (liveRanges), each by pages.
     await Promise.all(
