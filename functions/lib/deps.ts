@@ -14,18 +14,51 @@ export { fanOutWirings, withAttachments, withBroadcaster, withConnections, withC
  */
 let options: DepsOptions = {};
 let base: ReturnType<typeof createTableClient> | undefined;
-let core: ReturnType<typeof createCore> | undefined;
-/** Each wiring's ports, built once: functions of one process (locally) composing the same part share it. */
-const parts = new Map<Wiring, { port: OptionalPort; built: Partial<Deps> }>();
-/** Each composition, by the ports it was given: a function gets exactly the ports its handler asked for, in one process or many. */
-const composed = new Map<string, Deps>();
-let builtAttachments: { deps: Pick<Deps, 'attachments'>; clients: Clients } | undefined;
+
+/**
+ * What a container keeps between invocations: the ports and their caches (the live lists' marker,
+ * member ids, a secret). In Lambda a process is one function's container; a host running several
+ * functions in one process names the container of the moment (`containersBy`), so that no
+ * function finds what another read, as none could in AWS (and each read is made under its own
+ * grants). The table client, a pool of sockets, is the process's.
+ */
+interface Container {
+  core?: ReturnType<typeof createCore>;
+  /** Each wiring's ports, built once: the functions' compositions in this container that name it share them. */
+  parts: Map<Wiring, { port: OptionalPort; built: Partial<Deps> }>;
+  /** Each composition, by the ports it was given: a function gets exactly the ports its handler asked for. */
+  composed: Map<string, Deps>;
+  attachments?: { deps: Pick<Deps, 'attachments'>; clients: Clients };
+}
+let containerName: () => string | undefined = () => undefined;
+const containers = new Map<string, Container>();
+
+function container(): Container {
+  const name = containerName() ?? '';
+  let c = containers.get(name);
+  if (!c) containers.set(name, (c = { parts: new Map(), composed: new Map() }));
+  return c;
+}
+
+/** A host running several functions in one process: `name` says whose invocation is running (undefined: the host's own). */
+export function containersBy(name: () => string | undefined): void {
+  containerName = name;
+}
+
+/** The container of the moment, as a key for what other composition roots keep per container (notify-deps.ts). */
+export function containerKey(): object {
+  return container();
+}
 
 // The table alone first: a function that uses one store or two (getTable) then bundles no other.
 const buildTable = () => (base ??= createTableClient({ tableName: requireEnv(ENV.tableName) }, options));
-const buildCore = () => (core ??= createCore(configFromEnv(), options, buildTable()));
+function buildCore() {
+  const c = container();
+  return (c.core ??= createCore(configFromEnv(), options, buildTable()));
+}
 
 function part(wiring: Wiring) {
+  const { parts } = container();
   let p = parts.get(wiring);
   if (!p) parts.set(wiring, (p = { port: wiring.port, built: wiring.build(buildCore().ctx) }));
   return p;
@@ -38,6 +71,7 @@ function part(wiring: Wiring) {
  */
 export function getDeps(...wirings: Wiring[]): Deps {
   const key = wirings.map((w) => w.port).sort().join(',');
+  const { composed } = container();
   let deps = composed.get(key);
   if (!deps) {
     const { core: ports, ctx } = buildCore();
@@ -48,7 +82,8 @@ export function getDeps(...wirings: Wiring[]): Deps {
 
 /** The attachment ports alone (`getDeps(withAttachments).attachments` in a function that needs no other port). */
 export function getAttachmentDeps(): Pick<Deps, 'attachments'> {
-  return (builtAttachments ??= createAttachmentDeps(attachmentConfigFromEnv(), options)).deps;
+  const c = container();
+  return (c.attachments ??= createAttachmentDeps(attachmentConfigFromEnv(), options)).deps;
 }
 
 /** The clients the ports are built on. */
@@ -73,17 +108,15 @@ export function depsOptions(): Readonly<DepsOptions> {
 
 /** Options for the next build; the ports already built are dropped (their clients with them). */
 export function configureDeps(next: DepsOptions): void {
-  for (const { clients } of [base, builtAttachments].filter((b) => b !== undefined)) {
+  const all = [...containers.values()];
+  for (const { clients } of [base, ...all.map((c) => c.attachments)].filter((b) => b !== undefined)) {
     // Only the clients built here are closed: given ones are their owner's.
     if (clients.dynamo !== options.clients?.dynamo) clients.dynamo.destroy();
     if (clients.management !== options.clients?.management) clients.management?.destroy();
   }
   // The fan-out's workers (the Lambda client they may have loaded).
-  for (const { built } of parts.values()) (built.workers as { destroy?: () => void } | undefined)?.destroy?.();
+  for (const { parts } of all) for (const { built } of parts.values()) (built.workers as { destroy?: () => void } | undefined)?.destroy?.();
   base = undefined;
-  core = undefined;
-  parts.clear();
-  composed.clear();
-  builtAttachments = undefined;
+  containers.clear();
   options = next;
 }

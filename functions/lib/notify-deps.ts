@@ -4,7 +4,7 @@ import type { PushSender } from '#shared/ports/notifications.ts';
 import { DynamoNotificationStore } from '#shared/adapters/dynamodb/notification-store.ts';
 import { EventBridgePublisher } from '#shared/adapters/eventbridge/publisher.ts';
 import { ENV, requireEnv } from '#shared/env.ts';
-import { getDeps, getTable, withConnections } from './deps.ts';
+import { containerKey, getDeps, getTable, withConnections } from './deps.ts';
 import { notifyConfigFromEnv, vapidKeyLoader, type NotifyConfig } from './preference-deps.ts';
 
 /**
@@ -27,12 +27,14 @@ function lazyPushSender(config: NotifyConfig): PushSender {
   };
 }
 
-let built: { deps: NotifyDeps; config: NotifyConfig; core: object } | undefined;
+/** Built once a container (deps.ts), whose ports configureDeps drops: they share its clients and meter. */
+const builds = new WeakMap<object, { deps: NotifyDeps; config: NotifyConfig }>();
 
 function build() {
+  const key = containerKey();
+  const built = builds.get(key);
+  if (built) return built;
   const core = getDeps(withConnections);
-  // Rebuilt when the core ports were (configureDeps): they share its clients and meter.
-  if (built?.core === core) return built;
   const config = notifyConfigFromEnv();
   // Both places publish through the SDK's EventBridge client (locally, to the runtime's EventBridge).
   const events: EventPublisher = config.eventBusName
@@ -45,7 +47,9 @@ function build() {
     push: lazyPushSender(config),
     notifySettings: { coalesceSeconds: config.coalesceSeconds },
   };
-  return (built = { deps, config, core });
+  const made = { deps, config };
+  builds.set(key, made);
+  return made;
 }
 
 /**
@@ -58,9 +62,4 @@ export function getNotifyDeps(): NotifyDeps {
 
 export function getNotifyConfig(): NotifyConfig {
   return build().config;
-}
-
-/** Drops what was built, so the next call reads the environment again (a host reconfiguring, as configureDeps). */
-export function resetNotifyDeps(): void {
-  built = undefined;
 }

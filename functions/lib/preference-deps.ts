@@ -5,7 +5,7 @@ import { DynamoRoomStore } from '#shared/adapters/dynamodb/room-store.ts';
 import { DynamoPreferenceWriter } from '#shared/adapters/dynamodb/preference-writer.ts';
 import { seedFromSecret, vapidKeysFromSeed, type VapidKeys } from '#shared/adapters/webpush/vapid.ts';
 import { ENV, intSetting, requireEnv } from '#shared/env.ts';
-import { getClock, getTable } from './deps.ts';
+import { containerKey, getClock, getTable } from './deps.ts';
 
 /**
  * The notification side's composition for the functions that store preferences and subscriptions
@@ -40,8 +40,8 @@ export function notifyConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Notif
 }
 
 /**
- * The VAPID key pair, read under the function's own grant once per container (locally: one
- * process, one read); a failed read is tried again by the next caller.
+ * The VAPID key pair, read under the function's own grant once per container (locally too: each
+ * function is its own, deps.ts); a failed read is tried again by the next caller.
  */
 export function vapidKeyLoader(config: NotifyConfig): () => Promise<VapidKeys> {
   let keys: Promise<VapidKeys> | undefined;
@@ -52,20 +52,23 @@ export function vapidKeyLoader(config: NotifyConfig): () => Promise<VapidKeys> {
     }));
 }
 
-let built: { deps: PreferenceDeps; config: NotifyConfig; vapid: { push: Pick<PushSender, 'publicKey'> }; table: object } | undefined;
+/** Built once a container (deps.ts), whose ports configureDeps drops: the stores share the table client and meter. */
+const builds = new WeakMap<object, { deps: PreferenceDeps; config: NotifyConfig; vapid: { push: Pick<PushSender, 'publicKey'> } }>();
 
 function build() {
+  const key = containerKey();
+  const built = builds.get(key);
+  if (built) return built;
   const table = getTable();
-  // Rebuilt when the table client was (configureDeps): the stores share its client and meter.
-  if (built?.table === table) return built;
   const config = notifyConfigFromEnv();
   const keys = vapidKeyLoader(config);
-  return (built = {
+  const made = {
     deps: { rooms: new DynamoRoomStore(table), notifications: new DynamoNotificationStore(table, new DynamoPreferenceWriter(table)), clock: getClock() },
     config,
     vapid: { push: { publicKey: async () => (await keys()).publicKey } },
-    table,
-  });
+  };
+  builds.set(key, made);
+  return made;
 }
 
 /** The rooms (for membership) and notification stores and the clock: all the preference and subscription routes use. */

@@ -54,6 +54,9 @@ const invocation = new AsyncLocalStorage<{ fn: string }>();
 /** Runs `body` as function `fn`: the AWS calls it makes are checked against `fn`'s grants. */
 export const runAs = <T>(fn: string, body: () => T): T => invocation.run({ fn }, body);
 
+/** The function whose invocation is running, if any. */
+export const runningFunction = (): string | undefined => invocation.getStore()?.fn;
+
 /** Runs `body` as no function: its calls are AWS's own, unchecked (what the runtime's pollers make). */
 export const runAsService = <T>(body: () => T): T => invocation.exit(body);
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Context } from 'aws-lambda';
-import { runAs } from './iam.ts';
+import { containersBy } from '#functions/lib/deps.ts';
+import { runAs, runningFunction } from './iam.ts';
 
 /** Calls a function of functions/ the way Lambda would: the module's `handler` with an event and a context. */
 export type Invoke = (fn: string, event: unknown) => Promise<unknown>;
@@ -11,10 +12,13 @@ const TIMEOUT_MS = 30_000;
 
 /**
  * Loads handlers from `functionsDir` on first use (the same files esbuild bundles for Lambda) and
- * invokes them with a Lambda-shaped context. Like Lambda, a module is loaded once and reused.
+ * invokes them with a Lambda-shaped context. Like Lambda, a module is loaded once and reused, and
+ * each function is a container of its own: the ports it builds, and what they keep, are not
+ * another function's (deps.ts), though the modules are the process's.
  * `timeoutOf` is what the context's `getRemainingTimeInMillis` counts down from.
  */
 export function createInvoker(functionsDir: string, timeoutOf: (fn: string) => number = () => TIMEOUT_MS): Invoke {
+  containersBy(runningFunction);
   const modules = new Map<string, Promise<{ handler: (event: unknown, context: Context) => Promise<unknown> }>>();
   return async (fn, event) => {
     let mod = modules.get(fn);

@@ -7,9 +7,9 @@ import { functionsReadingSecret } from '#infra/permissions.ts';
 
 /**
  * The notification path's grants, used and refused. The VAPID seed is read from Secrets Manager
- * once per container; locally every handler shares one process, so each reader is made the first
- * to need the seed in a runtime of its own, and its own grant is the one checked (and counted by
- * the grant coverage). Outbound events are put on the runtime's EventBridge under the consumer's
+ * once per container, and locally too each function is a container of its own
+ * (functions/lib/deps.ts): each reader's own grant is the one checked (and counted by the grant
+ * coverage). Outbound events are put on the runtime's EventBridge under the consumer's
  * `events:PutEvents` grant; without it nothing reaches PARLEY_EVENTS_URL, and the chat goes on.
  */
 let sink: EventsSink, push: PushService;

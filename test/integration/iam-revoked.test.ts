@@ -9,17 +9,18 @@ import { TABLE } from '#shared/adapters/dynamodb/table.ts';
 import { connectionEntry, keys } from '#shared/adapters/dynamodb/entities/keys.ts';
 
 /**
- * What a missing grant does, end to end: a runtime run without two grants of the table, as if
- * they had been deleted from it. The fan-out without its presence grant is the failure a deployed
+ * What a missing grant does, end to end: a runtime run without some grants, as if they had been
+ * deleted from the stack. The fan-out without its presence grant is the failure a deployed
  * stack had before the table existed (the record fails and is retried; the user stays "online").
  */
 const FANOUT_PRESENCE = 'stream-fanout: dynamodb:UpdateItem on table (LeadingKeys USER#*)';
 const LIST_READS_FILES = 'http-list-messages: s3:GetObject on objects files/*';
+const TYPING_GETS = 'ws-typing: dynamodb:GetItem on table';
 
 let rt: Runtime;
 let db: DynamoDBDocumentClient;
 beforeAll(async () => {
-  rt = await startRuntime({ PARLEY_IAM_REVOKE: [FANOUT_PRESENCE, LIST_READS_FILES].join('\n'), PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
+  rt = await startRuntime({ PARLEY_IAM_REVOKE: [FANOUT_PRESENCE, LIST_READS_FILES, TYPING_GETS].join('\n'), PARLEY_SEND_RATE_LIMIT: '0', PARLEY_WRITE_RATE_LIMIT: '0' });
   db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: rt.dynamoEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
 }, 120_000);
 afterAll(async () => {
@@ -87,5 +88,22 @@ describe('a runtime missing grants', () => {
     // The same object through a function that may read it.
     const single = await ok(ann, 'GET', `/rooms/${roomId}/messages/${sent.id}`);
     expect((await fetch(single.attachments[0].url)).status).toBe(200);
+  });
+
+  it('refuses a function a read that other functions of the process made before it: each is a container of its own, as in Lambda', async () => {
+    const [ann, bo] = (await Promise.all(['ann', 'bo'].map((n) => createUser(rt.httpUrl, n)))) as [TestUser, TestUser];
+    const roomId = (await ok(ann, 'POST', '/rooms', { type: 'group', name: 'Typing', memberIds: [bo.userId] })).id;
+    const [annSocket, boSocket] = await Promise.all([connect(rt.wsUrl, ann), connect(rt.wsUrl, bo)]);
+    try {
+      // The connects, the send and its fan-out have read the live lists' marker (a GetItem) under their own grants.
+      const sent = await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'before typing' });
+      await boSocket.next((f) => f.type === 'message_new' && f.message.id === sent.id);
+      // The typing relay reads it too, with its own store: without its grant, that read is refused.
+      expect(await annSocket.request({ type: 'typing', roomId, isTyping: true })).toMatchObject({ type: 'error', code: 'internal' });
+      expect(rt.output()).toMatch(/\[iam\] AccessDenied: parley-ws-typing may not dynamodb:GetItem on arn:aws:dynamodb:[^ ]+:table\/[^ ]+ \(META#/);
+      expect(boSocket.frames.filter((f) => f.type === 'user_typing')).toEqual([]);
+    } finally {
+      await Promise.all([annSocket.close(), boSocket.close()]);
+    }
   });
 });

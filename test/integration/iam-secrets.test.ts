@@ -4,11 +4,10 @@ import { startRuntime, type Runtime } from '#test/support/runtime.ts';
 import { functionsReadingSecret } from '#infra/permissions.ts';
 
 /**
- * The cursor key is read from Secrets Manager once per container. Locally every handler runs in
- * one process, so the first function that needs the key reads it for all: each list function is
- * therefore made the first reader in a runtime of its own, so that its own grant is the one used
- * (and counted by the grant coverage), and one runtime runs without any reader's grant to show
- * each refusal (a failed read is not kept, so every function tries, and is refused, in turn).
+ * The cursor key is read from Secrets Manager once per container. Locally too each function is a
+ * container of its own (functions/lib/deps.ts): in one runtime every list function reads the key
+ * itself, under its own grant (counted by the grant coverage), and a function without the grant is
+ * refused although others read the key before it.
  */
 const running: Runtime[] = [];
 afterEach(async () => {
@@ -59,21 +58,22 @@ describe('the cursor key secret, read under each function\'s own grant', () => {
     expect(functionsReadingSecret('cursor-key').sort()).toEqual(Object.keys(firstCursor).sort());
   });
 
-  for (const fn of Object.keys(firstCursor)) {
-    it(`lets ${fn} read it through Secrets Manager when it is the first to need it`, async () => {
-      const rt = await runtime();
-      const user = await createUser(rt.httpUrl, 'ann');
+  it('lets each list function read it through Secrets Manager itself, one after another in one runtime', async () => {
+    const rt = await runtime();
+    const user = await createUser(rt.httpUrl, 'ann');
+    for (const fn of Object.keys(firstCursor)) {
       const res = await firstCursor[fn]!(rt, user);
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(typeof cursorIn(res.body)).toBe('string');
-      expect(rt.output()).not.toContain('AccessDenied');
-    }, 120_000);
-  }
+      expect(res.status, `${fn}: ${JSON.stringify(res.body)}`).toBe(200);
+      expect(typeof cursorIn(res.body), fn).toBe('string');
+    }
+    expect(rt.output()).not.toContain('AccessDenied');
+  }, 120_000);
 
-  it('refuses the read to each function whose grant is missing: its list fails, nothing leaks', async () => {
-    const fns = Object.keys(firstCursor);
+  it('refuses the read to each function whose grant is missing, after another function read the key: its list fails, nothing leaks', async () => {
+    const [first, ...fns] = Object.keys(firstCursor) as [string, ...string[]];
     const rt = await runtime({ PARLEY_IAM_REVOKE: fns.map((fn) => `${fn}: secretsmanager:GetSecretValue on secret cursor-key`).join('\n') });
     const user = await createUser(rt.httpUrl, 'ann');
+    expect((await firstCursor[first]!(rt, user)).status).toBe(200);
     for (const fn of fns) {
       const res = await firstCursor[fn]!(rt, user);
       expect(res.status, fn).toBe(500);
@@ -81,5 +81,6 @@ describe('the cursor key secret, read under each function\'s own grant', () => {
       expect(JSON.stringify(res.body)).not.toMatch(/secret|AccessDenied|arn:/i);
       expect(rt.output()).toContain(`[iam] AccessDenied: parley-${fn} may not secretsmanager:GetSecretValue on arn:aws:secretsmanager:`);
     }
+    expect(rt.output()).not.toContain(`parley-${first} may not`);
   }, 180_000);
 });

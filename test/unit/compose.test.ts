@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { allWirings, createDeps, withAttachments, withConnections, withWorkers } from '#functions/lib/compose.ts';
 import type { DepsConfig } from '#functions/lib/config.ts';
-import { configureDeps, getDeps, withCursors, withTyping } from '#functions/lib/deps.ts';
+import { configureDeps, containersBy, getDeps, withCursors, withTyping } from '#functions/lib/deps.ts';
 import { ENV } from '#shared/env.ts';
 import { RATE_DEFAULTS } from '#shared/domain/rate-limit.ts';
 
@@ -83,7 +83,7 @@ describe('composition', () => {
       // Composed once per set of wirings (a container reuses it), the order of the wirings aside.
       expect(getDeps(withTyping)).toBe(typing);
       expect(getDeps(withConnections, withTyping)).toBe(getDeps(withTyping, withConnections));
-      // The parts and core are shared: one store per process, whatever composes it.
+      // The parts and core are shared within a container, whatever composes them.
       expect(getDeps(withConnections, withTyping).typing).toBe(typing.typing);
       expect(plain.rooms).toBe(typing.rooms);
       // A function composed without typing does not get another's.
@@ -92,6 +92,35 @@ describe('composition', () => {
       // The cursor key of a function that pages: the environment's, read on first use.
       process.env[ENV.cursorKey] = Buffer.alloc(32, 1).toString('base64url');
       expect(Buffer.from(await getDeps(withCursors).cursorKey())).toEqual(Buffer.alloc(32, 1));
+    });
+
+    it('gives each container its own ports, where a host runs several functions in one process', () => {
+      process.env[ENV.tableName] = 'parley-test';
+      process.env[ENV.wsCallbackUrl] = 'http://127.0.0.1:1';
+      let running: string | undefined = 'ws-typing';
+      containersBy(() => running);
+      try {
+        const typing = getDeps(withConnections, withTyping);
+        expect(getDeps(withTyping, withConnections) === typing).toBe(true);
+        running = 'ws-connect';
+        const connect = getDeps(withConnections);
+        // As in Lambda, what one function's stores keep (the live lists' marker, member ids) is not another's.
+        expect(connect.connections).not.toBe(typing.connections);
+        expect(connect.rooms).not.toBe(typing.rooms);
+        // (Compared as booleans: printing a composition reads its absent ports, which throw.)
+        expect(getDeps(withConnections, withTyping) === typing).toBe(false);
+        running = 'ws-typing';
+        expect(getDeps(withConnections, withTyping) === typing).toBe(true);
+        // The host's own calls (no invocation running) have a container too.
+        running = undefined;
+        expect(getDeps(withConnections).connections).not.toBe(connect.connections);
+        // configureDeps drops every container's ports.
+        running = 'ws-typing';
+        configureDeps({});
+        expect(getDeps(withConnections, withTyping) === typing).toBe(false);
+      } finally {
+        containersBy(() => undefined);
+      }
     });
   });
 });
