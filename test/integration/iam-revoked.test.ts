@@ -95,7 +95,7 @@ describe('a runtime missing grants', () => {
     const roomId = (await ok(ann, 'POST', '/rooms', { type: 'group', name: 'Typing', memberIds: [bo.userId] })).id;
     const [annSocket, boSocket] = await Promise.all([connect(rt.wsUrl, ann), connect(rt.wsUrl, bo)]);
     try {
-      // The connects, the send and its fan-out have read the live lists' marker (a GetItem) under their own grants.
+      // The connects' presence changes and the message's fan-out have read the live lists' marker (a GetItem), each under its own grants.
       const sent = await ok(ann, 'POST', `/rooms/${roomId}/messages`, { content: 'before typing' });
       await boSocket.next((f) => f.type === 'message_new' && f.message.id === sent.id);
       // The typing relay reads it too, with its own store: without its grant, that read is refused.
