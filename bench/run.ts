@@ -29,6 +29,7 @@ import { renderMarkdown, type Report, type Target } from './lib/report.ts';
 import { floorBetween, measureEmulatorShare, runConnects, runHugeRoom, scaleMarkdown, scaleTargets, type ConnectRun, type ScaleFigures } from './lib/fanout.ts';
 import type { Distribution } from './lib/stats.ts';
 import { ENV } from '#shared/env.ts';
+import { DYNAMODB_LOCAL_JVM } from '#infra/local/services.ts';
 import { measureNotifications } from './lib/notifications.ts';
 import { measureMessageStorage, type MessageStorage } from './lib/storage.ts';
 import type { Units } from './lib/meter.ts';
@@ -190,6 +191,7 @@ export async function runBench(opts: BenchOptions): Promise<Report> {
         platform: `${process.platform} ${process.arch}`,
         // Other work on the machine shows in every timing: the 1-minute load average at start and end.
         loadAverage: [startLoad, os.loadavg()[0]!].map((l) => Math.round(l * 10) / 10),
+        ...(!bench.config.dynamoEndpoint && { dynamoDbLocalJvm: [...DYNAMODB_LOCAL_JVM] }),
       },
       streamPollMs: bench.config.streamPollMs,
       messageBytes: MESSAGE_BYTES,
@@ -470,7 +472,7 @@ async function runNotificationsOnly(smoke: boolean): Promise<void> {
     await inBatches(room.online, 10, (s) => s.close());
     const units = (u: Units) => `${reads(u)} RCU ${writes(u)} WCU`;
     for (const [name, run] of [['plain, default preferences', cost.plain], ['mentioning one offline member', cost.mention], [`plain, default preferences, room of ${cost.plainLargeRoom.members}`, cost.plainLargeRoom]] as const) {
-      console.log(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${cost.runs}, ${run.notified} notified, ${run.events} events put`);
+      console.log(`${name}: ${units(run.aws)}, ${run.ms.toFixed(1)} ms median of ${run.runs}, ${run.notified} notified, ${run.events} events put`);
       for (const o of run.byOperation) console.log(`  ${o.operation.padEnd(24)} ${String(o.calls).padStart(3)} calls  ${units(o.aws)}`);
     }
     console.log(`load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}`);

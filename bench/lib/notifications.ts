@@ -18,6 +18,8 @@ export interface NotificationRun {
   events: number;
   /** Where the units go: each store operation, its calls and their AWS-priced units. */
   byOperation: { operation: string; calls: number; aws: Units }[];
+  /** Messages measured: `ms` is their median (units and counts are each message's, the same for all). */
+  runs: number;
 }
 
 /** The notification path of one message: its outbound event, and who is notified. */
@@ -31,6 +33,7 @@ export interface NotificationCost {
    * others never connected): what the path costs when the room is ten times the reference room's.
    */
   plainLargeRoom: NotificationRun & { members: number };
+  /** Messages asked for per row; a row may have fewer (`mention`: one per offline member of the reference room). */
   runs: number;
 }
 
@@ -76,7 +79,7 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
       const o = byOperation.get(c.operation) ?? { operation: c.operation, calls: 0, aws: noUnits() };
       byOperation.set(c.operation, { ...o, calls: o.calls + 1, aws: addUnits(o.aws, c.aws) });
     }
-    return { aws, ms, notified, events: put - putBefore, byOperation: [...byOperation.values()] };
+    return { aws, ms, notified, events: put - putBefore, byOperation: [...byOperation.values()], runs: 1 };
   };
   const plain: NotificationRun[] = [];
   for (let i = 0; i < runs; i++) plain.push(await measure(textOf(`plain ${i}`, MESSAGE_BYTES)));
@@ -84,7 +87,7 @@ export async function measureNotifications(bench: Bench, room: ReferenceRoom, ru
   const offline = room.members.slice(room.online.length);
   const mention: typeof plain = [];
   for (let i = 0; i < Math.min(runs, offline.length); i++) mention.push(await measure(`<@${offline[i]!.userId}> ${textOf(`mention ${i}`, MESSAGE_BYTES - 64)}`));
-  const summary = (xs: typeof plain): NotificationRun => ({ ...xs.at(-1)!, ms: median(xs.map((x) => x.ms)) });
+  const summary = (xs: typeof plain): NotificationRun => ({ ...xs.at(-1)!, ms: median(xs.map((x) => x.ms)), runs: xs.length });
   // Members added by id alone: nobody connects as them, and their preferences are the default.
   const crowd = Array.from({ length: LARGE_ROOM_MEMBERS - 1 }, (_, i) => ({ userId: `${room.roomId}-crowd-${i}`, displayName: 'crowd', token: '' }));
   const large = await createRoom(bench.stack.httpUrl, sender.user, crowd);

@@ -9,7 +9,7 @@ import type { SdkFigures } from './sdk.ts';
 import type { SendBurst } from './concurrency.ts';
 import type { WideConnect } from './wide-user.ts';
 import type { MessageStorage } from './storage.ts';
-import { reads, writes, type Units } from './meter.ts';
+import { addUnits, reads, writes, type Call, type Units } from './meter.ts';
 import type { Distribution } from './stats.ts';
 
 export interface Target {
@@ -22,7 +22,16 @@ export interface Target {
 export interface Report {
   mode: 'full' | 'smoke';
   startedAt: string;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string; loadAverage: number[] };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    platform: string;
+    loadAverage: number[];
+    /** The options DynamoDB Local's JVM ran with, where the bench started it (none for a DynamoDB it was given an endpoint of). */
+    dynamoDbLocalJvm?: string[];
+  };
   streamPollMs: number;
   messageBytes: number;
   probe: ProbeResult[];
@@ -49,6 +58,21 @@ export interface Report {
 const n = (x: number, digits = 1) => (Number.isInteger(x) ? String(x) : x.toFixed(digits));
 const table = (head: string[], rows: (string | number)[][]) =>
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+/**
+ * An operation's calls, those alike (stage, store call, API, units and note) taken together in the
+ * order of their first: a wide user's connect makes a hundred alike reads of live lists.
+ */
+function alike<C extends Call & { stage: string }>(calls: readonly C[]): { call: C; count: number; aws: Units; local: Units }[] {
+  const groups = new Map<string, { call: C; count: number; aws: Units; local: Units }>();
+  for (const c of calls) {
+    const key = JSON.stringify([c.stage, c.operation, c.command, c.aws, c.local, c.awsNote ?? '']);
+    const g = groups.get(key);
+    if (g) groups.set(key, { ...g, count: g.count + 1, aws: addUnits(g.aws, c.aws), local: addUnits(g.local, c.local) });
+    else groups.set(key, { call: c, count: 1, aws: c.aws, local: c.local });
+  }
+  return [...groups.values()];
+}
+
 /** `reads (table + GSI)`, the way every capacity cell reads. */
 const r = (u: Units) => (reads(u) === 0 ? '0' : `${n(reads(u), 2)} (${n(u.readTable, 2)} + ${n(u.readGsi, 2)})`);
 const w = (u: Units) => (writes(u) === 0 ? '0' : `${n(writes(u), 2)} (${n(u.writeTable, 2)} + ${n(u.writeGsi, 2)})`);
@@ -63,6 +87,7 @@ export function renderMarkdown(rep: Report): string {
     `# Parley benchmark — ${rep.mode} run, ${rep.startedAt}`,
     `Machine: ${rep.machine.cpus} × ${rep.machine.cpuModel}, ${rep.machine.memoryGb} GB, Node ${rep.machine.node}, ${rep.machine.platform}; ` +
       `load average ${rep.machine.loadAverage.join(' at start, ')} at end. ` +
+      (rep.machine.dynamoDbLocalJvm ? `DynamoDB Local's JVM: \`${rep.machine.dynamoDbLocalJvm.join(' ')}\`. ` : '') +
       `Local stream poll interval: **${rep.streamPollMs} ms**. Messages are ${rep.messageBytes} bytes of text. How to read this: docs/performance.md.`,
   );
 
@@ -91,12 +116,11 @@ export function renderMarkdown(rep: Report): string {
   );
   push(
     '### Per call',
+    'Every call of each operation, the request\'s and the fan-out\'s; alike calls of one store call in a stage (the same API, units and note) are one row, with their count and their units in all.',
     table(
-      ['operation', 'stage', 'store call', 'API', 'AWS units', 'DynamoDB Local said'],
+      ['operation', 'stage', 'store call', 'API', 'calls', 'AWS units', 'DynamoDB Local said'],
       rep.operations.flatMap((o) =>
-        o.calls
-          .filter((c) => c.stage === 'request')
-          .map((c) => [o.name, c.stage, c.operation, c.command, c.kind === 'read' ? `${r(c.aws)} R` : `${w(c.aws)} W`, c.awsNote ? `${c.kind === 'read' ? r(c.local) : w(c.local)} (${c.awsNote})` : 'same']),
+        alike(o.calls).map(({ call: c, count, aws, local }) => [o.name, c.stage, c.operation, c.command, String(count), c.kind === 'read' ? `${r(aws)} R` : `${w(aws)} W`, c.awsNote ? `${c.kind === 'read' ? r(local) : w(local)} (${c.awsNote})` : 'same']),
       ),
     ),
   );
@@ -233,14 +257,14 @@ export function renderMarkdown(rep: Report): string {
   const nc = rep.notifications;
   push(
     '## Notifications',
-    `The events consumer's work for one message in the reference room (its outbound event, then who is notified), called as the handler would, its events put on the runtime's EventBridge through the SDK; median of ${nc.runs} for the time.`,
+    "The events consumer's work for one message in the reference room (its outbound event, then who is notified), called as the handler would, its events put on the runtime's EventBridge through the SDK; the time is the median over the row's messages (a mention names a different offline member each time, so its row has one message per offline member).",
     table(
-      ['message', 'notified', 'events put', 'read units', 'write units', 'ms'],
+      ['message', 'notified', 'events put', 'read units', 'write units', 'ms', 'messages'],
       [
-        ['plain, default preferences', String(nc.plain.notified), String(nc.plain.events), n(nc.plain.aws.readTable + nc.plain.aws.readGsi), n(nc.plain.aws.writeTable + nc.plain.aws.writeGsi), n(nc.plain.ms, 1)],
-        ['mentioning one offline member', String(nc.mention.notified), String(nc.mention.events), n(nc.mention.aws.readTable + nc.mention.aws.readGsi), n(nc.mention.aws.writeTable + nc.mention.aws.writeGsi), n(nc.mention.ms, 1)],
+        ['plain, default preferences', String(nc.plain.notified), String(nc.plain.events), n(nc.plain.aws.readTable + nc.plain.aws.readGsi), n(nc.plain.aws.writeTable + nc.plain.aws.writeGsi), n(nc.plain.ms, 1), String(nc.plain.runs)],
+        ['mentioning one offline member', String(nc.mention.notified), String(nc.mention.events), n(nc.mention.aws.readTable + nc.mention.aws.readGsi), n(nc.mention.aws.writeTable + nc.mention.aws.writeGsi), n(nc.mention.ms, 1), String(nc.mention.runs)],
         ...(nc.plainLargeRoom
-          ? [[`plain, default preferences, room of ${nc.plainLargeRoom.members}`, String(nc.plainLargeRoom.notified), String(nc.plainLargeRoom.events), n(nc.plainLargeRoom.aws.readTable + nc.plainLargeRoom.aws.readGsi), n(nc.plainLargeRoom.aws.writeTable + nc.plainLargeRoom.aws.writeGsi), n(nc.plainLargeRoom.ms, 1)]]
+          ? [[`plain, default preferences, room of ${nc.plainLargeRoom.members}`, String(nc.plainLargeRoom.notified), String(nc.plainLargeRoom.events), n(nc.plainLargeRoom.aws.readTable + nc.plainLargeRoom.aws.readGsi), n(nc.plainLargeRoom.aws.writeTable + nc.plainLargeRoom.aws.writeGsi), n(nc.plainLargeRoom.ms, 1), String(nc.plainLargeRoom.runs)]]
           : []),
       ],
     ),

@@ -27,6 +27,15 @@ describe('benchmark smoke run', () => {
     report = await runBench({ smoke: true, outDir, dynamoEndpoint: inject('dynamoEndpoint') });
     expect(JSON.parse(readFileSync(path.join(outDir, 'latest.json'), 'utf8')).mode).toBe('smoke');
     expect(readFileSync(path.join(outDir, 'latest.md'), 'utf8')).toContain('## Modelled AWS bill per million messages');
+    // The per-call table holds the fan-out's calls beside the request's, alike ones on one row with their count.
+    const md = readFileSync(path.join(outDir, 'latest.md'), 'utf8');
+    const perCall = md.slice(md.indexOf('### Per call'), md.indexOf('\n## ', md.indexOf('### Per call')));
+    const rows = perCall.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| operation')).map((l) => l.split(' | ').map((c) => c.replace(/^\| |\s*\|$/g, '')));
+    expect(rows.filter(([op, stage]) => op === 'send 1 KB text' && stage === 'fan-out').length).toBeGreaterThan(0);
+    const wideConnect = report.operations.find((o) => o.name.startsWith('connect, a user in'))!;
+    const listReads = rows.find(([op, stage, call]) => op === wideConnect.name && stage === 'fan-out' && call === 'liveIn');
+    expect(Number(listReads?.[4])).toBe(wideConnect.calls.filter((c) => c.stage === 'fan-out' && c.operation === 'liveIn').length);
+    expect(rows.filter(([op]) => op === wideConnect.name).reduce((sum, r) => sum + Number(r[4]), 0)).toBe(wideConnect.calls.length);
     expect(readFileSync(path.join(outDir, 'latency.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>\n$/);
     expect(existsSync(path.join(outDir, '..', 'latest.json'))).toBe(false);
   });
@@ -105,8 +114,10 @@ describe('benchmark smoke run', () => {
     // (the member items carry them), nor the room (the message carries its type): its members
     // alone, whatever the room's size.
     expect(plain.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['listMemberLevels', 1]]);
-    const { plainLargeRoom } = report.notifications;
+    const { plainLargeRoom, runs } = report.notifications;
     expect(plainLargeRoom).toMatchObject({ members: 100, notified: 0, events: 1 });
+    // Each row's time is the median of its own messages: a mention's are as many as the reference room's offline members, at most.
+    expect([plain.runs, mention.runs, plainLargeRoom.runs]).toEqual([runs, Math.min(runs, 7), runs]);
     expect(plainLargeRoom.byOperation.map((o) => [o.operation, o.calls]).sort()).toEqual([['listMemberLevels', 1]]);
     // The room is read once someone is to be notified (the push's title).
     expect(mention.byOperation.find((o) => o.operation === 'getRoom')?.calls).toBe(1);
