@@ -6,6 +6,7 @@ import type { CapacityReading } from '#shared/adapters/dynamodb/capacity.ts';
 import { fanOut } from '#shared/domain/fanout.ts';
 import { fanOutWirings, getDeps } from '#functions/lib/deps.ts';
 import { BenchSocket, createRoom, createUsers, inBatches, randomTextOf, textOf, type TestUser } from './clients.ts';
+import { WORKLOAD } from './bill.ts';
 import { addUnits, noUnits, type Call, type Units } from './meter.ts';
 import { closeAndForget, waitUntil, type Bench } from './harness.ts';
 import { median } from './stats.ts';
@@ -50,7 +51,7 @@ export interface FanOutCost {
   membersKnown: { local: Units; aws: Units };
 }
 
-/** The reference room of the bill: 10 members, 3 of them online. */
+/** The reference room of the bill (`WORKLOAD`): its members, some of them online. */
 export interface ReferenceRoom {
   roomId: string;
   members: TestUser[];
@@ -61,9 +62,9 @@ const sum = (calls: readonly Call[], pick: (c: Call) => Units) => calls.reduce((
 const totals = (calls: readonly Call[]) => ({ local: sum(calls, (c) => c.local), aws: sum(calls, (c) => c.aws) });
 
 export async function createReferenceRoom(bench: Bench, label: string): Promise<ReferenceRoom> {
-  const members = await createUsers(bench.stack.httpUrl, label, 10);
+  const members = await createUsers(bench.stack.httpUrl, label, WORKLOAD.roomMembers);
   const roomId = await createRoom(bench.stack.httpUrl, members[0]!, members.slice(1));
-  const online = await inBatches(members.slice(0, 3), 3, (u) => BenchSocket.open(bench.stack.wsUrl, u));
+  const online = await inBatches(members.slice(0, WORKLOAD.online), WORKLOAD.online, (u) => BenchSocket.open(bench.stack.wsUrl, u));
   return { roomId, members, online };
 }
 

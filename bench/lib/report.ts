@@ -96,7 +96,7 @@ export function renderMarkdown(rep: Report): string {
   push(
     '## DynamoDB capacity per operation',
     'Units as AWS charges them; a cell reads `total (table + GSI1)`. Request: the handler. Fan-out: the stream handler delivering the change. ' +
-      'Reference room: 10 members, 3 online. Where DynamoDB Local reports another figure, both are in the per-call table below.',
+      `Reference room: ${rep.bill.workload.roomMembers} members, ${rep.bill.workload.online} online. Where DynamoDB Local reports another figure, both are in the per-call table below.`,
     table(
       ['operation', 'request reads', 'request writes', 'fan-out reads', 'fan-out writes', 'PostToConnection'],
       rep.operations.map((o) =>
