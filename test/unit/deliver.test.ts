@@ -37,7 +37,6 @@ function memoryDeps(room: Room) {
   const posts: { connectionId: string; prepared: PreparedFrame }[] = [];
   const chunks: FanOutChunk[] = [];
   const events: string[] = [];
-  const reads: Promise<unknown>[] = [];
   const deps = {
     clock: { now: () => new Date(), sleep: async () => undefined },
     rooms: {
@@ -58,15 +57,13 @@ function memoryDeps(room: Room) {
     connections: {
       connectionsOf(userIds: string[], onBatch?: (found: ConnectionTarget[]) => void) {
         events.push(`read ${userIds.join(',')}`);
-        const read = (async () => {
+        return (async () => {
           await new Promise((resolve) => setTimeout(resolve, 5));
           const found = userIds.map(target);
           events.push(`landed ${userIds.join(',')}`);
           onBatch?.(found);
           return found;
         })();
-        reads.push(read);
-        return read;
       },
       deleteConnection: async () => undefined,
       liveListsSince: async () => (room.live ? new Date(0).toISOString() : undefined),
@@ -98,7 +95,7 @@ function memoryDeps(room: Room) {
       },
     }),
   } as unknown as Deps;
-  return { deps, posts, chunks, events, reads };
+  return { deps, posts, chunks, events };
 }
 
 const frame: ServerFrame = { type: 'message_deleted', roomId: 'r1', messageId: 'm1', seq: 1 };
