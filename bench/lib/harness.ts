@@ -91,4 +91,7 @@ export async function closeAndForget(bench: Bench, socket: BenchSocket): Promise
     const { Item } = await bench.db.send(new GetItemCommand({ TableName: bench.config.tableName, Key: marshall(keys.connection(id)) }));
     return Item === undefined;
   });
+  // `$disconnect` writes the presence item after deleting the connection item: what is measured
+  // next (or the stream's drain) must not start before that write.
+  await bench.stack.disconnectsDone();
 }

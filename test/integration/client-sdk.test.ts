@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import pngjs from 'pngjs';
 import { memoryStorage, type ParleyClient } from '../../client/index.ts';
-import { api, createUser, eventually, type TestUser } from '#test/support/clients.ts';
+import { api, connect, createUser, eventually, type TestUser } from '#test/support/clients.ts';
 import { LossyNetwork } from '#test/support/lossy-network.ts';
 import { Recorder, roomHistory, sdkClient, sleep } from '#test/support/sdk.ts';
 
@@ -88,12 +88,14 @@ describe('SDK client against the local stack', () => {
   it('edits, deletes and reactions made while a client was offline arrive as message_updated on return, new messages as message', async () => {
     const [ann, bob] = await Promise.all([createUser(httpUrl, 'ann'), createUser(httpUrl, 'bob')]);
     const roomId = await roomOf(ann, [bob]);
+    const watcher = await connect(wsUrl, ann);
     const posted = [];
     for (const content of ['keep', 'edit me', 'delete me', 'react to me']) {
       posted.push((await api(httpUrl, 'POST', `/rooms/${roomId}/messages`, { token: ann.token, body: { content } })).body);
     }
-    // Let the fan-out of those sends finish, so none reaches the first client live.
-    await sleep(1000);
+    // The fan-out of each send has read the room's list once ann has it: none reaches the first client live.
+    for (const m of posted) await watcher.next((f) => f.type === 'message_new' && f.message.id === m.id);
+    await watcher.close();
     const storage = memoryStorage();
     const b = track(sdkClient(bob, direct, { storage }));
     const rb = new Recorder(b);

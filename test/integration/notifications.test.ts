@@ -153,13 +153,14 @@ describe('outbound events', () => {
     const socket = await connect(runtime.wsUrl, bo);
     try {
       sink.respond = async (e) => {
-        if (e.detail.roomId === roomId) await new Promise((r) => setTimeout(r, 3_000));
+        if (e.detail.roomId === roomId) await new Promise((r) => setTimeout(r, 6_000));
         return 200;
       };
       const m = await send(ann, roomId, 'live please');
       const started = Date.now();
+      // Well before the endpoint answers (a slow machine's margin, not a latency target).
       await socket.next((f) => f.type === 'message_new' && f.message.id === m.id, 5_000);
-      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(Date.now() - started).toBeLessThan(4_000);
       await published(m.id);
     } finally {
       sink.respond = () => 200;
@@ -180,7 +181,8 @@ describe('who is notified', () => {
     let mention: { id: string; seq: number }, plain: { id: string; seq: number }, mentionNone: { id: string; seq: number };
     try {
       mention = await send(ann, roomId, `hello <@${fay.userId}>`);
-      await published(mention.id);
+      // di's window opens when the mention's notifications are decided, after its own event is out.
+      await eventually(() => expect(notifications(roomId).some((e) => e.detail.seq === mention.seq && e.detail.userId === di.userId)).toBe(true), 15_000);
       await new Promise((r) => setTimeout(r, WINDOW_MS + 100));
       plain = await send(ann, roomId, 'no one named');
       mentionNone = await send(ann, roomId, `<@${ed.userId}> you muted everything`);

@@ -206,7 +206,7 @@ describe('a send that dies between its writes', () => {
     const started = performance.now();
     const retry = await send(deps, ann, roomId, { content: 'retried', clientMessageId: 'c-2' });
     expect(retry).toMatchObject({ created: true, message: { seq: 3, content: 'retried', clientMessageId: 'c-2' } });
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(performance.now() - started).toBeLessThan(4_000);
     const again = await send(deps, ann, roomId, { content: 'retried', clientMessageId: 'c-2' });
     expect(again).toMatchObject({ created: false, message: { id: retry.message.id } });
     expect(await allSeqs(deps, ann, roomId)).toEqual([1, 2, 3]);

@@ -217,7 +217,7 @@ describe('TTL sweeper', () => {
       wrote = true;
       await put('during-scan', { N: String(nowS() - 60) });
       await update('stale-in-scan', 'REMOVE #ttl');
-      await vi.waitFor(() => expect(poller).toBeDefined());
+      await vi.waitFor(() => expect(poller).toBeDefined(), { timeout: 10_000 });
       await poller?.drained();
     });
     const started = await sweeperOnStream({ client: counting.client });
