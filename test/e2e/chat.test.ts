@@ -77,7 +77,7 @@ describe('the web app, two people on desktop', () => {
       }).observe(document.body, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class'] });
     })()`);
     await composer(ann).press('Enter');
-    await eventually(() => ann.page.evaluate(`window.__pendingSeen.some((t) => t.includes('Welcome to the team'))`), 5_000).toBe(true);
+    await eventually(() => ann.page.evaluate(`window.__pendingSeen.some((t) => t.includes('Welcome to the team'))`)).toBe(true);
     await visible(message(ann, 'Welcome to the team'));
     await eventually(() => log(ann).locator('article.pending').count()).toBe(0);
     await eventually(() => texts(ann)).toEqual(['Welcome to the team']);
@@ -208,8 +208,9 @@ describe('the web app, two people on desktop', () => {
 
     const sent = message(bo, 'The chart and the notes');
     await visible(sent.getByRole('img', { name: 'chart.png' }));
-    // The thumbnail is made after the send; the app reads the message again to show it.
-    await eventually(() => sent.getByRole('img', { name: 'chart.png' }).getAttribute('src'), 20_000).toContain('thumbs');
+    // The thumbnail is made after the send; the app reads the message again to show it (its last
+    // read 22.5 s after the message came).
+    await eventually(() => sent.getByRole('img', { name: 'chart.png' }).getAttribute('src'), 30_000).toContain('thumbs');
     const download = bo.page.waitForEvent('download');
     await sent.getByRole('link', { name: 'Download notes.txt' }).click();
     expect((await download).suggestedFilename()).toBe('notes.txt');

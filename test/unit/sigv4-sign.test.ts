@@ -63,7 +63,7 @@ const path = fc.oneof(
 );
 
 describe('SigV4Signer', () => {
-  it("signs as the SDK's own signer does, for any credentials, scope, date, path, headers and body", async () => {
+  it("signs as the SDK's own signer does, for any credentials, scope, date, path, headers and body", { timeout: 30_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(credentials, region, service, date, fc.constantFrom('POST', 'DELETE', 'GET'), path, headers, body, fc.boolean(), async (creds, reg, svc, at, method, p, h, b, hashed) => {
         const req = { method, path: p, headers: { ...h, host: 'abc.execute-api.us-east-1.amazonaws.com' } as Record<string, string>, ...(b !== undefined && { body: b }) };
@@ -79,7 +79,7 @@ describe('SigV4Signer', () => {
     );
   });
 
-  it('signs S3 paths as sent, and leaves the payload hash header out when told, as the SDK does', async () => {
+  it('signs S3 paths as sent, and leaves the payload hash header out when told, as the SDK does', { timeout: 30_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(credentials, region, date, path, headers, body, fc.boolean(), async (creds, reg, at, p, h, b, applyChecksum) => {
         const req = { method: 'PUT', path: p, headers: { ...h, host: 'bucket.s3.amazonaws.com' }, ...(b !== undefined && { body: b }) };
