@@ -62,7 +62,7 @@ const table = (head: string[], rows: (string | number)[][]) =>
  * An operation's calls, those alike (stage, store call, API, units and note) taken together in the
  * order of their first: a wide user's connect makes a hundred alike reads of live lists.
  */
-function alike<C extends Call & { stage: string }>(calls: readonly C[]): { call: C; count: number; aws: Units; local: Units }[] {
+export function alike<C extends Call & { stage: string }>(calls: readonly C[]): { call: C; count: number; aws: Units; local: Units }[] {
   const groups = new Map<string, { call: C; count: number; aws: Units; local: Units }>();
   for (const c of calls) {
     const key = JSON.stringify([c.stage, c.operation, c.command, c.aws, c.local, c.awsNote ?? '']);
